@@ -1,0 +1,111 @@
+"""The tick bus interface: tick tables published per venue, consumed by groups with manual commits.
+
+Implementations: :class:`resources.bus.kafka.KafkaTickBus` (kafka-python) and
+:class:`resources.bus.embedded.EmbeddedTickBus` (in-process). Both run the contract suite in
+``tests/resources/bus/test_contract.py``.
+
+Delivery semantics every implementation keeps:
+- one topic per venue (``topic_for(venue)``), record key = symbol, so one symbol's ticks stay in order;
+- many ticks travel packed in one record (:mod:`resources.bus.codec`), so throughput is not capped by
+  per-record client cost;
+- at least once: a consumer group gets every record; what a consumer polled but did not ``commit`` is
+  delivered again to the next consumer of its group; each group has its own offsets;
+- a record that cannot be decoded goes to the dead-letter topic with the reason; the consumer carries on.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TOPIC_PREFIX = "ticks."
+DEAD_LETTER_TOPIC = "ticks.dead-letters"
+
+
+def topic_for(venue: str) -> str:
+    """The topic that carries ``venue``'s ticks."""
+    return f"{TOPIC_PREFIX}{venue}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter:
+    """A record that could not be decoded, with why."""
+
+    topic: str
+    """Topic the record came from."""
+    partition: int
+    """Partition the record came from."""
+    offset: int
+    """Offset of the record."""
+    key: bytes | None
+    """The record's key as received."""
+    value: bytes
+    """The record's value as received."""
+    reason: str
+    """What was wrong with it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """What one poll returned."""
+
+    ticks: pa.Table
+    """All decoded ticks of the poll, as one tick table (possibly empty)."""
+    records: int
+    """Records that were polled, including dead letters."""
+    dead_letters: tuple[DeadLetter, ...]
+    """Records that could not be decoded; already sent to the dead-letter topic."""
+
+
+class TickConsumer(abc.ABC):
+    """A member of a consumer group; not thread-safe."""
+
+    @abc.abstractmethod
+    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
+        """Wait up to ``timeout_s`` for records and return what arrived (maybe nothing)."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Commit everything polled so far: it will not be delivered to this group again."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Leave the group without committing."""
+
+    def __enter__(self) -> TickConsumer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TickBus(abc.ABC):
+    """Publishes tick tables and creates consumers."""
+
+    @abc.abstractmethod
+    def publish(self, ticks: pa.Table) -> int:
+        """Queue ticks for publishing (split by venue and symbol); return the records queued."""
+
+    @abc.abstractmethod
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Block until everything published is acknowledged by the bus; raise if any failed."""
+
+    @abc.abstractmethod
+    def consumer(self, *, group: str, venues: Sequence[str]) -> TickConsumer:
+        """Join ``group`` reading the topics of ``venues``; new groups start at the earliest record."""
+
+    @abc.abstractmethod
+    def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:
+        """Read the whole dead-letter topic (for operators and tests)."""
+
+    def close(self) -> None:
+        """Flush and release connections."""
+
+    def __enter__(self) -> TickBus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

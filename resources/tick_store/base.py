@@ -1,0 +1,98 @@
+"""The tick store interface: day-partitioned storage of tick tables, deduplicated by trade key on sealing.
+
+Implementations: :class:`resources.tick_store.clickhouse.ClickHouseTickStore` (production) and
+:class:`resources.tick_store.embedded.EmbeddedTickStore` (Parquet segments + DuckDB, no server). Both run
+the one contract suite in ``tests/resources/tick_store/test_contract.py``.
+
+Semantics every implementation keeps:
+- ``insert`` is durable when it returns (offsets may be committed after it);
+- a partition is one UTC day of ``trade_time_us``;
+- rows are keyed by (venue, symbol, trade_id); inserting a trade twice is harmless: ``seal`` leaves one
+  copy, and ``read``/``export`` never return duplicates even before sealing;
+- ``partitions`` counts stored rows, so before sealing a re-inserted trade counts twice.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionInfo:
+    """One day partition of the store."""
+
+    day: dt.date
+    """The UTC day of trade time the partition holds."""
+    rows: int
+    """Rows stored, counting not-yet-removed duplicates."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeIdGap:
+    """A run of missing trade ids of one symbol: ids ``first_missing`` .. ``last_missing`` inclusive."""
+
+    venue: str
+    """Venue of the symbol."""
+    symbol: str
+    """Symbol whose ids jump."""
+    first_missing: int
+    """First id not in the store."""
+    last_missing: int
+    """Last id not in the store."""
+
+    @property
+    def size(self) -> int:
+        """How many trade ids are missing."""
+        return self.last_missing - self.first_missing + 1
+
+
+class TickStore(abc.ABC):
+    """Day-partitioned tick storage; see the module docstring for the guarantees."""
+
+    @abc.abstractmethod
+    def insert(self, ticks: pa.Table) -> int:
+        """Store a tick table (any days, any symbols); return the number of rows written."""
+
+    @abc.abstractmethod
+    def partitions(self) -> list[PartitionInfo]:
+        """List day partitions with their row counts, oldest first."""
+
+    @abc.abstractmethod
+    def read(
+        self,
+        *,
+        symbol: str,
+        start_us: int,
+        end_us: int,
+        venue: str | None = None,
+    ) -> pa.Table:
+        """Ticks of ``symbol`` with ``start_us <= trade_time_us < end_us``, once each, ordered by time."""
+
+    @abc.abstractmethod
+    def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
+        """Runs of missing trade ids per (venue, symbol) within ``day``; venues without ids are ignored."""
+
+    @abc.abstractmethod
+    def seal(self, day: dt.date) -> int:
+        """Remove duplicate trades of ``day`` for good; return the rows that remain."""
+
+    @abc.abstractmethod
+    def export(self, day: dt.date) -> pa.Table:
+        """All ticks of ``day`` as a tick table, once each, ordered by (venue, symbol, trade_time_us)."""
+
+    @abc.abstractmethod
+    def drop(self, day: dt.date) -> None:
+        """Delete the partition of ``day`` (no error when it does not exist)."""
+
+    def close(self) -> None:
+        """Release connections or handles."""
+
+    def __enter__(self) -> TickStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
