@@ -1,0 +1,81 @@
+"""The ``tradegraph`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+from trading_assets.settings import Settings, SettingsError
+
+
+def _fmt_us(time_us: int) -> str:
+    return dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.factories import open_tick_bus, open_tick_store
+    from trading_assets.services.demo import DemoConfig, run_demo
+
+    config = DemoConfig(ticks=args.ticks, days=args.days, seed=args.seed, symbols=settings.symbols)
+    print(f"tradegraph demo: {config.ticks:,} simulated trades over {config.days} days "
+          f"-> {settings.bus} bus -> {settings.store} store ({settings.home})")
+    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+        summary = run_demo(store, bus, config, progress=not args.quiet)
+    print(f"\npublished {summary.published:,}  rejected {summary.rejected:,}  loaded {summary.loaded:,}")
+    print(f"trades from {_fmt_us(summary.first_trade_us)} to {_fmt_us(summary.last_trade_us)}")
+    print(f"{'day':<12}{'rows (sealed)':>16}")
+    for part in summary.partitions:
+        print(f"{part.day.isoformat():<12}{part.rows:>16,}")
+    print(f"trade-id gaps: {len(summary.gaps)}")
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    for name in settings.__slots__:
+        print(f"{name:<20} {getattr(settings, name)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tradegraph`` (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="tradegraph",
+        description="Trading data platform: tick ingestion, asset graph, models and paper trading. "
+        "Settings come from TRADEGRAPH_* environment variables (see `tradegraph settings`).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="simulate trades through the bus into the store and summarise")
+    demo.add_argument("--ticks", type=int, default=1_000_000, help="trades to simulate (default 1,000,000)")
+    demo.add_argument("--days", type=int, default=2, help="days the trades span, ending yesterday (default 2)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(handler=_cmd_demo)
+
+    show = sub.add_parser("settings", help="print the settings resolved from the environment")
+    show.set_defaults(handler=_cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tradegraph`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"tradegraph: bad setting: {exc}", file=sys.stderr)
+        return 2
+    return int(args.handler(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
