@@ -38,13 +38,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-if [ "$servers" = 1 ] && [ ! -x /usr/sbin/clickhouse-server ]; then
-  echo "==> installing ClickHouse server (Debian packages clickhouse-server, clickhouse-client)"
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
-  # The package may start a system service; tests run their own servers on free ports instead.
-  if pgrep -f 'clickhouse-server --config-file=/etc/clickhouse-server' >/dev/null 2>&1; then
-    $sudo pkill -f 'clickhouse-server --config-file=/etc/clickhouse-server' || true
+# Debian packages the tests use: the ClickHouse server, and the validators of docker/ (no engine runs here).
+if [ "$servers" = 1 ]; then
+  missing=()
+  [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing Debian packages: ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
