@@ -1,0 +1,21 @@
+"""Tick store: day-partitioned tick tables in ClickHouse (production) or Parquet + DuckDB (embedded)."""
+
+from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
+from resources.tick_store.clickhouse import (
+    ClickHouseTickStore,
+    ClickHouseTickStoreError,
+    ClickHouseUnavailableError,
+)
+from resources.tick_store.embedded import EmbeddedTickStore, EmbeddedTickStoreError
+
+__all__ = [
+    "ClickHouseTickStore",
+    "ClickHouseTickStoreError",
+    "ClickHouseUnavailableError",
+    "EmbeddedTickStore",
+    "EmbeddedTickStoreError",
+    "PartitionInfo",
+    "StoreUnavailableError",
+    "TickStore",
+    "TradeIdGap",
+]

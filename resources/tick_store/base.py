@@ -21,6 +21,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 
+class StoreUnavailableError(RuntimeError):
+    """The store cannot be reached right now (server down, connection lost); the same call may succeed later.
+
+    Callers that must not lose data (the loader) hold their batch and retry with backoff on this error
+    only; any other error is a bug or bad data and is raised.
+    """
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartitionInfo:
     """One day partition of the store."""

@@ -1,0 +1,169 @@
+"""Every SQL statement of the ClickHouse tick store, rendered for given identifiers.
+
+Kept apart from the client code so that ``tests/resources/tick_store/test_clickhouse_sql_modern.py`` can
+run exactly these statements on a current ClickHouse (chdb) while the store runs them on 18.16.
+
+Identifiers (database and table names) are validated against :data:`IDENTIFIER_PATTERN` and only then
+formatted into the text. Values are never formatted in: statements carry clickhouse-driver placeholders
+(``%(name)s``) that the driver fills with escaped literals.
+
+The SQL is restricted to what ClickHouse 18.16 understands: no window functions, no DateTime64, no CODEC.
+"""
+
+from __future__ import annotations
+
+import re
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
+
+COLUMNS: tuple[str, ...] = (
+    "venue",
+    "symbol",
+    "trade_id",
+    "price",
+    "quantity",
+    "side",
+    "trade_time_us",
+    "event_time_us",
+    "receive_time_us",
+)
+"""Table columns, in :data:`trading_assets.market.ticks.TICK_SCHEMA` order."""
+
+_COLUMN_LIST = ", ".join(COLUMNS)
+
+# The partition key as a day number YYYYMMDD; parts also keep a min/max index on trade_time_us, so range
+# conditions on it prune whole partitions.
+PARTITION_EXPRESSION = "toYYYYMMDD(toDateTime(intDiv(trade_time_us, 1000000), 'UTC'))"
+
+
+def identifier(name: str) -> str:
+    """Return ``name`` if it is a safe SQL identifier, else raise ``ValueError`` naming it."""
+    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
+        raise ValueError(f"invalid ClickHouse identifier {name!r}: it must match {IDENTIFIER_PATTERN}")
+    return name
+
+
+def _qualified(database: str, table: str) -> str:
+    return f"{identifier(database)}.{identifier(table)}"
+
+
+def create_database(database: str) -> str:
+    """``CREATE DATABASE IF NOT EXISTS``."""
+    return f"CREATE DATABASE IF NOT EXISTS {identifier(database)}"
+
+
+def drop_database(database: str) -> str:
+    """``DROP DATABASE IF EXISTS`` (tests and tear-down)."""
+    return f"DROP DATABASE IF EXISTS {identifier(database)}"
+
+
+def create_table(database: str, table: str) -> str:
+    """The tick table: ReplacingMergeTree keyed by (venue, symbol, trade_id), one partition per UTC day."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {_qualified(database, table)} (\n"
+        "    venue String,\n"
+        "    symbol String,\n"
+        "    trade_id Int64,\n"
+        "    price Float64,\n"
+        "    quantity Float64,\n"
+        "    side Int8,\n"
+        "    trade_time_us Int64,\n"
+        "    event_time_us Int64,\n"
+        "    receive_time_us Int64\n"
+        ")\n"
+        "ENGINE = ReplacingMergeTree\n"
+        f"PARTITION BY {PARTITION_EXPRESSION}\n"
+        "ORDER BY (venue, symbol, trade_id)"
+    )
+
+
+def insert(database: str, table: str) -> str:
+    """Insert statement; the driver sends the rows (columnar) after ``VALUES``."""
+    return f"INSERT INTO {_qualified(database, table)} ({_COLUMN_LIST}) VALUES"
+
+
+def select_range(database: str, table: str, *, with_venue: bool) -> str:
+    """Ticks of one symbol (and optionally one venue) in ``[start_us, end_us)``, once each, by time.
+
+    Parameters: ``symbol``, ``start_us``, ``end_us`` and, ``with_venue``, ``venue``. ``FINAL`` merges
+    not-yet-merged duplicates at read time; duplicates share the sort key and the partition (same trade
+    time), so it removes every one of them. The range must lie within one day: 18.16 applies ``FINAL``
+    across partitions, which would also merge equal keys of different days (never merged by ``OPTIMIZE``);
+    a one-day range prunes every other partition's parts first.
+    """
+    venue = " AND venue = %(venue)s" if with_venue else ""
+    return (
+        f"SELECT {_COLUMN_LIST} FROM {_qualified(database, table)} FINAL\n"
+        "WHERE symbol = %(symbol)s AND trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s"
+        f"{venue}\n"
+        "ORDER BY trade_time_us, venue, trade_id"
+    )
+
+
+def select_day(database: str, table: str) -> str:
+    """All ticks with trade time in ``[start_us, end_us)`` (one day), once each, by (venue, symbol, time)."""
+    return (
+        f"SELECT {_COLUMN_LIST} FROM {_qualified(database, table)} FINAL\n"
+        "WHERE trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s\n"
+        "ORDER BY venue, symbol, trade_time_us, trade_id"
+    )
+
+
+def count_range(database: str, table: str) -> str:
+    """Stored rows (duplicates included) with trade time in ``[start_us, end_us)``."""
+    return (
+        f"SELECT count() FROM {_qualified(database, table)}\n"
+        "WHERE trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s"
+    )
+
+
+def partitions() -> str:
+    """Active rows per partition id ('YYYYMMDD') of table ``%(table)s`` in database ``%(database)s``."""
+    return (
+        "SELECT partition_id, sum(rows) AS rows, count() AS parts FROM system.parts\n"
+        "WHERE database = %(database)s AND table = %(table)s AND active\n"
+        "GROUP BY partition_id\n"
+        "ORDER BY partition_id"
+    )
+
+
+def partition_parts() -> str:
+    """Active parts of one partition (``%(partition_id)s``, a 'YYYYMMDD' string)."""
+    return (
+        "SELECT count() FROM system.parts\n"
+        "WHERE database = %(database)s AND table = %(table)s AND active"
+        " AND partition_id = %(partition_id)s"
+    )
+
+
+def trade_id_gaps(database: str, table: str) -> str:
+    """Runs of missing ids per (venue, symbol) in ``[start_us, end_us)``.
+
+    Rows are (venue, symbol, prev_id, next_id).
+
+    ``prev_id`` and ``next_id`` are the present ids around the hole, so the missing run is
+    ``prev_id + 1 .. next_id - 1``. Written with arrays because 18.16 has no window functions; negative
+    (content-key) ids are not exchange ids and are left out.
+    """
+    return (
+        "SELECT venue, symbol, ids[i] AS prev_id, ids[i + 1] AS next_id\n"
+        "FROM (\n"
+        "    SELECT venue, symbol, arraySort(groupUniqArray(trade_id)) AS ids\n"
+        f"    FROM {_qualified(database, table)}\n"
+        "    WHERE trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s AND trade_id >= 0\n"
+        "    GROUP BY venue, symbol\n"
+        ")\n"
+        "ARRAY JOIN arrayFilter(i -> i < length(ids) AND ids[i + 1] - ids[i] > 1, arrayEnumerate(ids)) AS i\n"
+        "ORDER BY venue, symbol, prev_id"
+    )
+
+
+def optimize_partition(database: str, table: str) -> str:
+    """Merge partition ``%(partition)s`` (an integer YYYYMMDD) into one part, dropping duplicates."""
+    return f"OPTIMIZE TABLE {_qualified(database, table)} PARTITION %(partition)s FINAL"
+
+
+def drop_partition(database: str, table: str) -> str:
+    """Delete partition ``%(partition)s`` (an integer YYYYMMDD); a missing partition is no error."""
+    return f"ALTER TABLE {_qualified(database, table)} DROP PARTITION %(partition)s"

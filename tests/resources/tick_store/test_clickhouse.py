@@ -1,0 +1,116 @@
+"""ClickHouse tick store only: connection errors, identifiers, idempotent creation, chunked input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from clickhouse_driver import Client
+
+from resources.servers import ClickHouseServer, free_port
+from resources.tick_store import (
+    ClickHouseTickStore,
+    ClickHouseTickStoreError,
+    ClickHouseUnavailableError,
+    PartitionInfo,
+    StoreUnavailableError,
+)
+from resources.tick_store import clickhouse_sql
+from tests.resources.tick_store.helpers import DAY1, ids, table, tick
+
+
+def _drop(server: ClickHouseServer, database: str) -> None:
+    admin = Client.from_url(server.url)
+    try:
+        admin.execute(clickhouse_sql.drop_database(database))
+    finally:
+        admin.disconnect()
+
+
+def test_unreachable_server_fails_at_start_naming_host_and_operation() -> None:
+    port = free_port()  # nothing listens there
+    started = time.monotonic()
+
+    with pytest.raises(ClickHouseTickStoreError) as failure:
+        ClickHouseTickStore(f"clickhouse://default@127.0.0.1:{port}/default", connect_timeout_s=2)
+
+    assert isinstance(failure.value, StoreUnavailableError)
+    assert f"127.0.0.1:{port}" in str(failure.value)
+    assert failure.value.operation == "create database"
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("database, table_name", [("bad-name", "ticks"), ("tradegraph", "ticks; DROP")])
+def test_invalid_identifiers_are_refused_before_connecting(database: str, table_name: str) -> None:
+    with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
+        ClickHouseTickStore("clickhouse://default@127.0.0.1:1/default", database=database, table=table_name)
+
+
+def test_two_stores_on_one_table_create_it_once_and_share_rows(clickhouse_server: ClickHouseServer) -> None:
+    database = "tick_store_shared"
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database) as writer:
+            writer.insert(table([tick(1), tick(2)]))
+            with ClickHouseTickStore(clickhouse_server.url, database=database) as reader:
+                assert reader.partitions() == [PartitionInfo(day=DAY1, rows=2)]
+    finally:
+        _drop(clickhouse_server, database)
+
+
+def test_server_errors_are_wrapped_with_the_operation(clickhouse_server: ClickHouseServer) -> None:
+    database = "tick_store_errors"
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
+            _drop(clickhouse_server, database)  # the table vanishes under the store
+
+            with pytest.raises(ClickHouseTickStoreError, match="insert of 1 rows") as failure:
+                store.insert(table([tick(1)]))
+
+        assert failure.value.host == f"127.0.0.1:{clickhouse_server.tcp_port}"
+        assert not isinstance(failure.value, StoreUnavailableError)  # a missing table is no outage
+        assert "Stack trace" not in str(failure.value)
+    finally:
+        _drop(clickhouse_server, database)
+
+
+def test_multi_chunk_tables_with_other_string_types_insert_correctly(
+    clickhouse_server: ClickHouseServer,
+) -> None:
+    database = "tick_store_chunks"
+    first = table([tick(1), tick(2, symbol="ETHUSDT")])
+    second = table([tick(3, venue="sim")])
+    chunked = pa.concat_tables([first, second])
+    chunked = chunked.set_column(1, "symbol", chunked.column("symbol").cast(pa.large_string()))
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
+            store.insert(chunked)
+
+            exported = store.export(DAY1)
+
+        assert exported.to_pylist() == pa.concat_tables([first, second]).sort_by(
+            [("venue", "ascending"), ("symbol", "ascending"), ("trade_time_us", "ascending")]
+        ).to_pylist()
+        assert ids(exported) == [1, 2, 3]
+    finally:
+        _drop(clickhouse_server, database)
+
+
+def test_a_server_outage_raises_store_unavailable_and_the_store_recovers_after_restart(
+    tmp_path: Path,
+) -> None:
+    # A server of its own: this test kills it.
+    with ClickHouseServer(tmp_path / "clickhouse") as server:
+        with ClickHouseTickStore(server.url, connect_timeout_s=2, send_receive_timeout_s=10) as store:
+            store.insert(table([tick(1), tick(2)]))
+            server.kill()
+
+            with pytest.raises(StoreUnavailableError) as failure:
+                store.insert(table([tick(3)]))
+            server.start()
+            store.insert(table([tick(3)]))  # the same call again, after the outage
+
+            assert isinstance(failure.value, ClickHouseUnavailableError)
+            assert "insert of 1 rows" in str(failure.value)
+            assert ids(store.export(DAY1)) == [1, 2, 3]
