@@ -25,6 +25,10 @@ TOPIC_PREFIX = "ticks."
 DEAD_LETTER_TOPIC = "ticks.dead-letters"
 
 
+class BusError(RuntimeError):
+    """The bus failed an operation; the message names the bus (address), topic or group involved."""
+
+
 def topic_for(venue: str) -> str:
     """The topic that carries ``venue``'s ticks."""
     return f"{TOPIC_PREFIX}{venue}"
@@ -88,6 +92,14 @@ class TickBus(abc.ABC):
     @abc.abstractmethod
     def publish(self, ticks: pa.Table) -> int:
         """Queue ticks for publishing (split by venue and symbol); return the records queued."""
+
+    @abc.abstractmethod
+    def publish_dead_letter(self, letter: DeadLetter) -> None:
+        """Queue ``letter`` on the dead-letter topic (e.g. a malformed exchange frame); ``flush`` confirms it."""
+
+    @abc.abstractmethod
+    def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Queue one record exactly as given, bypassing the codec (tests inject malformed records with it)."""
 
     @abc.abstractmethod
     def flush(self, timeout_s: float = 30.0) -> None:

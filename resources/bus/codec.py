@@ -77,7 +77,9 @@ class DecodedRecord:
 def check_venue(venue: str) -> None:
     """Raise ``ValueError`` unless ``venue`` can name a topic (it becomes ``ticks.<venue>``)."""
     if not _VENUE_RE.match(venue):
-        raise ValueError(f"venue {venue!r} is malformed: expected lower-case like 'binance' ({VENUE_PATTERN})")
+        raise ValueError(
+            f"venue {venue!r} is malformed: expected lower-case like 'binance' ({VENUE_PATTERN})"
+        )
 
 
 def _pack_rows(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -92,7 +94,9 @@ def _encode_rows(venue: str, symbol: str, rows: np.ndarray) -> bytes:
     if not venue_b or not symbol_b:
         raise ValueError(f"venue {venue!r} and symbol {symbol!r} must not be empty")
     if len(venue_b) > _MAX_NAME_BYTES or len(symbol_b) > _MAX_NAME_BYTES:
-        raise ValueError(f"venue or symbol longer than {_MAX_NAME_BYTES} bytes: {venue[:40]!r}/{symbol[:40]!r}")
+        raise ValueError(
+            f"venue or symbol longer than {_MAX_NAME_BYTES} bytes: {venue[:40]!r}/{symbol[:40]!r}"
+        )
     if len(rows) > _MAX_COUNT:
         raise ValueError(f"{len(rows)} ticks do not fit one record (at most {_MAX_COUNT})")
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, len(venue_b), len(symbol_b), len(rows))
@@ -116,9 +120,13 @@ def decode(value: bytes | bytearray | memoryview | None) -> DecodedRecord:
         raise RecordDecodeError(f"record is {size} bytes, shorter than the {_HEADER.size}-byte header")
     magic, version, venue_len, symbol_len, count = _HEADER.unpack_from(value, 0)
     if magic != MAGIC:
-        raise RecordDecodeError(f"bad magic {bytes(magic)!r}: expected {MAGIC!r} (not a tradegraph tick record)")
+        raise RecordDecodeError(
+            f"bad magic {bytes(magic)!r}: expected {MAGIC!r} (not a tradegraph tick record)"
+        )
     if version != FORMAT_VERSION:
-        raise RecordDecodeError(f"unsupported format version {version}: this reader knows version {FORMAT_VERSION}")
+        raise RecordDecodeError(
+            f"unsupported format version {version}: this reader knows version {FORMAT_VERSION}"
+        )
     names_end = _HEADER.size + venue_len + symbol_len
     if names_end > size:
         raise RecordDecodeError(
@@ -173,10 +181,15 @@ def decode_to_table(value: bytes) -> pa.Table:
     return records_to_table([decode(value)])
 
 
+def _sorted_unique(values: pa.ChunkedArray) -> pa.Array:
+    distinct = pc.unique(values)
+    return distinct.take(pc.array_sort_indices(distinct))
+
+
 def _key_groups(table: pa.Table) -> tuple[np.ndarray | None, list[tuple[str, str, int, int]]]:
     """(order or None when already grouped, [(venue, symbol, start, end)] over the ordered rows)."""
     venues, symbols = table.column("venue"), table.column("symbol")
-    venue_set, symbol_set = pc.unique(venues), pc.unique(symbols)
+    venue_set, symbol_set = _sorted_unique(venues), _sorted_unique(symbols)
     n = table.num_rows
     if len(venue_set) == 1 and len(symbol_set) == 1:  # the common case: one feed, one symbol
         return None, [(venue_set[0].as_py(), symbol_set[0].as_py(), 0, n)]
@@ -267,7 +280,11 @@ def decode_batch(records: Iterable[RawRecord]) -> tuple[pa.Table, list[DeadLette
         except RecordDecodeError as exc:
             dead.append(
                 DeadLetter(
-                    topic=topic, partition=partition, offset=offset, key=key, value=bytes(value or b""),
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    key=key,
+                    value=bytes(value or b""),
                     reason=str(exc),
                 )
             )

@@ -7,7 +7,8 @@ the one contract suite in ``tests/resources/tick_store/test_contract.py``.
 Semantics every implementation keeps:
 - ``insert`` is durable when it returns (offsets may be committed after it);
 - a partition is one UTC day of ``trade_time_us``;
-- rows are keyed by (venue, symbol, trade_id); inserting a trade twice is harmless: ``seal`` leaves one
+- rows are keyed by (venue, symbol, trade_id) within their day (a trade belongs to one day by its trade
+  time, so this is the trade's identity); inserting a trade twice is harmless: ``seal`` leaves one
   copy, and ``read``/``export`` never return duplicates even before sealing;
 - ``partitions`` counts stored rows, so before sealing a re-inserted trade counts twice.
 """

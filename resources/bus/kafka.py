@@ -1,0 +1,384 @@
+"""Tick bus on Kafka (any Kafka-protocol broker) through kafka-python.
+
+Topics ``ticks.<venue>`` are created on first use with ``partitions`` partitions (records are keyed by
+symbol, so one symbol stays in one partition and in order). Producing uses ``acks='all'`` with bounded
+retries; ``flush`` reports every record the broker did not acknowledge, naming its topic. Consumers
+commit manually, so what a crashed consumer polled but did not commit is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+import kafka.errors as kerrors
+import pyarrow as pa
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.producer.future import FutureRecordMetadata
+from kafka.record.util import crc32c_c
+
+from resources.bus.base import (
+    DEAD_LETTER_TOPIC,
+    BusError,
+    DeadLetter,
+    Delivery,
+    TickBus,
+    TickConsumer,
+    topic_for,
+)
+from resources.bus.codec import (
+    DEFAULT_MAX_TICKS_PER_RECORD,
+    ROW_DTYPE,
+    check_venue,
+    dead_letter_from_json,
+    dead_letter_to_json,
+    decode_batch,
+    encode_table,
+    max_record_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+# Within the 1 MB default of Kafka's message.max.bytes, which limits one record batch.
+_MAX_REQUEST_BYTES = 1_000_000
+_PRUNE_PENDING_AT = 10_000
+_T = TypeVar("_T")
+
+
+class KafkaTickBus(TickBus):
+    """Publishes tick tables to Kafka and opens consumer-group members.
+
+    ``replication_factor=None`` takes the broker's default. ``session_timeout_ms`` and
+    ``heartbeat_interval_ms`` apply to consumers: a group (re)join takes about half the session timeout.
+
+    ``idempotence`` is off by default: when a broker loses its producer state (Tansu restarted on
+    memory storage), kafka-python 3.0.12's idempotent producer loops on UnknownProducerIdError and its
+    later records never complete, so ``flush`` could only time out. Without it a retried batch may be
+    written twice, which the tick store's dedup by (venue, symbol, trade_id) absorbs; one request in
+    flight per connection keeps retries from reordering a symbol's records.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        partitions: int = 3,
+        replication_factor: int | None = None,
+        client_id: str = "tradegraph",
+        request_timeout_ms: int = 15_000,
+        max_ticks_per_record: int = DEFAULT_MAX_TICKS_PER_RECORD,
+        linger_ms: int = 5,
+        session_timeout_ms: int = 6_000,
+        heartbeat_interval_ms: int = 2_000,
+        idempotence: bool = False,
+    ) -> None:
+        if partitions < 1:
+            raise ValueError(f"partitions must be at least 1, got {partitions}")
+        if max_ticks_per_record < 1 or max_record_bytes(max_ticks_per_record) > _MAX_REQUEST_BYTES:
+            raise ValueError(
+                f"max_ticks_per_record={max_ticks_per_record} must be between 1 and "
+                f"{(_MAX_REQUEST_BYTES - max_record_bytes(0)) // ROW_DTYPE.itemsize} (record size limit)"
+            )
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.client_id = client_id
+        self.request_timeout_ms = request_timeout_ms
+        self.max_ticks_per_record = max_ticks_per_record
+        self.session_timeout_ms = session_timeout_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self._lock = threading.Lock()
+        self._admin_lock = threading.Lock()
+        self._pending: list[tuple[str, FutureRecordMetadata]] = []
+        self._known_topics: set[str] = set()
+        self._closed = False
+        if crc32c_c is None:
+            log.warning(
+                "kafka-python computes CRC32C in pure Python (about 13 ms per 100 KB record): "
+                "install the 'crc32c' package for about 15x the throughput"
+            )
+        common = {
+            "bootstrap_servers": bootstrap,
+            "client_id": client_id,
+            "request_timeout_ms": request_timeout_ms,
+            "bootstrap_timeout_ms": request_timeout_ms,
+        }
+        self._admin = self._connect("admin client", lambda: KafkaAdminClient(**common))
+        self._producer = self._connect(
+            "producer",
+            lambda: KafkaProducer(
+                **common,
+                acks="all",
+                enable_idempotence=idempotence,
+                max_in_flight_requests_per_connection=5 if idempotence else 1,
+                linger_ms=linger_ms,
+                retries=5,
+                retry_backoff_ms=200,
+                # A record must fail within a bounded time so flush() can report it.
+                delivery_timeout_ms=2 * request_timeout_ms + linger_ms,
+                max_block_ms=request_timeout_ms,
+                batch_size=512 * 1024,
+                max_request_size=_MAX_REQUEST_BYTES,
+                # Topics come from ensure_topics() with our partition count (Tansu still creates
+                # topics on produce whatever the client asks).
+                allow_auto_create_topics=False,
+            ),
+            on_error=self._admin.close,
+        )
+        self.ensure_topics([DEAD_LETTER_TOPIC])
+
+    def __repr__(self) -> str:
+        return f"KafkaTickBus({self.bootstrap!r})"
+
+    def _connect(self, what: str, make: Callable[[], _T], on_error: Callable[[], None] | None = None) -> _T:
+        try:
+            return make()
+        except kerrors.KafkaError as exc:
+            if on_error is not None:
+                on_error()
+            raise BusError(f"cannot start Kafka {what} for bootstrap {self.bootstrap!r}: {exc!r}") from exc
+
+    def ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create the topics that do not exist yet (an existing topic is left as it is)."""
+        missing = sorted(set(topics) - self._known_topics)
+        if not missing:
+            return
+        with self._admin_lock:  # the admin client is not thread-safe; publish may be called from many
+            self._create_topics(missing)
+
+    def _create_topics(self, missing: list[str]) -> None:
+        spec = {"num_partitions": self.partitions, "replication_factor": self.replication_factor or -1}
+        try:
+            result = self._admin.create_topics(
+                {topic: dict(spec) for topic in missing},
+                timeout_ms=self.request_timeout_ms,
+                raise_errors=False,
+                wait_for_metadata=True,
+            )
+        except kerrors.KafkaError as exc:
+            raise BusError(f"cannot create topics {missing} on Kafka at {self.bootstrap!r}: {exc!r}") from exc
+        for entry in result["topics"]:
+            error = kerrors.for_code(entry["error_code"])
+            if error is not kerrors.NoError and error is not kerrors.TopicAlreadyExistsError:
+                raise BusError(
+                    f"cannot create topic {entry['name']!r} on Kafka at {self.bootstrap!r}: "
+                    f"{error.__name__} {entry.get('error_message') or ''}".rstrip()
+                )
+        with self._lock:
+            self._known_topics.update(missing)
+
+    def publish(self, ticks: pa.Table) -> int:
+        """Queue ``ticks`` as records keyed by symbol (at most ``max_ticks_per_record`` each)."""
+        encoded = encode_table(ticks, self.max_ticks_per_record)
+        self.ensure_topics({topic_for(venue) for venue, _, _ in encoded})
+        for venue, symbol, value in encoded:
+            self._send(topic_for(venue), symbol.encode(), value)
+        return len(encoded)
+
+    def publish_dead_letter(self, letter: DeadLetter) -> None:
+        """Queue ``letter`` as JSON on the dead-letter topic; ``flush`` confirms it."""
+        self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter))
+
+    def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Queue one record as given, bypassing the codec (tests inject malformed records with it)."""
+        self.ensure_topics([topic])
+        self._send(topic, key, value)
+
+    def _send(
+        self, topic: str, key: bytes | None, value: bytes | None, *, track: bool = True
+    ) -> FutureRecordMetadata:
+        try:
+            future = self._producer.send(topic, key=key, value=value)
+        except kerrors.KafkaError as exc:
+            raise BusError(
+                f"cannot queue a record for topic {topic!r} on Kafka at {self.bootstrap!r}: {exc!r}"
+            ) from exc
+        if not track:
+            return future
+        with self._lock:
+            self._pending.append((topic, future))
+            if len(self._pending) >= _PRUNE_PENDING_AT:
+                # Acknowledged records need no report; failed and unfinished ones wait for flush().
+                self._pending = [(t, f) for t, f in self._pending if not f.succeeded()]
+        return future
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait until every queued record is acknowledged; raise :class:`BusError` naming failed topics."""
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except kerrors.KafkaTimeoutError as exc:
+            with self._lock:
+                waiting = sum(not f.is_done for _, f in self._pending)
+            raise BusError(
+                f"flush to Kafka at {self.bootstrap!r} timed out after {timeout_s:.1f} s "
+                f"with {waiting} records unacknowledged"
+            ) from exc
+        with self._lock:
+            pending, self._pending = self._pending, []
+        failed = [(topic, f.exception) for topic, f in pending if not f.succeeded()]
+        if failed:
+            per_topic = Counter(topic for topic, _ in failed)
+            with self._lock:
+                # The topic may be gone (e.g. a broker replaced with empty storage): check it again
+                # on the next publish instead of trusting the cache.
+                self._known_topics.difference_update(per_topic)
+            topic, first = failed[0]
+            raise BusError(
+                f"{len(failed)} of {len(pending)} records were not acknowledged by Kafka at "
+                f"{self.bootstrap!r} (per topic: {dict(per_topic)}); first error, topic {topic!r}: {first!r}"
+            ) from first
+
+    def consumer(self, *, group: str, venues: Sequence[str]) -> KafkaTickConsumer:
+        """Join consumer group ``group`` on the topics of ``venues`` (created if missing)."""
+        for venue in venues:
+            check_venue(venue)
+        topics = [topic_for(venue) for venue in venues]
+        self.ensure_topics(topics)
+        return KafkaTickConsumer(self, group, topics)
+
+    def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:
+        """Read the dead-letter topic from the start with a group-less consumer until it goes quiet.
+
+        Stops after about a second without new records (Tansu's end offsets cannot be trusted to say
+        where the topic ends) or after ``timeout_s``.
+        """
+        deadline = time.monotonic() + timeout_s
+        consumer = self.new_kafka_consumer(group=None)
+        try:
+            partitions = consumer.partitions_for_topic(DEAD_LETTER_TOPIC)
+            consumer.assign([TopicPartition(DEAD_LETTER_TOPIC, p) for p in sorted(partitions)])
+            consumer.seek_to_beginning()
+            letters: list[tuple[int, int, DeadLetter]] = []
+            quiet_since = time.monotonic()
+            while (now := time.monotonic()) < deadline and now - quiet_since < min(1.0, timeout_s):
+                batch = consumer.poll(timeout_ms=200)
+                for records in batch.values():
+                    letters.extend((r.partition, r.offset, dead_letter_from_json(r.value)) for r in records)
+                    quiet_since = time.monotonic()
+        except kerrors.KafkaError as exc:
+            raise BusError(
+                f"cannot read {DEAD_LETTER_TOPIC!r} from Kafka at {self.bootstrap!r}: {exc!r}"
+            ) from exc
+        finally:
+            consumer.close(autocommit=False)
+        return [letter for _, _, letter in sorted(letters, key=lambda item: item[:2])]
+
+    def new_kafka_consumer(self, *, group: str | None, topics: Sequence[str] = ()) -> KafkaConsumer:
+        """A kafka-python consumer configured like the bus's own (manual commits, earliest offsets)."""
+        return self._connect(
+            f"consumer (group {group!r}, topics {list(topics)})",
+            lambda: KafkaConsumer(
+                *topics,
+                bootstrap_servers=self.bootstrap,
+                client_id=self.client_id,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=self.session_timeout_ms,
+                heartbeat_interval_ms=self.heartbeat_interval_ms,
+                request_timeout_ms=self.request_timeout_ms,
+                bootstrap_timeout_ms=self.request_timeout_ms,
+                fetch_max_wait_ms=200,
+                allow_auto_create_topics=False,
+            ),
+        )
+
+    def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        futures = [
+            self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter), track=False)
+            for letter in letters
+        ]
+        self._producer.flush(timeout=self.request_timeout_ms / 1000)
+        for future in futures:
+            # flush() has completed every future; get() raises the error of a failed one.
+            future.get(timeout=0)
+
+    def close(self) -> None:
+        """Flush, then close the producer and admin client (both even if the flush fails); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        timeout_s = self.request_timeout_ms / 1000
+        error: BusError | None = None
+        try:
+            self.flush(timeout_s=timeout_s)
+        except BusError as exc:
+            error = exc
+        try:
+            self._producer.close(timeout=timeout_s)
+        except kerrors.KafkaError as exc:
+            # kafka-python's close() raises when records are still unfinished (its daemon sender
+            # thread stays behind); the flush error, if any, already names the records in doubt.
+            log.warning("Kafka producer for %r did not close cleanly: %r", self.bootstrap, exc)
+            if error is None:
+                error = BusError(f"Kafka producer for {self.bootstrap!r} did not close cleanly: {exc!r}")
+                error.__cause__ = exc
+        finally:
+            self._admin.close()
+        if error is not None:
+            raise error
+
+
+class KafkaTickConsumer(TickConsumer):
+    """One member of a Kafka consumer group reading tick topics; not thread-safe."""
+
+    def __init__(self, bus: KafkaTickBus, group: str, topics: Sequence[str]) -> None:
+        self._bus = bus
+        self.group = group
+        self.topics = list(topics)
+        self._consumer = bus.new_kafka_consumer(group=group, topics=topics)
+
+    def _context(self) -> str:
+        return f"group {self.group!r} on topics {self.topics} at {self._bus.bootstrap!r}"
+
+    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
+        """Poll up to ``max_records`` records; undecodable ones are written to the dead-letter topic first."""
+        try:
+            batch = self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
+        except kerrors.KafkaError as exc:
+            raise BusError(f"poll failed for {self._context()}: {exc!r}") from exc
+        raw = [
+            (record.topic, record.partition, record.offset, record.key, record.value)
+            for records in batch.values()
+            for record in records
+        ]
+        table, dead = decode_batch(raw)
+        if dead:
+            for letter in dead:
+                log.warning(
+                    "dead letter from %s[%d] offset %d (%s): %s",
+                    letter.topic,
+                    letter.partition,
+                    letter.offset,
+                    self._context(),
+                    letter.reason,
+                )
+            try:
+                self._bus._send_dead_letters(dead)
+            except (BusError, kerrors.KafkaError) as exc:
+                # Rewind, so a later commit cannot skip records whose dead letters were never written.
+                for tp, records in batch.items():
+                    self._consumer.seek(tp, records[0].offset)
+                raise BusError(
+                    f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
+                    f"the poll was rewound: {exc!r}"
+                ) from exc
+        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead))
+
+    def commit(self) -> None:
+        """Commit the positions of everything polled (synchronously)."""
+        try:
+            self._consumer.commit(timeout_ms=self._bus.request_timeout_ms)
+        except kerrors.KafkaError as exc:
+            raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
+
+    def close(self) -> None:
+        """Leave the group without committing (bounded by the request timeout)."""
+        try:
+            self._consumer.close(autocommit=False, timeout_ms=self._bus.request_timeout_ms)
+        except kerrors.KafkaError as exc:
+            raise BusError(f"closing the consumer failed for {self._context()}: {exc!r}") from exc
