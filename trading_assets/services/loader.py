@@ -2,26 +2,35 @@
 
 Batches are bounded by size (``max_rows``) and by age (``max_wait_s``). Offsets are committed only once
 the rows are durable in the store, so a crash between insert and commit re-delivers the batch and the
-store's dedup by trade key removes the second copy when the day is sealed.
+store's dedup by trade key removes the second copy when the day is sealed. While the store is down
+(:class:`StoreUnavailableError`) the loader holds its batch, stops polling (memory stays bounded by one
+batch) and retries with capped exponential backoff; nothing is dropped and nothing is committed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from resources.bus.base import TickConsumer
-from resources.tick_store.base import TickStore
+from resources.tick_store.base import StoreUnavailableError, TickStore
+from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
+from trading_assets.services.metrics import LoaderMetrics
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoaderConfig:
-    """How the loader batches."""
+    """How the loader batches and retries."""
 
     max_rows: int = 100_000
     """Insert once this many ticks are waiting."""
@@ -29,6 +38,12 @@ class LoaderConfig:
     """Insert at the latest this long after the first waiting tick arrived."""
     poll_timeout_s: float = 0.2
     """How long one poll of the bus may wait."""
+    retry_initial_s: float = 0.2
+    """First wait after a failed insert."""
+    retry_max_s: float = 5.0
+    """Longest wait between insert attempts."""
+    heartbeat_interval_s: float = 1.0
+    """How often to write the heartbeat."""
 
 
 @dataclass(slots=True)
@@ -38,27 +53,42 @@ class LoaderStats:
     ticks: int = 0
     batches: int = 0
     dead_letters: int = 0
+    insert_failures: int = 0
+    newest_trade_us: int | None = None
 
 
 class Loader:
-    """Moves ticks from one consumer to one store; call :meth:`run_once` in a loop or :meth:`drain`."""
+    """Moves ticks from one consumer to one store; :meth:`run` until stopped, or :meth:`drain`."""
 
-    def __init__(self, consumer: TickConsumer, store: TickStore, config: LoaderConfig | None = None) -> None:
+    def __init__(
+        self,
+        consumer: TickConsumer,
+        store: TickStore,
+        config: LoaderConfig | None = None,
+        *,
+        metrics: LoaderMetrics | None = None,
+        home: Path | None = None,
+    ) -> None:
         self.consumer = consumer
         self.store = store
         self.config = config or LoaderConfig()
+        self.metrics = metrics or LoaderMetrics()
+        self.home = home
         self.stats = LoaderStats()
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._first_pending_at: float | None = None
 
-    def run_once(self) -> int:
+    def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
         delivery = self.consumer.poll(timeout_s=self.config.poll_timeout_s)
-        self.stats.dead_letters += len(delivery.dead_letters)
+        if delivery.dead_letters:
+            self.stats.dead_letters += len(delivery.dead_letters)
+            self.metrics.dead_letters.inc(len(delivery.dead_letters))
         if delivery.ticks.num_rows:
             self._pending.append(delivery.ticks)
             self._pending_rows += delivery.ticks.num_rows
+            self.metrics.pending_rows.set(self._pending_rows)
             if self._first_pending_at is None:
                 self._first_pending_at = time.monotonic()
         elif delivery.records and not self._pending:
@@ -68,21 +98,78 @@ class Loader:
         old = self._first_pending_at is not None and (
             time.monotonic() - self._first_pending_at >= self.config.max_wait_s
         )
-        return self.flush() if full or old else 0
+        return self.flush(stop) if full or old else 0
 
-    def flush(self) -> int:
-        """Insert what is waiting, then commit. Return rows inserted."""
+    def flush(self, stop: threading.Event | None = None) -> int:
+        """Insert what is waiting (retrying while the store is unavailable), then commit.
+
+        Returns rows inserted; 0 if ``stop`` was set during an outage (nothing committed then).
+        """
         if not self._pending:
             return 0
         batch = pa.concat_tables(self._pending)
-        inserted = self.store.insert(batch)
+        started = time.monotonic()
+        delay = self.config.retry_initial_s
+        while True:
+            try:
+                inserted = self.store.insert(batch)
+                break
+            except StoreUnavailableError as exc:
+                self.stats.insert_failures += 1
+                self.metrics.insert_failures.inc()
+                # Full jitter keeps many loaders from hammering a recovering server in step.
+                wait = random.uniform(0, delay)
+                log.warning("store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait)
+                if stop is not None and stop.wait(wait):
+                    log.warning("stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows)
+                    return 0
+                if stop is None:
+                    time.sleep(wait)
+                delay = min(delay * 2, self.config.retry_max_s)
         # Only now are the rows durable, so only now may the offsets move on.
         self.consumer.commit()
         self.stats.ticks += inserted
         self.stats.batches += 1
+        newest = int(pc.max(batch["trade_time_us"]).as_py())
+        self.stats.newest_trade_us = max(self.stats.newest_trade_us or newest, newest)
+        self.metrics.rows.inc(inserted)
+        self.metrics.batches.inc()
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self.metrics.pending_rows.set(0)
         log.debug("loaded batch of %d ticks", inserted)
         self._pending, self._pending_rows, self._first_pending_at = [], 0, None
         return inserted
+
+    def beat(self) -> None:
+        """Write the loader's heartbeat (when it has a home folder)."""
+        self.metrics.heartbeat.set(time.time())
+        if self.home is None:
+            return
+        write_heartbeat(
+            self.home,
+            Heartbeat(
+                service="loader",
+                pid=os.getpid(),
+                wall_time_us=now_us(),
+                ticks=self.stats.ticks,
+                last_trade_time_us=self.stats.newest_trade_us,
+                detail={"insert_failures": float(self.stats.insert_failures), "pending": float(self._pending_rows)},
+            ),
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Load until ``stop`` is set; then insert and commit what is waiting."""
+        next_beat = 0.0
+        while not stop.is_set():
+            self.run_once(stop)
+            if time.monotonic() >= next_beat:
+                self.beat()
+                next_beat = time.monotonic() + self.config.heartbeat_interval_s
+        # ``stop`` is set, so an unreachable store gets one attempt, not a wait: what is left stays
+        # uncommitted on the bus and is delivered again to the next loader.
+        self.flush(stop)
+        self.beat()
+        log.info("loader stopped: %d ticks in %d batches", self.stats.ticks, self.stats.batches)
 
     def drain(self, *, idle_s: float = 1.0, timeout_s: float = 600.0) -> int:
         """Load until the bus has been quiet for ``idle_s``; return ticks loaded by this call."""

@@ -1,0 +1,41 @@
+from pathlib import Path
+
+from resources.bus.embedded import EmbeddedTickBus
+from resources.tick_store.embedded import EmbeddedTickStore
+from trading_assets.cli import main
+from trading_assets.services.demo import DemoConfig, run_demo
+
+
+def test_demo_lands_every_simulated_trade_once_across_its_days(tmp_path: Path) -> None:
+    store = EmbeddedTickStore(tmp_path / "ticks")
+    bus = EmbeddedTickBus()
+
+    summary = run_demo(store, bus, DemoConfig(ticks=30_000, days=2, batch=7_000), progress=False)
+
+    assert summary.published == 30_000
+    assert summary.rejected == 0
+    assert summary.loaded == 30_000
+    assert len(summary.partitions) == 2
+    assert sum(p.rows for p in summary.partitions) == 30_000
+    assert summary.gaps == ()
+    assert summary.first_trade_us < summary.last_trade_us
+
+
+def test_demo_command_prints_the_summary(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+
+    code = main(["demo", "--ticks", "5000", "--days", "1", "--quiet"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "published 5,000  rejected 0  loaded 5,000" in out
+    assert "trade-id gaps: 0" in out
+
+
+def test_bad_setting_stops_the_command_with_the_variable_named(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRADEGRAPH_STORE", "postgres")
+
+    code = main(["demo", "--ticks", "10"])
+
+    assert code == 2
+    assert "TRADEGRAPH_STORE='postgres'" in capsys.readouterr().err
