@@ -17,6 +17,11 @@ value.
 | TRADEGRAPH_MLFLOW_URI | MLflow tracking URI | sqlite:///$TRADEGRAPH_HOME/mlflow.db |
 | TRADEGRAPH_VENUES | comma-separated venues | sim |
 | TRADEGRAPH_SYMBOLS | comma-separated symbols | BTCUSDT,ETHUSDT,SOLUSDT,ADAUSDT,XRPUSDT |
+| TRADEGRAPH_BINANCE_WS_URL | Binance websocket base (testnet: wss://stream.testnet.binance.vision) | wss://stream.binance.com:9443 |
+| TRADEGRAPH_BINANCE_REST_URL | Binance REST base (testnet: https://testnet.binance.vision) | https://api.binance.com |
+| TRADEGRAPH_FINNHUB_WS_URL | Finnhub websocket URL (token from FINNHUB_TOKEN, never logged) | wss://ws.finnhub.io |
+| TRADEGRAPH_SIM_WS_URL | websocket base of the simulated exchange (venue ``sim``) | ws://127.0.0.1:8765 |
+| TRADEGRAPH_SIM_REST_URL | REST base of the simulated exchange | http://127.0.0.1:8766 |
 """
 
 from __future__ import annotations
@@ -66,6 +71,16 @@ class Settings:
     """Venues to stream from."""
     symbols: tuple[str, ...]
     """Symbols to stream and model."""
+    binance_ws_url: str = "wss://stream.binance.com:9443"
+    """Binance websocket base URL."""
+    binance_rest_url: str = "https://api.binance.com"
+    """Binance REST base URL (trade-id gap fill)."""
+    finnhub_ws_url: str = "wss://ws.finnhub.io"
+    """Finnhub trades websocket URL."""
+    sim_ws_url: str = "ws://127.0.0.1:8765"
+    """Websocket base URL of the simulated exchange."""
+    sim_rest_url: str = "http://127.0.0.1:8766"
+    """REST base URL of the simulated exchange."""
 
     @property
     def embedded_store_dir(self) -> Path:
@@ -134,7 +149,18 @@ class Settings:
             SYMBOL_PATTERN,
             "BTCUSDT,ETHUSDT",
         )
+        urls = {
+            field: _url(get(name, default), name, schemes)
+            for field, name, default, schemes in (
+                ("binance_ws_url", "TRADEGRAPH_BINANCE_WS_URL", "wss://stream.binance.com:9443", ("ws", "wss")),
+                ("binance_rest_url", "TRADEGRAPH_BINANCE_REST_URL", "https://api.binance.com", ("http", "https")),
+                ("finnhub_ws_url", "TRADEGRAPH_FINNHUB_WS_URL", "wss://ws.finnhub.io", ("ws", "wss")),
+                ("sim_ws_url", "TRADEGRAPH_SIM_WS_URL", "ws://127.0.0.1:8765", ("ws", "wss")),
+                ("sim_rest_url", "TRADEGRAPH_SIM_REST_URL", "http://127.0.0.1:8766", ("http", "https")),
+            )
+        }
         return cls(
+            **urls,
             home=home,
             store=store,
             clickhouse_url=clickhouse_url,
@@ -155,6 +181,15 @@ def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
             f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}"
         )
     return value
+
+
+def _url(value: str, name: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.hostname:
+        raise SettingsError(
+            f"{name}={value!r} must be a {'/'.join(schemes)} URL; e.g. {name}={schemes[-1]}://127.0.0.1:8765"
+        )
+    return value.rstrip("/")
 
 
 def _list(value: str, name: str, pattern: str, example: str) -> tuple[str, ...]:

@@ -63,3 +63,23 @@ def test_settings_are_read_at_call_time_not_import(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TRADEGRAPH_STORE", "clickhouse")
 
     assert Settings.from_env().store == "clickhouse"
+
+
+def test_venue_urls_are_configurable_for_testnets_and_the_simulator() -> None:
+    settings = Settings.from_env(
+        {
+            "TRADEGRAPH_BINANCE_WS_URL": "wss://stream.testnet.binance.vision/",
+            "TRADEGRAPH_BINANCE_REST_URL": "https://testnet.binance.vision",
+            "TRADEGRAPH_SIM_WS_URL": "ws://127.0.0.1:9001",
+        }
+    )
+
+    assert settings.binance_ws_url == "wss://stream.testnet.binance.vision"
+    assert settings.binance_rest_url == "https://testnet.binance.vision"
+    assert settings.sim_ws_url == "ws://127.0.0.1:9001"
+    assert Settings.from_env({}).binance_ws_url == "wss://stream.binance.com:9443"
+
+
+def test_a_rest_url_given_as_websocket_url_is_refused() -> None:
+    with pytest.raises(SettingsError, match="TRADEGRAPH_BINANCE_REST_URL='ws://x' must be a http/https URL"):
+        Settings.from_env({"TRADEGRAPH_BINANCE_REST_URL": "ws://x"})
