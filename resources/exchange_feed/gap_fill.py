@@ -1,0 +1,153 @@
+"""Filling trade-id gaps from Binance REST ``historicalTrades``, in a worker thread.
+
+The websocket read loop only queues a due gap (see :mod:`resources.exchange_feed.gaps`); this worker
+fetches it page by page (``fromId``, at most 1000 trades per page), hands each page to the sink as it
+arrives (bounded memory even for an hours-long gap after a restart) and reports ``gap_filled`` or
+``gap_fill_failed`` with counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import numpy as np
+
+from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
+from resources.exchange_feed.gaps import Gap
+from resources.exchange_feed.rest import BinanceRestClient, RestError
+from trading_assets.market.wire import parse_binance_rest_trades
+
+log = logging.getLogger(__name__)
+
+
+class GapFiller:
+    """A worker thread that fetches queued gaps over REST and sends their trades to the sink."""
+
+    def __init__(
+        self,
+        *,
+        rest: BinanceRestClient,
+        sink: FeedSink,
+        stop: threading.Event,
+        venue: str,
+        stats: FeedStats,
+        page_limit: int = 1000,
+        max_gap_ids: int = 10_000_000,
+    ) -> None:
+        self._rest = rest
+        self._sink = sink
+        self._stop = stop
+        self._venue = venue
+        self._stats = stats
+        self._page_limit = page_limit
+        self._max_gap_ids = max_gap_ids
+        self._queue: queue.Queue[Gap] = queue.Queue()
+        self._lock = threading.Lock()
+        self._current: Gap | None = None  # remainder of the gap being fetched
+        self._failed_gaps: list[Gap] = []
+        self._thread = threading.Thread(target=self._work, name=f"{venue}-gap-filler", daemon=True)
+
+    def start(self) -> None:
+        """Start the worker."""
+        self._thread.start()
+
+    def submit(self, gap: Gap) -> None:
+        """Queue ``gap`` for fetching (never blocks)."""
+        self._queue.put(gap)
+
+    def join(self, timeout_s: float) -> None:
+        """Wait for the worker to end (it ends soon after the stop event is set)."""
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.warning("%s gap filler did not stop within %.1f s", self._venue, timeout_s)
+
+    def unfilled(self) -> list[Gap]:
+        """Gaps that failed, are being fetched or are queued: what a restarted feed (or the day's seal)
+        still has to fill."""
+        with self._lock:
+            out = list(self._failed_gaps)
+            if self._current is not None:
+                out.append(self._current)
+            out.extend(self._queue.queue)
+        return out
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                gap = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            with self._lock:
+                self._current = gap
+            try:
+                self._fill(gap)
+            except Exception as exc:
+                # Most likely the sink failed. This thread cannot raise into the feed's caller, so
+                # the gap is recorded as failed (still in unfilled()) and the worker carries on.
+                log.exception("%s gap filler: unexpected error on %s", self._venue, gap)
+                with self._lock:
+                    remainder = self._current or gap
+                self._failed(remainder, remainder.first_id, 0, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _fill(self, gap: Gap) -> None:
+        next_id, filled = gap.first_id, 0
+        if gap.count > self._max_gap_ids:
+            # Likely a bogus id from the venue; fetching it would page through REST for hours.
+            self._failed(gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}")
+            return
+        while next_id <= gap.last_id:
+            if self._stop.is_set():
+                return  # the remainder stays in self._current for unfilled()
+            limit = min(self._page_limit, gap.last_id - next_id + 1)
+            try:
+                body = self._rest.historical_trades(gap.symbol, from_id=next_id, limit=limit)
+            except RestError as exc:
+                if self._stop.is_set():
+                    return
+                self._failed(gap, next_id, filled, str(exc))
+                return
+            batch = parse_binance_rest_trades(body, symbol=gap.symbol, receive_time_us=time.time_ns() // 1_000)
+            for frame in batch.malformed:
+                log.warning("%s gap fill: malformed trade: %s", self._venue, frame.reason)
+                self._sink.on_malformed(frame)
+            ids = batch.ticks.column("trade_id").to_numpy()
+            wanted = (ids >= next_id) & (ids <= gap.last_id)
+            if not wanted.any():
+                self._failed(gap, next_id, filled, f"the venue returned no trades from id {next_id}")
+                return
+            self._sink.on_ticks(batch.ticks.filter(wanted))
+            got = np.unique(ids[wanted])
+            filled += len(got)
+            self._stats.gap_filled_ticks += len(got)
+            next_id = int(got[-1]) + 1
+            # What is left, should the feed stop before the next page.
+            left = Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id) if next_id <= gap.last_id else None
+            with self._lock:
+                self._current = left
+        detail = f"ids {gap.first_id}..{gap.last_id}"
+        if filled < gap.count:
+            # Binance ids are consecutive, so a shortfall means the venue itself lacks some of them.
+            self._event("gap_fill_failed", gap, gap.count - filled, f"{detail}: the venue skipped ids")
+        log.info("%s %s: filled %d of %d missing trades (%s)", self._venue, gap.symbol, filled, gap.count, detail)
+        self._event("gap_filled", gap, filled, detail)
+
+    def _failed(self, gap: Gap, next_id: int, filled: int, reason: str) -> None:
+        missing = gap.last_id - next_id + 1
+        with self._lock:
+            self._failed_gaps.append(Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id))
+            self._current = None
+        log.error(
+            "%s %s: gap ids %d..%d: %d trades could not be fetched: %s",
+            self._venue, gap.symbol, gap.first_id, gap.last_id, missing, reason,
+        )
+        if filled:
+            self._event("gap_filled", gap, filled, f"ids {gap.first_id}..{next_id - 1} (partial)")
+        self._event("gap_fill_failed", gap, missing, f"ids {next_id}..{gap.last_id}: {reason}")
+
+    def _event(self, kind: str, gap: Gap, count: int, detail: str) -> None:
+        self._sink.on_event(
+            FeedEvent(kind=kind, venue=self._venue, symbol=gap.symbol, detail=detail, count=count)  # type: ignore[arg-type]
+        )

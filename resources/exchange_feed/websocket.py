@@ -1,0 +1,224 @@
+"""The reconnecting websocket loop every venue feed shares, on websocket-client's low-level API.
+
+One thread reads frames in a tight loop and hands each to the venue's :class:`FrameParser` (a few
+microseconds); everything else runs once per flush (``flush_every_ticks`` or ``flush_interval_s``):
+delivering ticks, client pings, stale detection, the venue's housekeeping and the stop check. The
+socket timeout equals the flush interval, so an idle connection still wakes up for them.
+
+Server pings are answered by websocket-client itself: ``recv_data`` replies with a pong before it returns
+the next data frame (websocket-client 1.9.2, ``WebSocket.recv_data_frame``). A timeout in the middle of a
+frame loses nothing: the library keeps the partial frame and resumes it on the next call.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import logging
+import threading
+import time
+
+import websocket
+from websocket import ABNF, WebSocketException, WebSocketTimeoutException
+
+from resources.exchange_feed.backoff import backoff_delay
+from resources.exchange_feed.base import ExchangeFeed, FeedConfig, FeedEvent, FeedSink, FeedStats, SerialSink
+from trading_assets.market.wire import FrameParser, ParsedBatch
+
+log = logging.getLogger(__name__)
+
+_OPCODE_CLOSE = ABNF.OPCODE_CLOSE
+
+
+class _Stale(Exception):
+    """No data frame for longer than ``stale_after_s``."""
+
+
+class WebSocketFeed(ExchangeFeed):
+    """An :class:`ExchangeFeed` over one websocket connection; venues fill in the hooks below."""
+
+    def __init__(self, config: FeedConfig, *, venue: str) -> None:
+        self.config = config
+        self.venue = venue
+        self.stats = FeedStats()
+        """Running counters, for metrics."""
+
+    # --- hooks for venues -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _new_parser(self) -> FrameParser:
+        """A fresh parser for a new connection."""
+
+    @abc.abstractmethod
+    def _url(self) -> str:
+        """The URL to connect to; may hold secrets, so it is never logged (see :meth:`_display_url`)."""
+
+    def _display_url(self) -> str:
+        """The URL as it may appear in logs and events."""
+        return self._url()
+
+    def _mask(self, text: str) -> str:
+        """``text`` with every secret of this feed masked; applied to whatever is logged or reported."""
+        return text
+
+    def _subscribe_messages(self) -> list[str]:
+        """Messages to send right after connecting."""
+        return []
+
+    def _on_start(self, sink: FeedSink, stop: threading.Event) -> None:
+        """Called once when :meth:`run` starts, before the first connection (e.g. start workers)."""
+
+    def _on_finish(self) -> None:
+        """Called once when :meth:`run` returns (e.g. stop workers)."""
+
+    def _housekeeping(self, sink: FeedSink, now: float) -> None:
+        """Called after every flush with the monotonic time, in the read thread; keep it short."""
+
+    def _deliver(self, batch: ParsedBatch, sink: FeedSink) -> None:
+        """Hand a parsed batch to the sink; venues override to dedup or track ids first."""
+        if batch.ticks.num_rows:
+            sink.on_ticks(batch.ticks)
+        self._deliver_rest(batch, sink)
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(self, sink: FeedSink, stop: threading.Event) -> None:
+        """Stream into ``sink`` until ``stop`` is set, reconnecting with backoff; see :class:`ExchangeFeed`."""
+        serial = SerialSink(sink)
+        # The first Arrow conversion of a process imports pandas (about 0.3 s, pyarrow's doing): pay it
+        # now rather than in the read loop with frames queueing up.
+        self._new_parser().take()
+        self._on_start(serial, stop)
+        try:
+            self._loop(serial, stop)
+        finally:
+            self._on_finish()
+
+    def _loop(self, sink: FeedSink, stop: threading.Event) -> None:
+        cfg = self.config
+        attempt = 0
+        while not stop.is_set():
+            reason, connected_s = self._session(sink, stop)
+            if stop.is_set():
+                break
+            if connected_s >= cfg.healthy_after_s:
+                attempt = 0  # the connection was healthy: start the backoff afresh
+            delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
+            attempt += 1
+            log.warning("%s feed: %s; reconnecting in %.2f s (attempt %d)", self.venue, reason, delay, attempt)
+            sink.on_event(
+                FeedEvent(
+                    kind="reconnect", venue=self.venue, detail=f"{reason}; reconnecting in {delay:.2f} s",
+                    count=attempt,
+                )
+            )
+            stop.wait(delay)
+
+    def _session(self, sink: FeedSink, stop: threading.Event) -> tuple[str, float]:
+        """Connect, subscribe and read until the connection ends; return why, and how long it was up."""
+        cfg = self.config
+        try:
+            ws = websocket.create_connection(
+                self._url(),
+                timeout=cfg.connect_timeout_s,
+                # orjson validates UTF-8 itself; a bad frame becomes a malformed frame, not a dropped link.
+                skip_utf8_validation=True,
+                enable_multithread=False,  # only the read thread sends (pings, pongs, subscriptions)
+            )
+        except (WebSocketException, OSError) as exc:
+            detail = self._mask(f"connect to {self._display_url()} failed: {type(exc).__name__}: {exc}")
+            if isinstance(exc, websocket.WebSocketBadStatusException):
+                sink.on_event(FeedEvent(kind="venue_error", venue=self.venue, detail=detail))
+            return detail, 0.0
+        connected_at = time.monotonic()
+        self.stats.connections += 1
+        log.info("%s feed: connected to %s", self.venue, self._display_url())
+        sink.on_event(
+            FeedEvent(kind="connected", venue=self.venue, detail=self._display_url(), count=self.stats.connections)
+        )
+        parser = self._new_parser()
+        try:
+            for message in self._subscribe_messages():
+                ws.send(message)
+            reason = self._read(ws, parser, sink, stop)
+        except _Stale as exc:
+            reason = str(exc)
+            sink.on_event(FeedEvent(kind="stale", venue=self.venue, detail=reason))
+        except (WebSocketException, OSError) as exc:
+            reason = self._mask(f"connection lost: {type(exc).__name__}: {exc}")
+        finally:
+            # What arrived before the drop is delivered, and its ids count for gap detection.
+            self._flush(parser, sink)
+            self._close(ws)
+        if not stop.is_set():
+            sink.on_event(FeedEvent(kind="disconnected", venue=self.venue, detail=reason))
+        return reason, time.monotonic() - connected_at
+
+    def _read(self, ws: websocket.WebSocket, parser: FrameParser, sink: FeedSink, stop: threading.Event) -> str:
+        cfg = self.config
+        ws.settimeout(cfg.flush_interval_s)
+        recv, add = ws.recv_data, parser.add
+        clock, wall_ns = time.monotonic, time.time_ns
+        flush_every, flush_interval, stale_after = cfg.flush_every_ticks, cfg.flush_interval_s, cfg.stale_after_s
+        now = clock()
+        last_data, next_ping, next_flush = now, now + cfg.ping_interval_s, now + flush_interval
+        pending = 0
+        while True:
+            try:
+                opcode, data = recv()
+            except WebSocketTimeoutException:
+                now = clock()
+            else:
+                if opcode == _OPCODE_CLOSE:
+                    return f"closed by the venue: {_close_reason(data)}"
+                pending += add(data, wall_ns() // 1_000)
+                now = last_data = clock()
+            if pending >= flush_every or now >= next_flush:
+                self._flush(parser, sink)
+                pending, next_flush = 0, now + flush_interval
+                if stop.is_set():
+                    return "stopped"
+                if now - last_data >= stale_after:
+                    raise _Stale(f"no data frame for {now - last_data:.1f} s (stale_after_s={stale_after})")
+                if now >= next_ping:
+                    ws.ping()
+                    next_ping = now + cfg.ping_interval_s
+                self._housekeeping(sink, now)
+
+    def _flush(self, parser: FrameParser, sink: FeedSink) -> None:
+        batch = parser.take()
+        stats = self.stats
+        stats.frames += batch.frames
+        stats.ticks += batch.ticks.num_rows
+        stats.control_frames += batch.control_frames
+        self._deliver(batch, sink)
+
+    def _deliver_rest(self, batch: ParsedBatch, sink: FeedSink) -> None:
+        """Malformed frames and venue errors of a batch (the part every venue handles alike)."""
+        self.stats.malformed += len(batch.malformed)
+        for frame in batch.malformed:
+            reason = self._mask(frame.reason)
+            raw = self._mask(frame.raw.decode("utf-8", "backslashreplace"))
+            if reason != frame.reason or raw != frame.raw.decode("utf-8", "backslashreplace"):
+                # A secret echoed by the venue must not reach the dead-letter record either.
+                frame = dataclasses.replace(frame, reason=reason, raw=raw.encode())
+            log.warning("%s feed: malformed frame: %s", self.venue, reason)
+            sink.on_malformed(frame)
+        for message in batch.venue_errors:
+            detail = self._mask(message)
+            log.error("%s feed: venue error: %s", self.venue, detail)
+            sink.on_event(FeedEvent(kind="venue_error", venue=self.venue, detail=detail))
+
+    def _close(self, ws: websocket.WebSocket) -> None:
+        try:
+            ws.close(timeout=self.config.close_timeout_s)
+        except (WebSocketException, OSError) as exc:
+            # The link is usually already broken here; the close only releases the socket.
+            log.debug("%s feed: close failed: %s", self.venue, self._mask(str(exc)))
+
+
+def _close_reason(data: bytes) -> str:
+    if len(data) >= 2:
+        code = int.from_bytes(data[:2], "big")
+        return f"code {code} {data[2:].decode('utf-8', 'replace')}".strip()
+    return "no close code"
