@@ -33,6 +33,44 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _needs_shared_bus(command: str, settings: Settings) -> bool:
+    if settings.bus == "embedded":
+        print(
+            f"tradegraph {command}: the embedded bus lives inside one process, so a separate {command} "
+            "process would talk to nobody. Run `tradegraph run` (streamer and loader in one process), or "
+            "set TRADEGRAPH_BUS=kafka and TRADEGRAPH_KAFKA_BOOTSTRAP=host:port.",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
+    if not _needs_shared_bus("stream", settings):
+        return 2
+    from resources.factories import open_tick_bus
+    from trading_assets.services.runtime import run_streamer, stop_on_signals
+
+    stop = stop_on_signals()
+    with open_tick_bus(settings) as bus:
+        run_streamer(settings, bus, stop, metrics_port=args.metrics_port)
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    if not _needs_shared_bus("load", settings):
+        return 2
+    from resources.factories import open_tick_bus, open_tick_store
+    from trading_assets.services.loader import LoaderConfig
+    from trading_assets.services.runtime import run_loader, stop_on_signals
+
+    stop = stop_on_signals()
+    config = LoaderConfig(max_rows=args.batch_rows, max_wait_s=args.batch_seconds)
+    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+        run_loader(settings, bus, store, stop, metrics_port=args.metrics_port, config=config)
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     for name in settings.__slots__:
         print(f"{name:<20} {getattr(settings, name)}")
@@ -55,6 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_cmd_demo)
+
+    stream = sub.add_parser(
+        "stream",
+        help="stream trades from the configured venues to the bus (until SIGTERM)",
+        description="Connect to TRADEGRAPH_VENUES, validate every trade, publish to the bus, send bad frames "
+        "to the dead letters, fill trade-id gaps from REST. SIGTERM or Ctrl-C flushes and exits.",
+    )
+    stream.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    stream.set_defaults(handler=_cmd_stream)
+
+    load = sub.add_parser(
+        "load",
+        help="load ticks from the bus into the store in batches (until SIGTERM)",
+        description="Consume the venues' topics as group 'loader', insert batches into the store and commit "
+        "offsets only after each insert. While the store is down it holds its batch and retries.",
+    )
+    load.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    load.add_argument("--batch-rows", type=int, default=100_000, help="insert once this many ticks wait (100,000)")
+    load.add_argument("--batch-seconds", type=float, default=1.0, help="insert at least this often (1.0 s)")
+    load.set_defaults(handler=_cmd_load)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

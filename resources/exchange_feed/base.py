@@ -93,6 +93,10 @@ class ExchangeFeed(abc.ABC):
         Raises only for what reconnecting cannot cure (e.g. missing credentials), before streaming.
         """
 
+    def unfilled_gaps(self) -> dict[str, list[tuple[int, int]]]:
+        """Trade-id ranges known missing and not yet filled, per symbol (venues without ids: none)."""
+        return {}
+
 
 class SerialSink:
     """Wraps a sink so that calls from several threads of one feed never overlap."""

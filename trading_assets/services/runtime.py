@@ -1,0 +1,115 @@
+"""Wiring of the long-running services from settings: feeds, signals, and the stream / load entry points."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+from resources.bus.base import TickBus
+from resources.exchange_feed.base import ExchangeFeed
+from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
+from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
+from resources.tick_store.base import TickStore
+from trading_assets.services.loader import Loader, LoaderConfig
+from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
+from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state
+from trading_assets.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOADER_GROUP = "loader"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedOverrides:
+    """Endpoints that replace the settings' ones (``tradegraph run`` points feeds at its own simulator)."""
+
+    sim_ws_url: str | None = None
+    """Websocket base of the simulated exchange."""
+    sim_rest_url: str | None = None
+    """REST base of the simulated exchange."""
+
+
+def finnhub_symbol(symbol: str) -> str:
+    """Finnhub names crypto pairs by exchange (``BINANCE:BTCUSDT``); stock symbols stay as they are."""
+    return symbol if ":" in symbol or not symbol.endswith(("USDT", "USDC", "BTC", "ETH")) else f"BINANCE:{symbol}"
+
+
+def build_feeds(
+    settings: Settings, state: StreamerState, overrides: FeedOverrides | None = None
+) -> list[ExchangeFeed]:
+    """One feed per configured venue, resuming from ``state`` (last ids and open gaps)."""
+    overrides = overrides or FeedOverrides()
+    feeds: list[ExchangeFeed] = []
+    for venue in settings.venues:
+        if venue in ("sim", "binance"):
+            ws, rest = (
+                (overrides.sim_ws_url or settings.sim_ws_url, overrides.sim_rest_url or settings.sim_rest_url)
+                if venue == "sim"
+                else (settings.binance_ws_url, settings.binance_rest_url)
+            )
+            config = BinanceFeedConfig(symbols=settings.symbols, venue=venue, ws_base_url=ws, rest_base_url=rest)
+            feeds.append(
+                BinanceFeed(config, initial_last_ids=state.last_ids.get(venue), initial_gaps=state.gaps.get(venue))
+            )
+        elif venue == "finnhub":
+            symbols = tuple(finnhub_symbol(s) for s in settings.symbols)
+            feeds.append(FinnhubFeed(FinnhubFeedConfig(symbols=symbols, ws_url=settings.finnhub_ws_url)))
+        else:  # Settings only admits known venues; a new venue must be added here too.
+            raise ValueError(f"no feed for venue {venue!r}")
+    return feeds
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, so services flush what is in flight and exit cleanly."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def run_streamer(
+    settings: Settings,
+    bus: TickBus,
+    stop: threading.Event,
+    *,
+    metrics_port: int | None = None,
+    overrides: FeedOverrides | None = None,
+    config: StreamerConfig | None = None,
+) -> Streamer:
+    """Stream the configured venues into ``bus`` until ``stop`` is set."""
+    metrics = StreamerMetrics()
+    if metrics_port is not None:
+        serve_metrics(metrics.registry, metrics_port)
+    feeds = build_feeds(settings, load_state(settings.home), overrides)
+    streamer = Streamer(feeds=feeds, bus=bus, home=settings.home, config=config, metrics=metrics)
+    log.info("streaming %s for %s", ", ".join(settings.venues), ", ".join(settings.symbols))
+    streamer.run(stop)
+    return streamer
+
+
+def run_loader(
+    settings: Settings,
+    bus: TickBus,
+    store: TickStore,
+    stop: threading.Event,
+    *,
+    metrics_port: int | None = None,
+    config: LoaderConfig | None = None,
+) -> Loader:
+    """Load the configured venues' topics into ``store`` until ``stop`` is set."""
+    metrics = LoaderMetrics()
+    if metrics_port is not None:
+        serve_metrics(metrics.registry, metrics_port)
+    with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
+        loader = Loader(consumer, store, config, metrics=metrics, home=settings.home)
+        loader.run(stop)
+    return loader
