@@ -1,0 +1,25 @@
+"""``python -m trading_assets.services.exchange_sim``: the simulated exchange without the tradegraph CLI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from trading_assets.services.exchange_sim.cli import add_arguments, run
+
+
+def main() -> int:
+    """Parse arguments, log to stderr, run."""
+    parser = argparse.ArgumentParser(prog="python -m trading_assets.services.exchange_sim",
+                                     description="Simulated Binance/Finnhub exchange on 127.0.0.1.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    add_arguments(parser)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
