@@ -71,6 +71,37 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.factories import open_tick_bus, open_tick_store
+    from trading_assets.services.pipeline import PipelineConfig, run_pipeline
+    from trading_assets.services.runtime import stop_on_signals
+
+    config = PipelineConfig(
+        simulate=not args.no_sim,
+        rate=args.rate,
+        speed=args.speed,
+        max_trades=args.max_trades,
+        duration_s=args.duration,
+        metrics_port=args.metrics_port,
+    )
+    stop = stop_on_signals()
+    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+        summary = run_pipeline(settings, bus, store, config, stop)
+        partitions = store.partitions()
+    emitted = "-" if summary.emitted is None else f"{summary.emitted:,}"
+    print(f"exchange trades {emitted}  published {summary.published:,}  loaded {summary.loaded:,}  "
+          f"dead letters {summary.dead_letters:,}  in {summary.seconds:.1f} s")
+    for part in partitions:
+        print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
+    return 0
+
+
+def _cmd_exchange_sim(args: argparse.Namespace, settings: Settings) -> int:
+    from trading_assets.services.exchange_sim.cli import run
+
+    return run(args)
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     for name in settings.__slots__:
         print(f"{name:<20} {getattr(settings, name)}")
@@ -113,6 +144,33 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-rows", type=int, default=100_000, help="insert once this many ticks wait (100,000)")
     load.add_argument("--batch-seconds", type=float, default=1.0, help="insert at least this often (1.0 s)")
     load.set_defaults(handler=_cmd_load)
+
+    run = sub.add_parser(
+        "run",
+        help="simulated exchange + streamer + loader in one process (the offline default)",
+        description="Start the simulated exchange on loopback, stream it over the Binance wire protocol, "
+        "and load into the store, all in one process on the embedded bus and store unless "
+        "TRADEGRAPH_BUS/TRADEGRAPH_STORE say otherwise. Runs until Ctrl-C, --duration or --max-trades.",
+    )
+    run.add_argument("--rate", type=float, default=1_000.0, help="simulated trades per second (1,000)")
+    run.add_argument("--speed", type=float, default=1.0, help="exchange seconds per wall second (1)")
+    run.add_argument("--max-trades", type=int, default=None, help="stop once this many trades are loaded")
+    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument("--no-sim", action="store_true", help="stream TRADEGRAPH_VENUES instead of the simulator")
+    run.add_argument("--metrics-port", type=int, default=None, help="metrics on this port (loader: +1)")
+    run.set_defaults(handler=_cmd_run)
+
+    from trading_assets.services.exchange_sim.cli import add_arguments as add_sim_arguments
+
+    sim = sub.add_parser(
+        "exchange-sim",
+        help="the simulated exchange on 127.0.0.1 (Binance and Finnhub wire protocols)",
+        description="Serve seeded simulated trades (or a replayed data.binance.vision CSV) over the Binance "
+        "and Finnhub websocket protocols and Binance REST, with fault injection. Prints its URLs as one "
+        "JSON line.",
+    )
+    add_sim_arguments(sim)
+    sim.set_defaults(handler=_cmd_exchange_sim)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

@@ -140,6 +140,15 @@ class Loader:
         self._pending, self._pending_rows, self._first_pending_at = [], 0, None
         return inserted
 
+    def wait_loaded(self, ticks: int, *, timeout_s: float) -> bool:
+        """Wait until this loader has stored and committed at least ``ticks`` ticks; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self.stats.ticks < ticks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def beat(self) -> None:
         """Write the loader's heartbeat (when it has a home folder)."""
         self.metrics.heartbeat.set(time.time())

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,8 +103,12 @@ class Streamer:
         home: Path,
         config: StreamerConfig | None = None,
         metrics: StreamerMetrics | None = None,
+        durable: Callable[[int], bool] | None = None,
     ) -> None:
+        """``durable(n)``: when the bus's acknowledgement alone does not make ticks durable (the in-process
+        bus), a check that returns True once the first ``n`` published ticks are stored (it may wait)."""
         self.feeds = list(feeds)
+        self._durable = durable
         self.bus = bus
         self.home = home
         self.config = config or StreamerConfig()
@@ -174,13 +178,21 @@ class Streamer:
         with self._lock:
             return {venue: dict(ids) for venue, ids in self._last_ids.items()}
 
-    def acknowledge(self) -> None:
-        """Wait for the bus to acknowledge everything published so far; then record it as done."""
+    def acknowledge(self) -> bool:
+        """Wait until everything published so far is durable; then record it as done.
+
+        Returns False when it could not be confirmed yet (it is then retried at the next call).
+        """
         with self._lock:
             batch, self._unacked = self._unacked, []
+            target = self.published
         if not batch:
-            return
+            return True
         self.bus.flush()
+        if self._durable is not None and not self._durable(target):
+            with self._lock:
+                self._unacked = batch + self._unacked
+            return False
         now = now_us()
         with self._lock:
             for unacked in batch:
@@ -190,6 +202,7 @@ class Streamer:
                     ids[symbol] = max(ids.get(symbol, trade_id), trade_id)
                 newest = unacked.newest_trade_us
                 self._newest_trade_us = max(self._newest_trade_us or newest, newest)
+        return True
 
     def beat(self) -> None:
         """Save the restart state and write the heartbeat."""
@@ -197,7 +210,8 @@ class Streamer:
         # open had its ticks handed over before the snapshot, so the flush covers them; a gap still
         # open is saved and fetched again by the next streamer if this one dies.
         gaps = {feed.venue: feed.unfilled_gaps() for feed in self.feeds}
-        self.acknowledge()
+        if not self.acknowledge():
+            return  # not durable yet: keep the previous state, it is still true
         with self._lock:
             ids = {venue: dict(v) for venue, v in self._last_ids.items()}
             published, newest, dead = self.published, self._newest_trade_us, self.dead_lettered
