@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from resources.bus.base import TickConsumer
 from resources.tick_store.base import StoreUnavailableError, TickStore
+from trading_assets.services import failpoints
 from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
 from trading_assets.services.metrics import LoaderMetrics
 
@@ -126,6 +127,8 @@ class Loader:
                 if stop is None:
                     time.sleep(wait)
                 delay = min(delay * 2, self.config.retry_max_s)
+        # A fault test can kill the loader exactly here: rows stored, offsets not committed.
+        failpoints.hit("loader.after_insert")
         # Only now are the rows durable, so only now may the offsets move on.
         self.consumer.commit()
         self.stats.ticks += inserted
