@@ -11,14 +11,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
-
-import numpy as np
 
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
 from resources.exchange_feed.gaps import Gap
+from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
-from trading_assets.market.wire import parse_binance_rest_trades
 
 log = logging.getLogger(__name__)
 
@@ -98,31 +95,30 @@ class GapFiller:
             # Likely a bogus id from the venue; fetching it would page through REST for hours.
             self._failed(gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}")
             return
+        pages = iter_trade_pages(
+            self._rest, venue=self._venue, symbol=gap.symbol, first_id=gap.first_id, last_id=gap.last_id,
+            page_limit=self._page_limit,
+        )
         while next_id <= gap.last_id:
             if self._stop.is_set():
                 return  # the remainder stays in self._current for unfilled()
-            limit = min(self._page_limit, gap.last_id - next_id + 1)
             try:
-                body = self._rest.historical_trades(gap.symbol, from_id=next_id, limit=limit)
+                page = next(pages, None)
             except RestError as exc:
                 if self._stop.is_set():
                     return
                 self._failed(gap, next_id, filled, str(exc))
                 return
-            batch = parse_binance_rest_trades(body, symbol=gap.symbol, receive_time_us=time.time_ns() // 1_000)
-            for frame in batch.malformed:
-                log.warning("%s gap fill: malformed trade: %s", self._venue, frame.reason)
-                self._sink.on_malformed(frame)
-            ids = batch.ticks.column("trade_id").to_numpy()
-            wanted = (ids >= next_id) & (ids <= gap.last_id)
-            if not wanted.any():
+            if page is None:
                 self._failed(gap, next_id, filled, f"the venue returned no trades from id {next_id}")
                 return
-            self._sink.on_ticks(batch.ticks.filter(wanted))
-            got = np.unique(ids[wanted])
-            filled += len(got)
-            self._stats.gap_filled_ticks += len(got)
-            next_id = int(got[-1]) + 1
+            for frame in page.malformed:
+                log.warning("%s gap fill: malformed trade: %s", self._venue, frame.reason)
+                self._sink.on_malformed(frame)
+            self._sink.on_ticks(page.ticks)
+            filled += page.ids
+            self._stats.gap_filled_ticks += page.ids
+            next_id = page.next_id
             # What is left, should the feed stop before the next page.
             left = Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id) if next_id <= gap.last_id else None
             with self._lock:

@@ -37,11 +37,11 @@ def eth(*ids: int) -> list[Send]:
     return [Send(binance_trade("ETHUSDT", i)) for i in ids]
 
 
-def config(venue: ScriptedVenue, **overrides: object) -> BinanceFeedConfig:
+def config(scripted: ScriptedVenue, **overrides: object) -> BinanceFeedConfig:
     settings: dict[str, object] = {
         "symbols": ("BTCUSDT", "ETHUSDT"),
-        "ws_base_url": venue.ws_base,
-        "rest_base_url": venue.http_base,
+        "ws_base_url": scripted.ws_base,
+        "rest_base_url": scripted.http_base,
         "connect_timeout_s": 2.0,
         "ping_interval_s": 0.2,
         "stale_after_s": 5.0,
@@ -186,6 +186,20 @@ def test_restart_fills_the_gap_since_the_last_published_id(sink: RecordingSink, 
         assert [(r.query["fromId"], r.query["limit"]) for r in venue.rest_requests] == [
             ("951", "40"), ("991", "10"),
         ]
+
+
+def test_gap_filled_trades_carry_the_feeds_venue_name(sink: RecordingSink, run_feed: RunFeed) -> None:
+    # The simulated exchange speaks Binance's protocol under venue "sim": its filled trades must not be
+    # labelled "binance", or they would travel on another venue's topic.
+    with ScriptedVenue([[*btc(1001, 1002)]], rest_trades={"BTCUSDT": list(range(990, 1003))}) as venue:
+        feed = BinanceFeed(config(venue, symbols=("BTCUSDT",), venue="sim"), initial_last_ids={"BTCUSDT": 995})
+        run_feed(feed)
+        wait_for(lambda: sink.kinds("gap_filled"), timeout_s=10, what="the restart gap fill")
+
+        assert sorted(sink.ids("BTCUSDT")) == list(range(996, 1003))
+        with sink.lock:
+            venues = {t.venue for table in sink.tables for t in table_to_ticks(table)}
+        assert venues == {"sim"}
 
 
 def test_rest_failure_reports_gap_fill_failed_and_keeps_the_gap(sink: RecordingSink, run_feed: RunFeed) -> None:
