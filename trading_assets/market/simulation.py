@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
 
 # Starting prices and price increments of the default symbols; others get a generic profile.
 _PROFILES: dict[str, tuple[float, float]] = {
@@ -147,4 +147,12 @@ def simulate_day(
         # Slightly fewer than fit in the day, so the exponential arrivals stay inside it.
         trades_per_second=ticks / 86_000.0,
     )
-    return MarketSimulator(config=config, start_us=day_start_us).generate(ticks)
+    table = MarketSimulator(config=config, start_us=day_start_us).generate(ticks)
+    times = table["trade_time_us"].to_numpy()
+    span = int(times[-1]) - day_start_us if ticks else 0
+    if span >= US_PER_DAY:
+        # Random arrivals can overrun midnight for small counts: squeeze them into the day, order kept.
+        squeezed = day_start_us + ((times - day_start_us) * ((US_PER_DAY - 1) / span)).astype(np.int64)
+        for name in ("trade_time_us", "event_time_us", "receive_time_us"):
+            table = table.set_column(table.schema.get_field_index(name), name, pa.array(squeezed))
+    return table

@@ -32,3 +32,11 @@ def test_batches_continue_ids_prices_and_time() -> None:
     assert second["trade_time_us"][0].as_py() >= first["trade_time_us"][-1].as_py()
     assert abs(second["price"][0].as_py() / first["price"][-1].as_py() - 1) < 0.01
     assert set(pc.unique(first["side"]).to_pylist()) <= {-1, 1}
+
+
+def test_small_simulated_days_never_spill_past_midnight() -> None:
+    for seed in range(30):
+        table = simulate_day(day_start_us=DAY, ticks=20, seed=seed)
+
+        assert table.num_rows == 20
+        assert pc.max(table["trade_time_us"]).as_py() < DAY + US_PER_DAY
