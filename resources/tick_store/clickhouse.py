@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 from clickhouse_driver.util.helpers import parse_url
 
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
+from resources.tick_store.clickhouse_bars import ClickHouseBars, columns_to_table, numpy_columns, partition_id
 from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY, conform
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ _TRANSIENT_CODES = frozenset(
         ch_errors.ErrorCodes.TOO_MANY_PARTS,
     }
 )
-_STRING_COLUMNS = frozenset({"venue", "symbol"})
 
 
 class ClickHouseTickStoreError(RuntimeError):
@@ -72,31 +71,12 @@ def _day_range(day: dt.date) -> dict[str, int]:
     return {"start_us": start, "end_us": start + US_PER_DAY}
 
 
-def _partition(day: dt.date) -> int:
-    return day.year * 10_000 + day.month * 100 + day.day
-
-
-def _numpy_column(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    if name in _STRING_COLUMNS:
-        # Few distinct venues and symbols: decode each once and index, instead of one str per row.
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        names = encoded.dictionary.to_numpy(zero_copy_only=False)
-        return names[encoded.indices.to_numpy(zero_copy_only=False)]
-    return column.to_numpy()
-
-
-def _to_table(columns: list[np.ndarray] | list[Any]) -> pa.Table:
-    if not columns:
-        return TICK_SCHEMA.empty_table()
-    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, TICK_SCHEMA, strict=True)]
-    return pa.Table.from_arrays(arrays, schema=TICK_SCHEMA)
-
-
 class ClickHouseTickStore(TickStore):
     """Tick store on a ClickHouse server (18.16 or newer) reached by its native TCP protocol.
 
     ``url`` is a clickhouse-driver URL (``clickhouse://user:password@host:9000/default``); the store's
-    table lives in ``database``.``table``, created when missing. The connection opens in the
+    tick table lives in ``database``.``table`` and its one-minute bars in ``database``.``bars_table``
+    (:mod:`resources.tick_store.clickhouse_bars`), both created when missing. The connection opens in the
     constructor, so a wrong URL fails at start. One store may be shared by threads: calls are serialised.
     """
 
@@ -106,11 +86,13 @@ class ClickHouseTickStore(TickStore):
         *,
         database: str = "tradegraph",
         table: str = "ticks",
+        bars_table: str = "bars_1m",
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
     ) -> None:
         self.database = sql.identifier(database)
         self.table = sql.identifier(table)
+        self.bars_table = sql.identifier(bars_table)
         host, kwargs = parse_url(url)
         self.host = f"{host}:{kwargs.get('port', 9000)}"
         settings = dict(kwargs.pop("settings", None) or {})
@@ -125,6 +107,9 @@ class ClickHouseTickStore(TickStore):
         self._insert_sql = sql.insert(self.database, self.table)
         self._execute(sql.create_database(self.database), operation="create database")
         self._execute(sql.create_table(self.database, self.table), operation="create table")
+        self._bars = ClickHouseBars(
+            database=self.database, table=self.bars_table, execute=self._execute, insert=self._insert
+        )
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -166,6 +151,10 @@ class ClickHouseTickStore(TickStore):
                 query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
             )
 
+    def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
+        with self._lock, self._wrapped(operation):
+            self._client.execute(query, columns, columnar=True)
+
     # -- TickStore ------------------------------------------------------------------------------
 
     def insert(self, ticks: pa.Table) -> int:
@@ -176,9 +165,7 @@ class ClickHouseTickStore(TickStore):
         table = conform(ticks)
         if table.num_rows == 0:
             return 0
-        columns = [_numpy_column(table.column(name), name) for name in sql.COLUMNS]
-        with self._lock, self._wrapped(f"insert of {table.num_rows} rows"):
-            self._client.execute(self._insert_sql, columns, columnar=True)
+        self._insert(self._insert_sql, numpy_columns(table, sql.COLUMNS), f"insert of {table.num_rows} rows")
         return table.num_rows
 
     def partitions(self) -> list[PartitionInfo]:
@@ -221,7 +208,7 @@ class ClickHouseTickStore(TickStore):
             params["end_us"] = min(end_us, day["end_us"])
             result = self._execute(query, params, operation=f"read {symbol} on {partition.day}")
             if result:
-                tables.append(_to_table(result))
+                tables.append(columns_to_table(result, TICK_SCHEMA))
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
@@ -240,7 +227,7 @@ class ClickHouseTickStore(TickStore):
     def seal(self, day: dt.date) -> int:
         """Merge the day's partition into one deduplicated part; return its row count."""
         operation = f"seal {day}"
-        identity = {"database": self.database, "table": self.table, "partition_id": f"{_partition(day)}"}
+        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
         for attempt in range(1, _OPTIMIZE_ATTEMPTS + 1):
             parts = self._execute(sql.partition_parts(), identity, operation=operation)
             if int(parts[0][0]) == 0:
@@ -250,7 +237,7 @@ class ClickHouseTickStore(TickStore):
                 # which would leave duplicates behind a successful-looking seal.
                 self._execute(
                     sql.optimize_partition(self.database, self.table),
-                    {"partition": _partition(day)},
+                    {"partition": partition_id(day)},
                     operation=operation,
                     settings={"optimize_throw_if_noop": 1},
                 )
@@ -273,15 +260,46 @@ class ClickHouseTickStore(TickStore):
         result = self._execute(
             sql.select_day(self.database, self.table), _day_range(day), operation=f"export {day}"
         )
-        return _to_table(result)
+        return columns_to_table(result, TICK_SCHEMA)
 
     def drop(self, day: dt.date) -> None:
         """Drop the day's partition (nothing happens when it does not exist)."""
         self._execute(
             sql.drop_partition(self.database, self.table),
-            {"partition": _partition(day)},
+            {"partition": partition_id(day)},
             operation=f"drop {day}",
         )
+
+    # -- bars ---------------------------------------------------------------------------------------
+
+    def write_bars(self, day: dt.date, bars: pa.Table) -> int:
+        """Replace the day's bars: ``DROP PARTITION``, then one ``INSERT`` (one block, so one part).
+
+        Two steps, not one atomic swap: between them readers see the day without bars, and if the
+        insert fails the day stays without bars until the write is repeated (the error is raised).
+        Re-running never doubles the day. (``ALTER TABLE .. REPLACE PARTITION .. FROM`` a staging
+        table, which 18.16 runs too, would make the swap atomic.)
+        """
+        return self._bars.write(day, bars)
+
+    def read_bars(
+        self,
+        *,
+        symbol: str,
+        start_us: int,
+        end_us: int,
+        venue: str | None = None,
+    ) -> pa.Table:
+        """Bars of ``symbol`` with ``start_us <= minute_us < end_us``, ordered by (minute_us, venue)."""
+        return self._bars.read(symbol=symbol, start_us=start_us, end_us=end_us, venue=venue)
+
+    def bars_days(self) -> list[PartitionInfo]:
+        """Days that have bars, with their bar counts, oldest first."""
+        return self._bars.days()
+
+    def drop_bars(self, day: dt.date) -> None:
+        """Drop the day's bar partition (nothing happens when it does not exist)."""
+        self._bars.drop(day)
 
     def close(self) -> None:
         """Disconnect (18.16 delays its own shutdown while client connections stay open)."""

@@ -1,39 +1,15 @@
-"""One contract for every tick store: ClickHouse 18.16 (real server) and the embedded Parquet store."""
+"""One contract for every tick store: ClickHouse 18.16 (real server) and the embedded Parquet store.
+
+The ``store`` fixture (both implementations) is in ``conftest.py``; bars have their own contract file.
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from clickhouse_driver import Client
 
-from resources.servers import ClickHouseServer
-from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, PartitionInfo, TickStore, TradeIdGap
-from resources.tick_store import clickhouse_sql
+from resources.tick_store import PartitionInfo, TickStore, TradeIdGap
 from tests.resources.tick_store.helpers import DAY1, DAY2, DAY3, day_start_us, ids, keys, table, tick
 from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY, Tick
-
-_databases = itertools.count()
-
-
-@pytest.fixture(params=["clickhouse", "embedded"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TickStore]:
-    if request.param == "embedded":
-        with EmbeddedTickStore(tmp_path / "ticks") as embedded:
-            yield embedded
-        return
-    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
-    database = f"tick_store_contract_{os.getpid()}_{next(_databases)}"
-    with ClickHouseTickStore(server.url, database=database) as clickhouse:
-        yield clickhouse
-    admin = Client.from_url(server.url)
-    try:
-        admin.execute(clickhouse_sql.drop_database(database))
-    finally:
-        admin.disconnect()
 
 
 def test_insert_then_read_returns_exactly_the_symbol_and_time_range(store: TickStore) -> None:
