@@ -1,11 +1,33 @@
 """The Dagster code location of tradegraph (loaded through ``workspace.yaml``).
 
-The asset graph over ticks (tick_partition, bars_1m, tick_archive, ...) arrives with the asset-graph
-issue; until then the location loads and is empty, so ``dagster dev`` and the loading test work.
+Resources read their endpoints from the environment when a run starts (embedded by default; ClickHouse,
+Kafka, S3 and MLflow by configuration), so importing this module has no side effects. Runs use the
+in-process executor: steps of one run share the embedded store without fighting over files.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.resource import VenueHistoryResource
+from resources.tick_store.resource import TickStoreResource
+from sensors.archive_schedule import archive_schedule
+from sensors.day_closed import day_closed_sensor
+from sensors.stream_health import stream_health_sensor
+from trading_assets.archive.assets import tick_archive
+from trading_assets.jobs import archive_job, seal_and_bars_job
+from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
+
+defs = dg.Definitions(
+    assets=[tick_stream, tick_partition, bars_1m, tick_archive],
+    jobs=[seal_and_bars_job, archive_job],
+    sensors=[day_closed_sensor, stream_health_sensor],
+    schedules=[archive_schedule],
+    resources={
+        "tick_store": TickStoreResource(),
+        "tick_archive": TickArchiveResource(),
+        "venue_history": VenueHistoryResource(),
+    },
+    executor=dg.in_process_executor,
+)

@@ -13,6 +13,7 @@ value.
 | TRADEGRAPH_BUS | ``embedded`` or ``kafka`` | embedded |
 | TRADEGRAPH_KAFKA_BOOTSTRAP | ``host:port[,host:port]`` | 127.0.0.1:9092 |
 | TRADEGRAPH_ARCHIVE | local folder or ``s3://bucket/prefix`` | $TRADEGRAPH_HOME/archive |
+| TRADEGRAPH_HOT_RETENTION_DAYS | days kept in the store after archiving | 7 |
 | TRADEGRAPH_S3_ENDPOINT | S3 endpoint URL for MinIO/moto; empty for AWS | (empty) |
 | TRADEGRAPH_MLFLOW_URI | MLflow tracking URI | sqlite:///$TRADEGRAPH_HOME/mlflow.db |
 | TRADEGRAPH_VENUES | comma-separated venues | sim |
@@ -65,6 +66,8 @@ class Settings:
     """Archive location: a local folder or ``s3://bucket/prefix``."""
     s3_endpoint: str | None
     """S3 endpoint URL for MinIO or moto; ``None`` for AWS itself."""
+    hot_retention_days: int = 7
+    """Archived days younger than this stay in the store too."""
     mlflow_uri: str
     """MLflow tracking URI."""
     venues: tuple[str, ...]
@@ -135,6 +138,12 @@ class Settings:
                 f"TRADEGRAPH_S3_ENDPOINT={endpoint!r} must be an http(s) URL; "
                 "e.g. TRADEGRAPH_S3_ENDPOINT=http://127.0.0.1:9000"
             )
+        retention = get("TRADEGRAPH_HOT_RETENTION_DAYS", "7")
+        if not retention.isdigit():
+            raise SettingsError(
+                f"TRADEGRAPH_HOT_RETENTION_DAYS={retention!r} must be a whole number of days; "
+                "e.g. TRADEGRAPH_HOT_RETENTION_DAYS=7"
+            )
         mlflow_uri = get("TRADEGRAPH_MLFLOW_URI", f"sqlite:///{home / 'mlflow.db'}")
         venues = _list(get("TRADEGRAPH_VENUES", "sim"), "TRADEGRAPH_VENUES", VENUE_PATTERN, "sim,binance")
         unknown = [v for v in venues if v not in KNOWN_VENUES]
@@ -169,6 +178,7 @@ class Settings:
             kafka_bootstrap=bootstrap,
             archive=archive,
             s3_endpoint=endpoint,
+            hot_retention_days=int(retention),
             mlflow_uri=mlflow_uri,
             venues=venues,
             symbols=symbols,

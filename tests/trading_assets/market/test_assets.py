@@ -1,0 +1,178 @@
+"""tick_partition, bars_1m and tick_archive materialized in-process on the embedded store, a local archive,
+and the simulated exchange as the venue whose REST history fills gaps."""
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from resources.archive.local import LocalTickArchive
+from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.history import iter_trade_pages
+from resources.exchange_feed.resource import VenueHistoryResource
+from resources.exchange_feed.rest import BinanceRestClient
+from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.resource import TickStoreResource
+from trading_assets.archive.assets import tick_archive
+from trading_assets.market.assets import bars_1m, tick_partition
+from trading_assets.market.bars import compute_bars_1m
+from trading_assets.market.partitions import day_bounds_us
+from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
+
+DAY = dt.date(2025, 3, 4)
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+TRADES = 4_000
+
+
+@pytest.fixture(scope="module")
+def venue() -> Iterator[tuple[str, pa.Table]]:
+    """The simulated exchange after it printed TRADES trades on DAY, and every one of them via REST."""
+    start_us, _ = day_bounds_us(DAY)
+    config = ExchangeSimConfig(symbols=SYMBOLS, rate=20_000, speed=600, start_us=start_us + 3_600_000_000, max_trades=TRADES)
+    with ExchangeSim(config) as sim:
+        deadline = time.monotonic() + 30
+        while not sim.stats()["finished"]:
+            assert time.monotonic() < deadline, "the simulated exchange did not finish"
+            time.sleep(0.05)
+        client = BinanceRestClient(sim.rest_url)
+        pages = [
+            page.ticks
+            for symbol in SYMBOLS
+            for page in iter_trade_pages(
+                client, venue="sim", symbol=symbol, first_id=1, last_id=sim.stats()["symbols"][symbol]["last_id_emitted"]
+            )
+        ]
+        yield sim.rest_url, pa.concat_tables(pages)
+
+
+def _resources(tmp_path: Path, rest_url: str) -> dict[str, object]:
+    return {
+        "tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
+        "tick_archive": TickArchiveResource(location=str(tmp_path / "archive")),
+        "venue_history": VenueHistoryResource(sim_rest_url=rest_url),
+    }
+
+
+def _without(ticks: pa.Table, symbol: str, first: int, last: int) -> pa.Table:
+    ids, symbols = ticks["trade_id"], ticks["symbol"]
+    hole = pc.and_(pc.equal(symbols, symbol), pc.and_(pc.greater_equal(ids, first), pc.less_equal(ids, last)))
+    return ticks.filter(pc.invert(hole))
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    (event,) = [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == asset]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_tick_partition_fills_gaps_from_rest_removes_duplicates_and_passes_its_checks(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
+    rest_url, every_trade = venue
+    stored = _without(every_trade, "BTCUSDT", 100, 149)
+    store = EmbeddedTickStore(tmp_path / "ticks")
+    store.insert(stored)
+    store.insert(stored.slice(0, 500))  # redelivered by the bus: duplicates
+
+    result = dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+
+    assert result.success
+    meta = _metadata(result, "tick_partition")
+    assert meta["rows"] == every_trade.num_rows == TRADES
+    assert (meta["gaps_found"], meta["gaps_filled"], meta["gaps_left"]) == (50, 50, 0)
+    assert set(_checks(result).values()) == {True} and len(_checks(result)) == 4
+    assert store.export(DAY).sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"].equals(
+        every_trade.sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"]
+    )
+
+
+def test_rematerializing_a_day_gives_the_same_rows_and_metadata(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+    rest_url, every_trade = venue
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+    resources = _resources(tmp_path, rest_url)
+
+    first = dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
+    second = dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
+
+    for asset in ("tick_partition", "bars_1m"):
+        assert _metadata(first, asset) == _metadata(second, asset)
+    assert EmbeddedTickStore(tmp_path / "ticks").export(DAY).num_rows == TRADES
+
+
+def test_bars_are_stored_queryable_reconciled_and_charted(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+    rest_url, every_trade = venue
+    store = EmbeddedTickStore(tmp_path / "ticks")
+    store.insert(every_trade)
+
+    result = dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+
+    assert result.success
+    start_us, end_us = day_bounds_us(DAY)
+    expected = compute_bars_1m(store.export(DAY))
+    got = store.read_bars(symbol="ETHUSDT", start_us=start_us, end_us=end_us)
+    assert got.equals(expected.filter(pc.equal(expected["symbol"], "ETHUSDT")))
+    assert _checks(result)["bars_reconcile_with_ticks"] is True
+    meta = _metadata(result, "bars_1m")
+    assert meta["bars"] == expected.num_rows
+    assert str(meta["chart"]).startswith("![price and volume](data:image/png;base64,")
+
+
+def test_a_failed_blocking_check_stops_bars_from_being_built(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+    _, every_trade = venue
+    store = EmbeddedTickStore(tmp_path / "ticks")
+    store.insert(every_trade)
+    # Nothing can fill this gap: the venue has no REST history here, so the no-gaps check fails.
+    store.drop(DAY)
+    store.insert(_without(every_trade, "ETHUSDT", 10, 19))
+    resources = {**_resources(tmp_path, "http://127.0.0.1:9"), "venue_history": VenueHistoryResource(sim_rest_url="http://127.0.0.1:9", timeout_s=0.5)}
+
+    result = dg.materialize(
+        [tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
+    )
+
+    assert _checks(result)["no_trade_id_gaps"] is False
+    assert [m.asset_key.to_user_string() for m in result.get_asset_materialization_events()] == ["tick_partition"]
+    assert store.bars_days() == []
+
+
+def test_an_empty_day_fails_with_what_to_do(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+    rest_url, _ = venue
+
+    with pytest.raises(dg.Failure, match="no ticks are stored for 2025-03-04"):
+        dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+
+
+def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
+    rest_url, every_trade = venue
+    store = EmbeddedTickStore(tmp_path / "ticks")
+    store.insert(every_trade)
+    resources = _resources(tmp_path, rest_url)
+    dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
+    bars_before = store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1])
+
+    archived = dg.materialize(
+        [tick_archive],
+        partition_key=DAY.isoformat(),
+        resources=resources,
+        run_config={"ops": {"tick_archive": {"config": {"hot_retention_days": 0}}}},
+    )
+    rebuilt = dg.materialize([bars_1m], partition_key=DAY.isoformat(), resources=resources)
+
+    meta = _metadata(archived, "tick_archive")
+    assert meta["rows"] == TRADES
+    assert meta["dropped_from_store"] == DAY.isoformat()
+    assert _checks(archived)["archive_rows_match_partition"] is True
+    assert [p.day for p in store.partitions()] == []
+    assert LocalTickArchive(tmp_path / "archive").verify(DAY).rows == TRADES
+    assert rebuilt.success
+    assert store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]).equals(bars_before)

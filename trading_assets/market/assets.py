@@ -1,0 +1,145 @@
+"""Market assets over ticks: the live stream, sealed daily tick partitions, and 1-minute bars.
+
+Asset bodies stay thin: open the resources, call the pure functions beside them (sealing, quality, bars),
+and return a MaterializeResult with counts, time ranges, check results and a chart.
+
+No ``from __future__ import annotations`` in modules of Dagster definitions: Dagster reads the annotations
+of decorated functions (context, resources, config) and needs real types, not strings.
+"""
+
+import base64
+import datetime as dt
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.resource import VenueHistoryResource
+from resources.tick_store.resource import TickStoreResource
+from trading_assets.archive.reader import TickReader
+from trading_assets.market import quality
+from trading_assets.market.bars import bars_chart_png, compute_bars_1m
+from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.market.sealing import seal_day
+
+tick_stream = dg.AssetSpec(
+    "tick_stream",
+    group_name="ingestion",
+    description="Live trades from the exchange websockets: the streamer publishes them to the bus and the "
+    "loader writes them into the tick store (services outside Dagster; the stream-health sensor watches "
+    "their heartbeats and records observations here).",
+    kinds={"kafka"},
+)
+
+# (check name, what it guards) for the checks computed while sealing; all block downstream assets.
+_SEAL_CHECKS = {
+    "no_trade_id_gaps": "Every trade id between a symbol's first and last of the day is present.",
+    "no_duplicates": "Each (venue, symbol, trade_id) appears once after sealing.",
+    "time_monotonic": "Within a symbol, trade time never decreases as trade ids increase.",
+    "price_jumps_within_bounds": "No consecutive trades of a symbol differ in price by more than 10%.",
+}
+
+def _time(time_us: int) -> str:
+    return dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC).isoformat()
+
+def _check_result(result: quality.CheckResult, check_name: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=result.passed,
+        description=result.description,
+        metadata={"failing": result.count, "checked": result.checked, "examples": "\n".join(result.examples) or "-"},
+    )
+
+def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
+    """Row count, symbols and first/last trade time of a day's ticks, as metadata."""
+    if ticks.num_rows == 0:
+        return {"rows": dg.MetadataValue.int(0)}
+    symbols = sorted(pc.unique(ticks["symbol"]).to_pylist())
+    per_symbol = ticks.group_by("symbol").aggregate([("trade_id", "count")]).sort_by("symbol")
+    table = "\n".join(
+        f"| {s} | {n:,} |" for s, n in zip(per_symbol["symbol"].to_pylist(), per_symbol["trade_id_count"].to_pylist(), strict=True)
+    )
+    return {
+        "rows": dg.MetadataValue.int(ticks.num_rows),
+        "symbols": dg.MetadataValue.int(len(symbols)),
+        "first_trade": dg.MetadataValue.text(_time(pc.min(ticks["trade_time_us"]).as_py())),
+        "last_trade": dg.MetadataValue.text(_time(pc.max(ticks["trade_time_us"]).as_py())),
+        "rows_per_symbol": dg.MetadataValue.md(f"| symbol | rows |\n|---|---|\n{table}"),
+    }
+
+@dg.asset(
+    partitions_def=DAILY,
+    group_name="market",
+    deps=[tick_stream],
+    kinds={"clickhouse", "parquet"},
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="tick_partition", blocking=True, description=text)
+        for name, text in _SEAL_CHECKS.items()
+    ],
+)
+def tick_partition(
+    context: dg.AssetExecutionContext, tick_store: TickStoreResource, venue_history: VenueHistoryResource
+) -> dg.MaterializeResult:
+    """One closed UTC day of ticks, sealed: trade-id gaps filled from the venue's REST history, duplicates
+    removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
+    day = partition_day(context.partition_key)
+    with tick_store.open() as store:
+        report = seal_day(store, day, venue_history.client_for)
+        ticks = store.export(day)
+    if ticks.num_rows == 0:
+        raise dg.Failure(
+            f"no ticks are stored for {day}: the loader has not written this day (is `tradegraph load` or "
+            "`tradegraph run` running?), or it was archived and dropped: rehydrate it first."
+        )
+    checks = [
+        _check_result(quality.check_no_trade_id_gaps(ticks), "no_trade_id_gaps"),
+        _check_result(quality.check_no_duplicates(ticks), "no_duplicates"),
+        _check_result(quality.check_time_monotonic(ticks), "time_monotonic"),
+        _check_result(quality.check_price_jumps(ticks), "price_jumps_within_bounds"),
+    ]
+    metadata = {
+        **day_summary(ticks),
+        "gaps_found": dg.MetadataValue.int(report.gaps_found),
+        "gaps_filled": dg.MetadataValue.int(report.gaps_filled),
+        "gaps_left": dg.MetadataValue.int(sum(g.size for g in report.gaps_left)),
+    }
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+@dg.asset(
+    partitions_def=DAILY,
+    group_name="market",
+    deps=[tick_partition],
+    kinds={"clickhouse", "parquet"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "bars_reconcile_with_ticks",
+            asset="bars_1m",
+            blocking=True,
+            description="Per symbol, the bars' volume and trade count equal the day's ticks'.",
+        )
+    ],
+)
+def bars_1m(
+    context: dg.AssetExecutionContext, tick_store: TickStoreResource, tick_archive: TickArchiveResource
+) -> dg.MaterializeResult:
+    """OHLCV, VWAP, trade count and buy/sell volume per symbol and minute of a day, stored beside the ticks
+    (queryable with ``TickStore.read_bars``). Reads the day hot or archived, wherever it lives."""
+    day = partition_day(context.partition_key)
+    with tick_store.open() as store, tick_archive.open() as archive:
+        ticks = TickReader(store, archive).read_day(day)
+        bars = compute_bars_1m(ticks)
+        store.write_bars(day, bars)
+    check = _check_result(quality.check_bars_reconcile(ticks, bars), "bars_reconcile_with_ticks")
+    png = base64.b64encode(bars_chart_png(bars, title=f"bars_1m {day}")).decode()
+    return dg.MaterializeResult(
+        metadata={
+            "bars": dg.MetadataValue.int(bars.num_rows),
+            "symbols": dg.MetadataValue.int(len(pc.unique(bars["symbol"])) if bars.num_rows else 0),
+            "ticks": dg.MetadataValue.int(ticks.num_rows),
+            "first_minute": dg.MetadataValue.text(_time(pc.min(bars["minute_us"]).as_py()) if bars.num_rows else "-"),
+            "last_minute": dg.MetadataValue.text(_time(pc.max(bars["minute_us"]).as_py()) if bars.num_rows else "-"),
+            "chart": dg.MetadataValue.md(f"![price and volume](data:image/png;base64,{png})"),
+        },
+        check_results=[check],
+    )
