@@ -21,8 +21,9 @@ def test_demo_lands_every_simulated_trade_once_across_its_days(tmp_path: Path) -
     assert summary.first_trade_us < summary.last_trade_us
 
 
-def test_demo_command_prints_the_summary(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_demo_command_streams_then_runs_the_asset_graph(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
     code = main(["demo", "--ticks", "5000", "--days", "1", "--quiet"])
 
@@ -30,6 +31,10 @@ def test_demo_command_prints_the_summary(tmp_path: Path, monkeypatch, capsys) ->
     assert code == 0
     assert "published 5,000  rejected 0  loaded 5,000" in out
     assert "trade-id gaps: 0" in out
+    (day_line,) = [line for line in out.splitlines() if line.endswith("6/0")]
+    assert day_line.split()[1] == "5,000"  # sealed ticks of the day
+    assert (tmp_path / "archive").is_dir()
+    assert (tmp_path / "dagster").is_dir()
 
 
 def test_bad_setting_stops_the_command_with_the_variable_named(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
