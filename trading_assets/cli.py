@@ -113,6 +113,27 @@ def _cmd_exchange_sim(args: argparse.Namespace, settings: Settings) -> int:
     return run(args)
 
 
+def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    from resources.factories import open_tick_store
+    from trading_assets.market.bars import compute_bars_1m
+
+    day = dt.date.fromisoformat(args.day)
+    with open_tick_store(settings) as store:
+        ticks = store.export(day)
+    if args.symbol:
+        ticks = ticks.filter(pc.equal(ticks["symbol"], args.symbol))
+    if ticks.num_rows == 0:
+        print(f"tradegraph bars: no ticks stored for {day}{f' and {args.symbol}' if args.symbol else ''} "
+              f"in the {settings.store} store", file=sys.stderr)
+        return 1
+    bars = compute_bars_1m(ticks)
+    pa_csv.write_csv(bars, args.out if args.out else sys.stdout.buffer)
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     for name in settings.__slots__:
         print(f"{name:<20} {getattr(settings, name)}")
@@ -184,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_arguments(sim)
     sim.set_defaults(handler=_cmd_exchange_sim)
 
+    bars = sub.add_parser(
+        "bars",
+        help="1-minute OHLCV bars of a stored day as CSV",
+        description="Compute 1-minute bars (open, high, low, close, volume, VWAP, trades, buy/sell volume) "
+        "from the day's deduplicated ticks in the store and write them as CSV (minute_us is the minute's "
+        "start in microseconds since epoch, UTC).",
+    )
+    bars.add_argument("--day", required=True, help="UTC day, YYYY-MM-DD")
+    bars.add_argument("--symbol", default=None, help="only this symbol (default: all)")
+    bars.add_argument("--out", default=None, help="CSV file (default: standard output)")
+    bars.set_defaults(handler=_cmd_bars)
+
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)
     return parser
@@ -204,7 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tradegraph: bad setting: {exc}", file=sys.stderr)
         return 2
-    return int(args.handler(args, settings))
+    try:
+        return int(args.handler(args, settings))
+    except BrokenPipeError:
+        # The reader of our output went away (`tradegraph bars ... | head`): not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

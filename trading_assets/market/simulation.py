@@ -106,7 +106,10 @@ class MarketSimulator:
                 continue
             state = self._state[symbol]
             log_path = np.log(state.price) + np.cumsum(rng.normal(0.0, step_sigma, size=n))
-            path = np.maximum(np.round(np.exp(log_path) / state.increment) * state.increment, state.increment)
+            # Snap to the tick grid, then to 8 decimals: the float nearest the decimal price a venue prints
+            # ("65024.77000000"), not 65024.770000000004 from the multiplication.
+            grid = np.round(np.exp(log_path) / state.increment) * state.increment
+            path = np.round(np.maximum(grid, state.increment), 8)
             prices[rows] = path
             median_qty = cfg.notional_per_trade / path
             quantities[rows] = np.round(median_qty * rng.lognormal(0.0, 1.2, size=n), 8)

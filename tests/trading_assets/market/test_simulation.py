@@ -40,3 +40,9 @@ def test_small_simulated_days_never_spill_past_midnight() -> None:
 
         assert table.num_rows == 20
         assert pc.max(table["trade_time_us"]).as_py() < DAY + US_PER_DAY
+
+
+def test_prices_are_the_floats_of_decimal_prints_on_the_tick_grid() -> None:
+    prices = simulate_day(day_start_us=DAY, ticks=20_000)["price"].to_pylist()
+
+    assert all(float(f"{p:.8f}") == p for p in prices)
