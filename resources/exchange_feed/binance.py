@@ -20,6 +20,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from resources.exchange_feed.base import FeedConfig, FeedEvent, FeedSink
 from resources.exchange_feed.gap_fill import GapFiller
 from resources.exchange_feed.gaps import Gap, GapTracker
@@ -37,7 +39,8 @@ class BinanceFeedConfig(FeedConfig):
     """Where and how to stream Binance spot trades."""
 
     ws_base_url: str = "wss://stream.binance.com:9443"
-    """Websocket base URL; the feed connects to ``/stream?streams=<symbol>@trade/...`` under it."""
+    """Websocket base URL: combined ``/stream?streams=<symbol>@trade/...`` under it; a URL ending in ``/ws``
+    connects there and subscribes with the ``SUBSCRIBE`` method instead (servers with raw streams only)."""
     rest_base_url: str = "https://api.binance.com"
     """REST base URL for gap fills (testnet: ``https://testnet.binance.vision``)."""
     api_key_env: str = "BINANCE_API_KEY"
@@ -124,9 +127,22 @@ class BinanceFeed(WebSocketFeed):
     def _new_parser(self) -> FrameParser:
         return BinanceFrameParser(self.venue)
 
+    def _streams(self) -> list[str]:
+        return [f"{symbol.lower()}@trade" for symbol in self.config.symbols]
+
+    def _raw_endpoint(self) -> bool:
+        return self.config.ws_base_url.rstrip("/").endswith("/ws")
+
     def _url(self) -> str:
-        streams = "/".join(f"{symbol.lower()}@trade" for symbol in self.config.symbols)
-        return f"{self.config.ws_base_url.rstrip('/')}/stream?streams={streams}"
+        base = self.config.ws_base_url.rstrip("/")
+        if self._raw_endpoint():
+            return base
+        return f"{base}/stream?streams={'/'.join(self._streams())}"
+
+    def _subscribe_messages(self) -> list[str]:
+        if not self._raw_endpoint():
+            return []  # the combined-stream URL already names the streams
+        return [orjson.dumps({"method": "SUBSCRIBE", "params": self._streams(), "id": 1}).decode()]
 
     def _mask(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
