@@ -16,6 +16,8 @@ class VenueHistoryResource(dg.ConfigurableResource):
     """Simulated exchange REST base; unset: TRADEGRAPH_SIM_REST_URL."""
     timeout_s: float = 10.0
     """Timeout of one request."""
+    max_attempts: int = 5
+    """Attempts per request; only rate limits, server errors and connection errors are retried."""
 
     def client_for(self, venue: str) -> BinanceRestClient | None:
         """A client for ``venue``'s trade history, or None when the venue has none (Finnhub)."""
@@ -27,4 +29,4 @@ class VenueHistoryResource(dg.ConfigurableResource):
             "sim": self.sim_rest_url or settings.sim_rest_url,
         }
         url = urls.get(venue)
-        return None if url is None else BinanceRestClient(url, timeout_s=self.timeout_s)
+        return None if url is None else BinanceRestClient(url, timeout_s=self.timeout_s, max_attempts=self.max_attempts)

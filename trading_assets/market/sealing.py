@@ -1,20 +1,32 @@
-"""Sealing a closed day: fill trade-id gaps from the venue's REST history, then deduplicate for good."""
+"""Sealing a closed day: fill trade-id gaps from the venue's REST history, then deduplicate for good.
+
+Two kinds of missing trades are looked for, per (venue, symbol) with REST history:
+- inside the day: jumps between consecutive stored ids (``TickStore.trade_id_gaps``);
+- at its edges: trades just before the day's first stored id or just after its last one that still
+  belong to the day by trade time (a connection lost before midnight, a skipped last trade). No jump
+  inside the day reveals those, so the seal asks the venue for the ids around the edges.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.exchange_feed.history import iter_trade_pages
+from resources.exchange_feed.history import TradePage, iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
 from resources.tick_store.base import TickStore, TradeIdGap
 from trading_assets.market.partitions import day_bounds_us
 
 log = logging.getLogger(__name__)
+
+PAGE = 1000
+# How far past the edges the seal looks: enough for hours of a busy symbol, bounded for a bad id.
+MAX_EDGE_PAGES = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,42 +34,109 @@ class SealReport:
     """What sealing a day did."""
 
     gaps_found: int
-    """Trade ids missing before the fill."""
+    """Trade ids found missing, inside the day or at its edges."""
     gaps_filled: int
     """Trade ids fetched from REST and stored."""
     gaps_left: tuple[TradeIdGap, ...]
-    """Runs of ids still missing after the fill (the venue lacks them, or has no history)."""
+    """Runs of ids still missing inside the day after the fill."""
     rows: int
     """Rows in the sealed partition."""
 
 
-def seal_day(
-    store: TickStore, day: dt.date, history: Callable[[str], BinanceRestClient | None]
-) -> SealReport:
-    """Fill ``day``'s trade-id gaps from REST where the venue has history, then seal the partition.
+History = Callable[[str], BinanceRestClient | None]
 
-    Re-running it is harmless: filled trades that were already stored are removed by the seal.
-    """
-    start_us, end_us = day_bounds_us(day)
-    gaps = store.trade_id_gaps(day)
+
+def _in_day(ticks: pa.Table, start_us: int, end_us: int) -> pa.Table:
+    times = ticks["trade_time_us"]
+    return ticks.filter(pc.and_(pc.greater_equal(times, start_us), pc.less(times, end_us)))
+
+
+def _pages(client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int) -> Iterator[TradePage]:
+    return iter_trade_pages(client, venue=venue, symbol=symbol, first_id=first_id, last_id=last_id, page_limit=PAGE)
+
+
+def _fill_inside(store: TickStore, gaps: list[TradeIdGap], history: History, start_us: int, end_us: int) -> int:
     filled = 0
     for gap in gaps:
         client = history(gap.venue)
         if client is None:
             continue
         try:
-            for page in iter_trade_pages(
-                client, venue=gap.venue, symbol=gap.symbol, first_id=gap.first_missing, last_id=gap.last_missing
-            ):
+            for page in _pages(client, gap.venue, gap.symbol, gap.first_missing, gap.last_missing):
                 # Ids inside a day's gap were traded inside that day; keep the partition exact anyway.
-                times = page.ticks["trade_time_us"]
-                in_day = page.ticks.filter(
-                    pc.and_(pc.greater_equal(times, start_us), pc.less(times, end_us))
-                )
-                filled += store.insert(in_day)
+                filled += store.insert(_in_day(page.ticks, start_us, end_us))
         except RestError as exc:
             # The seal still happens; the gap stays and the blocking check reports it.
             log.error("%s %s: could not fill ids %d..%d: %s", gap.venue, gap.symbol, gap.first_missing, gap.last_missing, exc)
-    rows = store.seal(day)
+    return filled
+
+
+def _edge_trades(
+    client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int, start_us: int, end_us: int
+) -> list[pa.Table]:
+    found: list[pa.Table] = []
+    # After the last stored id: walk forward until a trade belongs to the next day.
+    for page in _pages(client, venue, symbol, last_id + 1, last_id + PAGE * MAX_EDGE_PAGES):
+        found.append(_in_day(page.ticks, start_us, end_us))
+        if pc.max(page.ticks["trade_time_us"]).as_py() >= end_us:
+            break
+    # Before the first stored id: walk backward a page at a time until a trade belongs to the day before.
+    upper = first_id - 1
+    for _ in range(MAX_EDGE_PAGES):
+        if upper < 1:
+            break
+        lower = max(1, upper - PAGE + 1)
+        pages = list(_pages(client, venue, symbol, lower, upper))
+        if not pages:
+            break
+        ticks = pa.concat_tables(page.ticks for page in pages)
+        found.append(_in_day(ticks, start_us, end_us))
+        if pc.min(ticks["trade_time_us"]).as_py() < start_us:
+            break
+        upper = lower - 1
+    return [t for t in found if t.num_rows]
+
+
+def _fill_edges(store: TickStore, ticks: pa.Table, history: History, start_us: int, end_us: int) -> int:
+    with_ids = ticks.filter(pc.greater_equal(ticks["trade_id"], 0))
+    if with_ids.num_rows == 0:
+        return 0
+    ranges = with_ids.group_by(["venue", "symbol"]).aggregate([("trade_id", "min"), ("trade_id", "max")])
+    filled = 0
+    for venue, symbol, first_id, last_id in zip(
+        *(ranges[c].to_pylist() for c in ("venue", "symbol", "trade_id_min", "trade_id_max")), strict=True
+    ):
+        client = history(venue)
+        if client is None:
+            continue
+        try:
+            for table in _edge_trades(client, venue, symbol, first_id, last_id, start_us, end_us):
+                filled += store.insert(table)
+        except RestError as exc:
+            log.error("%s %s: could not look past the day's edges (ids %d..%d): %s", venue, symbol, first_id, last_id, exc)
+    return filled
+
+
+def seal_day(store: TickStore, day: dt.date, history: History) -> tuple[SealReport, pa.Table]:
+    """Fill ``day``'s missing trades from REST where the venue has history, seal the partition, and
+    return the report with the sealed day's ticks.
+
+    Re-running it is harmless: filled trades that were already stored are removed by the seal.
+    """
+    start_us, end_us = day_bounds_us(day)
+    gaps = store.trade_id_gaps(day)
+    inside = _fill_inside(store, gaps, history, start_us, end_us)
+    store.seal(day)
+    ticks = store.export(day)
+    edges = _fill_edges(store, ticks, history, start_us, end_us)
+    if edges:
+        store.seal(day)
+        ticks = store.export(day)
     left = tuple(store.trade_id_gaps(day))
-    return SealReport(gaps_found=sum(g.size for g in gaps), gaps_filled=filled, gaps_left=left, rows=rows)
+    report = SealReport(
+        gaps_found=sum(g.size for g in gaps) + edges,
+        gaps_filled=inside + edges,
+        gaps_left=left,
+        rows=ticks.num_rows,
+    )
+    return report, ticks

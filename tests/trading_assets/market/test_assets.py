@@ -132,7 +132,7 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(tmp_path: Path, ven
     # Nothing can fill this gap: the venue has no REST history here, so the no-gaps check fails.
     store.drop(DAY)
     store.insert(_without(every_trade, "ETHUSDT", 10, 19))
-    resources = {**_resources(tmp_path, "http://127.0.0.1:9"), "venue_history": VenueHistoryResource(sim_rest_url="http://127.0.0.1:9", timeout_s=0.5)}
+    resources = {**_resources(tmp_path, "http://127.0.0.1:9"), "venue_history": VenueHistoryResource(sim_rest_url="http://127.0.0.1:9", timeout_s=0.5, max_attempts=1)}
 
     result = dg.materialize(
         [tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
@@ -176,3 +176,17 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     assert LocalTickArchive(tmp_path / "archive").verify(DAY).rows == TRADES
     assert rebuilt.success
     assert store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]).equals(bars_before)
+
+
+def test_trades_missing_at_the_days_edges_are_found_and_filled(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+    # No jump inside the day reveals these: the first 30 and last 40 BTCUSDT trades never arrived.
+    rest_url, every_trade = venue
+    btc_last = pc.max(every_trade.filter(pc.equal(every_trade["symbol"], "BTCUSDT"))["trade_id"]).as_py()
+    stored = _without(_without(every_trade, "BTCUSDT", 1, 30), "BTCUSDT", btc_last - 39, btc_last)
+    EmbeddedTickStore(tmp_path / "ticks").insert(stored)
+
+    result = dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+
+    meta = _metadata(result, "tick_partition")
+    assert (meta["gaps_found"], meta["gaps_filled"], meta["rows"]) == (70, 70, TRADES)
+    assert all(_checks(result).values())
