@@ -157,5 +157,5 @@ def simulate_day(
         # Random arrivals can overrun midnight for small counts: squeeze them into the day, order kept.
         squeezed = day_start_us + ((times - day_start_us) * ((US_PER_DAY - 1) / span)).astype(np.int64)
         for name in ("trade_time_us", "event_time_us", "receive_time_us"):
-            table = table.set_column(table.schema.get_field_index(name), name, pa.array(squeezed))
+            table = table.set_column(table.schema.get_field_index(name), TICK_SCHEMA.field(name), pa.array(squeezed))
     return table

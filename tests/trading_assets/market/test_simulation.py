@@ -2,7 +2,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from trading_assets.market.simulation import MarketConfig, MarketSimulator, simulate_day
-from trading_assets.market.ticks import US_PER_DAY
+from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
 from trading_assets.market.validation import validate_table
 
 DAY = 19_700 * US_PER_DAY
@@ -39,6 +39,7 @@ def test_small_simulated_days_never_spill_past_midnight() -> None:
         table = simulate_day(day_start_us=DAY, ticks=20, seed=seed)
 
         assert table.num_rows == 20
+        assert table.schema.equals(TICK_SCHEMA)
         assert pc.max(table["trade_time_us"]).as_py() < DAY + US_PER_DAY
 
 
