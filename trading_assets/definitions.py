@@ -18,16 +18,30 @@ from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import tick_archive
 from trading_assets.jobs import archive_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
+from trading_assets.market.day_io import SealedDayIOManager
+
+
+def resources(
+    tick_store: TickStoreResource | None = None,
+    tick_archive: TickArchiveResource | None = None,
+    venue_history: VenueHistoryResource | None = None,
+) -> dict[str, object]:
+    """The resources of the graph; unset ones read the environment when a run starts."""
+    store = tick_store or TickStoreResource()
+    archive = tick_archive or TickArchiveResource()
+    return {
+        "tick_store": store,
+        "tick_archive": archive,
+        "venue_history": venue_history or VenueHistoryResource(),
+        "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
+    }
+
 
 defs = dg.Definitions(
     assets=[tick_stream, tick_partition, bars_1m, tick_archive],
     jobs=[seal_and_bars_job, archive_job],
     sensors=[day_closed_sensor, stream_health_sensor],
     schedules=[archive_schedule],
-    resources={
-        "tick_store": TickStoreResource(),
-        "tick_archive": TickArchiveResource(),
-        "venue_history": VenueHistoryResource(),
-    },
+    resources=resources(),
     executor=dg.in_process_executor,
 )

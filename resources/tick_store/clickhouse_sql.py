@@ -169,16 +169,24 @@ def trade_id_gaps(database: str, table: str) -> str:
     ``prev_id`` and ``next_id`` are the present ids around the hole, so the missing run is
     ``prev_id + 1 .. next_id - 1``. Written with arrays because 18.16 has no window functions; negative
     (content-key) ids are not exchange ids and are left out.
+
+    The lambdas take the neighbouring ids as arguments (``prevs`` and ``nexts``, the sorted ids without
+    their last and first element) and capture no column: a lambda that captures an array column, like
+    ``i -> ids[i + 1] - ids[i]``, makes 18.16 copy that array once per element, quadratic memory that
+    fails beyond some 50,000 trades of a symbol in a day. Duplicates stay in ``ids`` (``groupArray`` is
+    about 3x faster than ``groupUniqArray`` on 10M ticks): they are neighbours 0 apart, never a hole.
     """
     return (
-        "SELECT venue, symbol, ids[i] AS prev_id, ids[i + 1] AS next_id\n"
+        "SELECT venue, symbol, prev_id, next_id\n"
         "FROM (\n"
-        "    SELECT venue, symbol, arraySort(groupUniqArray(trade_id)) AS ids\n"
+        "    SELECT venue, symbol, arraySort(groupArray(trade_id)) AS ids,\n"
+        "           arrayPopBack(ids) AS prevs, arrayPopFront(ids) AS nexts\n"
         f"    FROM {_qualified(database, table)}\n"
         "    WHERE trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s AND trade_id >= 0\n"
         "    GROUP BY venue, symbol\n"
         ")\n"
-        "ARRAY JOIN arrayFilter(i -> i < length(ids) AND ids[i + 1] - ids[i] > 1, arrayEnumerate(ids)) AS i\n"
+        "ARRAY JOIN arrayFilter((p, n) -> n - p > 1, prevs, nexts) AS prev_id,\n"
+        "           arrayFilter((n, p) -> n - p > 1, nexts, prevs) AS next_id\n"
         "ORDER BY venue, symbol, prev_id"
     )
 

@@ -5,11 +5,11 @@ store partitions past the hot retention leave the store."""
 import datetime as dt
 
 import dagster as dg
+import pyarrow as pa
 
 from resources.archive.resource import TickArchiveResource
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.retention import days_to_drop
-from trading_assets.market.assets import tick_partition
 from trading_assets.market.partitions import DAILY, partition_day
 
 
@@ -23,7 +23,6 @@ class ArchiveConfig(dg.Config):
 @dg.asset(
     partitions_def=DAILY,
     group_name="archive",
-    deps=[tick_partition],
     kinds={"s3", "parquet"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -37,6 +36,7 @@ class ArchiveConfig(dg.Config):
 def tick_archive(
     context: dg.AssetExecutionContext,
     config: ArchiveConfig,
+    tick_partition: pa.Table,
     tick_store: TickStoreResource,
     tick_archive: TickArchiveResource,
 ) -> dg.MaterializeResult:
@@ -50,19 +50,17 @@ def tick_archive(
     if retention is None:
         retention = Settings.from_env().hot_retention_days
     with tick_store.open() as store, tick_archive.open() as archive:
-        ticks = store.export(day)
-        if ticks.num_rows == 0 and archive.info(day) is not None:
-            # Already archived and dropped: re-verify what is there instead of overwriting it with nothing.
+        store_rows = {p.day: p.rows for p in store.partitions()}
+        if day not in store_rows:
+            # Archived earlier and dropped from the store (the input was read back from the archive):
+            # verify the archived day again instead of rewriting it.
             archived = archive.verify(day)
-            partition_rows = archived.rows
-        elif ticks.num_rows == 0:
-            raise dg.Failure(f"{day} has no ticks in the store and none in the archive: nothing to archive")
+            partition_rows = tick_partition.num_rows
         else:
-            archived = archive.write_day(day, ticks)
+            archived = archive.write_day(day, tick_partition)
             # The sealed partition's own count: it differs from the archive if the day was not sealed or
             # trades arrived after the seal, and then the check stops the day from being trusted.
-            partition_rows = next(p.rows for p in store.partitions() if p.day == day)
-        store_rows = {p.day: p.rows for p in store.partitions()}
+            partition_rows = store_rows[day]
         archived_days = {record.day: record for record in archive.days()}
         dropped = days_to_drop(
             sorted(store_rows),

@@ -14,10 +14,8 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.tick_store.resource import TickStoreResource
-from trading_assets.archive.reader import TickReader
 from trading_assets.market import quality
 from trading_assets.market.bars import bars_chart_png, compute_bars_1m
 from trading_assets.market.partitions import DAILY, partition_day
@@ -73,6 +71,7 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     group_name="market",
     deps=[tick_stream],
     kinds={"clickhouse", "parquet"},
+    io_manager_key="sealed_day_io",
     check_specs=[
         dg.AssetCheckSpec(name, asset="tick_partition", blocking=True, description=text)
         for name, text in _SEAL_CHECKS.items()
@@ -80,7 +79,7 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
 )
 def tick_partition(
     context: dg.AssetExecutionContext, tick_store: TickStoreResource, venue_history: VenueHistoryResource
-) -> dg.MaterializeResult:
+):  # -> MaterializeResult holding the sealed day: annotated, Dagster would type the output as Nothing
     """One closed UTC day of ticks, sealed: trade-id gaps filled from the venue's REST history, duplicates
     removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
     day = partition_day(context.partition_key)
@@ -103,12 +102,12 @@ def tick_partition(
         "gaps_filled": dg.MetadataValue.int(report.gaps_filled),
         "gaps_left": dg.MetadataValue.int(sum(g.size for g in report.gaps_left)),
     }
-    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+    # The value is the sealed day itself: readers later in the run get it in memory (day_io).
+    return dg.MaterializeResult(value=ticks, metadata=metadata, check_results=checks)
 
 @dg.asset(
     partitions_def=DAILY,
     group_name="market",
-    deps=[tick_partition],
     kinds={"clickhouse", "parquet"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -120,14 +119,14 @@ def tick_partition(
     ],
 )
 def bars_1m(
-    context: dg.AssetExecutionContext, tick_store: TickStoreResource, tick_archive: TickArchiveResource
+    context: dg.AssetExecutionContext, tick_partition: pa.Table, tick_store: TickStoreResource
 ) -> dg.MaterializeResult:
     """OHLCV, VWAP, trade count and buy/sell volume per symbol and minute of a day, stored beside the ticks
     (queryable with ``TickStore.read_bars``). Reads the day hot or archived, wherever it lives."""
     day = partition_day(context.partition_key)
-    with tick_store.open() as store, tick_archive.open() as archive:
-        ticks = TickReader(store, archive).read_day(day)
-        bars = compute_bars_1m(ticks)
+    ticks = tick_partition
+    bars = compute_bars_1m(ticks)
+    with tick_store.open() as store:
         store.write_bars(day, bars)
     check = _check_result(quality.check_bars_reconcile(ticks, bars), "bars_reconcile_with_ticks")
     png = base64.b64encode(bars_chart_png(bars, title=f"bars_1m {day}")).decode()

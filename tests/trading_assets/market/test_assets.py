@@ -19,6 +19,7 @@ from resources.exchange_feed.rest import BinanceRestClient
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.assets import tick_archive
+from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.partitions import day_bounds_us
@@ -50,12 +51,12 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
         yield sim.rest_url, pa.concat_tables(pages)
 
 
-def _resources(tmp_path: Path, rest_url: str) -> dict[str, object]:
-    return {
-        "tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
-        "tick_archive": TickArchiveResource(location=str(tmp_path / "archive")),
-        "venue_history": VenueHistoryResource(sim_rest_url=rest_url),
-    }
+def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, object]:
+    return resources(
+        TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
+        TickArchiveResource(location=str(tmp_path / "archive")),
+        VenueHistoryResource(sim_rest_url=rest_url, **history),
+    )
 
 
 def _without(ticks: pa.Table, symbol: str, first: int, last: int) -> pa.Table:
@@ -132,7 +133,7 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(tmp_path: Path, ven
     # Nothing can fill this gap: the venue has no REST history here, so the no-gaps check fails.
     store.drop(DAY)
     store.insert(_without(every_trade, "ETHUSDT", 10, 19))
-    resources = {**_resources(tmp_path, "http://127.0.0.1:9"), "venue_history": VenueHistoryResource(sim_rest_url="http://127.0.0.1:9", timeout_s=0.5, max_attempts=1)}
+    resources = _resources(tmp_path, "http://127.0.0.1:9", timeout_s=0.5, max_attempts=1)
 
     result = dg.materialize(
         [tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
@@ -160,13 +161,16 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
     bars_before = store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1])
 
+    graph = [tick_partition, bars_1m, tick_archive]
     archived = dg.materialize(
-        [tick_archive],
+        graph,
+        selection=[tick_archive],
         partition_key=DAY.isoformat(),
         resources=resources,
         run_config={"ops": {"tick_archive": {"config": {"hot_retention_days": 0}}}},
     )
-    rebuilt = dg.materialize([bars_1m], partition_key=DAY.isoformat(), resources=resources)
+    # bars_1m alone reads the day through the IO manager: from the archive, since the store dropped it.
+    rebuilt = dg.materialize(graph, selection=[bars_1m], partition_key=DAY.isoformat(), resources=resources)
 
     meta = _metadata(archived, "tick_archive")
     assert meta["rows"] == TRADES
