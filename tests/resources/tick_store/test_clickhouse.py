@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from clickhouse_driver import Client
 
@@ -18,7 +19,7 @@ from resources.tick_store import (
     StoreUnavailableError,
 )
 from resources.tick_store import clickhouse_sql
-from tests.resources.tick_store.helpers import DAY1, ids, table, tick
+from tests.resources.tick_store.helpers import DAY1, day_start_us, ids, table, tick
 
 
 def _drop(server: ClickHouseServer, database: str) -> None:
@@ -114,3 +115,25 @@ def test_a_server_outage_raises_store_unavailable_and_the_store_recovers_after_r
             assert isinstance(failure.value, ClickHouseUnavailableError)
             assert "insert of 1 rows" in str(failure.value)
             assert ids(store.export(DAY1)) == [1, 2, 3]
+
+
+def test_gaps_of_a_busy_day_are_found_without_running_out_of_memory(clickhouse_server: ClickHouseServer) -> None:
+    # 18.16 once needed memory quadratic in a symbol's trades for this query (2 TiB at 1M ticks).
+    from trading_assets.market.simulation import MarketConfig, MarketSimulator
+
+    sim = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",), trades_per_second=50), start_us=day_start_us(DAY1))
+    ticks = sim.generate(300_000)
+    ids_ = ticks["trade_id"]
+    hole = pc.and_(pc.greater_equal(ids_, 1_000), pc.less(ids_, 1_010))
+    ticks = ticks.filter(pc.invert(hole))
+    database = "busy_gaps"
+    store = ClickHouseTickStore(clickhouse_server.url, database=database)
+    try:
+        store.insert(ticks)
+
+        gaps = store.trade_id_gaps(DAY1)
+
+        assert [(g.symbol, g.first_missing, g.last_missing) for g in gaps] == [("BTCUSDT", 1_000, 1_009)]
+    finally:
+        store.close()
+        _drop(clickhouse_server, database)
