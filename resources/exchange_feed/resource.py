@@ -18,6 +18,8 @@ class VenueHistoryResource(dg.ConfigurableResource):
     """Timeout of one request."""
     max_attempts: int = 5
     """Attempts per request; only rate limits, server errors and connection errors are retried."""
+    without_history: list[str] = []
+    """Venues not to ask (e.g. ``sim`` when its ticks were generated in-process, with no exchange to ask)."""
 
     def client_for(self, venue: str) -> BinanceRestClient | None:
         """A client for ``venue``'s trade history, or None when the venue has none (Finnhub)."""
@@ -28,5 +30,5 @@ class VenueHistoryResource(dg.ConfigurableResource):
             "binance": self.binance_rest_url or settings.binance_rest_url,
             "sim": self.sim_rest_url or settings.sim_rest_url,
         }
-        url = urls.get(venue)
+        url = None if venue in self.without_history else urls.get(venue)
         return None if url is None else BinanceRestClient(url, timeout_s=self.timeout_s, max_attempts=self.max_attempts)

@@ -39,7 +39,8 @@ def dagster_home(tradegraph_home: Path) -> Path:
 def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = True) -> list[DayResult]:
     """Materialize tick_partition, bars_1m and tick_archive for each day; return what each produced."""
     from trading_assets.archive.assets import tick_archive
-    from trading_assets.definitions import defs
+    from resources.exchange_feed.resource import VenueHistoryResource
+    from trading_assets.definitions import resources
     from trading_assets.market.assets import bars_1m, tick_partition
 
     instance_dir = dagster_home(home)
@@ -52,7 +53,8 @@ def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = Tr
                 assets,
                 partition_key=day.isoformat(),
                 instance=instance,
-                resources=defs.resources,
+                # The demo's trades come from an in-process generator: no exchange holds their history.
+                resources=resources(venue_history=VenueHistoryResource(without_history=["sim"])),
                 raise_on_error=False,
                 # The demo prints its own summary; the run's full log is in the instance for the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
