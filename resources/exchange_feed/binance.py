@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import orjson
 
 from resources.exchange_feed.base import FeedConfig, FeedEvent, FeedSink
-from resources.exchange_feed.gap_fill import GapFiller
+from resources.exchange_feed.gap_fill import GapFiller, TailProbe
 from resources.exchange_feed.gaps import Gap, GapTracker
 from resources.exchange_feed.rest import BinanceRestClient, safe_url
 from resources.exchange_feed.websocket import WebSocketFeed
@@ -63,6 +63,12 @@ class BinanceFeedConfig(FeedConfig):
     """Largest REST retry delay ceiling."""
     rest_max_retry_after_s: float = 120.0
     """Fail instead of waiting when the venue's ``Retry-After`` asks for longer than this."""
+    tail_probe_after_s: float = 2.0
+    """Ask REST (``GET /api/v3/trades``) for a symbol's newest trade id once no new id arrived for this
+    long: trades missed just before a symbol went quiet (a drop, a skipped last trade, a restart in a quiet
+    spell) show no id jump until its next trade, which may be far off. 0 turns the probes off."""
+    tail_probe_max_s: float = 60.0
+    """Each probe that finds nothing doubles the quiet time before the next one, up to this (REST weight)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -77,6 +83,11 @@ class BinanceFeedConfig(FeedConfig):
             )
         if not 1 <= self.rest_page_limit <= 1000:
             raise ValueError(f"BinanceFeedConfig.rest_page_limit={self.rest_page_limit} must be in 1..1000")
+        if not 0 <= self.tail_probe_after_s <= self.tail_probe_max_s:
+            raise ValueError(
+                f"BinanceFeedConfig.tail_probe_after_s={self.tail_probe_after_s} must be >= 0 (0: off) and at "
+                f"most tail_probe_max_s={self.tail_probe_max_s}"
+            )
         if self.gap_grace_s < 0 or self.rest_max_attempts < 1:
             raise ValueError("BinanceFeedConfig.gap_grace_s must be >= 0 and rest_max_attempts >= 1")
 
@@ -106,6 +117,10 @@ class BinanceFeed(WebSocketFeed):
         self._filler: GapFiller | None = None
         self._rest: BinanceRestClient | None = None
         self._sink: FeedSink | None = None
+        # Tail probes (read thread): when each symbol's highest id last grew, and how long it must stay
+        # quiet before the next probe.
+        self._quiet_since: dict[str, float] = {}
+        self._probe_wait: dict[str, float] = {}
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
@@ -170,7 +185,10 @@ class BinanceFeed(WebSocketFeed):
             max_gap_ids=cfg.max_gap_fill_ids,
         )
         self._filler.start()
-        self._release_due(time.monotonic())  # initial gaps are due at once
+        now = time.monotonic()
+        self._quiet_since = dict.fromkeys(cfg.symbols, now)
+        self._probe_wait = dict.fromkeys(cfg.symbols, cfg.tail_probe_after_s)
+        self._release_due(now)  # initial gaps are due at once
 
     def _on_finish(self) -> None:
         if self._filler is not None:
@@ -181,12 +199,41 @@ class BinanceFeed(WebSocketFeed):
     def _deliver(self, batch: ParsedBatch, sink: FeedSink) -> None:
         if batch.ticks.num_rows:
             sink.on_ticks(batch.ticks)
+            now = time.monotonic()
             with self._tracker_lock:
-                self.stats.duplicates += self._tracker.observe_table(batch.ticks, time.monotonic())
+                before = self._tracker.last_ids()
+                self.stats.duplicates += self._tracker.observe_table(batch.ticks, now)
+                after = self._tracker.last_ids()
+            for symbol, last_id in after.items():
+                if before.get(symbol) != last_id:
+                    self._quiet_since[symbol] = now
         self._deliver_rest(batch, sink)
 
     def _housekeeping(self, sink: FeedSink, now: float) -> None:
+        self._probe_quiet_symbols(now)
         self._release_due(now)
+
+    def _probe_quiet_symbols(self, now: float) -> None:
+        cfg = self.config
+        if cfg.tail_probe_after_s <= 0 or self._filler is None:
+            return
+        with self._tracker_lock:
+            known = self._tracker.last_ids()
+        for symbol, quiet_since in self._quiet_since.items():
+            # A symbol never seen (and without restart state) has no tail to miss.
+            if symbol in known and now - quiet_since >= self._probe_wait[symbol]:
+                self._quiet_since[symbol] = now
+                self._probe_wait[symbol] = min(self._probe_wait[symbol] * 2, cfg.tail_probe_max_s)
+                self._filler.probe(TailProbe(symbol, self._on_latest))
+
+    def _on_latest(self, symbol: str, latest_id: int) -> None:
+        """A tail probe's answer (gap-filler thread): the ids above the highest seen become a pending gap."""
+        with self._tracker_lock:
+            opened = self._tracker.observe_latest(symbol, latest_id, time.monotonic())
+        if opened:
+            self._probe_wait[symbol] = self.config.tail_probe_after_s
+            log.info("%s %s: the venue's newest trade is id %d, beyond the last one received",
+                     self.venue, symbol, latest_id)
 
     def _release_due(self, now: float) -> None:
         assert self._filler is not None and self._sink is not None

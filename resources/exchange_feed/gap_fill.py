@@ -3,7 +3,8 @@
 The websocket read loop only queues a due gap (see :mod:`resources.exchange_feed.gaps`); this worker
 fetches it page by page (``fromId``, at most 1000 trades per page), hands each page to the sink as it
 arrives (bounded memory even for an hours-long gap after a restart) and reports ``gap_filled`` or
-``gap_fill_failed`` with counts.
+``gap_fill_failed`` with counts. It also runs the feed's tail probes (``GET /api/v3/trades``): the newest
+trade id of a quiet symbol, so trades missed just before a venue went quiet are found too.
 """
 
 from __future__ import annotations
@@ -11,13 +12,25 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
 from resources.exchange_feed.gaps import Gap
 from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
+from trading_assets.market.wire import parse_binance_rest_trades
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TailProbe:
+    """Ask the venue for ``symbol``'s newest trade id and hand it to ``on_latest(symbol, trade_id)``."""
+
+    symbol: str
+    on_latest: Callable[[str, int], None]
 
 
 class GapFiller:
@@ -41,7 +54,7 @@ class GapFiller:
         self._stats = stats
         self._page_limit = page_limit
         self._max_gap_ids = max_gap_ids
-        self._queue: queue.Queue[Gap] = queue.Queue()
+        self._queue: queue.Queue[Gap | TailProbe] = queue.Queue()
         self._lock = threading.Lock()
         self._current: Gap | None = None  # remainder of the gap being fetched
         self._failed_gaps: list[Gap] = []
@@ -54,6 +67,10 @@ class GapFiller:
     def submit(self, gap: Gap) -> None:
         """Queue ``gap`` for fetching (never blocks)."""
         self._queue.put(gap)
+
+    def probe(self, probe: TailProbe) -> None:
+        """Queue a tail probe (never blocks); it runs between gap fills."""
+        self._queue.put(probe)
 
     def join(self, timeout_s: float) -> None:
         """Wait for the worker to end (it ends soon after the stop event is set)."""
@@ -68,7 +85,7 @@ class GapFiller:
             out = list(self._failed_gaps)
             if self._current is not None:
                 out.append(self._current)
-            out.extend(self._queue.queue)
+            out.extend(item for item in self._queue.queue if isinstance(item, Gap))
         return out
 
     def _work(self) -> None:
@@ -76,6 +93,9 @@ class GapFiller:
             try:
                 gap = self._queue.get(timeout=0.1)
             except queue.Empty:
+                continue
+            if isinstance(gap, TailProbe):
+                self._probe(gap)
                 continue
             with self._lock:
                 self._current = gap
@@ -88,6 +108,21 @@ class GapFiller:
                 with self._lock:
                     remainder = self._current or gap
                 self._failed(remainder, remainder.first_id, 0, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _probe(self, probe: TailProbe) -> None:
+        try:
+            body = self._rest.recent_trades(probe.symbol, limit=1)
+            batch = parse_binance_rest_trades(
+                body, symbol=probe.symbol, receive_time_us=time.time_ns() // 1_000, venue=self._venue
+            )
+            ids = batch.ticks.column("trade_id").to_numpy()
+            if len(ids):
+                probe.on_latest(probe.symbol, int(ids.max()))
+        except RestError as exc:
+            # Only a lookout: the next probe, the next trade's id jump or the day's seal find the tail.
+            log.warning("%s %s: tail probe failed: %s", self._venue, probe.symbol, exc)
+        except Exception:
+            log.exception("%s %s: tail probe failed unexpectedly", self._venue, probe.symbol)
 
     def _fill(self, gap: Gap) -> None:
         next_id, filled = gap.first_id, 0

@@ -115,6 +115,20 @@ class GapTracker:
             self._pending[symbol] = keep
         return out
 
+    def observe_latest(self, symbol: str, latest_id: int, now: float) -> bool:
+        """The venue says ``latest_id`` is ``symbol``'s newest trade: ids above the highest seen, up to it,
+        become a pending gap (trades still on their way over the websocket shrink it as late arrivals).
+
+        Returns whether a gap opened. Without a highest id (nothing seen, no restart state) nothing is
+        assumed: where a first streamer starts is not a gap.
+        """
+        highest = self._highest.get(symbol)
+        if highest is None or latest_id <= highest:
+            return False
+        self._insert(symbol, highest + 1, latest_id, now)
+        self._highest[symbol] = latest_id
+        return True
+
     def _insert(self, symbol: str, first: int, last: int, found_at: float) -> None:
         gaps = self._pending.setdefault(symbol, [])
         # New gaps lie above every earlier one (ids only grow), except initial gaps: keep the list sorted.

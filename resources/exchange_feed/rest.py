@@ -98,6 +98,10 @@ class BinanceRestClient:
         key = "set" if self._api_key else "none"
         return f"BinanceRestClient(base_url={safe_url(self.base_url)!r}, api_key={key})"
 
+    def recent_trades(self, symbol: str, *, limit: int = 1) -> bytes:
+        """Raw JSON body of ``GET /api/v3/trades`` (the newest ``limit`` <= 1000 trades, oldest first)."""
+        return self.get("/api/v3/trades", {"symbol": symbol, "limit": limit})
+
     def historical_trades(self, symbol: str, *, from_id: int, limit: int = 1000) -> bytes:
         """Raw JSON body of ``GET /api/v3/historicalTrades`` (at most ``limit`` <= 1000 trades from ``from_id``)."""
         params = {"symbol": symbol, "fromId": from_id, "limit": limit}

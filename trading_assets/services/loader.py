@@ -5,6 +5,10 @@ the rows are durable in the store, so a crash between insert and commit re-deliv
 store's dedup by trade key removes the second copy when the day is sealed. While the store is down
 (:class:`StoreUnavailableError`) the loader holds its batch, stops polling (memory stays bounded by one
 batch) and retries with capped exponential backoff; nothing is dropped and nothing is committed.
+While the bus is unreachable (a broker restart) polls and commits fail with :class:`BusError`: the loader
+keeps running and tries again. A commit that failed is harmless: the next successful commit covers
+the same records (it commits everything polled so far), and should the loader die before that, the
+next one gets those records again and the store's dedup drops the second copy.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.bus.base import TickConsumer
+from resources.bus.base import BusError, TickConsumer
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from trading_assets.services import failpoints
 from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
@@ -55,6 +59,7 @@ class LoaderStats:
     batches: int = 0
     dead_letters: int = 0
     insert_failures: int = 0
+    bus_failures: int = 0
     newest_trade_us: int | None = None
 
 
@@ -82,7 +87,22 @@ class Loader:
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
-        delivery = self.consumer.poll(timeout_s=self.config.poll_timeout_s)
+        timeout_s = self.config.poll_timeout_s
+        if self._first_pending_at is not None:
+            # Wait for more only until the waiting batch is due, so max_wait_s bounds the added latency.
+            due_in = self._first_pending_at + self.config.max_wait_s - time.monotonic()
+            timeout_s = max(0.0, min(timeout_s, due_in))
+        try:
+            delivery = self.consumer.poll(timeout_s=timeout_s)
+        except BusError as exc:
+            # The broker is away (e.g. restarting); the waiting batch stays, the next poll tries again.
+            self.stats.bus_failures += 1
+            log.warning("poll failed (%s); holding %d ticks, trying again", exc, self._pending_rows)
+            if stop is not None:
+                stop.wait(self.config.retry_initial_s)
+            else:
+                time.sleep(self.config.retry_initial_s)
+            return 0
         if delivery.dead_letters:
             self.stats.dead_letters += len(delivery.dead_letters)
             self.metrics.dead_letters.inc(len(delivery.dead_letters))
@@ -94,7 +114,7 @@ class Loader:
                 self._first_pending_at = time.monotonic()
         elif delivery.records and not self._pending:
             # Only dead letters arrived: they are already in the dead-letter topic.
-            self.consumer.commit()
+            self._commit()
         full = self._pending_rows >= self.config.max_rows
         old = self._first_pending_at is not None and (
             time.monotonic() - self._first_pending_at >= self.config.max_wait_s
@@ -130,7 +150,7 @@ class Loader:
         # A fault test can kill the loader exactly here: rows stored, offsets not committed.
         failpoints.hit("loader.after_insert")
         # Only now are the rows durable, so only now may the offsets move on.
-        self.consumer.commit()
+        self._commit()
         self.stats.ticks += inserted
         self.stats.batches += 1
         newest = int(pc.max(batch["trade_time_us"]).as_py())
@@ -142,6 +162,14 @@ class Loader:
         log.debug("loaded batch of %d ticks", inserted)
         self._pending, self._pending_rows, self._first_pending_at = [], 0, None
         return inserted
+
+    def _commit(self) -> None:
+        try:
+            self.consumer.commit()
+        except BusError as exc:
+            # Not retried here: the next commit covers these records too (see the module docstring).
+            self.stats.bus_failures += 1
+            log.warning("commit failed (%s); the rows are stored, a later commit covers them", exc)
 
     def wait_loaded(self, ticks: int, *, timeout_s: float) -> bool:
         """Wait until this loader has stored and committed at least ``ticks`` ticks; False on timeout."""
@@ -165,7 +193,11 @@ class Loader:
                 wall_time_us=now_us(),
                 ticks=self.stats.ticks,
                 last_trade_time_us=self.stats.newest_trade_us,
-                detail={"insert_failures": float(self.stats.insert_failures), "pending": float(self._pending_rows)},
+                detail={
+                    "insert_failures": float(self.stats.insert_failures),
+                    "bus_failures": float(self.stats.bus_failures),
+                    "pending": float(self._pending_rows),
+                },
             ),
         )
 

@@ -75,7 +75,8 @@ def load_state(home: Path) -> StreamerState:
     )
 
 
-def _save_state(home: Path, state: StreamerState) -> None:
+def save_state(home: Path, state: StreamerState) -> None:
+    """Write ``state`` atomically (a new exchange, e.g. ``tradegraph run``'s own, starts from a reset one)."""
     path = state_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -215,7 +216,7 @@ class Streamer:
         with self._lock:
             ids = {venue: dict(v) for venue, v in self._last_ids.items()}
             published, newest, dead = self.published, self._newest_trade_us, self.dead_lettered
-        _save_state(self.home, StreamerState(last_ids=ids, gaps={v: g for v, g in gaps.items() if g}))
+        save_state(self.home, StreamerState(last_ids=ids, gaps={v: g for v, g in gaps.items() if g}))
         write_heartbeat(
             self.home,
             Heartbeat(
@@ -281,4 +282,4 @@ def _counts(table: pa.Table) -> dict[tuple[str, str], int]:
     }
 
 
-__all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "state_path"]
+__all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state", "state_path"]

@@ -53,6 +53,7 @@ def config(scripted: ScriptedVenue, **overrides: object) -> BinanceFeedConfig:
         "rest_backoff_initial_s": 0.05,
         "rest_max_attempts": 3,
         "rest_timeout_s": 2.0,
+        "tail_probe_after_s": 0.0,  # off unless a test is about it: the others count REST requests
     }
     settings.update(overrides)
     return BinanceFeedConfig(**settings)  # type: ignore[arg-type]
@@ -186,6 +187,20 @@ def test_restart_fills_the_gap_since_the_last_published_id(sink: RecordingSink, 
         assert [(r.query["fromId"], r.query["limit"]) for r in venue.rest_requests] == [
             ("951", "40"), ("991", "10"),
         ]
+
+
+def test_trades_missed_just_before_a_symbol_went_quiet_are_found_by_the_tail_probe(
+    sink: RecordingSink, run_feed: RunFeed
+) -> None:
+    # 11 and 12 never come over the websocket and nothing follows them, so no id jump reveals them.
+    with ScriptedVenue([[*btc(*range(1, 11))]], rest_trades={"BTCUSDT": list(range(1, 13))}) as venue:
+        feed = BinanceFeed(config(venue, symbols=("BTCUSDT",), tail_probe_after_s=0.3, tail_probe_max_s=0.6))
+        run_feed(feed)
+        wait_for(lambda: sink.kinds("gap_filled"), timeout_s=10, what="the tail gap fill")
+
+        assert sorted(sink.ids("BTCUSDT")) == list(range(1, 13))
+        assert gap_counts(sink, "gap_found") == gap_counts(sink, "gap_filled") == [("BTCUSDT", 2)]
+        assert venue.rest_requests[0].path == "/api/v3/trades" and venue.rest_requests[0].query["limit"] == "1"
 
 
 def test_gap_filled_trades_carry_the_feeds_venue_name(sink: RecordingSink, run_feed: RunFeed) -> None:

@@ -72,3 +72,19 @@ def test_tables_with_several_symbols() -> None:
     assert tracker.pending() == {"A": [(2, 3)], "B": [(102, 102)]}
     assert tracker.last_ids() == {"A": 4, "B": 103}
     assert tracker.observe_table(ticks_to_table([]), now=0.0) == 0
+
+
+def test_the_venues_newest_id_opens_a_tail_gap_that_late_trades_still_shrink() -> None:
+    tracker = GapTracker(grace_s=0.5, initial_last_ids={"S": 10})
+    assert tracker.observe_latest("S", 10, now=1.0) is False  # nothing missed
+    assert tracker.observe_latest("S", 14, now=1.0) is True
+    assert tracker.pending() == {"S": [(11, 14)]} and tracker.last_ids() == {"S": 14}
+    assert tracker.observe("S", ids(11, 12), now=1.1) == 0  # were on their way: not duplicates
+    assert tracker.due(now=1.5) == [Gap(symbol="S", first_id=13, last_id=14)]
+
+
+def test_no_tail_gap_without_a_reference() -> None:
+    # A first streamer starts wherever it starts; the venue's older history is not a gap.
+    tracker = GapTracker(grace_s=0.5)
+    assert tracker.observe_latest("S", 1_000, now=1.0) is False
+    assert tracker.pending() == {} and tracker.last_ids() == {}

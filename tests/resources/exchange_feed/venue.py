@@ -150,6 +150,7 @@ class ScriptedVenue:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_get("/api/v3/historicalTrades", self._rest)
+        app.router.add_get("/api/v3/trades", self._rest)
         app.router.add_get("/{tail:.*}", self._websocket)
         # No access log: it would print query strings, tokens included, into the captured logs.
         self._runner = web.AppRunner(app, shutdown_timeout=1, access_log=None)
@@ -174,6 +175,8 @@ class ScriptedVenue:
         else:
             ids = self.rest_trades.get(query.get("symbol", ""), [])
             first, limit = int(query.get("fromId", 0)), int(query.get("limit", 500))
+            if request.path == "/api/v3/trades":  # the newest trades, oldest first
+                first = ids[-limit] if 0 < limit <= len(ids) else 0
             page = [binance_rest_trade(query["symbol"], i) for i in ids if i >= first][:limit]
             response = web.Response(body=orjson.dumps(page), content_type="application/json")
         self.rest_requests.append(

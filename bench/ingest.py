@@ -1,0 +1,386 @@
+"""End-to-end ingestion benchmark: exchange-sim -> tradegraph stream -> Kafka (Tansu) -> tradegraph load ->
+ClickHouse, every piece a real process on 127.0.0.1 sharing this machine's cores; then `tradegraph run`.
+
+Runs, each against a fresh exchange (it holds its clock until the streamers subscribed and stops after
+``--max-trades``), a fresh Tansu broker (memory storage) and a fresh ClickHouse database:
+
+1. Throughput: the exchange at ``--rate`` (far above what the pipeline takes: flat out; it pauses its clock
+   while a client's send buffer is full, so nothing is dropped), Binance combined stream, one trade per
+   frame. Sustained ticks/s = growth of the ClickHouse row count between 10% and 90% of the trades
+   (``SELECT count()`` every 0.25 s), so start-up and the tail are not counted.
+2. Latency at 5,000 ticks/s (the exchange's clock is wall time at speed 1, so a trade's time is when the
+   exchange printed it): a poller asks ClickHouse every 20 ms for each symbol's highest stored trade id
+   and row count; a trade counts as queryable at the end of the first poll whose contiguous prefix
+   1..max(id) (count == max id) includes it. Latency = that moment - trade time: exchange batching,
+   websocket, parsing, the streamer's flush, Kafka, the loader's batch wait, the insert and the poll
+   interval (so the figures are upper bounds, by at most the poll interval plus one query).
+3. Lost and duplicated: after each run the services are stopped (SIGTERM, flush), every day is sealed and
+   the store is compared with ``/sim/stats``: lost = ids 1..last per symbol not stored, duplicated = rows
+   - distinct trades.
+4. Embedded: ``tradegraph run --rate R --max-trades N`` (exchange, streamer, loader in one process; in-process
+   bus; Parquet store). Ticks/s from the loader's heartbeat (ticks stored, written every second) between
+   10% and 90%; lost/duplicated as above, from the ids the run prints.
+
+Prints the figures, then one JSON object as the last line.
+
+    .venv/bin/python bench/ingest.py [--trades 1500000] [--rate 1000000] [--latency-trades 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from clickhouse_driver import Client
+from clickhouse_driver import errors as ch_errors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from resources.servers import ClickHouseServer, KafkaBroker, install_cleanup_handlers
+from resources.tick_store.clickhouse import ClickHouseTickStore
+from resources.tick_store.embedded import EmbeddedTickStore
+from tests.faults.harness import (  # the fault tests' process helpers and store checks
+    SYMBOLS,
+    Processes,
+    TradegraphProcess,
+    expected_last_ids,
+    log_lines,
+    seed_streamer_state,
+    sim_stats,
+    stored_ids,
+    wait_finished,
+    wait_store_quiet,
+)
+from trading_assets.services.exchange_sim.process import ExchangeSimProcess
+from trading_assets.services.heartbeat import read_heartbeat
+
+DEADLINE_S = 300.0
+POLL_S = 0.02
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class RunResult:
+    """What one run measured."""
+
+    name: str
+    trades: int
+    ticks_per_s: float
+    lost: int
+    duplicated: int
+    seconds: float
+    cpu: dict[str, float] = field(default_factory=dict)
+    latency_ms: dict[str, float] | None = None
+    sim_paused_s: float = 0.0
+
+
+class Poller(threading.Thread):
+    """Polls ClickHouse in the background: the row count (throughput) or per-symbol frontiers (latency)."""
+
+    def __init__(self, url: str, database: str, *, frontier: bool) -> None:
+        super().__init__(daemon=True)
+        self.client = Client.from_url(url)
+        self.database = database
+        self.frontier = frontier
+        self.stop = threading.Event()
+        self.counts: list[tuple[float, int]] = []  # (monotonic s, rows)
+        self.frontiers: list[tuple[int, dict[str, tuple[int, int]]]] = []  # (wall us at answer, symbol -> (max id, rows))
+
+    def run(self) -> None:
+        query = (f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks GROUP BY symbol"
+                 if self.frontier else f"SELECT count() FROM {self.database}.ticks")
+        interval = POLL_S if self.frontier else 0.25
+        try:
+            while not self.stop.wait(interval):
+                try:
+                    rows = self.client.execute(query)
+                except ch_errors.ServerException:
+                    continue  # the loader has not created the table yet
+                if self.frontier:
+                    self.frontiers.append((time.time_ns() // 1_000, {s: (int(m), int(n)) for s, m, n in rows}))
+                else:
+                    self.counts.append((time.monotonic(), int(rows[0][0])))
+        finally:
+            self.client.disconnect()
+
+    def rows(self) -> int:
+        """The last row count seen."""
+        return self.counts[-1][1] if self.counts else 0
+
+    def frontier_rows(self) -> int:
+        """Trades below the last frontier sample (the sum of each symbol's highest id)."""
+        return sum(m for m, _ in self.frontiers[-1][1].values()) if self.frontiers else 0
+
+
+def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float, float]:
+    """(ticks/s, seconds) between the first samples at or above 10% and 90% of ``total``."""
+    low = next(((t, n) for t, n in samples if n >= 0.1 * total), None)
+    high = next(((t, n) for t, n in samples if n >= 0.9 * total), None)
+    if low is None or high is None or high[0] <= low[0]:
+        return 0.0, 0.0
+    return (high[1] - low[1]) / (high[0] - low[0]), high[0] - low[0]
+
+
+def latency_ms(url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]]) -> dict[str, float]:
+    """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
+    client = Client.from_url(url + "?use_numpy=true")
+    try:
+        symbols, ids, times, received = client.execute(
+            f"SELECT symbol, trade_id, trade_time_us, receive_time_us FROM {database}.ticks", columnar=True
+        )
+    finally:
+        client.disconnect()
+    symbols = np.asarray(symbols).astype(str)
+    ids, times, received = np.asarray(ids, np.int64), np.asarray(times, np.int64), np.asarray(received, np.int64)
+    latencies: list[np.ndarray] = []
+    unmeasured = 0
+    for symbol in np.unique(symbols):
+        mine = symbols == symbol
+        # Only samples whose stored ids are exactly 1..max say which trades were queryable then.
+        sample_us = np.array([at for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64)
+        prefix = np.array([f[symbol][0] for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]],
+                          np.int64)
+        if not len(prefix):
+            unmeasured += int(mine.sum())
+            continue
+        prefix = np.maximum.accumulate(prefix)
+        first = np.searchsorted(prefix, ids[mine], side="left")
+        seen = first < len(prefix)
+        unmeasured += int((~seen).sum())
+        latencies.append((sample_us[first[seen]] - times[mine][seen]) / 1_000)
+    every = np.concatenate(latencies) if latencies else np.empty(0)
+    if not len(every):
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "trades": 0, "unmeasured": unmeasured}
+    # The part up to the streamer's socket read (exchange batching, websocket), for the breakdown.
+    to_streamer = (received - times) / 1_000
+    return {
+        "to_streamer_p50": float(np.percentile(to_streamer, 50)),
+        "to_streamer_p99": float(np.percentile(to_streamer, 99)),
+        "p50": float(np.percentile(every, 50)),
+        "p99": float(np.percentile(every, 99)),
+        "max": float(every.max()),
+        "trades": len(every),
+        "unmeasured": unmeasured,
+    }
+
+
+def lost_and_duplicated(store_ids: dict[str, np.ndarray], rows: int, expected: dict[str, int]) -> tuple[int, int]:
+    """(ids of 1..last per symbol not stored, rows beyond one per distinct stored trade)."""
+    lost, distinct = 0, 0
+    for symbol in set(expected) | set(store_ids):
+        unique = np.unique(store_ids.get(symbol, np.empty(0, np.int64)))
+        distinct += len(unique)
+        last = expected.get(symbol, 0)
+        lost += last - int(np.count_nonzero((unique >= 1) & (unique <= last)))
+    return lost, rows - distinct
+
+
+def kafka_run(
+    name: str, workdir: Path, clickhouse: ClickHouseServer, *, trades: int, rate: float, streamers: int,
+    loaders: int, batch_rows: int, batch_seconds: float, measure_latency: bool,
+) -> RunResult:
+    """One run of the Kafka path; every process it starts is stopped before it returns."""
+    run_dir = workdir / name
+    database = f"bench_{name.replace('-', '_')}"
+    processes = Processes()
+    try:
+        broker = processes.start(KafkaBroker(run_dir / "tansu"))
+        sim = processes.start(ExchangeSimProcess(run_dir / "sim", [
+            "--symbols", ",".join(SYMBOLS), "--rate", str(rate), "--max-trades", str(trades),
+            "--wait-for-clients", str(streamers),
+        ]))
+        assert isinstance(broker, KafkaBroker) and isinstance(sim, ExchangeSimProcess)
+        env = {
+            "TRADEGRAPH_BUS": "kafka", "TRADEGRAPH_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "TRADEGRAPH_STORE": "clickhouse", "TRADEGRAPH_CLICKHOUSE_URL": clickhouse.url,
+            "TRADEGRAPH_CLICKHOUSE_DATABASE": database, "TRADEGRAPH_VENUES": "sim",
+            "TRADEGRAPH_SIM_WS_URL": sim.ws_url, "TRADEGRAPH_SIM_REST_URL": sim.rest_url,
+        }
+        loader_procs = [
+            TradegraphProcess(run_dir / f"loader{i}", name=f"loader{i}", service=None,
+                              env={**env, "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
+                              args=["load", "--batch-rows", str(batch_rows), "--batch-seconds", str(batch_seconds)])
+            for i in range(loaders)
+        ]
+        for loader in loader_procs:
+            processes.start(loader)
+        # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
+        deadline = time.monotonic() + 30
+        while not all(log_lines(p.log_path, r"Successfully joined group") for p in loader_procs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the loaders did not join their group within 30 s\n" + processes.diagnostics())
+            time.sleep(0.1)
+        time.sleep(0.5)  # the partition assignment follows the join
+        poller = Poller(clickhouse.url, database, frontier=measure_latency)
+        counter = poller if not measure_latency else Poller(clickhouse.url, database, frontier=False)
+        streamer_procs = []
+        for i in range(streamers):
+            # Each streamer its own symbols and its own home: the restart state is one file per home.
+            symbols = SYMBOLS[i::streamers]
+            home = run_dir / f"streamer{i}" / "home"
+            seed_streamer_state(home, symbols)
+            streamer_procs.append(TradegraphProcess(
+                run_dir / f"streamer{i}", name=f"streamer{i}", service="streamer", args=["stream"],
+                env={**env, "TRADEGRAPH_HOME": str(home), "TRADEGRAPH_SYMBOLS": ",".join(symbols)},
+            ))
+        pids = {"exchange-sim": sim.pid, "tansu": broker.pid, "clickhouse": clickhouse.pid}
+        pids |= {p.name: p.pid for p in loader_procs}
+        for streamer in streamer_procs:
+            processes.start(streamer)
+            pids[streamer.name] = streamer.pid
+        for thread in {poller, counter}:
+            thread.start()
+        started = time.monotonic()
+        cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
+        stats = wait_finished(sim, timeout_s=DEADLINE_S)
+        while counter.rows() < trades and time.monotonic() - started < DEADLINE_S:
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        while measure_latency and poller.frontier_rows() < trades and time.monotonic() - started < DEADLINE_S:
+            time.sleep(0.02)  # the frontier poller's view of the last batch
+        cpu = {k: (cpu_seconds(v) - cpu0[k]) / seconds for k, v in pids.items()}
+        for thread in {poller, counter}:
+            thread.stop.set()
+            thread.join(5)
+        rate_seen, _ = steady_rate(counter.counts, trades)
+        latency = latency_ms(clickhouse.url, database, poller.frontiers) if measure_latency else None
+        # Stop the services (streamers first, loaders once the store is quiet), seal, compare.
+        for streamer in streamer_procs:
+            streamer.terminate()
+        with ClickHouseTickStore(clickhouse.url, database=database) as store:
+            wait_store_quiet(store, quiet_s=1.5, timeout_s=60)
+            for loader in loader_procs:
+                loader.terminate()
+            for part in store.partitions():
+                store.seal(part.day)
+            rows = sum(part.rows for part in store.partitions())
+            lost, duplicated = lost_and_duplicated(stored_ids(store), rows, expected_last_ids(stats))
+        return RunResult(name=name, trades=trades, ticks_per_s=rate_seen, lost=lost, duplicated=duplicated,
+                         seconds=seconds, cpu=cpu, latency_ms=latency, sim_paused_s=float(sim_stats(sim)["paused_s"]))
+    finally:
+        processes.close()
+
+
+def embedded_run(workdir: Path, *, trades: int, rate: float) -> RunResult:
+    """``tradegraph run`` (exchange, streamer, loader in one process) flat out; stopped before returning."""
+    run_dir = workdir / "embedded"
+    home = run_dir / "home"
+    processes = Processes()
+    try:
+        run = TradegraphProcess(
+            run_dir, name="run", service=None, args=["run", "--rate", str(rate), "--max-trades", str(trades)],
+            env={"TRADEGRAPH_HOME": str(home), "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS)},
+        )
+        processes.start(run)
+        samples: list[tuple[float, int]] = []
+        started = time.monotonic()
+        cpu0 = cpu_seconds(run.pid)
+        cpu = 0.0
+        while run.exit_code is None and time.monotonic() - started < DEADLINE_S:
+            beat = read_heartbeat(home, "loader")
+            if beat is not None and (not samples or beat.wall_time_us / 1e6 != samples[-1][0]):
+                samples.append((beat.wall_time_us / 1e6, beat.ticks))
+            cpu = cpu_seconds(run.pid) - cpu0 or cpu
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        exit_code = run.wait_exit(timeout_s=60)
+        if exit_code != 0:
+            raise RuntimeError(f"tradegraph run exited with {exit_code}\n{processes.diagnostics()}")
+        output = run.log_path.read_text()
+        expected = {m[1]: int(m[2].replace(",", ""))
+                    for m in re.finditer(r"sim (\w+) +trade ids 1\.\.([\d,]+)", output)}
+        with EmbeddedTickStore(home / "ticks") as store:
+            for part in store.partitions():
+                store.seal(part.day)
+            rows = sum(part.rows for part in store.partitions())
+            lost, duplicated = lost_and_duplicated(stored_ids(store), rows, expected)
+        rate_seen, _ = steady_rate(samples, trades)
+        return RunResult(name="embedded", trades=trades, ticks_per_s=rate_seen, lost=lost, duplicated=duplicated,
+                         seconds=seconds, cpu={"tradegraph run": cpu / seconds})
+    finally:
+        processes.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=1_500_000, help="trades of the throughput runs (1,500,000)")
+    parser.add_argument("--rate", type=float, default=1_000_000.0,
+                        help="exchange rate of the throughput runs, trades/s; above what the pipeline takes "
+                        "means flat out (1,000,000)")
+    parser.add_argument("--latency-trades", type=int, default=60_000, help="trades of the 5k/s run (60,000)")
+    parser.add_argument("--latency-rate", type=float, default=5_000.0, help="rate of the latency run (5,000)")
+    parser.add_argument("--streamers", type=int, default=1, help="streamer processes, symbols split (1)")
+    parser.add_argument("--loaders", type=int, default=1, help="loader processes in the group (1)")
+    parser.add_argument("--batch-rows", type=int, default=100_000, help="loader --batch-rows (100,000)")
+    parser.add_argument("--batch-seconds", type=float, default=0.1, help="loader --batch-seconds (0.1)")
+    parser.add_argument("--embedded-trades", type=int, default=None, help="trades of the embedded run (--trades)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    install_cleanup_handlers()
+    print(f"cores: {os.cpu_count()}; exchange-sim, {args.streamers} streamer(s), Tansu, {args.loaders} loader(s), "
+          f"ClickHouse all on them; load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        workdir = Path(tmp)
+        with ClickHouseServer(workdir / "clickhouse") as clickhouse:
+            assert isinstance(clickhouse, ClickHouseServer)
+            common = {"streamers": args.streamers, "loaders": args.loaders, "batch_rows": args.batch_rows,
+                      "batch_seconds": args.batch_seconds}
+            throughput = kafka_run("throughput", workdir, clickhouse, trades=args.trades, rate=args.rate,
+                                   measure_latency=False, **common)
+            print(f"kafka    throughput: {throughput.ticks_per_s:,.0f} ticks/s sustained (store growth 10%..90% of "
+                  f"{throughput.trades:,} trades); run {throughput.seconds:.1f} s, exchange paused "
+                  f"{throughput.sim_paused_s:.1f} s for a full client buffer")
+            print("         CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in throughput.cpu.items()))
+            print(f"         lost {throughput.lost}, duplicated {throughput.duplicated} after sealing")
+            latency = kafka_run("latency", workdir, clickhouse, trades=args.latency_trades, rate=args.latency_rate,
+                                measure_latency=True, **common)
+            lat = latency.latency_ms or {}
+            print(f"kafka    latency at {args.latency_rate:,.0f} ticks/s, exchange time -> queryable in ClickHouse "
+                  f"(poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
+                  f"max {lat['max']:.0f} ms over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured); of which "
+                  f"exchange -> streamer socket read p50 {lat['to_streamer_p50']:.0f} ms, p99 {lat['to_streamer_p99']:.0f} ms")
+            print(f"         lost {latency.lost}, duplicated {latency.duplicated} after sealing")
+        embedded = embedded_run(workdir, trades=args.embedded_trades or args.trades, rate=args.rate)
+        print(f"embedded tradegraph run: {embedded.ticks_per_s:,.0f} ticks/s sustained (loader heartbeat 10%..90% of "
+              f"{embedded.trades:,}); run {embedded.seconds:.1f} s, CPU {embedded.cpu['tradegraph run']:.2f} cores")
+        print(f"         lost {embedded.lost}, duplicated {embedded.duplicated} after sealing")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine shares the cores)")
+    print(json.dumps({
+        "ticks_per_s": round(throughput.ticks_per_s),
+        "p50_ms_at_5k": round(lat["p50"], 1),
+        "p99_ms_at_5k": round(lat["p99"], 1),
+        "max_ms_at_5k": round(lat["max"], 1),
+        "lost": throughput.lost + latency.lost + embedded.lost,
+        "duplicated": throughput.duplicated + latency.duplicated + embedded.duplicated,
+        "embedded_ticks_per_s": round(embedded.ticks_per_s),
+        "embedded_lost": embedded.lost,
+        "embedded_duplicated": embedded.duplicated,
+        "trades": args.trades,
+        "latency_trades": args.latency_trades,
+        "streamers": args.streamers,
+        "loaders": args.loaders,
+        "loader_batch_seconds": args.batch_seconds,
+    }))
+
+
+if __name__ == "__main__":
+    main()

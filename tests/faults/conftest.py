@@ -1,0 +1,73 @@
+"""Fixtures of the fault tests: a fresh broker per test, own servers where a test restarts them.
+
+Each test gets its own Tansu broker (memory storage starts in about 0.1 s): the topic ``ticks.sim`` and
+the consumer group ``loader`` are the same names in every test, so on a shared broker a test could
+receive what an earlier (perhaps failed) test left uncommitted. ClickHouse is the session server with a
+fresh database per test, except in the test that stops it, which starts its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from resources.servers import ClickHouseServer, KafkaBroker, S3Server
+from resources.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY
+from tests.faults.stack import KafkaIngest
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
+    """A Tansu broker on memory storage for this test only."""
+    with KafkaBroker(tmp_path / "tansu") as broker:
+        yield broker  # type: ignore[misc]
+
+
+@pytest.fixture
+def durable_broker(tmp_path: Path, s3_server: S3Server) -> Iterator[KafkaBroker]:
+    """A Tansu broker whose topics, records and committed offsets live in S3 (moto), so they survive
+    a restart of the broker, as a real Kafka broker's log directory does."""
+    bucket = f"tansu-{uuid.uuid4().hex[:10]}"
+    boto3.client(
+        "s3", endpoint_url=s3_server.endpoint_url, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, region_name=REGION,
+    ).create_bucket(Bucket=bucket)
+    env = {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT": s3_server.endpoint_url,
+        "AWS_ALLOW_HTTP": "true",
+    }
+    with KafkaBroker(tmp_path / "tansu", storage=f"s3://{bucket}/", env=env) as broker:
+        yield broker  # type: ignore[misc]
+
+
+@pytest.fixture
+def own_clickhouse(tmp_path: Path) -> Iterator[ClickHouseServer]:
+    """A ClickHouse server for this test only (for tests that stop and start it)."""
+    with ClickHouseServer(tmp_path / "clickhouse") as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def kafka_ingest(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., KafkaIngest]]:
+    """``kafka_ingest(broker=.., clickhouse=..)``: the processes of one test, always stopped afterwards.
+
+    Without ``clickhouse`` the session server is used (a fresh database per test).
+    """
+    made: list[KafkaIngest] = []
+
+    def make(*, broker: KafkaBroker, clickhouse: ClickHouseServer | None = None) -> KafkaIngest:
+        server = clickhouse or request.getfixturevalue("clickhouse_server")
+        ingest = KafkaIngest(tmp_path / f"ingest{len(made)}", clickhouse=server, broker=broker)
+        made.append(ingest)
+        return ingest
+
+    yield make
+    for ingest in made:
+        ingest.close()

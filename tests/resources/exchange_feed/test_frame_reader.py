@@ -1,0 +1,88 @@
+"""FrameReader on scripted socket reads: frames split anywhere, long frames, fragments, control frames."""
+
+from __future__ import annotations
+
+import pytest
+from websocket import ABNF, WebSocketConnectionClosedException, WebSocketProtocolException
+
+from resources.exchange_feed.websocket import FrameReader
+
+
+def frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT, fin: bool = True) -> bytes:
+    """A server frame (unmasked) as it travels on the wire."""
+    return ABNF(fin=int(fin), opcode=opcode, mask_value=0, data=payload).format()
+
+
+class FakeSocket:
+    """Returns the scripted chunks one per recv; then the peer closes (b"")."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+
+    def recv(self, size: int) -> bytes:
+        return self.chunks.pop(0)[:size] if self.chunks else b""
+
+
+class FakeWebSocket:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.sock = FakeSocket(chunks)
+        self.pongs: list[bytes] = []
+
+    def pong(self, payload: bytes) -> None:
+        self.pongs.append(payload)
+
+
+def read_all(ws: FakeWebSocket) -> tuple[list[bytes], bytes | None]:
+    reader = FrameReader(ws)  # type: ignore[arg-type]
+    messages: list[bytes] = []
+
+    def on_message(payload: bytes, receive_us: int) -> int:
+        messages.append(payload)
+        return 1
+
+    while True:
+        try:
+            _, _, close = reader.read(on_message, lambda: 0)
+        except WebSocketConnectionClosedException:
+            return messages, None
+        if close is not None:
+            return messages, close
+
+
+def test_frames_split_at_every_byte_are_reassembled_in_order() -> None:
+    payloads = [b'{"e":"trade","t":%d}' % i for i in range(5)] + [b"x" * 300, b"y" * 70_000]
+    wire = b"".join(frame(p) for p in payloads)
+
+    # Arrange: one byte per recv, the worst case for partial headers, lengths and payloads
+    ws = FakeWebSocket([wire[i:i + 1] for i in range(len(wire))])
+
+    # Act
+    messages, close = read_all(ws)
+
+    # Assert: 16-bit and 64-bit lengths included
+    assert messages == payloads and close is None
+
+
+def test_fragments_are_joined_and_pings_between_them_answered() -> None:
+    wire = (
+        frame(b'{"a":', fin=False)
+        + frame(b"hello", opcode=ABNF.OPCODE_PING)
+        + frame(b"1", opcode=ABNF.OPCODE_CONT, fin=False)
+        + frame(b"}", opcode=ABNF.OPCODE_CONT)
+        + frame(b"ignored", opcode=ABNF.OPCODE_PONG)
+        + frame(b"\x03\xe9going away", opcode=ABNF.OPCODE_CLOSE)
+        + frame(b"after the close: not read")
+    )
+    ws = FakeWebSocket([wire])
+
+    messages, close = read_all(ws)
+
+    assert messages == [b'{"a":1}'] and ws.pongs == [b"hello"] and close == b"\x03\xe9going away"
+
+
+def test_protocol_violations_raise() -> None:
+    masked = ABNF(fin=1, opcode=ABNF.OPCODE_TEXT, mask_value=1, data=b"hi").format()  # as clients send
+    stray_continuation = frame(b"x", opcode=ABNF.OPCODE_CONT)
+    for wire in (masked, stray_continuation):
+        with pytest.raises(WebSocketProtocolException):
+            read_all(FakeWebSocket([wire]))
