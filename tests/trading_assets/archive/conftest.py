@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from resources.archive import LocalTickArchive, TickArchive
-from resources.servers.s3 import S3Server
+from resources.archive import TickArchive
 from resources.tick_store import EmbeddedTickStore
-from tests.resources.archive.conftest import new_bucket, s3_archive, sim_day
+
+# The archive fixture (local and S3 on moto) is the archive contract suite's own.
+from tests.resources.archive.conftest import archive, sim_day  # noqa: F401
 from trading_assets.archive import TickReader
 
 COLD = dt.date(2024, 3, 1)
@@ -26,16 +27,6 @@ ABSENT = dt.date(2024, 3, 5)
 """In neither."""
 
 
-@pytest.fixture(params=["local", "s3"])
-def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TickArchive]:
-    if request.param == "local":
-        with LocalTickArchive(tmp_path / "archive") as local:
-            yield local
-        return
-    server: S3Server = request.getfixturevalue("s3_server")
-    with s3_archive(server, new_bucket()) as remote:
-        remote.ensure_bucket()
-        yield remote
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def days() -> dict[dt.date, pa.Table]:
 
 
 @pytest.fixture
-def reader(store: EmbeddedTickStore, archive: TickArchive, days: dict[dt.date, pa.Table]) -> TickReader:
+def reader(store: EmbeddedTickStore, archive: TickArchive, days: dict[dt.date, pa.Table]) -> TickReader:  # noqa: F811
     """COLD only archived, HOT only in the store, BOTH in both; each day sealed in the store first."""
     for day, ticks in days.items():
         store.insert(ticks)

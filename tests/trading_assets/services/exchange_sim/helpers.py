@@ -10,6 +10,8 @@ from typing import Any
 import requests
 import websocket
 
+from resources.servers.base import wait_until
+
 START_US = 1_735_689_600_000_000
 """2025-01-01T00:00:00Z: a fixed exchange start so trade times are predictable."""
 
@@ -83,13 +85,7 @@ def all_history(rest_url: str, symbol: str, page: int = 1000, max_pages: int = 1
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 20.0, interval_s: float = 0.05) -> bool:
     """Poll ``check`` until true or ``timeout_s``; returns its last value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval_s)
+    return wait_until(check, timeout_s, interval_s)
 
 
 def stats(rest_url: str) -> dict[str, Any]:
