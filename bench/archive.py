@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resources.archive import LocalTickArchive, S3TickArchive, TickArchive, WriterSettings
 from resources.archive.layout import day_start_us, encode, to_parquet_bytes
-from resources.servers import install_cleanup_handlers
-from resources.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from testkit.servers import install_cleanup_handlers
+from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from trading_assets.market.simulation import simulate_day
 
 DAY = dt.date(2024, 3, 1)

@@ -26,10 +26,10 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from trading_assets.core.time import day_start_us
 from trading_assets.market import quality
 from trading_assets.market.bars import bars_chart_png, compute_bars_1m
 from trading_assets.market.simulation import simulate_day
-from trading_assets.market.ticks import US_PER_DAY
 
 DAY = dt.date(2024, 3, 1)
 EXPORT_ORDER = [(name, "ascending") for name in ("venue", "symbol", "trade_time_us", "trade_id")]
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    day_start = (DAY - dt.date(1970, 1, 1)).days * US_PER_DAY
+    day_start = day_start_us(DAY)
     generated = simulate_day(day_start_us=day_start, ticks=args.ticks)
     exported = generated.sort_by(EXPORT_ORDER)
     print(f"simulated and sorted {args.ticks:,} ticks in {time.perf_counter() - started:.1f} s (not timed)")

@@ -26,8 +26,8 @@ import pyarrow as pa
 from kafka.record.util import crc32c_c
 
 from resources.bus import EmbeddedTickBus, KafkaTickBus, TickBus
-from resources.servers import KafkaBroker, install_cleanup_handlers
-from trading_assets.market.ticks import TICK_SCHEMA
+from testkit.servers import KafkaBroker, install_cleanup_handlers
+from trading_assets.core.ticks import TICK_SCHEMA
 
 VENUE = "bench"
 

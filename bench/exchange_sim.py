@@ -36,9 +36,9 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.servers import install_cleanup_handlers
+from testkit.exchange_sim import ExchangeSimProcess
+from testkit.servers import install_cleanup_handlers
 from trading_assets.services.exchange_sim.config import DEFAULT_SYMBOLS
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
 
 STREAMS = "/".join(f"{s.lower()}@trade" for s in DEFAULT_SYMBOLS)
 DEADLINE_S = 120.0
@@ -51,15 +51,26 @@ def cpu_seconds(pid: int) -> float:
 
 
 def sim_process(workdir: Path, trades: int, rate: float) -> ExchangeSimProcess:
-    args = ["--rate", str(rate), "--max-trades", str(trades), "--wait-for-clients", "1",
-            "--ping-interval", "0", "--finnhub-ping-interval", "0"]
+    args = [
+        "--rate",
+        str(rate),
+        "--max-trades",
+        str(trades),
+        "--wait-for-clients",
+        "1",
+        "--ping-interval",
+        "0",
+        "--finnhub-ping-interval",
+        "0",
+    ]
     return ExchangeSimProcess(workdir, args)  # started by the `with` block
 
 
 def read_binance(sim: ExchangeSimProcess, trades: int, skip_utf8: bool = True) -> tuple[int, int, float]:
     """(frames, trades, seconds) read by websocket-client from the combined stream, parsing each frame."""
-    ws = websocket.create_connection(f"{sim.ws_url}/stream?streams={STREAMS}", timeout=10,
-                                     skip_utf8_validation=skip_utf8)
+    ws = websocket.create_connection(
+        f"{sim.ws_url}/stream?streams={STREAMS}", timeout=10, skip_utf8_validation=skip_utf8
+    )
     frames = got = 0
     try:
         first = ws.recv()
@@ -101,8 +112,10 @@ def read_raw(sim: ExchangeSimProcess, trades: int) -> tuple[int, float]:
     address = urlsplit(sim.ws_url)
     sock = socket.create_connection((address.hostname, address.port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /stream?streams={STREAMS} HTTP/1.1\r\nHost: {address.netloc}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /stream?streams={STREAMS} HTTP/1.1\r\nHost: {address.netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         buffer += sock.recv(4096)
@@ -117,7 +130,7 @@ def read_raw(sim: ExchangeSimProcess, trades: int) -> tuple[int, float]:
             if not chunk:
                 break
             # Count across chunk borders: keep the last len(marker)-1 bytes of the previous chunk.
-            joined = tail[-(len(marker) - 1):] + chunk
+            joined = tail[-(len(marker) - 1) :] + chunk
             got += joined.count(marker)
             tail = chunk
         return got, time.perf_counter() - started
@@ -128,8 +141,12 @@ def read_raw(sim: ExchangeSimProcess, trades: int) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=1_000_000, help="trades per run (default 1,000,000)")
-    parser.add_argument("--rate", type=float, default=1_000_000.0,
-                        help="simulator rate, trades/s; above what it can send means flat out (default 1e6)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1_000_000.0,
+        help="simulator rate, trades/s; above what it can send means flat out (default 1e6)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     install_cleanup_handlers()
@@ -139,32 +156,40 @@ def main() -> None:
             cpu0 = cpu_seconds(sim.pid or 0)
             frames, got, seconds = read_binance(sim, args.trades)
             cpu = cpu_seconds(sim.pid or 0) - cpu0
-        print(f"binance  websocket-client: {got:,} trades in {frames:,} frames in {seconds:.2f} s = "
-              f"{frames / seconds:,.0f} frames/s, {got / seconds:,.0f} trades/s (sim CPU {cpu / seconds:.0%})")
+        print(
+            f"binance  websocket-client: {got:,} trades in {frames:,} frames in {seconds:.2f} s = "
+            f"{frames / seconds:,.0f} frames/s, {got / seconds:,.0f} trades/s (sim CPU {cpu / seconds:.0%})"
+        )
         results["sim_binance_trades_per_s"] = round(got / seconds)
         results["sim_binance_frames_per_s"] = round(frames / seconds)
 
         validated = max(args.trades // 4, 1)
         with sim_process(Path(tmp) / "binance-utf8", validated, args.rate) as sim:
             frames, got, seconds = read_binance(sim, validated, skip_utf8=False)
-        print(f"binance  websocket-client, UTF-8 validated: {got:,} trades in {seconds:.2f} s = "
-              f"{got / seconds:,.0f} trades/s")
+        print(
+            f"binance  websocket-client, UTF-8 validated: {got:,} trades in {seconds:.2f} s = "
+            f"{got / seconds:,.0f} trades/s"
+        )
         results["sim_binance_utf8_validated_trades_per_s"] = round(got / seconds)
 
         with sim_process(Path(tmp) / "finnhub", args.trades, args.rate) as sim:
             cpu0 = cpu_seconds(sim.pid or 0)
             frames, got, seconds = read_finnhub(sim, args.trades)
             cpu = cpu_seconds(sim.pid or 0) - cpu0
-        print(f"finnhub  websocket-client: {got:,} trades in {frames:,} frames in {seconds:.2f} s = "
-              f"{frames / seconds:,.0f} frames/s, {got / seconds:,.0f} trades/s (sim CPU {cpu / seconds:.0%})")
+        print(
+            f"finnhub  websocket-client: {got:,} trades in {frames:,} frames in {seconds:.2f} s = "
+            f"{frames / seconds:,.0f} frames/s, {got / seconds:,.0f} trades/s (sim CPU {cpu / seconds:.0%})"
+        )
         results["sim_finnhub_trades_per_s"] = round(got / seconds)
 
         with sim_process(Path(tmp) / "raw", args.trades, args.rate) as sim:
             cpu0 = cpu_seconds(sim.pid or 0)
             got, seconds = read_raw(sim, args.trades)
             cpu = cpu_seconds(sim.pid or 0) - cpu0
-        print(f"binance  raw-socket counter: {got:,} trades (one per frame) in {seconds:.2f} s = "
-              f"{got / seconds:,.0f} trades/s sent (sim CPU {cpu / seconds:.0%})")
+        print(
+            f"binance  raw-socket counter: {got:,} trades (one per frame) in {seconds:.2f} s = "
+            f"{got / seconds:,.0f} trades/s sent (sim CPU {cpu / seconds:.0%})"
+        )
         results["sim_binance_send_trades_per_s"] = round(got / seconds)
     print(json.dumps(results))
 

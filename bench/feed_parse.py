@@ -1,4 +1,4 @@
-"""Parse throughput of trading_assets.market.wire: what the feed's read loop can afford per frame.
+"""Parse throughput of resources.exchange_feed.wire: what the feed's read loop can afford per frame.
 
 Pre-generates 1,000,000 Binance trade frames (one trade each, combined-stream wrapped, as the feed
 receives them) and 1,000,000 Finnhub trades (20 per frame), then times ``add`` for every frame plus a
@@ -23,7 +23,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trading_assets.market.wire import BinanceFrameParser, FinnhubFrameParser, FrameParser
+from resources.exchange_feed.wire import BinanceFrameParser, FinnhubFrameParser, FrameParser
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 T0_MS = 1_700_000_000_000
@@ -35,9 +35,15 @@ def binance_frames(n: int) -> list[bytes]:
     for i in range(n):
         symbol = SYMBOLS[i % len(SYMBOLS)]
         event = {
-            "e": "trade", "E": T0_MS + i, "s": symbol, "t": 3_000_000_000 + i,
-            "p": f"{43_000 + (i % 1000) / 100:.8f}", "q": f"{(1 + i % 97) / 1000:.8f}",
-            "T": T0_MS + i - 1, "m": i % 2 == 0, "M": True,
+            "e": "trade",
+            "E": T0_MS + i,
+            "s": symbol,
+            "t": 3_000_000_000 + i,
+            "p": f"{43_000 + (i % 1000) / 100:.8f}",
+            "q": f"{(1 + i % 97) / 1000:.8f}",
+            "T": T0_MS + i - 1,
+            "m": i % 2 == 0,
+            "M": True,
         }
         frames.append(orjson.dumps({"stream": f"{symbol.lower()}@trade", "data": event}))
     return frames
@@ -49,8 +55,11 @@ def finnhub_frames(n_trades: int, per_frame: int) -> list[bytes]:
     for start in range(0, n_trades, per_frame):
         data = [
             {
-                "p": 43_000 + (i % 1000) / 100, "s": f"BINANCE:{SYMBOLS[i % len(SYMBOLS)]}",
-                "t": T0_MS + i, "v": (1 + i % 97) / 1000, "c": None,
+                "p": 43_000 + (i % 1000) / 100,
+                "s": f"BINANCE:{SYMBOLS[i % len(SYMBOLS)]}",
+                "t": T0_MS + i,
+                "v": (1 + i % 97) / 1000,
+                "c": None,
             }
             for i in range(start, min(start + per_frame, n_trades))
         ]
@@ -99,15 +108,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=1_000_000, help="trades per venue")
     parser.add_argument("--per-frame", type=int, default=20, help="Finnhub trades per frame")
-    parser.add_argument("--flush-every", type=int, default=5_000, help="ticks per take(), as the feed flushes")
+    parser.add_argument(
+        "--flush-every", type=int, default=5_000, help="ticks per take(), as the feed flushes"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per venue; the best is reported")
     args = parser.parse_args()
 
     started = time.perf_counter()
     binance = binance_frames(args.trades)
     finnhub = finnhub_frames(args.trades, args.per_frame)
-    print(f"generated {len(binance):,} Binance and {len(finnhub):,} Finnhub frames "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {len(binance):,} Binance and {len(finnhub):,} Finnhub frames "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     binance_cpu, binance_wall = measure("binance", BinanceFrameParser, binance, args.repeat, args.flush_every)
     finnhub_cpu, finnhub_wall = measure("finnhub", FinnhubFrameParser, finnhub, args.repeat, args.flush_every)
     figures = {

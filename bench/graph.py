@@ -45,15 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
-from resources.servers import ClickHouseServer, install_cleanup_handlers
 from resources.tick_store.base import TickStore
 from resources.tick_store.clickhouse import ClickHouseTickStore
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.resource import TickStoreResource
+from testkit.servers import ClickHouseServer, install_cleanup_handlers
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources as graph_resources
 from trading_assets.market.assets import bars_1m, tick_partition
-from trading_assets.market.partitions import day_bounds_us
 from trading_assets.market.simulation import simulate_day
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
@@ -279,7 +279,9 @@ def main() -> None:
                 runs["clickhouse"] = run_assets(
                     "clickhouse",
                     graph_resources(
-                        TickStoreResource(store="clickhouse", clickhouse_url=server.url, clickhouse_database=DATABASE),
+                        TickStoreResource(
+                            store="clickhouse", clickhouse_url=server.url, clickhouse_database=DATABASE
+                        ),
                         TickArchiveResource(location=str(work / "archive-clickhouse")),
                         venue,
                     ),

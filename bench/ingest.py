@@ -47,10 +47,10 @@ from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.servers import ClickHouseServer, KafkaBroker, install_cleanup_handlers
 from resources.tick_store.clickhouse import ClickHouseTickStore
 from resources.tick_store.embedded import EmbeddedTickStore
-from tests.faults.harness import (  # the fault tests' process helpers and store checks
+from testkit.exchange_sim import ExchangeSimProcess
+from testkit.harness import (
     SYMBOLS,
     Processes,
     TradegraphProcess,
@@ -62,7 +62,7 @@ from tests.faults.harness import (  # the fault tests' process helpers and store
     wait_finished,
     wait_store_quiet,
 )
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
+from testkit.servers import ClickHouseServer, KafkaBroker, install_cleanup_handlers
 from trading_assets.services.heartbeat import read_heartbeat
 
 DEADLINE_S = 300.0
@@ -103,11 +103,16 @@ class Poller(threading.Thread):
         self.frontier = frontier
         self.stop = threading.Event()
         self.counts: list[tuple[float, int]] = []  # (monotonic s, rows)
-        self.frontiers: list[tuple[int, dict[str, tuple[int, int]]]] = []  # (wall us at answer, symbol -> (max id, rows))
+        self.frontiers: list[
+            tuple[int, dict[str, tuple[int, int]]]
+        ] = []  # (wall us at answer, symbol -> (max id, rows))
 
     def run(self) -> None:
-        query = (f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks GROUP BY symbol"
-                 if self.frontier else f"SELECT count() FROM {self.database}.ticks")
+        query = (
+            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks GROUP BY symbol"
+            if self.frontier
+            else f"SELECT count() FROM {self.database}.ticks"
+        )
         interval = POLL_S if self.frontier else 0.25
         try:
             while not self.stop.wait(interval):
@@ -116,7 +121,9 @@ class Poller(threading.Thread):
                 except ch_errors.ServerException:
                     continue  # the loader has not created the table yet
                 if self.frontier:
-                    self.frontiers.append((time.time_ns() // 1_000, {s: (int(m), int(n)) for s, m, n in rows}))
+                    self.frontiers.append(
+                        (time.time_ns() // 1_000, {s: (int(m), int(n)) for s, m, n in rows})
+                    )
                 else:
                     self.counts.append((time.monotonic(), int(rows[0][0])))
         finally:
@@ -140,7 +147,9 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
     return (high[1] - low[1]) / (high[0] - low[0]), high[0] - low[0]
 
 
-def latency_ms(url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]]) -> dict[str, float]:
+def latency_ms(
+    url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]]
+) -> dict[str, float]:
     """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
     client = Client.from_url(url + "?use_numpy=true")
     try:
@@ -150,15 +159,22 @@ def latency_ms(url: str, database: str, frontiers: list[tuple[int, dict[str, tup
     finally:
         client.disconnect()
     symbols = np.asarray(symbols).astype(str)
-    ids, times, received = np.asarray(ids, np.int64), np.asarray(times, np.int64), np.asarray(received, np.int64)
+    ids, times, received = (
+        np.asarray(ids, np.int64),
+        np.asarray(times, np.int64),
+        np.asarray(received, np.int64),
+    )
     latencies: list[np.ndarray] = []
     unmeasured = 0
     for symbol in np.unique(symbols):
         mine = symbols == symbol
         # Only samples whose stored ids are exactly 1..max say which trades were queryable then.
-        sample_us = np.array([at for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64)
-        prefix = np.array([f[symbol][0] for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]],
-                          np.int64)
+        sample_us = np.array(
+            [at for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64
+        )
+        prefix = np.array(
+            [f[symbol][0] for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64
+        )
         if not len(prefix):
             unmeasured += int(mine.sum())
             continue
@@ -169,7 +185,13 @@ def latency_ms(url: str, database: str, frontiers: list[tuple[int, dict[str, tup
         latencies.append((sample_us[first[seen]] - times[mine][seen]) / 1_000)
     every = np.concatenate(latencies) if latencies else np.empty(0)
     if not len(every):
-        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "trades": 0, "unmeasured": unmeasured}
+        return {
+            "p50": float("nan"),
+            "p99": float("nan"),
+            "max": float("nan"),
+            "trades": 0,
+            "unmeasured": unmeasured,
+        }
     # The part up to the streamer's socket read (exchange batching, websocket), for the breakdown.
     to_streamer = (received - times) / 1_000
     return {
@@ -183,7 +205,9 @@ def latency_ms(url: str, database: str, frontiers: list[tuple[int, dict[str, tup
     }
 
 
-def lost_and_duplicated(store_ids: dict[str, np.ndarray], rows: int, expected: dict[str, int]) -> tuple[int, int]:
+def lost_and_duplicated(
+    store_ids: dict[str, np.ndarray], rows: int, expected: dict[str, int]
+) -> tuple[int, int]:
     """(ids of 1..last per symbol not stored, rows beyond one per distinct stored trade)."""
     lost, distinct = 0, 0
     for symbol in set(expected) | set(store_ids):
@@ -195,8 +219,17 @@ def lost_and_duplicated(store_ids: dict[str, np.ndarray], rows: int, expected: d
 
 
 def kafka_run(
-    name: str, workdir: Path, clickhouse: ClickHouseServer, *, trades: int, rate: float, streamers: int,
-    loaders: int, batch_rows: int, batch_seconds: float, measure_latency: bool,
+    name: str,
+    workdir: Path,
+    clickhouse: ClickHouseServer,
+    *,
+    trades: int,
+    rate: float,
+    streamers: int,
+    loaders: int,
+    batch_rows: int,
+    batch_seconds: float,
+    measure_latency: bool,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns."""
     run_dir = workdir / name
@@ -204,21 +237,40 @@ def kafka_run(
     processes = Processes()
     try:
         broker = processes.start(KafkaBroker(run_dir / "tansu"))
-        sim = processes.start(ExchangeSimProcess(run_dir / "sim", [
-            "--symbols", ",".join(SYMBOLS), "--rate", str(rate), "--max-trades", str(trades),
-            "--wait-for-clients", str(streamers),
-        ]))
+        sim = processes.start(
+            ExchangeSimProcess(
+                run_dir / "sim",
+                [
+                    "--symbols",
+                    ",".join(SYMBOLS),
+                    "--rate",
+                    str(rate),
+                    "--max-trades",
+                    str(trades),
+                    "--wait-for-clients",
+                    str(streamers),
+                ],
+            )
+        )
         assert isinstance(broker, KafkaBroker) and isinstance(sim, ExchangeSimProcess)
         env = {
-            "TRADEGRAPH_BUS": "kafka", "TRADEGRAPH_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "TRADEGRAPH_STORE": "clickhouse", "TRADEGRAPH_CLICKHOUSE_URL": clickhouse.url,
-            "TRADEGRAPH_CLICKHOUSE_DATABASE": database, "TRADEGRAPH_VENUES": "sim",
-            "TRADEGRAPH_SIM_WS_URL": sim.ws_url, "TRADEGRAPH_SIM_REST_URL": sim.rest_url,
+            "TRADEGRAPH_BUS": "kafka",
+            "TRADEGRAPH_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "TRADEGRAPH_STORE": "clickhouse",
+            "TRADEGRAPH_CLICKHOUSE_URL": clickhouse.url,
+            "TRADEGRAPH_CLICKHOUSE_DATABASE": database,
+            "TRADEGRAPH_VENUES": "sim",
+            "TRADEGRAPH_SIM_WS_URL": sim.ws_url,
+            "TRADEGRAPH_SIM_REST_URL": sim.rest_url,
         }
         loader_procs = [
-            TradegraphProcess(run_dir / f"loader{i}", name=f"loader{i}", service=None,
-                              env={**env, "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
-                              args=["load", "--batch-rows", str(batch_rows), "--batch-seconds", str(batch_seconds)])
+            TradegraphProcess(
+                run_dir / f"loader{i}",
+                name=f"loader{i}",
+                service=None,
+                env={**env, "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
+                args=["load", "--batch-rows", str(batch_rows), "--batch-seconds", str(batch_seconds)],
+            )
             for i in range(loaders)
         ]
         for loader in loader_procs:
@@ -227,7 +279,9 @@ def kafka_run(
         deadline = time.monotonic() + 30
         while not all(log_lines(p.log_path, r"Successfully joined group") for p in loader_procs):
             if time.monotonic() > deadline:
-                raise RuntimeError("the loaders did not join their group within 30 s\n" + processes.diagnostics())
+                raise RuntimeError(
+                    "the loaders did not join their group within 30 s\n" + processes.diagnostics()
+                )
             time.sleep(0.1)
         time.sleep(0.5)  # the partition assignment follows the join
         poller = Poller(clickhouse.url, database, frontier=measure_latency)
@@ -238,10 +292,15 @@ def kafka_run(
             symbols = SYMBOLS[i::streamers]
             home = run_dir / f"streamer{i}" / "home"
             seed_streamer_state(home, symbols)
-            streamer_procs.append(TradegraphProcess(
-                run_dir / f"streamer{i}", name=f"streamer{i}", service="streamer", args=["stream"],
-                env={**env, "TRADEGRAPH_HOME": str(home), "TRADEGRAPH_SYMBOLS": ",".join(symbols)},
-            ))
+            streamer_procs.append(
+                TradegraphProcess(
+                    run_dir / f"streamer{i}",
+                    name=f"streamer{i}",
+                    service="streamer",
+                    args=["stream"],
+                    env={**env, "TRADEGRAPH_HOME": str(home), "TRADEGRAPH_SYMBOLS": ",".join(symbols)},
+                )
+            )
         pids = {"exchange-sim": sim.pid, "tansu": broker.pid, "clickhouse": clickhouse.pid}
         pids |= {p.name: p.pid for p in loader_procs}
         for streamer in streamer_procs:
@@ -274,8 +333,17 @@ def kafka_run(
                 store.seal(part.day)
             rows = sum(part.rows for part in store.partitions())
             lost, duplicated = lost_and_duplicated(stored_ids(store), rows, expected_last_ids(stats))
-        return RunResult(name=name, trades=trades, ticks_per_s=rate_seen, lost=lost, duplicated=duplicated,
-                         seconds=seconds, cpu=cpu, latency_ms=latency, sim_paused_s=float(sim_stats(sim)["paused_s"]))
+        return RunResult(
+            name=name,
+            trades=trades,
+            ticks_per_s=rate_seen,
+            lost=lost,
+            duplicated=duplicated,
+            seconds=seconds,
+            cpu=cpu,
+            latency_ms=latency,
+            sim_paused_s=float(sim_stats(sim)["paused_s"]),
+        )
     finally:
         processes.close()
 
@@ -287,7 +355,10 @@ def embedded_run(workdir: Path, *, trades: int, rate: float) -> RunResult:
     processes = Processes()
     try:
         run = TradegraphProcess(
-            run_dir, name="run", service=None, args=["run", "--rate", str(rate), "--max-trades", str(trades)],
+            run_dir,
+            name="run",
+            service=None,
+            args=["run", "--rate", str(rate), "--max-trades", str(trades)],
             env={"TRADEGRAPH_HOME": str(home), "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS)},
         )
         processes.start(run)
@@ -306,80 +377,127 @@ def embedded_run(workdir: Path, *, trades: int, rate: float) -> RunResult:
         if exit_code != 0:
             raise RuntimeError(f"tradegraph run exited with {exit_code}\n{processes.diagnostics()}")
         output = run.log_path.read_text()
-        expected = {m[1]: int(m[2].replace(",", ""))
-                    for m in re.finditer(r"sim (\w+) +trade ids 1\.\.([\d,]+)", output)}
+        expected = {
+            m[1]: int(m[2].replace(",", ""))
+            for m in re.finditer(r"sim (\w+) +trade ids 1\.\.([\d,]+)", output)
+        }
         with EmbeddedTickStore(home / "ticks") as store:
             for part in store.partitions():
                 store.seal(part.day)
             rows = sum(part.rows for part in store.partitions())
             lost, duplicated = lost_and_duplicated(stored_ids(store), rows, expected)
         rate_seen, _ = steady_rate(samples, trades)
-        return RunResult(name="embedded", trades=trades, ticks_per_s=rate_seen, lost=lost, duplicated=duplicated,
-                         seconds=seconds, cpu={"tradegraph run": cpu / seconds})
+        return RunResult(
+            name="embedded",
+            trades=trades,
+            ticks_per_s=rate_seen,
+            lost=lost,
+            duplicated=duplicated,
+            seconds=seconds,
+            cpu={"tradegraph run": cpu / seconds},
+        )
     finally:
         processes.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trades", type=int, default=1_500_000, help="trades of the throughput runs (1,500,000)")
-    parser.add_argument("--rate", type=float, default=1_000_000.0,
-                        help="exchange rate of the throughput runs, trades/s; above what the pipeline takes "
-                        "means flat out (1,000,000)")
+    parser.add_argument(
+        "--trades", type=int, default=1_500_000, help="trades of the throughput runs (1,500,000)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1_000_000.0,
+        help="exchange rate of the throughput runs, trades/s; above what the pipeline takes "
+        "means flat out (1,000,000)",
+    )
     parser.add_argument("--latency-trades", type=int, default=60_000, help="trades of the 5k/s run (60,000)")
     parser.add_argument("--latency-rate", type=float, default=5_000.0, help="rate of the latency run (5,000)")
     parser.add_argument("--streamers", type=int, default=1, help="streamer processes, symbols split (1)")
     parser.add_argument("--loaders", type=int, default=1, help="loader processes in the group (1)")
     parser.add_argument("--batch-rows", type=int, default=100_000, help="loader --batch-rows (100,000)")
     parser.add_argument("--batch-seconds", type=float, default=0.1, help="loader --batch-seconds (0.1)")
-    parser.add_argument("--embedded-trades", type=int, default=None, help="trades of the embedded run (--trades)")
+    parser.add_argument(
+        "--embedded-trades", type=int, default=None, help="trades of the embedded run (--trades)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     install_cleanup_handlers()
-    print(f"cores: {os.cpu_count()}; exchange-sim, {args.streamers} streamer(s), Tansu, {args.loaders} loader(s), "
-          f"ClickHouse all on them; load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"cores: {os.cpu_count()}; exchange-sim, {args.streamers} streamer(s), Tansu, {args.loaders} loader(s), "
+        f"ClickHouse all on them; load average before: {os.getloadavg()[0]:.2f}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         workdir = Path(tmp)
         with ClickHouseServer(workdir / "clickhouse") as clickhouse:
             assert isinstance(clickhouse, ClickHouseServer)
-            common = {"streamers": args.streamers, "loaders": args.loaders, "batch_rows": args.batch_rows,
-                      "batch_seconds": args.batch_seconds}
-            throughput = kafka_run("throughput", workdir, clickhouse, trades=args.trades, rate=args.rate,
-                                   measure_latency=False, **common)
-            print(f"kafka    throughput: {throughput.ticks_per_s:,.0f} ticks/s sustained (store growth 10%..90% of "
-                  f"{throughput.trades:,} trades); run {throughput.seconds:.1f} s, exchange paused "
-                  f"{throughput.sim_paused_s:.1f} s for a full client buffer")
+            common = {
+                "streamers": args.streamers,
+                "loaders": args.loaders,
+                "batch_rows": args.batch_rows,
+                "batch_seconds": args.batch_seconds,
+            }
+            throughput = kafka_run(
+                "throughput",
+                workdir,
+                clickhouse,
+                trades=args.trades,
+                rate=args.rate,
+                measure_latency=False,
+                **common,
+            )
+            print(
+                f"kafka    throughput: {throughput.ticks_per_s:,.0f} ticks/s sustained (store growth 10%..90% of "
+                f"{throughput.trades:,} trades); run {throughput.seconds:.1f} s, exchange paused "
+                f"{throughput.sim_paused_s:.1f} s for a full client buffer"
+            )
             print("         CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in throughput.cpu.items()))
             print(f"         lost {throughput.lost}, duplicated {throughput.duplicated} after sealing")
-            latency = kafka_run("latency", workdir, clickhouse, trades=args.latency_trades, rate=args.latency_rate,
-                                measure_latency=True, **common)
+            latency = kafka_run(
+                "latency",
+                workdir,
+                clickhouse,
+                trades=args.latency_trades,
+                rate=args.latency_rate,
+                measure_latency=True,
+                **common,
+            )
             lat = latency.latency_ms or {}
-            print(f"kafka    latency at {args.latency_rate:,.0f} ticks/s, exchange time -> queryable in ClickHouse "
-                  f"(poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
-                  f"max {lat['max']:.0f} ms over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured); of which "
-                  f"exchange -> streamer socket read p50 {lat['to_streamer_p50']:.0f} ms, p99 {lat['to_streamer_p99']:.0f} ms")
+            print(
+                f"kafka    latency at {args.latency_rate:,.0f} ticks/s, exchange time -> queryable in ClickHouse "
+                f"(poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
+                f"max {lat['max']:.0f} ms over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured); of which "
+                f"exchange -> streamer socket read p50 {lat['to_streamer_p50']:.0f} ms, p99 {lat['to_streamer_p99']:.0f} ms"
+            )
             print(f"         lost {latency.lost}, duplicated {latency.duplicated} after sealing")
         embedded = embedded_run(workdir, trades=args.embedded_trades or args.trades, rate=args.rate)
-        print(f"embedded tradegraph run: {embedded.ticks_per_s:,.0f} ticks/s sustained (loader heartbeat 10%..90% of "
-              f"{embedded.trades:,}); run {embedded.seconds:.1f} s, CPU {embedded.cpu['tradegraph run']:.2f} cores")
+        print(
+            f"embedded tradegraph run: {embedded.ticks_per_s:,.0f} ticks/s sustained (loader heartbeat 10%..90% of "
+            f"{embedded.trades:,}); run {embedded.seconds:.1f} s, CPU {embedded.cpu['tradegraph run']:.2f} cores"
+        )
         print(f"         lost {embedded.lost}, duplicated {embedded.duplicated} after sealing")
     print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine shares the cores)")
-    print(json.dumps({
-        "ticks_per_s": round(throughput.ticks_per_s),
-        "p50_ms_at_5k": round(lat["p50"], 1),
-        "p99_ms_at_5k": round(lat["p99"], 1),
-        "max_ms_at_5k": round(lat["max"], 1),
-        "lost": throughput.lost + latency.lost + embedded.lost,
-        "duplicated": throughput.duplicated + latency.duplicated + embedded.duplicated,
-        "embedded_ticks_per_s": round(embedded.ticks_per_s),
-        "embedded_lost": embedded.lost,
-        "embedded_duplicated": embedded.duplicated,
-        "trades": args.trades,
-        "latency_trades": args.latency_trades,
-        "streamers": args.streamers,
-        "loaders": args.loaders,
-        "loader_batch_seconds": args.batch_seconds,
-    }))
+    print(
+        json.dumps(
+            {
+                "ticks_per_s": round(throughput.ticks_per_s),
+                "p50_ms_at_5k": round(lat["p50"], 1),
+                "p99_ms_at_5k": round(lat["p99"], 1),
+                "max_ms_at_5k": round(lat["max"], 1),
+                "lost": throughput.lost + latency.lost + embedded.lost,
+                "duplicated": throughput.duplicated + latency.duplicated + embedded.duplicated,
+                "embedded_ticks_per_s": round(embedded.ticks_per_s),
+                "embedded_lost": embedded.lost,
+                "embedded_duplicated": embedded.duplicated,
+                "trades": args.trades,
+                "latency_trades": args.latency_trades,
+                "streamers": args.streamers,
+                "loaders": args.loaders,
+                "loader_batch_seconds": args.batch_seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.servers import ClickHouseServer, install_cleanup_handlers  # noqa: E402
-from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore  # noqa: E402
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY  # noqa: E402
+from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore
+from testkit.servers import ClickHouseServer, install_cleanup_handlers
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY, day_start_us
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 START_PRICES = (65_000.0, 3_500.0, 150.0, 0.45, 0.60)
@@ -36,7 +37,7 @@ DAY = dt.date(2024, 3, 1)
 def generate(ticks: int, seed: int = 7) -> pa.Table:
     """``ticks`` trades over DAY in time order, symbols interleaved at random, ids consecutive per symbol."""
     rng = np.random.default_rng(seed)
-    day_start = (DAY - dt.date(1970, 1, 1)).days * US_PER_DAY
+    day_start = day_start_us(DAY)
     symbol_index = rng.integers(0, len(SYMBOLS), ticks).astype(np.int32)
     trade_time = day_start + np.sort(rng.integers(0, US_PER_DAY, ticks))
     trade_id = np.empty(ticks, dtype=np.int64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from resources.bus.base import TickBus
 from resources.tick_store.base import TickStore
-from trading_assets.settings import Settings
+from trading_assets.core.settings import Settings
 
 
 def open_tick_store(settings: Settings) -> TickStore:

@@ -35,7 +35,7 @@ import requests
 import websocket
 
 WIDTH, HEIGHT = 1600, 1000
-# The flags FACTS.md measured: no sandbox or GPU in a container, and nothing that phones home.
+# The flags docs/MEASUREMENTS.md measured: no sandbox or GPU in a container, and nothing that phones home.
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -91,10 +91,12 @@ def _run_bounded(command: list[str], timeout_s: float) -> subprocess.CompletedPr
     )
     try:
         out, err = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
         os.killpg(process.pid, signal.SIGKILL)
         out, err = process.communicate()
-        raise SystemExit(f"chromium took over {timeout_s:.0f} s: {' '.join(command)}\n{err.decode()[-2000:]}")
+        raise SystemExit(
+            f"chromium took over {timeout_s:.0f} s: {' '.join(command)}\n{err.decode()[-2000:]}"
+        ) from exc
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 

@@ -1,6 +1,5 @@
 """The archive schedule: every night, archive yesterday's sealed ticks; older days leave the hot store."""
 
-
 import dagster as dg
 
 from trading_assets.jobs import archive_job

@@ -1,7 +1,6 @@
 """The day-closed sensor: once a UTC day is over (plus a grace period for late trades), seal it and
 compute its bars."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -12,7 +11,9 @@ from trading_assets.jobs import seal_and_bars_job
 GRACE = dt.timedelta(minutes=10)
 
 
-def closed_days(stored: list[dt.date], *, now: dt.datetime, after: dt.date | None, grace: dt.timedelta = GRACE) -> list[dt.date]:
+def closed_days(
+    stored: list[dt.date], *, now: dt.datetime, after: dt.date | None, grace: dt.timedelta = GRACE
+) -> list[dt.date]:
     """Days with stored ticks that are over by ``grace`` at ``now`` and later than ``after``, oldest first."""
     last_closed = (now - grace).date() - dt.timedelta(days=1)
     return sorted(d for d in stored if d <= last_closed and (after is None or d > after))
@@ -30,7 +31,9 @@ def day_closed_sensor(context: dg.SensorEvaluationContext, tick_store: TickStore
         stored = [p.day for p in store.partitions()]
     days = closed_days(stored, now=dt.datetime.now(dt.UTC), after=after)
     if not days:
-        return dg.SensorResult(skip_reason=f"no newly closed day with ticks (last requested: {after or 'none'})")
+        return dg.SensorResult(
+            skip_reason=f"no newly closed day with ticks (last requested: {after or 'none'})"
+        )
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"seal-{d}", partition_key=d.isoformat()) for d in days],
         cursor=days[-1].isoformat(),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.servers import ClickHouseServer, KafkaBroker, MlflowServer, S3Server, install_cleanup_handlers
+from testkit.servers import ClickHouseServer, KafkaBroker, MlflowServer, S3Server, install_cleanup_handlers
 
 logging.getLogger("kafka").setLevel(logging.WARNING)
 

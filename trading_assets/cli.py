@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from trading_assets.settings import Settings, SettingsError
+from trading_assets.core.settings import Settings, SettingsError
 
 
 def _fmt_us(time_us: int) -> str:
@@ -20,8 +20,10 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.demo import DemoConfig, run_demo
 
     config = DemoConfig(ticks=args.ticks, days=args.days, seed=args.seed, symbols=settings.symbols)
-    print(f"tradegraph demo: {config.ticks:,} simulated trades over {config.days} days "
-          f"-> {settings.bus} bus -> {settings.store} store ({settings.home})")
+    print(
+        f"tradegraph demo: {config.ticks:,} simulated trades over {config.days} days "
+        f"-> {settings.bus} bus -> {settings.store} store ({settings.home})"
+    )
     with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
         summary = run_demo(store, bus, config, progress=not args.quiet)
     print(f"\npublished {summary.published:,}  rejected {summary.rejected:,}  loaded {summary.loaded:,}")
@@ -32,14 +34,20 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"trade-id gaps: {len(summary.gaps)}")
     if args.no_graph:
         return 0
-    from trading_assets.services.demo_graph import dagster_home, materialize_days
+    from trading_assets.demo_graph import dagster_home, materialize_days
 
-    results = materialize_days([p.day for p in summary.partitions], home=settings.home, progress=not args.quiet)
-    print(f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}")
+    results = materialize_days(
+        [p.day for p in summary.partitions], home=settings.home, progress=not args.quiet
+    )
+    print(
+        f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}"
+    )
     print(f"{'day':<12}{'ticks':>12}{'bars':>8}{'archive B/tick':>16}{'checks ok/failed':>18}")
     for r in results:
-        print(f"{r.day.isoformat():<12}{r.rows:>12,}{r.bars:>8,}{r.archive_bytes_per_tick:>16.2f}"
-              f"{f'{r.checks_passed}/{r.checks_failed}':>18}")
+        print(
+            f"{r.day.isoformat():<12}{r.rows:>12,}{r.bars:>8,}{r.archive_bytes_per_tick:>16.2f}"
+            f"{f'{r.checks_passed}/{r.checks_failed}':>18}"
+        )
     print(f"\nbrowse it: DAGSTER_HOME={dagster_home(settings.home)} .venv/bin/dagster dev -w workspace.yaml")
     return 0 if all(r.checks_failed == 0 and r.rows for r in results) else 1
 
@@ -90,8 +98,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         faults = FaultConfig(
-            drop_every_s=args.drop_every, p_duplicate=args.p_duplicate, p_reorder=args.p_reorder,
-            p_skip=args.p_skip, p_garbage=args.p_garbage,
+            drop_every_s=args.drop_every,
+            p_duplicate=args.p_duplicate,
+            p_reorder=args.p_reorder,
+            p_skip=args.p_skip,
+            p_garbage=args.p_garbage,
         )
     except ValueError as exc:
         print(f"tradegraph run: bad fault option: {exc}", file=sys.stderr)
@@ -110,16 +121,22 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         summary = run_pipeline(settings, bus, store, config, stop)
         partitions = store.partitions()
     emitted = "-" if summary.emitted is None else f"{summary.emitted:,}"
-    print(f"exchange trades {emitted}  published {summary.published:,}  loaded {summary.loaded:,}  "
-          f"dead letters {summary.dead_letters:,}  in {summary.seconds:.1f} s")
+    print(
+        f"exchange trades {emitted}  published {summary.published:,}  loaded {summary.loaded:,}  "
+        f"dead letters {summary.dead_letters:,}  in {summary.seconds:.1f} s"
+    )
     if summary.exchange is not None:
         injected = summary.exchange["faults"]
-        print(f"exchange faults: skipped {injected['skipped']:,}  duplicated {injected['duplicated']:,}  "
-              f"reordered {injected['reordered']:,}  garbage {injected['garbage_total']:,}  "
-              f"connection drops {injected['drop_events']:,}")
+        print(
+            f"exchange faults: skipped {injected['skipped']:,}  duplicated {injected['duplicated']:,}  "
+            f"reordered {injected['reordered']:,}  garbage {injected['garbage_total']:,}  "
+            f"connection drops {injected['drop_events']:,}"
+        )
         for symbol, info in summary.exchange["symbols"].items():
             if info["generated"]:
-                print(f"  sim {symbol:<10} trade ids {info['history_first_id']:,}..{info['history_last_id']:,}")
+                print(
+                    f"  sim {symbol:<10} trade ids {info['history_first_id']:,}..{info['history_last_id']:,}"
+                )
     for part in partitions:
         print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
     return 0
@@ -144,8 +161,11 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     if args.symbol:
         ticks = ticks.filter(pc.equal(ticks["symbol"], args.symbol))
     if ticks.num_rows == 0:
-        print(f"tradegraph bars: no ticks stored for {day}{f' and {args.symbol}' if args.symbol else ''} "
-              f"in the {settings.store} store", file=sys.stderr)
+        print(
+            f"tradegraph bars: no ticks stored for {day}{f' and {args.symbol}' if args.symbol else ''} "
+            f"in the {settings.store} store",
+            file=sys.stderr,
+        )
         return 1
     bars = compute_bars_1m(ticks)
     pa_csv.write_csv(bars, args.out if args.out else sys.stdout.buffer)
@@ -170,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="simulate trades through the bus into the store and summarise")
     demo.add_argument("--ticks", type=int, default=1_000_000, help="trades to simulate (default 1,000,000)")
-    demo.add_argument("--days", type=int, default=2, help="days the trades span, ending yesterday (default 2)")
+    demo.add_argument(
+        "--days", type=int, default=2, help="days the trades span, ending yesterday (default 2)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.add_argument("--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive)")
@@ -182,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to TRADEGRAPH_VENUES, validate every trade, publish to the bus, send bad frames "
         "to the dead letters, fill trade-id gaps from REST. SIGTERM or Ctrl-C flushes and exits.",
     )
-    stream.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    stream.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
+    )
     stream.set_defaults(handler=_cmd_stream)
 
     load = sub.add_parser(
@@ -192,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         "offsets only after each insert. While the store is down it holds its batch and retries.",
     )
     load.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
-    load.add_argument("--batch-rows", type=int, default=100_000, help="insert once this many ticks wait (100,000)")
+    load.add_argument(
+        "--batch-rows", type=int, default=100_000, help="insert once this many ticks wait (100,000)"
+    )
     # 0.1 s keeps exchange-to-queryable p99 near 0.3 s at 5,000 ticks/s (bench/ingest.py); faster feeds fill
     # --batch-rows first, so this only sets the insert rate of quiet ones (at most 10 a second).
     load.add_argument("--batch-seconds", type=float, default=0.1, help="insert at least this often (0.1 s)")
@@ -209,15 +235,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=float, default=1.0, help="exchange seconds per wall second (1)")
     run.add_argument("--max-trades", type=int, default=None, help="stop once this many trades are loaded")
     run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    run.add_argument("--no-sim", action="store_true", help="stream TRADEGRAPH_VENUES instead of the simulator")
+    run.add_argument(
+        "--no-sim", action="store_true", help="stream TRADEGRAPH_VENUES instead of the simulator"
+    )
     run.add_argument("--metrics-port", type=int, default=None, help="metrics on this port (loader: +1)")
     faults = run.add_argument_group("faults of the simulated exchange (see `tradegraph exchange-sim --help`)")
-    faults.add_argument("--drop-every", type=float, default=None, metavar="SECONDS",
-                        help="abort the websocket every N wall seconds")
-    faults.add_argument("--p-duplicate", type=float, default=0.0, help="probability a trade frame is sent twice")
-    faults.add_argument("--p-reorder", type=float, default=0.0, help="probability a trade swaps with the next")
-    faults.add_argument("--p-skip", type=float, default=0.0, help="probability a trade is not sent (REST has it)")
-    faults.add_argument("--p-garbage", type=float, default=0.0, help="probability of a garbage frame after a trade")
+    faults.add_argument(
+        "--drop-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="abort the websocket every N wall seconds",
+    )
+    faults.add_argument(
+        "--p-duplicate", type=float, default=0.0, help="probability a trade frame is sent twice"
+    )
+    faults.add_argument(
+        "--p-reorder", type=float, default=0.0, help="probability a trade swaps with the next"
+    )
+    faults.add_argument(
+        "--p-skip", type=float, default=0.0, help="probability a trade is not sent (REST has it)"
+    )
+    faults.add_argument(
+        "--p-garbage", type=float, default=0.0, help="probability of a garbage frame after a trade"
+    )
     run.set_defaults(handler=_cmd_run)
 
     from trading_assets.services.exchange_sim.cli import add_arguments as add_sim_arguments

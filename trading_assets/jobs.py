@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 seal_and_bars_job = dg.define_asset_job(
     "seal_and_bars",
     selection=["tick_partition", "bars_1m"],

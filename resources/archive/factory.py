@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from resources.archive.base import TickArchive
-from trading_assets.settings import Settings
+from trading_assets.core.settings import Settings
 
 
 def open_tick_archive(settings: Settings) -> TickArchive:

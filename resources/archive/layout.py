@@ -35,12 +35,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trading_assets.market.ticks import TICK_COLUMNS, TICK_SCHEMA, US_PER_DAY, conform
+from trading_assets.core.ticks import TICK_COLUMNS, TICK_SCHEMA, conform
+from trading_assets.core.time import US_PER_DAY, day_start_us
 
 FORMAT = "ticks-v1"
 FORMAT_KEY = b"tradegraph.format"
 FILE_NAME = "ticks.parquet"
-_EPOCH = dt.date(1970, 1, 1)
 _E8 = 100_000_000.0
 # |quantity_e8| must stay below 2**53 so that the int64 -> float64 conversion is exact.
 _MAX_EXACT_INT = float(2**53)
@@ -106,11 +106,6 @@ class WriterSettings:
             "write_statistics": True,
             "sorting_columns": [pq.SortingColumn(ARCHIVE_SCHEMA.get_field_index(name)) for name in SORT_KEYS],
         }
-
-
-def day_start_us(day: dt.date) -> int:
-    """Microseconds since epoch at 00:00 UTC of ``day``."""
-    return (day - _EPOCH).days * US_PER_DAY
 
 
 def day_key(day: dt.date) -> str:

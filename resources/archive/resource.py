@@ -25,7 +25,7 @@ class TickArchiveResource(dg.ConfigurableResource):
     @contextmanager
     def open(self) -> Iterator[TickArchive]:
         """The archive, closed again when the block ends."""
-        from trading_assets.settings import Settings
+        from trading_assets.core.settings import Settings
 
         settings = Settings.from_env()
         location = self.location or settings.archive

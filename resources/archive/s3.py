@@ -49,7 +49,7 @@ from resources.archive.layout import (
 )
 from resources.archive.s3_client import Bucket, NoSuchObjectError, make_client, parse_s3_url
 from resources.archive.s3_files import S3ReadHandler
-from trading_assets.settings import Settings
+from trading_assets.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

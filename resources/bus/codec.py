@@ -1,7 +1,7 @@
 """Pack the ticks of one (venue, symbol) into one bus record value, and back.
 
 One record carries up to ``max_ticks_per_record`` ticks, so the per-record client cost (about 55 us of
-CPU per kafka-python ``send``, FACTS.md) is paid once per few thousand ticks instead of once per tick.
+CPU per kafka-python ``send``, docs/MEASUREMENTS.md) is paid once per few thousand ticks instead of once per tick.
 
 Record layout, little-endian::
 
@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.bus.base import DeadLetter, topic_for
-from trading_assets.market.ticks import TICK_SCHEMA, conform, empty_tick_table
-from trading_assets.market.validation import VENUE_PATTERN
+from trading_assets.core.ticks import TICK_SCHEMA, conform, empty_tick_table
+from trading_assets.core.validation import VENUE_PATTERN
 
 MAGIC = b"TGTK"
 FORMAT_VERSION = 1

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 import pyarrow as pa
 
-from trading_assets.market.wire import MalformedFrame
+from resources.exchange_feed.wire import MalformedFrame
 
 EventKind = Literal[
     "connected",
@@ -71,7 +71,7 @@ class FeedSink(Protocol):
     """Receives what a feed produces; implemented by the streamer."""
 
     def on_ticks(self, ticks: pa.Table) -> None:
-        """A tick table (:data:`~trading_assets.market.ticks.TICK_SCHEMA`) of newly received trades."""
+        """A tick table (:data:`~trading_assets.core.ticks.TICK_SCHEMA`) of newly received trades."""
 
     def on_malformed(self, frame: MalformedFrame) -> None:
         """A frame that could not be parsed, with the reason."""

@@ -27,7 +27,7 @@ from resources.exchange_feed.gap_fill import GapFiller, TailProbe
 from resources.exchange_feed.gaps import Gap, GapTracker
 from resources.exchange_feed.rest import BinanceRestClient, safe_url
 from resources.exchange_feed.websocket import WebSocketFeed
-from trading_assets.market.wire import BinanceFrameParser, FrameParser, ParsedBatch
+from resources.exchange_feed.wire import BinanceFrameParser, FrameParser, ParsedBatch
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,13 @@ class BinanceFeedConfig(FeedConfig):
         super().__post_init__()
         bad = [s for s in self.symbols if not _SYMBOL.match(s)]
         if bad:
-            raise ValueError(f"BinanceFeedConfig.symbols has malformed symbols {bad}; e.g. ('BTCUSDT', 'ETHUSDT')")
+            raise ValueError(
+                f"BinanceFeedConfig.symbols has malformed symbols {bad}; e.g. ('BTCUSDT', 'ETHUSDT')"
+            )
         if not self.ws_base_url.startswith(("ws://", "wss://")):
-            raise ValueError(f"BinanceFeedConfig.ws_base_url={self.ws_base_url!r} must start with ws:// or wss://")
+            raise ValueError(
+                f"BinanceFeedConfig.ws_base_url={self.ws_base_url!r} must start with ws:// or wss://"
+            )
         if not self.rest_base_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"BinanceFeedConfig.rest_base_url={safe_url(self.rest_base_url)!r} must be an http(s) URL"
@@ -232,8 +236,12 @@ class BinanceFeed(WebSocketFeed):
             opened = self._tracker.observe_latest(symbol, latest_id, time.monotonic())
         if opened:
             self._probe_wait[symbol] = self.config.tail_probe_after_s
-            log.info("%s %s: the venue's newest trade is id %d, beyond the last one received",
-                     self.venue, symbol, latest_id)
+            log.info(
+                "%s %s: the venue's newest trade is id %d, beyond the last one received",
+                self.venue,
+                symbol,
+                latest_id,
+            )
 
     def _release_due(self, now: float) -> None:
         assert self._filler is not None and self._sink is not None
@@ -244,7 +252,9 @@ class BinanceFeed(WebSocketFeed):
             self._filler.submit(gap)
 
     def _report_found(self, gap: Gap) -> None:
-        detail = f"ids {gap.first_id}..{gap.last_id} missing; fetching from {safe_url(self.config.rest_base_url)}"
+        detail = (
+            f"ids {gap.first_id}..{gap.last_id} missing; fetching from {safe_url(self.config.rest_base_url)}"
+        )
         log.warning("%s %s: %s", self.venue, gap.symbol, detail)
         assert self._sink is not None
         self._sink.on_event(

@@ -23,8 +23,8 @@ import pyarrow as pa
 
 from resources.exchange_feed.base import FeedConfig, FeedSink
 from resources.exchange_feed.websocket import WebSocketFeed
-from trading_assets.market.ticks import US_PER_SECOND
-from trading_assets.market.wire import FinnhubFrameParser, FrameParser, ParsedBatch
+from resources.exchange_feed.wire import FinnhubFrameParser, FrameParser, ParsedBatch
+from trading_assets.core.time import US_PER_SECOND
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ class ContentDeduper:
         self.window_us = window_us
         self.max_keys = max_keys
         self._seen: dict[int, int] = {}  # content key -> trade time (us)
-        self._order: collections.deque[tuple[int, int]] = collections.deque()  # (trade time, key), ~time order
+        self._order: collections.deque[tuple[int, int]] = (
+            collections.deque()
+        )  # (trade time, key), ~time order
         self._newest_us: int | None = None
 
     def __len__(self) -> int:

@@ -20,7 +20,7 @@ from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
 from resources.exchange_feed.gaps import Gap
 from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
-from trading_assets.market.wire import parse_binance_rest_trades
+from resources.exchange_feed.wire import parse_binance_rest_trades
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +128,16 @@ class GapFiller:
         next_id, filled = gap.first_id, 0
         if gap.count > self._max_gap_ids:
             # Likely a bogus id from the venue; fetching it would page through REST for hours.
-            self._failed(gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}")
+            self._failed(
+                gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}"
+            )
             return
         pages = iter_trade_pages(
-            self._rest, venue=self._venue, symbol=gap.symbol, first_id=gap.first_id, last_id=gap.last_id,
+            self._rest,
+            venue=self._venue,
+            symbol=gap.symbol,
+            first_id=gap.first_id,
+            last_id=gap.last_id,
             page_limit=self._page_limit,
         )
         while next_id <= gap.last_id:
@@ -155,14 +161,20 @@ class GapFiller:
             self._stats.gap_filled_ticks += page.ids
             next_id = page.next_id
             # What is left, should the feed stop before the next page.
-            left = Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id) if next_id <= gap.last_id else None
+            left = (
+                Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id)
+                if next_id <= gap.last_id
+                else None
+            )
             with self._lock:
                 self._current = left
         detail = f"ids {gap.first_id}..{gap.last_id}"
         if filled < gap.count:
             # Binance ids are consecutive, so a shortfall means the venue itself lacks some of them.
             self._event("gap_fill_failed", gap, gap.count - filled, f"{detail}: the venue skipped ids")
-        log.info("%s %s: filled %d of %d missing trades (%s)", self._venue, gap.symbol, filled, gap.count, detail)
+        log.info(
+            "%s %s: filled %d of %d missing trades (%s)", self._venue, gap.symbol, filled, gap.count, detail
+        )
         self._event("gap_filled", gap, filled, detail)
 
     def _failed(self, gap: Gap, next_id: int, filled: int, reason: str) -> None:
@@ -172,7 +184,12 @@ class GapFiller:
             self._current = None
         log.error(
             "%s %s: gap ids %d..%d: %d trades could not be fetched: %s",
-            self._venue, gap.symbol, gap.first_id, gap.last_id, missing, reason,
+            self._venue,
+            gap.symbol,
+            gap.first_id,
+            gap.last_id,
+            missing,
+            reason,
         )
         if filled:
             self._event("gap_filled", gap, filled, f"ids {gap.first_id}..{next_id - 1} (partial)")

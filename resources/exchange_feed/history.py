@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from resources.exchange_feed.rest import BinanceRestClient
-from trading_assets.market.wire import MalformedFrame, parse_binance_rest_trades
+from resources.exchange_feed.wire import MalformedFrame, parse_binance_rest_trades
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,11 +39,15 @@ def iter_trade_pages(
     while next_id <= last_id:
         limit = min(page_limit, last_id - next_id + 1)
         body = rest.historical_trades(symbol, from_id=next_id, limit=limit)
-        batch = parse_binance_rest_trades(body, symbol=symbol, receive_time_us=time.time_ns() // 1_000, venue=venue)
+        batch = parse_binance_rest_trades(
+            body, symbol=symbol, receive_time_us=time.time_ns() // 1_000, venue=venue
+        )
         ids = batch.ticks.column("trade_id").to_numpy()
         wanted = (ids >= next_id) & (ids <= last_id)
         if not wanted.any():
             return
         got = np.unique(ids[wanted])
         next_id = int(got[-1]) + 1
-        yield TradePage(ticks=batch.ticks.filter(wanted), malformed=batch.malformed, ids=len(got), next_id=next_id)
+        yield TradePage(
+            ticks=batch.ticks.filter(wanted), malformed=batch.malformed, ids=len(got), next_id=next_id
+        )

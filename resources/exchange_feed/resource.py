@@ -18,12 +18,12 @@ class VenueHistoryResource(dg.ConfigurableResource):
     """Timeout of one request."""
     max_attempts: int = 5
     """Attempts per request; only rate limits, server errors and connection errors are retried."""
-    without_history: list[str] = []
+    without_history: list[str] = []  # noqa: RUF012 (pydantic copies field defaults)
     """Venues not to ask (e.g. ``sim`` when its ticks were generated in-process, with no exchange to ask)."""
 
     def client_for(self, venue: str) -> BinanceRestClient | None:
         """A client for ``venue``'s trade history, or None when the venue has none (Finnhub)."""
-        from trading_assets.settings import Settings
+        from trading_assets.core.settings import Settings
 
         settings = Settings.from_env()
         urls = {
@@ -31,4 +31,8 @@ class VenueHistoryResource(dg.ConfigurableResource):
             "sim": self.sim_rest_url or settings.sim_rest_url,
         }
         url = None if venue in self.without_history else urls.get(venue)
-        return None if url is None else BinanceRestClient(url, timeout_s=self.timeout_s, max_attempts=self.max_attempts)
+        return (
+            None
+            if url is None
+            else BinanceRestClient(url, timeout_s=self.timeout_s, max_attempts=self.max_attempts)
+        )

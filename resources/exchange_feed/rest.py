@@ -104,7 +104,7 @@ class BinanceRestClient:
 
     def historical_trades(self, symbol: str, *, from_id: int, limit: int = 1000) -> bytes:
         """Raw JSON body of ``GET /api/v3/historicalTrades`` (at most ``limit`` <= 1000 trades from ``from_id``)."""
-        params = {"symbol": symbol, "fromId": from_id, "limit": limit}
+        params: dict[str, str | int] = {"symbol": symbol, "fromId": from_id, "limit": limit}
         return self.get("/api/v3/historicalTrades", params)
 
     def get(self, path: str, params: Mapping[str, str | int]) -> bytes:
@@ -126,27 +126,41 @@ class BinanceRestClient:
                 problem = f"HTTP {status}: {response.text[:_BODY_SNIPPET]}"
                 if not (status in (418, 429) or 500 <= status < 600):
                     raise RestError(
-                        f"GET {shown} failed with {problem} (not retried)", url=shown, status=status,
+                        f"GET {shown} failed with {problem} (not retried)",
+                        url=shown,
+                        status=status,
                         attempts=attempt,
                     )
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if attempt == self.max_attempts:
                 raise RestError(
-                    f"GET {shown} failed after {attempt} attempts; last: {problem}", url=shown, status=status,
+                    f"GET {shown} failed after {attempt} attempts; last: {problem}",
+                    url=shown,
+                    status=status,
                     attempts=attempt,
                 )
             if retry_after is not None and retry_after > self.max_retry_after_s:
                 raise RestError(
                     f"GET {shown} failed with {problem}; the venue asks to retry after {retry_after:.0f} s, "
                     f"more than max_retry_after_s={self.max_retry_after_s:.0f}",
-                    url=shown, status=status, attempts=attempt,
+                    url=shown,
+                    status=status,
+                    attempts=attempt,
                 )
-            delay = retry_after if retry_after is not None else backoff_delay(
-                attempt - 1, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s, rand=self._rand
+            delay = (
+                retry_after
+                if retry_after is not None
+                else backoff_delay(
+                    attempt - 1, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s, rand=self._rand
+                )
             )
-            log.warning("GET %s: %s; retry %d/%d in %.2f s", shown, problem, attempt, self.max_attempts - 1, delay)
+            log.warning(
+                "GET %s: %s; retry %d/%d in %.2f s", shown, problem, attempt, self.max_attempts - 1, delay
+            )
             if self._stop.wait(delay):
-                raise RestError(f"GET {shown} abandoned: stopping", url=shown, status=status, attempts=attempt)
+                raise RestError(
+                    f"GET {shown} abandoned: stopping", url=shown, status=status, attempts=attempt
+                )
         raise AssertionError("unreachable")
 
     def close(self) -> None:

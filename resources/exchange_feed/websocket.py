@@ -33,7 +33,7 @@ from websocket import (
 
 from resources.exchange_feed.backoff import backoff_delay
 from resources.exchange_feed.base import ExchangeFeed, FeedConfig, FeedEvent, FeedSink, FeedStats, SerialSink
-from trading_assets.market.wire import FrameParser, ParsedBatch
+from resources.exchange_feed.wire import FrameParser, ParsedBatch
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,17 @@ class FrameReader:
     """
 
     def __init__(self, ws: websocket.WebSocket, chunk_bytes: int = _CHUNK_BYTES) -> None:
+        if ws.sock is None:
+            raise ValueError("FrameReader needs a connected websocket")
         self._ws = ws
         self._sock = ws.sock
         self._chunk = chunk_bytes
         self._rest = b""  # an incomplete frame from the last recv
         self._fragments: list[bytes] | None = None  # a fragmented message being assembled
 
-    def read(self, on_message: Callable[[bytes, int], int], receive_us: Callable[[], int]) -> tuple[int, int, bytes | None]:
+    def read(
+        self, on_message: Callable[[bytes, int], int], receive_us: Callable[[], int]
+    ) -> tuple[int, int, bytes | None]:
         """One ``recv`` (waiting up to the socket timeout, which raises ``TimeoutError``); every complete
         data message in it goes to ``on_message(payload, receive_time_us)``.
 
@@ -79,11 +83,11 @@ class FrameReader:
             if size == 126:
                 if end - head < 2:
                     break
-                size, head = int.from_bytes(buf[head:head + 2], "big"), head + 2
+                size, head = int.from_bytes(buf[head : head + 2], "big"), head + 2
             elif size == 127:
                 if end - head < 8:
                     break
-                size, head = int.from_bytes(buf[head:head + 8], "big"), head + 8
+                size, head = int.from_bytes(buf[head : head + 8], "big"), head + 8
             stop = head + size
             if stop > end:
                 break
@@ -106,7 +110,9 @@ class FrameReader:
                     messages += 1
                     total += on_message(message, now_us)
             else:
-                raise WebSocketProtocolException(f"unexpected frame (opcode {opcode}) in a fragmented message")
+                raise WebSocketProtocolException(
+                    f"unexpected frame (opcode {opcode}) in a fragmented message"
+                )
         self._rest = buf[pos:]
         return messages, total, None
 
@@ -186,10 +192,14 @@ class WebSocketFeed(ExchangeFeed):
                 attempt = 0  # the connection was healthy: start the backoff afresh
             delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
             attempt += 1
-            log.warning("%s feed: %s; reconnecting in %.2f s (attempt %d)", self.venue, reason, delay, attempt)
+            log.warning(
+                "%s feed: %s; reconnecting in %.2f s (attempt %d)", self.venue, reason, delay, attempt
+            )
             sink.on_event(
                 FeedEvent(
-                    kind="reconnect", venue=self.venue, detail=f"{reason}; reconnecting in {delay:.2f} s",
+                    kind="reconnect",
+                    venue=self.venue,
+                    detail=f"{reason}; reconnecting in {delay:.2f} s",
                     count=attempt,
                 )
             )
@@ -215,7 +225,9 @@ class WebSocketFeed(ExchangeFeed):
         self.stats.connections += 1
         log.info("%s feed: connected to %s", self.venue, self._display_url())
         sink.on_event(
-            FeedEvent(kind="connected", venue=self.venue, detail=self._display_url(), count=self.stats.connections)
+            FeedEvent(
+                kind="connected", venue=self.venue, detail=self._display_url(), count=self.stats.connections
+            )
         )
         parser = self._new_parser()
         try:
@@ -235,7 +247,9 @@ class WebSocketFeed(ExchangeFeed):
             sink.on_event(FeedEvent(kind="disconnected", venue=self.venue, detail=reason))
         return reason, time.monotonic() - connected_at
 
-    def _read(self, ws: websocket.WebSocket, parser: FrameParser, sink: FeedSink, stop: threading.Event) -> str:
+    def _read(
+        self, ws: websocket.WebSocket, parser: FrameParser, sink: FeedSink, stop: threading.Event
+    ) -> str:
         cfg = self.config
         ws.settimeout(cfg.flush_interval_s)
         read, add = FrameReader(ws).read, parser.add
@@ -244,7 +258,11 @@ class WebSocketFeed(ExchangeFeed):
         def receive_us() -> int:
             return wall_ns() // 1_000
 
-        flush_every, flush_interval, stale_after = cfg.flush_every_ticks, cfg.flush_interval_s, cfg.stale_after_s
+        flush_every, flush_interval, stale_after = (
+            cfg.flush_every_ticks,
+            cfg.flush_interval_s,
+            cfg.stale_after_s,
+        )
         now = clock()
         last_data, next_ping, next_flush = now, now + cfg.ping_interval_s, now + flush_interval
         pending = 0
@@ -286,11 +304,12 @@ class WebSocketFeed(ExchangeFeed):
         for frame in batch.malformed:
             reason = self._mask(frame.reason)
             raw = self._mask(frame.raw.decode("utf-8", "backslashreplace"))
+            masked = frame
             if reason != frame.reason or raw != frame.raw.decode("utf-8", "backslashreplace"):
                 # A secret echoed by the venue must not reach the dead-letter record either.
-                frame = dataclasses.replace(frame, reason=reason, raw=raw.encode())
+                masked = dataclasses.replace(frame, reason=reason, raw=raw.encode())
             log.warning("%s feed: malformed frame: %s", self.venue, reason)
-            sink.on_malformed(frame)
+            sink.on_malformed(masked)
         for message in batch.venue_errors:
             detail = self._mask(message)
             log.error("%s feed: venue error: %s", self.venue, detail)

@@ -31,10 +31,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_assets.market.bars import conform_bars
-from trading_assets.market.ticks import US_PER_DAY
-
-_EPOCH = dt.date(1970, 1, 1)
+from trading_assets.core.bars import conform_bars
+from trading_assets.core.time import US_PER_DAY, day_start_us
 
 
 class StoreUnavailableError(RuntimeError):
@@ -157,7 +155,7 @@ def day_bars(day: dt.date, bars: pa.Table) -> pa.Table:
     table = conform_bars(bars)
     if table.num_rows == 0:
         return table
-    start = (day - _EPOCH).days * US_PER_DAY
+    start = day_start_us(day)
     minutes = table.column("minute_us")
     bounds = pc.min_max(minutes)
     low, high = bounds["min"].as_py(), bounds["max"].as_py()

@@ -25,11 +25,11 @@ from clickhouse_driver.util.helpers import parse_url
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
 from resources.tick_store.clickhouse_bars import ClickHouseBars, columns_to_table, numpy_columns, partition_id
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY, conform
+from trading_assets.core.ticks import TICK_SCHEMA, conform
+from trading_assets.core.time import US_PER_DAY, day_start_us
 
 log = logging.getLogger(__name__)
 
-_EPOCH = dt.date(1970, 1, 1)
 # ClickHouse refuses an OPTIMIZE while a background merge holds some of the partition's parts; that
 # merge finishes within seconds, so seal retries for a while before it gives up.
 _OPTIMIZE_ATTEMPTS = 30
@@ -67,7 +67,7 @@ class ClickHouseUnavailableError(ClickHouseTickStoreError, StoreUnavailableError
 
 
 def _day_range(day: dt.date) -> dict[str, int]:
-    start = (day - _EPOCH).days * US_PER_DAY
+    start = day_start_us(day)
     return {"start_us": start, "end_us": start + US_PER_DAY}
 
 

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, day_bars
-from trading_assets.market.bars import BARS_SCHEMA
+from trading_assets.core.bars import BARS_SCHEMA
 
 _STRING_COLUMNS = frozenset({"venue", "symbol"})
 

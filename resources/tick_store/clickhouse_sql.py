@@ -28,7 +28,7 @@ COLUMNS: tuple[str, ...] = (
     "event_time_us",
     "receive_time_us",
 )
-"""Table columns, in :data:`trading_assets.market.ticks.TICK_SCHEMA` order."""
+"""Table columns, in :data:`trading_assets.core.ticks.TICK_SCHEMA` order."""
 
 _COLUMN_LIST = ", ".join(COLUMNS)
 

@@ -36,17 +36,16 @@ import pyarrow.parquet as pq
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
 from resources.tick_store.embedded_bars import BarFolder
 from resources.tick_store.segments import SegmentFile, SegmentFolder, fsync
-from trading_assets.market.ticks import TICK_COLUMNS, TICK_SCHEMA, US_PER_DAY, conform
+from trading_assets.core.ticks import TICK_COLUMNS, TICK_SCHEMA, conform
+from trading_assets.core.time import US_PER_DAY, day_from_number, day_start_us
 
 log = logging.getLogger(__name__)
 
-_EPOCH = dt.date(1970, 1, 1)
 _COLUMNS = ", ".join(TICK_COLUMNS)
 # Every duplicate of a trade has the same key and day; which copy survives does not matter (they are
 # equal). The day is part of the key because seal, like ClickHouse's merges, works within one day.
 _DEDUPE = (
-    "QUALIFY row_number() OVER"
-    f" (PARTITION BY venue, symbol, trade_id, trade_time_us // {US_PER_DAY}) = 1"
+    f"QUALIFY row_number() OVER (PARTITION BY venue, symbol, trade_id, trade_time_us // {US_PER_DAY}) = 1"
 )
 # Hive partitioning off: the day=... directories must not turn into an extra column.
 _SOURCE = "read_parquet($files, hive_partitioning = false)"
@@ -58,11 +57,11 @@ class EmbeddedTickStoreError(RuntimeError):
 
 
 def _day_start_us(day: dt.date) -> int:
-    return (day - _EPOCH).days * US_PER_DAY
+    return day_start_us(day)
 
 
 def _date(day_number: int) -> dt.date:
-    return _EPOCH + dt.timedelta(days=int(day_number))
+    return day_from_number(day_number)
 
 
 class EmbeddedTickStore(TickStore):
@@ -231,8 +230,7 @@ class EmbeddedTickStore(TickStore):
                 return files[0].rows
             # No retry needed here: only sealers and droppers delete files, and we hold their lock.
             query = (
-                f"SELECT {_COLUMNS} FROM {_SOURCE} {_DEDUPE}"
-                " ORDER BY venue, symbol, trade_time_us, trade_id"
+                f"SELECT {_COLUMNS} FROM {_SOURCE} {_DEDUPE} ORDER BY venue, symbol, trade_time_us, trade_id"
             )
 
             def write(path: Path) -> int:

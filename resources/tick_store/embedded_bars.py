@@ -30,12 +30,11 @@ import pyarrow.parquet as pq
 
 from resources.tick_store.base import PartitionInfo, day_bars
 from resources.tick_store.segments import fsync
-from trading_assets.market.bars import BARS_SCHEMA, conform_bars
-from trading_assets.market.ticks import US_PER_DAY
+from trading_assets.core.bars import BARS_SCHEMA, conform_bars
+from trading_assets.core.time import US_PER_DAY, day_start_us
 
 log = logging.getLogger(__name__)
 
-_EPOCH = dt.date(1970, 1, 1)
 _DAY_PREFIX = "day="
 _FILE_NAME = "bars.parquet"
 # Row groups of a few thousand bars let a read of one symbol skip the others' row groups by statistics.
@@ -118,7 +117,7 @@ class BarFolder:
             predicate &= pc.field("venue") == venue
         tables = []
         for day in self._days():
-            day_start = (day - _EPOCH).days * US_PER_DAY
+            day_start = day_start_us(day)
             if day_start >= end_us or day_start + US_PER_DAY <= start_us:
                 continue
             table = self._read_day(day, predicate)

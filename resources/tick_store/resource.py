@@ -1,6 +1,6 @@
 """The tick store as a Dagster resource: assets declare ``tick_store: TickStoreResource`` and call ``open()``.
 
-Fields left unset come from the environment (:class:`trading_assets.settings.Settings`) when a run
+Fields left unset come from the environment (:class:`trading_assets.core.settings.Settings`) when a run
 starts, never at import, so the same Definitions serve the embedded default and production.
 """
 
@@ -30,7 +30,7 @@ class TickStoreResource(dg.ConfigurableResource):
     @contextmanager
     def open(self) -> Iterator[TickStore]:
         """The store, closed again when the block ends."""
-        from trading_assets.settings import Settings
+        from trading_assets.core.settings import Settings
 
         settings = Settings.from_env()
         kind = self.store or settings.store
@@ -44,7 +44,9 @@ class TickStoreResource(dg.ConfigurableResource):
         elif kind == "embedded":
             from resources.tick_store.embedded import EmbeddedTickStore
 
-            store = EmbeddedTickStore(Path(self.embedded_dir) if self.embedded_dir else settings.embedded_store_dir)
+            store = EmbeddedTickStore(
+                Path(self.embedded_dir) if self.embedded_dir else settings.embedded_store_dir
+            )
         else:
             raise ValueError(f"TickStoreResource.store={kind!r} must be 'embedded' or 'clickhouse'")
         try:

@@ -31,8 +31,17 @@ def test_compose_file_is_valid_and_has_the_whole_stack() -> None:
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
     assert {
-        "kafka", "clickhouse", "minio", "mlflow", "dagster-webserver", "dagster-daemon",
-        "streamer", "loader", "exchange-sim", "prometheus", "grafana",
+        "kafka",
+        "clickhouse",
+        "minio",
+        "mlflow",
+        "dagster-webserver",
+        "dagster-daemon",
+        "streamer",
+        "loader",
+        "exchange-sim",
+        "prometheus",
+        "grafana",
     } <= services
 
 

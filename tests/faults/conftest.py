@@ -15,8 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from resources.servers import ClickHouseServer, KafkaBroker, S3Server
-from resources.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY
+from testkit.servers import ClickHouseServer, KafkaBroker, S3Server
+from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY
 from tests.faults.stack import KafkaIngest
 
 
@@ -33,8 +33,11 @@ def durable_broker(tmp_path: Path, s3_server: S3Server) -> Iterator[KafkaBroker]
     a restart of the broker, as a real Kafka broker's log directory does."""
     bucket = f"tansu-{uuid.uuid4().hex[:10]}"
     boto3.client(
-        "s3", endpoint_url=s3_server.endpoint_url, aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY, region_name=REGION,
+        "s3",
+        endpoint_url=s3_server.endpoint_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
     ).create_bucket(Bucket=bucket)
     env = {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,

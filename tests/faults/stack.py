@@ -3,7 +3,7 @@
 :class:`KafkaIngest` owns the processes of one test (the servers are handed in, so a test can restart
 its own) and ends every test the same way, :meth:`KafkaIngest.finish`: wait for the exchange to finish,
 wait for the store to catch up, stop the streamer and then, once the store is quiet, the loader (so
-nothing lands after the seal), and run :func:`~tests.faults.harness.assert_every_trade_stored_once`.
+nothing lands after the seal), and run :func:`~testkit.harness.assert_every_trade_stored_once`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 from clickhouse_driver import Client
 
 from resources.bus.kafka import KafkaTickBus
-from resources.servers import ClickHouseServer, KafkaBroker
 from resources.tick_store.clickhouse import ClickHouseTickStore
-from tests.faults.harness import (
+from testkit.exchange_sim import ExchangeSimProcess
+from testkit.harness import (
     VENUE,
     Processes,
     TradegraphProcess,
@@ -31,7 +31,7 @@ from tests.faults.harness import (
     wait_finished,
     wait_store_quiet,
 )
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
+from testkit.servers import ClickHouseServer, KafkaBroker
 from trading_assets.services.heartbeat import read_heartbeat
 
 
@@ -87,7 +87,10 @@ class KafkaIngest:
         """
         if self.loader is None:
             self.loader = TradegraphProcess(
-                self.workdir / "loader", name="loader", service="loader", env=self.env(**(env or {})),
+                self.workdir / "loader",
+                name="loader",
+                service="loader",
+                env=self.env(**(env or {})),
                 args=["load", *args],
             )
         self.loader.env = self.env(**(env or {}))
@@ -102,7 +105,9 @@ class KafkaIngest:
             deadline = time.monotonic() + 30.0
             while not log_lines(self.loader.log_path, r"Setting newly assigned partitions", offset=offset):
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"the loader had no partitions assigned within 30 s\n{self.diagnostics()}")
+                    raise AssertionError(
+                        f"the loader had no partitions assigned within 30 s\n{self.diagnostics()}"
+                    )
                 time.sleep(0.1)
         return self.loader
 
@@ -110,7 +115,11 @@ class KafkaIngest:
         """Start (or restart) ``tradegraph stream``."""
         if self.streamer is None:
             self.streamer = TradegraphProcess(
-                self.workdir / "streamer", name="streamer", service="streamer", env=self.env(), args=["stream"]
+                self.workdir / "streamer",
+                name="streamer",
+                service="streamer",
+                env=self.env(),
+                args=["stream"],
             )
             self.processes.start(self.streamer)
         else:
@@ -153,7 +162,7 @@ class KafkaIngest:
             try:
                 stats = sim_stats(self.sim)
                 parts.append(f"exchange: generated {stats['generated']}, faults {stats['faults']}")
-            except Exception as exc:  # noqa: BLE001  (diagnostics must not hide the real failure)
+            except Exception as exc:
                 parts.append(f"exchange stats unavailable: {exc!r}")
         for service in ("streamer", "loader"):
             parts.append(f"{service} heartbeat: {read_heartbeat(self.home, service)}")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from resources.tick_store.embedded import EmbeddedTickStore
-from tests.faults.harness import (
+from testkit.exchange_sim import ExchangeSimProcess
+from testkit.harness import (
     SYMBOLS,
     Processes,
     TradegraphProcess,
@@ -23,7 +24,6 @@ from tests.faults.harness import (
     wait_finished,
     wait_generated,
 )
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
 
 pytestmark = pytest.mark.slow
 
@@ -38,17 +38,40 @@ def processes() -> Iterator[Processes]:
 
 def _run_env(home: Path, **extra: str) -> dict[str, str]:
     # Embedded bus and store are the defaults; spelled out so the test does not depend on them.
-    return {"TRADEGRAPH_HOME": str(home), "TRADEGRAPH_BUS": "embedded", "TRADEGRAPH_STORE": "embedded",
-            "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS), **extra}
+    return {
+        "TRADEGRAPH_HOME": str(home),
+        "TRADEGRAPH_BUS": "embedded",
+        "TRADEGRAPH_STORE": "embedded",
+        "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS),
+        **extra,
+    }
 
 
 def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, processes: Processes) -> None:
     # Arrange: the exchange inside `tradegraph run`, with every fault it can inject
     home = tmp_path / "home"
     run = TradegraphProcess(
-        tmp_path / "run", name="run", service=None, env=_run_env(home),
-        args=["run", "--rate", "5000", "--max-trades", "30000", "--drop-every", "1.5", "--p-duplicate", "0.01",
-              "--p-reorder", "0.01", "--p-skip", "0.005", "--p-garbage", "0.002"],
+        tmp_path / "run",
+        name="run",
+        service=None,
+        env=_run_env(home),
+        args=[
+            "run",
+            "--rate",
+            "5000",
+            "--max-trades",
+            "30000",
+            "--drop-every",
+            "1.5",
+            "--p-duplicate",
+            "0.01",
+            "--p-reorder",
+            "0.01",
+            "--p-skip",
+            "0.005",
+            "--p-garbage",
+            "0.002",
+        ],
     )
 
     # Act: it ends by itself once every trade the exchange generated is stored
@@ -58,10 +81,16 @@ def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, proces
 
     # Assert
     assert exit_code == 0, processes.diagnostics()
-    last_ids = {m[1]: int(m[3].replace(",", "")) for m in re.finditer(r"sim (\w+) +trade ids ([\d,]+)\.\.([\d,]+)", output)
-                if m[2] == "1"}
-    faults = re.search(r"skipped ([\d,]+) +duplicated ([\d,]+) +reordered ([\d,]+) +garbage ([\d,]+) +"
-                       r"connection drops ([\d,]+)", output)
+    last_ids = {
+        m[1]: int(m[3].replace(",", ""))
+        for m in re.finditer(r"sim (\w+) +trade ids ([\d,]+)\.\.([\d,]+)", output)
+        if m[2] == "1"
+    }
+    faults = re.search(
+        r"skipped ([\d,]+) +duplicated ([\d,]+) +reordered ([\d,]+) +garbage ([\d,]+) +"
+        r"connection drops ([\d,]+)",
+        output,
+    )
     dead_letters = re.search(r"dead letters ([\d,]+)", output)
     assert faults and dead_letters and set(last_ids) == set(SYMBOLS), output[-3000:]
     skipped, duplicated, reordered, garbage, drops = (int(g.replace(",", "")) for g in faults.groups())
@@ -72,7 +101,9 @@ def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, proces
         assert_every_trade_stored_once(store, last_ids, diagnostics=processes.diagnostics)
 
 
-def test_run_sigkilled_mid_run_and_run_again_stores_every_trade_once(tmp_path: Path, processes: Processes) -> None:
+def test_run_sigkilled_mid_run_and_run_again_stores_every_trade_once(
+    tmp_path: Path, processes: Processes
+) -> None:
     # Arrange: the exchange is its own process, so it survives the kill of the ingesting process and
     # "every trade it generated" stays one well-defined set (an exchange started again by a new
     # `tradegraph run` would number its trades from 1 again: a different exchange)
@@ -80,9 +111,12 @@ def test_run_sigkilled_mid_run_and_run_again_stores_every_trade_once(tmp_path: P
     seed_streamer_state(home)
     sim = ExchangeSimProcess(tmp_path / "sim", sim_args(rate=5_000, max_trades=30_000))
     processes.start(sim)
-    env = _run_env(home, TRADEGRAPH_VENUES="sim", TRADEGRAPH_SIM_WS_URL=sim.ws_url,
-                   TRADEGRAPH_SIM_REST_URL=sim.rest_url)
-    run = TradegraphProcess(tmp_path / "run", name="run", service="streamer", env=env, args=["run", "--no-sim"])
+    env = _run_env(
+        home, TRADEGRAPH_VENUES="sim", TRADEGRAPH_SIM_WS_URL=sim.ws_url, TRADEGRAPH_SIM_REST_URL=sim.rest_url
+    )
+    run = TradegraphProcess(
+        tmp_path / "run", name="run", service="streamer", env=env, args=["run", "--no-sim"]
+    )
     processes.start(run)
     wait_generated(sim, 10_000, timeout_s=30)
 

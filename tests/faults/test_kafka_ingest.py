@@ -10,15 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from resources.servers import ClickHouseServer, KafkaBroker
-from tests.faults.harness import (
-    drop_connections,
-    log_lines,
-    sim_args,
-    sim_stats,
-    wait_connected,
-    wait_generated,
-)
+from testkit.harness import drop_connections, log_lines, sim_args, sim_stats, wait_connected, wait_generated
+from testkit.servers import ClickHouseServer, KafkaBroker
 from tests.faults.stack import KafkaIngest
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import dagster as dg
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.resource import TickStoreResource
 from sensors.day_closed import closed_days, day_closed_sensor
-from trading_assets.market.partitions import day_bounds_us
+from trading_assets.core.time import day_bounds_us
 from trading_assets.market.simulation import simulate_day
 
 D = dt.date
@@ -25,7 +25,9 @@ def test_a_day_is_closed_only_after_midnight_plus_the_grace_period() -> None:
 def test_days_already_requested_are_not_requested_again() -> None:
     stored = [D(2025, 1, 1), D(2025, 1, 2)]
 
-    assert closed_days(stored, now=dt.datetime(2025, 2, 1, tzinfo=dt.UTC), after=D(2025, 1, 1)) == [D(2025, 1, 2)]
+    assert closed_days(stored, now=dt.datetime(2025, 2, 1, tzinfo=dt.UTC), after=D(2025, 1, 1)) == [
+        D(2025, 1, 2)
+    ]
 
 
 def _store_days(root: Path, days: list[dt.date]) -> None:

@@ -20,7 +20,9 @@ def _beat(service: str, *, age_s: float, trade_age_s: float = 1.0, ticks: int = 
 
 
 def test_fresh_services_are_healthy_with_their_figures() -> None:
-    health = assess({"streamer": _beat("streamer", age_s=1), "loader": _beat("loader", age_s=2)}, now=now_us())
+    health = assess(
+        {"streamer": _beat("streamer", age_s=1), "loader": _beat("loader", age_s=2)}, now=now_us()
+    )
 
     assert health.healthy
     assert health.metadata["loader_ticks"] == 10
@@ -50,13 +52,18 @@ def test_sensor_records_an_observation_when_healthy(tmp_path: Path, monkeypatch:
     assert observation.metadata["healthy"].value is True
 
 
-def test_sensor_fails_loudly_and_still_records_when_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sensor_fails_loudly_and_still_records_when_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     write_heartbeat(tmp_path, _beat("streamer", age_s=300))
     write_heartbeat(tmp_path, _beat("loader", age_s=300))
     instance = dg.DagsterInstance.ephemeral()
 
-    with dg.build_sensor_context(instance=instance) as context, pytest.raises(StaleStreamError, match="streamer"):
+    with (
+        dg.build_sensor_context(instance=instance) as context,
+        pytest.raises(StaleStreamError, match="streamer"),
+    ):
         stream_health_sensor(context)
 
     recorded = instance.fetch_observations(dg.AssetKey("tick_stream"), limit=5).records
@@ -64,7 +71,9 @@ def test_sensor_fails_loudly_and_still_records_when_stale(tmp_path: Path, monkey
     assert recorded[0].asset_observation.metadata["healthy"].value is False
 
 
-def test_sensor_skips_with_advice_when_no_service_ever_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sensor_skips_with_advice_when_no_service_ever_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
 
     with dg.build_sensor_context() as context:

@@ -6,7 +6,7 @@ import pytest
 
 from resources.tick_store.embedded import EmbeddedTickStore
 from trading_assets.cli import build_parser, main
-from trading_assets.market.partitions import day_bounds_us
+from trading_assets.core.time import day_bounds_us
 from trading_assets.market.simulation import simulate_day
 
 DAY = dt.date(2025, 2, 3)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from trading_assets.settings import DEFAULT_SYMBOLS, Settings, SettingsError
+from trading_assets.core.settings import DEFAULT_SYMBOLS, Settings, SettingsError
 
 
 def test_defaults_are_embedded_and_need_no_environment(tmp_path: Path) -> None:
@@ -51,7 +51,9 @@ def test_real_systems_are_configuration_only() -> None:
         ("TRADEGRAPH_SYMBOLS", "btc usdt", "TRADEGRAPH_SYMBOLS=BTCUSDT,ETHUSDT"),
     ],
 )
-def test_bad_setting_error_names_the_variable_and_shows_a_good_value(name: str, value: str, example: str) -> None:
+def test_bad_setting_error_names_the_variable_and_shows_a_good_value(
+    name: str, value: str, example: str
+) -> None:
     with pytest.raises(SettingsError) as error:
         Settings.from_env({name: value})
 

@@ -29,9 +29,9 @@ import requests
 
 from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient
-from resources.servers import free_port
 from resources.tick_store.embedded import EmbeddedTickStore
-from trading_assets.market.partitions import day_bounds_us
+from testkit.servers import free_port
+from trading_assets.core.time import day_bounds_us
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 pytestmark = pytest.mark.slow
@@ -116,7 +116,7 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 
 # A process started in the background inherits an ignored SIGINT, and dagster dev copies that handler to
-# its children, which then ignore SIGTERM as well (FACTS.md). So the default SIGINT handler is restored
+# its children, which then ignore SIGTERM as well (docs/MEASUREMENTS.md). So the default SIGINT handler is restored
 # before dagster starts: by this tiny trampoline rather than a ``preexec_fn``, which runs Python between
 # fork and exec and is unsafe while other threads run (the simulated exchange's thread does).
 _WITH_DEFAULT_SIGINT = [

@@ -1,7 +1,6 @@
 """The tick archive asset: a sealed day as zstd Parquet on S3 or in a local folder, verified, after which
 store partitions past the hot retention leave the store."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -43,7 +42,7 @@ def tick_archive(
     """One day of ticks as zstd Parquet, checked by row count and SHA-256 after upload. Then every store
     partition that is archived, verified and older than the hot retention is dropped from the store; reads
     of those days go to the archive through the same reader."""
-    from trading_assets.settings import Settings
+    from trading_assets.core.settings import Settings
 
     day = partition_day(context.partition_key)
     retention = config.hot_retention_days

@@ -20,12 +20,12 @@ import pyarrow as pa
 
 from resources.archive.base import DayNotArchivedError, TickArchive
 from resources.tick_store.base import TickStore
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY, conform
+from trading_assets.core.ticks import TICK_SCHEMA, conform
+from trading_assets.core.time import US_PER_DAY, day_from_number, day_number
 
 log = logging.getLogger(__name__)
 
 Location = Literal["hot", "archive", "missing"]
-_EPOCH = dt.date(1970, 1, 1)
 _ORDER = [("trade_time_us", "ascending"), ("venue", "ascending"), ("trade_id", "ascending")]
 
 
@@ -34,7 +34,7 @@ class TickDayMissingError(LookupError):
 
 
 def _date(day_number: int) -> dt.date:
-    return _EPOCH + dt.timedelta(days=int(day_number))
+    return day_from_number(day_number)
 
 
 class TickReader:
@@ -83,7 +83,7 @@ class TickReader:
         if end_us <= start_us:
             return TICK_SCHEMA.empty_table()
         first, last = start_us // US_PER_DAY, (end_us - 1) // US_PER_DAY
-        hot = {day for day in self._hot_days() if first <= (day - _EPOCH).days <= last}
+        hot = {day for day in self._hot_days() if first <= day_number(day) <= last}
         parts = []
         if hot:
             from_store = self.store.read(symbol=symbol, start_us=start_us, end_us=end_us, venue=venue)
@@ -92,12 +92,12 @@ class TickReader:
                 # Dropped by retention while we read: whatever the store returned for them may be
                 # partial, so take those days wholly from the archive instead.
                 days = from_store.column("trade_time_us").to_numpy() // US_PER_DAY
-                keep = ~np.isin(days, [(day - _EPOCH).days for day in vanished])
+                keep = ~np.isin(days, [day_number(day) for day in vanished])
                 from_store = from_store.filter(pa.array(keep))
                 hot -= vanished
             parts.append(from_store)
         archived = [
-            day for day in self.archive.list_days() if first <= (day - _EPOCH).days <= last and day not in hot
+            day for day in self.archive.list_days() if first <= day_number(day) <= last and day not in hot
         ]
         if archived:
             parts.append(self._read_archive(archived, symbol, start_us, end_us, venue))

@@ -38,16 +38,23 @@ _SEAL_CHECKS = {
     "price_jumps_within_bounds": "No consecutive trades of a symbol differ in price by more than 10%.",
 }
 
+
 def _time(time_us: int) -> str:
     return dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC).isoformat()
+
 
 def _check_result(result: quality.CheckResult, check_name: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=result.passed,
         description=result.description,
-        metadata={"failing": result.count, "checked": result.checked, "examples": "\n".join(result.examples) or "-"},
+        metadata={
+            "failing": result.count,
+            "checked": result.checked,
+            "examples": "\n".join(result.examples) or "-",
+        },
     )
+
 
 def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     """Row count, symbols and first/last trade time of a day's ticks, as metadata."""
@@ -56,7 +63,10 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     symbols = sorted(pc.unique(ticks["symbol"]).to_pylist())
     per_symbol = ticks.group_by("symbol").aggregate([("trade_id", "count")]).sort_by("symbol")
     table = "\n".join(
-        f"| {s} | {n:,} |" for s, n in zip(per_symbol["symbol"].to_pylist(), per_symbol["trade_id_count"].to_pylist(), strict=True)
+        f"| {s} | {n:,} |"
+        for s, n in zip(
+            per_symbol["symbol"].to_pylist(), per_symbol["trade_id_count"].to_pylist(), strict=True
+        )
     )
     return {
         "rows": dg.MetadataValue.int(ticks.num_rows),
@@ -65,6 +75,7 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
         "last_trade": dg.MetadataValue.text(_time(pc.max(ticks["trade_time_us"]).as_py())),
         "rows_per_symbol": dg.MetadataValue.md(f"| symbol | rows |\n|---|---|\n{table}"),
     }
+
 
 @dg.asset(
     partitions_def=DAILY,
@@ -105,6 +116,7 @@ def tick_partition(
     # The value is the sealed day itself: readers later in the run get it in memory (day_io).
     return dg.MaterializeResult(value=ticks, metadata=metadata, check_results=checks)
 
+
 @dg.asset(
     partitions_def=DAILY,
     group_name="market",
@@ -135,8 +147,12 @@ def bars_1m(
             "bars": dg.MetadataValue.int(bars.num_rows),
             "symbols": dg.MetadataValue.int(len(pc.unique(bars["symbol"])) if bars.num_rows else 0),
             "ticks": dg.MetadataValue.int(ticks.num_rows),
-            "first_minute": dg.MetadataValue.text(_time(pc.min(bars["minute_us"]).as_py()) if bars.num_rows else "-"),
-            "last_minute": dg.MetadataValue.text(_time(pc.max(bars["minute_us"]).as_py()) if bars.num_rows else "-"),
+            "first_minute": dg.MetadataValue.text(
+                _time(pc.min(bars["minute_us"]).as_py()) if bars.num_rows else "-"
+            ),
+            "last_minute": dg.MetadataValue.text(
+                _time(pc.max(bars["minute_us"]).as_py()) if bars.num_rows else "-"
+            ),
             "chart": dg.MetadataValue.md(f"![price and volume](data:image/png;base64,{png})"),
         },
         check_results=[check],

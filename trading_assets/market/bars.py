@@ -15,49 +15,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from trading_assets.market.ticks import US_PER_DAY, US_PER_SECOND, Side, conform
+from trading_assets.core.bars import conform_bars, empty_bars_table
+from trading_assets.core.ticks import Side, conform
+from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND
 
 log = logging.getLogger(__name__)
-
-US_PER_MINUTE = 60 * US_PER_SECOND
-
-BARS_SCHEMA = pa.schema(
-    [
-        pa.field("venue", pa.string(), nullable=False),
-        pa.field("symbol", pa.string(), nullable=False),
-        pa.field("minute_us", pa.int64(), nullable=False),
-        pa.field("open", pa.float64(), nullable=False),
-        pa.field("high", pa.float64(), nullable=False),
-        pa.field("low", pa.float64(), nullable=False),
-        pa.field("close", pa.float64(), nullable=False),
-        pa.field("volume", pa.float64(), nullable=False),
-        pa.field("quote_volume", pa.float64(), nullable=False),
-        pa.field("vwap", pa.float64(), nullable=False),
-        pa.field("trades", pa.int64(), nullable=False),
-        pa.field("buy_volume", pa.float64(), nullable=False),
-        pa.field("sell_volume", pa.float64(), nullable=False),
-    ]
-)
-"""Arrow schema of a bar table, one row per (venue, symbol, minute) with trades. Columns:
-
-- ``venue``: venue of the ticks, as in the tick table.
-- ``symbol``: symbol of the ticks, as in the tick table.
-- ``minute_us``: start of the UTC minute (microseconds since epoch); the bar holds trades with
-  ``minute_us <= trade_time_us < minute_us + 60_000_000``.
-- ``open``: price of the minute's first trade in (trade_time_us, trade_id) order.
-- ``high``: highest trade price of the minute.
-- ``low``: lowest trade price of the minute.
-- ``close``: price of the minute's last trade in (trade_time_us, trade_id) order.
-- ``volume``: sum of trade quantities (base units).
-- ``quote_volume``: sum of price * quantity (quote currency).
-- ``vwap``: volume-weighted average price, ``quote_volume / volume``.
-- ``trades``: number of trades.
-- ``buy_volume``: sum of quantities of trades whose aggressor bought (side = 1).
-- ``sell_volume``: sum of quantities of trades whose aggressor sold (side = -1); trades of unknown
-  side (0) count in ``volume`` but in neither ``buy_volume`` nor ``sell_volume``.
-"""
-
-BAR_COLUMNS: tuple[str, ...] = tuple(BARS_SCHEMA.names)
 
 _MAX_VOLUME_BUCKETS = 150
 
@@ -90,35 +52,6 @@ FROM (
 GROUP BY venue, symbol, minute_us
 ORDER BY venue, symbol, minute_us
 """
-
-
-def empty_bars_table() -> pa.Table:
-    """A bar table with no rows."""
-    return BARS_SCHEMA.empty_table()
-
-
-def conform_bars(table: pa.Table) -> pa.Table:
-    """Return ``table`` with exactly the bar columns, in order and with the canonical types.
-
-    Raises ``ValueError`` naming missing columns, columns with nulls, or a column that cannot be cast.
-    """
-    missing = [name for name in BAR_COLUMNS if name not in table.column_names]
-    if missing:
-        raise ValueError(f"bar table is missing columns {missing}; expected columns {list(BAR_COLUMNS)}")
-    if table.schema.equals(BARS_SCHEMA):
-        return table
-    columns = []
-    for field in BARS_SCHEMA:
-        column = table.column(field.name)
-        if column.null_count:
-            raise ValueError(f"bar column {field.name!r} has {column.null_count} null values")
-        try:
-            columns.append(column.cast(field.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ValueError(
-                f"bar column {field.name!r} of type {column.type} cannot be cast to {field.type}: {exc}"
-            ) from exc
-    return pa.Table.from_arrays(columns, schema=BARS_SCHEMA)
 
 
 def compute_bars_1m(ticks: pa.Table) -> pa.Table:

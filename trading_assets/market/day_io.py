@@ -53,10 +53,15 @@ class SealedDayIOManager(dg.ConfigurableIOManager):
             latest = _latest
         with self.tick_store.open() as store:
             stored = next((p.rows for p in store.partitions() if p.day == day), None)
-            if latest is not None and (latest.run_id, latest.partition_key) == (context.step_context.run_id, key):
+            if latest is not None and (latest.run_id, latest.partition_key) == (
+                context.step_context.run_id,
+                key,
+            ):
                 if stored == latest.ticks.num_rows:
                     context.log.info(f"{day}: {stored:,} ticks handed over by tick_partition in this run")
                     return latest.ticks
-                context.log.info(f"{day} changed in the store since it was sealed in this run: reading it again")
+                context.log.info(
+                    f"{day} changed in the store since it was sealed in this run: reading it again"
+                )
             with self.tick_archive.open() as archive:
                 return TickReader(store, archive).read_day(day)

@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_assets.market.bars import conform_bars
-from trading_assets.market.ticks import conform
+from trading_assets.core.bars import conform_bars
+from trading_assets.core.ticks import conform
 
 MAX_EXAMPLES = 5
 """How many problems a result spells out in :attr:`CheckResult.examples`."""

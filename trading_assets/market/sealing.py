@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from resources.exchange_feed.history import TradePage, iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
 from resources.tick_store.base import TickStore, TradeIdGap
-from trading_assets.market.partitions import day_bounds_us
+from trading_assets.core.time import day_bounds_us
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,17 @@ def _in_day(ticks: pa.Table, start_us: int, end_us: int) -> pa.Table:
     return ticks.filter(pc.and_(pc.greater_equal(times, start_us), pc.less(times, end_us)))
 
 
-def _pages(client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int) -> Iterator[TradePage]:
-    return iter_trade_pages(client, venue=venue, symbol=symbol, first_id=first_id, last_id=last_id, page_limit=PAGE)
+def _pages(
+    client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int
+) -> Iterator[TradePage]:
+    return iter_trade_pages(
+        client, venue=venue, symbol=symbol, first_id=first_id, last_id=last_id, page_limit=PAGE
+    )
 
 
-def _fill_inside(store: TickStore, gaps: list[TradeIdGap], history: History, start_us: int, end_us: int) -> int:
+def _fill_inside(
+    store: TickStore, gaps: list[TradeIdGap], history: History, start_us: int, end_us: int
+) -> int:
     filled = 0
     for gap in gaps:
         client = history(gap.venue)
@@ -67,12 +73,25 @@ def _fill_inside(store: TickStore, gaps: list[TradeIdGap], history: History, sta
                 filled += store.insert(_in_day(page.ticks, start_us, end_us))
         except RestError as exc:
             # The seal still happens; the gap stays and the blocking check reports it.
-            log.error("%s %s: could not fill ids %d..%d: %s", gap.venue, gap.symbol, gap.first_missing, gap.last_missing, exc)
+            log.error(
+                "%s %s: could not fill ids %d..%d: %s",
+                gap.venue,
+                gap.symbol,
+                gap.first_missing,
+                gap.last_missing,
+                exc,
+            )
     return filled
 
 
 def _edge_trades(
-    client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int, start_us: int, end_us: int
+    client: BinanceRestClient,
+    venue: str,
+    symbol: str,
+    first_id: int,
+    last_id: int,
+    start_us: int,
+    end_us: int,
 ) -> list[pa.Table]:
     found: list[pa.Table] = []
     # After the last stored id: walk forward until a trade belongs to the next day.
@@ -113,7 +132,14 @@ def _fill_edges(store: TickStore, ticks: pa.Table, history: History, start_us: i
             for table in _edge_trades(client, venue, symbol, first_id, last_id, start_us, end_us):
                 filled += store.insert(table)
         except RestError as exc:
-            log.error("%s %s: could not look past the day's edges (ids %d..%d): %s", venue, symbol, first_id, last_id, exc)
+            log.error(
+                "%s %s: could not look past the day's edges (ids %d..%d): %s",
+                venue,
+                symbol,
+                first_id,
+                last_id,
+                exc,
+            )
     return filled
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY
 
 # Starting prices and price increments of the default symbols; others get a generic profile.
 _PROFILES: dict[str, tuple[float, float]] = {
@@ -157,5 +158,7 @@ def simulate_day(
         # Random arrivals can overrun midnight for small counts: squeeze them into the day, order kept.
         squeezed = day_start_us + ((times - day_start_us) * ((US_PER_DAY - 1) / span)).astype(np.int64)
         for name in ("trade_time_us", "event_time_us", "receive_time_us"):
-            table = table.set_column(table.schema.get_field_index(name), TICK_SCHEMA.field(name), pa.array(squeezed))
+            table = table.set_column(
+                table.schema.get_field_index(name), TICK_SCHEMA.field(name), pa.array(squeezed)
+            )
     return table

@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from resources.bus.base import TickBus
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
+from trading_assets.core.time import US_PER_DAY
+from trading_assets.core.validation import validate_table
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.market.ticks import US_PER_DAY
-from trading_assets.market.validation import validate_table
 from trading_assets.services.loader import Loader, LoaderConfig
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,10 @@ class DemoSummary:
 def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bool = True) -> DemoSummary:
     """Simulate ``config.ticks`` trades, stream them through ``bus`` into ``store``, seal and summarise."""
     today = dt.datetime.now(dt.UTC).date()
-    start_us = int(dt.datetime.combine(today - dt.timedelta(days=config.days), dt.time(), dt.UTC).timestamp()) * 1_000_000
+    start_us = (
+        int(dt.datetime.combine(today - dt.timedelta(days=config.days), dt.time(), dt.UTC).timestamp())
+        * 1_000_000
+    )
     market = MarketConfig(
         symbols=config.symbols,
         seed=config.seed,
@@ -82,7 +85,9 @@ def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bo
             bus.publish(checked.valid)
             published += checked.valid.num_rows
             if checked.valid.num_rows:
-                first_us = first_us if first_us is not None else pc.min(checked.valid["trade_time_us"]).as_py()
+                first_us = (
+                    first_us if first_us is not None else pc.min(checked.valid["trade_time_us"]).as_py()
+                )
                 last_us = pc.max(checked.valid["trade_time_us"]).as_py()
             bus.flush()
             # Interleave loading with streaming, as the two services do in one process.

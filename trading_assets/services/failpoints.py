@@ -23,7 +23,9 @@ def _parse(spec: str) -> dict[str, int]:
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, _, count = item.partition("=")
         if not count.isdigit() or int(count) < 1:
-            raise ValueError(f"TRADEGRAPH_FAILPOINTS entry {item!r} must be name=N with N >= 1, e.g. loader.after_insert=3")
+            raise ValueError(
+                f"TRADEGRAPH_FAILPOINTS entry {item!r} must be name=N with N >= 1, e.g. loader.after_insert=3"
+            )
         points[name] = int(count)
     return points
 

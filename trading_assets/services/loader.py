@@ -140,9 +140,13 @@ class Loader:
                 self.metrics.insert_failures.inc()
                 # Full jitter keeps many loaders from hammering a recovering server in step.
                 wait = random.uniform(0, delay)
-                log.warning("store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait)
+                log.warning(
+                    "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
+                )
                 if stop is not None and stop.wait(wait):
-                    log.warning("stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows)
+                    log.warning(
+                        "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
+                    )
                     return 0
                 if stop is None:
                     time.sleep(wait)

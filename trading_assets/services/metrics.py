@@ -21,18 +21,26 @@ class StreamerMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.ticks = Counter("tradegraph_streamer_ticks", "Ticks published", ["venue", "symbol"], registry=r)
-        self.reconnects = Counter("tradegraph_streamer_reconnects", "Websocket reconnects", ["venue"], registry=r)
+        self.reconnects = Counter(
+            "tradegraph_streamer_reconnects", "Websocket reconnects", ["venue"], registry=r
+        )
         self.gaps_found = Counter(
             "tradegraph_streamer_gap_trades_found", "Trade ids found missing", ["venue"], registry=r
         )
         self.gaps_filled = Counter(
-            "tradegraph_streamer_gap_trades_filled", "Missing trade ids filled from REST", ["venue"], registry=r
+            "tradegraph_streamer_gap_trades_filled",
+            "Missing trade ids filled from REST",
+            ["venue"],
+            registry=r,
         )
         self.gap_fill_failures = Counter(
             "tradegraph_streamer_gap_fill_failures", "Gap fills that gave up", ["venue"], registry=r
         )
         self.dead_letters = Counter(
-            "tradegraph_streamer_dead_letters", "Frames or ticks sent to the dead letters", ["venue", "kind"], registry=r
+            "tradegraph_streamer_dead_letters",
+            "Frames or ticks sent to the dead letters",
+            ["venue", "kind"],
+            registry=r,
         )
         self.publish_latency = Histogram(
             "tradegraph_streamer_publish_latency_seconds",
@@ -54,12 +62,17 @@ class LoaderMetrics:
         self.rows = Counter("tradegraph_loader_rows", "Ticks inserted into the store", registry=r)
         self.batches = Counter("tradegraph_loader_batches", "Batches inserted", registry=r)
         self.batch_seconds = Histogram(
-            "tradegraph_loader_batch_seconds", "Insert + commit time of a batch", buckets=_LATENCY_BUCKETS, registry=r
+            "tradegraph_loader_batch_seconds",
+            "Insert + commit time of a batch",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.insert_failures = Counter(
             "tradegraph_loader_insert_failures", "Inserts that failed and will be retried", registry=r
         )
-        self.pending_rows = Gauge("tradegraph_loader_pending_rows", "Ticks held waiting for insert", registry=r)
+        self.pending_rows = Gauge(
+            "tradegraph_loader_pending_rows", "Ticks held waiting for insert", registry=r
+        )
         self.dead_letters = Counter("tradegraph_loader_dead_letters", "Undecodable records", registry=r)
         self.heartbeat = Gauge(
             "tradegraph_loader_heartbeat_timestamp_seconds", "Last heartbeat (unix seconds)", registry=r

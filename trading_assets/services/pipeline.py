@@ -17,12 +17,12 @@ from typing import Any
 from resources.bus.base import TickBus
 from resources.exchange_feed.binance import BinanceFeed
 from resources.tick_store.base import TickStore
+from trading_assets.core.settings import Settings
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig, FaultConfig
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
 from trading_assets.services.runtime import LOADER_GROUP, FeedOverrides, build_feeds
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state, save_state
-from trading_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ class PipelineConfig:
     """Stop after this many seconds."""
     metrics_port: int | None = None
     """Serve streamer and loader metrics on this port (and the next one)."""
-    loader: LoaderConfig = LoaderConfig(max_rows=50_000, max_wait_s=0.2, poll_timeout_s=0.05)
+    loader: LoaderConfig = field(
+        default_factory=lambda: LoaderConfig(max_rows=50_000, max_wait_s=0.2, poll_timeout_s=0.05)
+    )
     """Batching of the loader."""
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Faults the simulated exchange injects (drops, duplicates, reordering, skips, garbage frames)."""
@@ -131,7 +133,11 @@ def run_pipeline(
         while not stop.wait(0.2):
             if config.duration_s is not None and time.monotonic() - started >= config.duration_s:
                 break
-            if sim is not None and config.max_trades is not None and _all_loaded(sim.stats(), streamer, loader):
+            if (
+                sim is not None
+                and config.max_trades is not None
+                and _all_loaded(sim.stats(), streamer, loader)
+            ):
                 break
     finally:
         stop.set()

@@ -13,10 +13,10 @@ from resources.exchange_feed.base import ExchangeFeed
 from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
 from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
 from resources.tick_store.base import TickStore
+from trading_assets.core.settings import Settings
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state
-from trading_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ class FeedOverrides:
 
 def finnhub_symbol(symbol: str) -> str:
     """Finnhub names crypto pairs by exchange (``BINANCE:BTCUSDT``); stock symbols stay as they are."""
-    return symbol if ":" in symbol or not symbol.endswith(("USDT", "USDC", "BTC", "ETH")) else f"BINANCE:{symbol}"
+    return (
+        symbol
+        if ":" in symbol or not symbol.endswith(("USDT", "USDC", "BTC", "ETH"))
+        else f"BINANCE:{symbol}"
+    )
 
 
 def build_feeds(
@@ -51,9 +55,13 @@ def build_feeds(
                 if venue == "sim"
                 else (settings.binance_ws_url, settings.binance_rest_url)
             )
-            config = BinanceFeedConfig(symbols=settings.symbols, venue=venue, ws_base_url=ws, rest_base_url=rest)
+            config = BinanceFeedConfig(
+                symbols=settings.symbols, venue=venue, ws_base_url=ws, rest_base_url=rest
+            )
             feeds.append(
-                BinanceFeed(config, initial_last_ids=state.last_ids.get(venue), initial_gaps=state.gaps.get(venue))
+                BinanceFeed(
+                    config, initial_last_ids=state.last_ids.get(venue), initial_gaps=state.gaps.get(venue)
+                )
             )
         elif venue == "finnhub":
             symbols = tuple(finnhub_symbol(s) for s in settings.symbols)

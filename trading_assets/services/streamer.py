@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 
 from resources.bus.base import DeadLetter, TickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent
-from trading_assets.market.validation import DEFAULT_MAX_FUTURE_US, validate_table
-from trading_assets.market.wire import MalformedFrame
+from resources.exchange_feed.wire import MalformedFrame
+from trading_assets.core.validation import DEFAULT_MAX_FUTURE_US, validate_table
 from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
 from trading_assets.services.metrics import StreamerMetrics
 
@@ -130,7 +130,9 @@ class Streamer:
         checked = validate_table(ticks, max_future_us=self.config.max_future_us)
         for rejected in checked.rejected:
             row = ticks.slice(rejected.row, 1).to_pylist()[0]
-            self._dead_letter(str(row["venue"]), orjson.dumps(row), f"invalid tick: {rejected.reason}", "invalid")
+            self._dead_letter(
+                str(row["venue"]), orjson.dumps(row), f"invalid tick: {rejected.reason}", "invalid"
+            )
         valid = checked.valid
         if valid.num_rows == 0:
             return
@@ -162,7 +164,9 @@ class Streamer:
         if counter is not None:
             counter.labels(venue=event.venue).inc(max(event.count, 1) if event.kind != "reconnect" else 1)
         level = logging.WARNING if event.kind in ("gap_fill_failed", "venue_error", "stale") else logging.INFO
-        log.log(level, "%s %s %s: %s (%d)", event.venue, event.kind, event.symbol or "", event.detail, event.count)
+        log.log(
+            level, "%s %s %s: %s (%d)", event.venue, event.kind, event.symbol or "", event.detail, event.count
+        )
 
     def _dead_letter(self, venue: str, raw: bytes, reason: str, kind: str) -> None:
         self.bus.publish_dead_letter(
@@ -256,7 +260,9 @@ class Streamer:
             # Feeds may hand over a last batch while stopping: acknowledge it before the final beat.
             self.acknowledge()
             self.beat()
-            log.info("streamer stopped: %d ticks published, %d dead letters", self.published, self.dead_lettered)
+            log.info(
+                "streamer stopped: %d ticks published, %d dead letters", self.published, self.dead_lettered
+            )
 
 
 def _max_ids(table: pa.Table) -> dict[tuple[str, str], int]:
@@ -267,7 +273,10 @@ def _max_ids(table: pa.Table) -> dict[tuple[str, str], int]:
     return {
         (v, s): int(i)
         for v, s, i in zip(
-            grouped["venue"].to_pylist(), grouped["symbol"].to_pylist(), grouped["trade_id_max"].to_pylist(), strict=True
+            grouped["venue"].to_pylist(),
+            grouped["symbol"].to_pylist(),
+            grouped["trade_id_max"].to_pylist(),
+            strict=True,
         )
     }
 
@@ -277,7 +286,10 @@ def _counts(table: pa.Table) -> dict[tuple[str, str], int]:
     return {
         (v, s): int(n)
         for v, s, n in zip(
-            grouped["venue"].to_pylist(), grouped["symbol"].to_pylist(), grouped["trade_id_count"].to_pylist(), strict=True
+            grouped["venue"].to_pylist(),
+            grouped["symbol"].to_pylist(),
+            grouped["trade_id_count"].to_pylist(),
+            strict=True,
         )
     }
 

@@ -13,9 +13,9 @@ import pytest
 
 from resources.archive import LocalTickArchive, S3TickArchive, TickArchive, WriterSettings
 from resources.archive.layout import day_start_us
-from resources.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import simulate_day
-from trading_assets.market.ticks import US_PER_DAY
 
 DAY1 = dt.date(2024, 3, 1)
 DAY2 = dt.date(2024, 3, 2)

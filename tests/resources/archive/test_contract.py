@@ -21,7 +21,8 @@ from tests.resources.archive.conftest import (
     stored_bytes,
     stored_names,
 )
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY
 
 
 def test_write_then_read_day_returns_exactly_the_ticks_in_archive_order(archive: TickArchive) -> None:

@@ -18,9 +18,9 @@ from resources.archive import (
     open_tick_archive,
 )
 from resources.archive.layout import day_start_us
-from resources.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from tests.resources.archive.conftest import DAY1, DAY2, archive_order, new_bucket, s3_archive, sim_day
-from trading_assets.settings import Settings
+from trading_assets.core.settings import Settings
 
 
 def test_object_carries_its_record_as_metadata(s3_server: S3Server) -> None:

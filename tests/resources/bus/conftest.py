@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from resources.bus import DeadLetter, TickConsumer
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.core.ticks import TICK_SCHEMA
 
 BASE_TIME_US = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z
 

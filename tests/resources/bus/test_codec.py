@@ -20,7 +20,7 @@ from resources.bus.codec import (
     records_to_table,
 )
 from tests.resources.bus.conftest import make_ticks, sort_ticks
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.core.ticks import TICK_SCHEMA
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BINANCE:XRPUSDT", "ADAUSDT"]
 

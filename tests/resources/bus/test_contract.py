@@ -16,9 +16,9 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.bus import BusError, DeadLetter, EmbeddedTickBus, KafkaTickBus, topic_for
-from resources.servers import KafkaBroker
+from testkit.servers import KafkaBroker
 from tests.resources.bus.conftest import drain, make_ticks, sort_ticks
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.core.ticks import TICK_SCHEMA
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT"]
 Bus = KafkaTickBus | EmbeddedTickBus

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent
-from trading_assets.market.ticks import conform
-from trading_assets.market.wire import MalformedFrame
+from resources.exchange_feed.wire import MalformedFrame
+from trading_assets.core.ticks import conform
 
 
 class RecordingSink:
@@ -41,7 +41,9 @@ class RecordingSink:
             tables = list(self.tables)
         out: list[int] = []
         for table in tables:
-            for s, i in zip(table.column("symbol").to_pylist(), table.column("trade_id").to_pylist(), strict=True):
+            for s, i in zip(
+                table.column("symbol").to_pylist(), table.column("trade_id").to_pylist(), strict=True
+            ):
                 if s == symbol:
                     out.append(i)
         return out

@@ -30,7 +30,11 @@ def test_every_trade_the_exchange_printed_arrives_through_skips_and_duplicates(
     with ExchangeSim(config) as sim:
         feed = BinanceFeed(
             BinanceFeedConfig(
-                symbols=SYMBOLS, venue="sim", ws_base_url=sim.ws_url + path, rest_base_url=sim.rest_url, gap_grace_s=0.2
+                symbols=SYMBOLS,
+                venue="sim",
+                ws_base_url=sim.ws_url + path,
+                rest_base_url=sim.rest_url,
+                gap_grace_s=0.2,
             )
         )
         run_feed(feed)

@@ -24,7 +24,7 @@ from tests.resources.exchange_feed.venue import (
     binance_trade,
     wait_for,
 )
-from trading_assets.market.ticks import Side, table_to_ticks
+from trading_assets.core.ticks import Side, table_to_ticks
 
 RunFeed = Callable[[ExchangeFeed], Thread]
 
@@ -89,9 +89,11 @@ def test_every_trade_id_arrives_through_gaps_reorders_duplicates_garbage_and_a_d
         feed = BinanceFeed(config(venue))
         run_feed(feed)
         wait_for(
-            lambda: set(sink.ids("BTCUSDT")) == set(everything["BTCUSDT"])
-            and set(sink.ids("ETHUSDT")) == set(everything["ETHUSDT"])
-            and len(sink.kinds("gap_filled")) == 3,
+            lambda: (
+                set(sink.ids("BTCUSDT")) == set(everything["BTCUSDT"])
+                and set(sink.ids("ETHUSDT")) == set(everything["ETHUSDT"])
+                and len(sink.kinds("gap_filled")) == 3
+            ),
             timeout_s=15,
             what="every scripted trade id",
         )
@@ -99,7 +101,9 @@ def test_every_trade_id_arrives_through_gaps_reorders_duplicates_garbage_and_a_d
         assert gap_counts(sink, "gap_found") == [("BTCUSDT", 6), ("BTCUSDT", 10), ("ETHUSDT", 5)]
         assert gap_counts(sink, "gap_filled") == [("BTCUSDT", 6), ("BTCUSDT", 10), ("ETHUSDT", 5)]
         assert sink.kinds("gap_fill_failed") == []
-        assert next(e.detail for e in sink.kinds("gap_found") if e.count == 10).startswith("ids 51..60 missing")
+        assert next(e.detail for e in sink.kinds("gap_found") if e.count == 10).startswith(
+            "ids 51..60 missing"
+        )
         assert len(sink.kinds("connected")) == 2
         assert len(sink.kinds("disconnected")) == 1 and len(sink.kinds("reconnect")) == 1
         assert sink.kinds("reconnect")[0].count == 1
@@ -134,7 +138,9 @@ def test_every_trade_id_arrives_through_gaps_reorders_duplicates_garbage_and_a_d
     assert "test-api-key" not in repr(feed) and "test-api-key" not in caplog.text
 
 
-def test_late_trades_shrink_a_pending_gap_before_it_is_fetched(sink: RecordingSink, run_feed: RunFeed) -> None:
+def test_late_trades_shrink_a_pending_gap_before_it_is_fetched(
+    sink: RecordingSink, run_feed: RunFeed
+) -> None:
     script = [*btc(1, 2, 3, 7, 8), Sleep(0.05), *btc(5), Sleep(0.6), *btc(9)]
     with ScriptedVenue([script], rest_trades={"BTCUSDT": list(range(1, 10))}) as venue:
         run_feed(BinanceFeed(config(venue, symbols=("BTCUSDT",), gap_grace_s=0.3)))
@@ -142,7 +148,8 @@ def test_late_trades_shrink_a_pending_gap_before_it_is_fetched(sink: RecordingSi
         wait_for(lambda: len(sink.kinds("gap_filled")) == 2, timeout_s=5, what="two fills")
         # Gap 4..6 shrank to 4 and 6 when 5 arrived late: two gaps of one id, fetched separately.
         assert [(e.detail.split(" missing")[0], e.count) for e in sink.kinds("gap_found")] == [
-            ("ids 4..4", 1), ("ids 6..6", 1),
+            ("ids 4..4", 1),
+            ("ids 6..6", 1),
         ]
         assert sorted(sink.ids("BTCUSDT")) == list(range(1, 10))
         assert [r.query["fromId"] for r in venue.rest_requests] == ["4", "6"]
@@ -158,7 +165,10 @@ def test_stale_connection_is_detected_and_replaced(sink: RecordingSink, run_feed
         (stale,) = sink.kinds("stale")
         assert stale.detail.startswith("no data frame for") and "stale_after_s=0.5" in stale.detail
         assert [e.kind for e in sink.events if e.kind != "gap_found"][:4] == [
-            "connected", "stale", "disconnected", "reconnect",
+            "connected",
+            "stale",
+            "disconnected",
+            "reconnect",
         ]
         assert len(sink.kinds("connected")) == 2
         assert venue.connections[0].pings >= 2  # client pings kept flowing while the venue was silent
@@ -185,7 +195,8 @@ def test_restart_fills_the_gap_since_the_last_published_id(sink: RecordingSink, 
         assert gap_counts(sink, "gap_found") == gap_counts(sink, "gap_filled") == [("BTCUSDT", 50)]
         # 50 ids in pages of at most 40: fromId 951 (limit 40) then 991 (limit 10).
         assert [(r.query["fromId"], r.query["limit"]) for r in venue.rest_requests] == [
-            ("951", "40"), ("991", "10"),
+            ("951", "40"),
+            ("991", "10"),
         ]
 
 
@@ -200,14 +211,18 @@ def test_trades_missed_just_before_a_symbol_went_quiet_are_found_by_the_tail_pro
 
         assert sorted(sink.ids("BTCUSDT")) == list(range(1, 13))
         assert gap_counts(sink, "gap_found") == gap_counts(sink, "gap_filled") == [("BTCUSDT", 2)]
-        assert venue.rest_requests[0].path == "/api/v3/trades" and venue.rest_requests[0].query["limit"] == "1"
+        assert (
+            venue.rest_requests[0].path == "/api/v3/trades" and venue.rest_requests[0].query["limit"] == "1"
+        )
 
 
 def test_gap_filled_trades_carry_the_feeds_venue_name(sink: RecordingSink, run_feed: RunFeed) -> None:
     # The simulated exchange speaks Binance's protocol under venue "sim": its filled trades must not be
     # labelled "binance", or they would travel on another venue's topic.
     with ScriptedVenue([[*btc(1001, 1002)]], rest_trades={"BTCUSDT": list(range(990, 1003))}) as venue:
-        feed = BinanceFeed(config(venue, symbols=("BTCUSDT",), venue="sim"), initial_last_ids={"BTCUSDT": 995})
+        feed = BinanceFeed(
+            config(venue, symbols=("BTCUSDT",), venue="sim"), initial_last_ids={"BTCUSDT": 995}
+        )
         run_feed(feed)
         wait_for(lambda: sink.kinds("gap_filled"), timeout_s=10, what="the restart gap fill")
 
@@ -217,7 +232,9 @@ def test_gap_filled_trades_carry_the_feeds_venue_name(sink: RecordingSink, run_f
         assert venues == {"sim"}
 
 
-def test_rest_failure_reports_gap_fill_failed_and_keeps_the_gap(sink: RecordingSink, run_feed: RunFeed) -> None:
+def test_rest_failure_reports_gap_fill_failed_and_keeps_the_gap(
+    sink: RecordingSink, run_feed: RunFeed
+) -> None:
     failures = [(400, {}, '{"code":-1100,"msg":"Illegal characters found in parameter fromId"}')]
     with ScriptedVenue([[*btc(1, 2, 10)]], rest_failures=failures) as venue:
         feed = BinanceFeed(config(venue, symbols=("BTCUSDT",)))
@@ -226,15 +243,21 @@ def test_rest_failure_reports_gap_fill_failed_and_keeps_the_gap(sink: RecordingS
         (failed,) = sink.kinds("gap_fill_failed")
         assert (failed.symbol, failed.count) == ("BTCUSDT", 7)
         assert failed.detail.startswith("ids 3..9: GET http://127.0.0.1:")
-        assert "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=3&limit=7 failed with HTTP 400" in failed.detail
+        assert (
+            "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=3&limit=7 failed with HTTP 400" in failed.detail
+        )
         assert "Illegal characters" in failed.detail
         assert len(venue.rest_requests) == 1  # a 400 is not retried
         assert feed.unfilled_gaps() == {"BTCUSDT": [(3, 9)]}
 
 
-def test_rest_429_during_gap_fill_is_retried_after_retry_after(sink: RecordingSink, run_feed: RunFeed) -> None:
+def test_rest_429_during_gap_fill_is_retried_after_retry_after(
+    sink: RecordingSink, run_feed: RunFeed
+) -> None:
     failures = [(429, {"Retry-After": "1"}, '{"code":-1003,"msg":"Too many requests"}')]
-    with ScriptedVenue([[*btc(1, 2, 5)]], rest_trades={"BTCUSDT": [1, 2, 3, 4, 5]}, rest_failures=failures) as venue:
+    with ScriptedVenue(
+        [[*btc(1, 2, 5)]], rest_trades={"BTCUSDT": [1, 2, 3, 4, 5]}, rest_failures=failures
+    ) as venue:
         run_feed(BinanceFeed(config(venue, symbols=("BTCUSDT",))))
         wait_for(lambda: sink.kinds("gap_filled"), timeout_s=10, what="gap_filled")
         assert gap_counts(sink, "gap_filled") == [("BTCUSDT", 2)]
@@ -254,13 +277,19 @@ def test_implausible_gap_is_not_fetched(sink: RecordingSink, run_feed: RunFeed) 
         assert feed.unfilled_gaps() == {"BTCUSDT": [(3, 10**12 - 1)]}
 
 
-def test_unreachable_venue_retries_with_growing_capped_backoff(sink: RecordingSink, run_feed: RunFeed) -> None:
+def test_unreachable_venue_retries_with_growing_capped_backoff(
+    sink: RecordingSink, run_feed: RunFeed
+) -> None:
     with ScriptedVenue([]) as venue:
         port = venue.port
     # The venue is gone: nothing listens on the port any more.
     cfg = BinanceFeedConfig(
-        symbols=("BTCUSDT",), ws_base_url=f"ws://127.0.0.1:{port}", rest_base_url=f"http://127.0.0.1:{port}",
-        connect_timeout_s=1.0, backoff_initial_s=0.01, backoff_max_s=0.04,
+        symbols=("BTCUSDT",),
+        ws_base_url=f"ws://127.0.0.1:{port}",
+        rest_base_url=f"http://127.0.0.1:{port}",
+        connect_timeout_s=1.0,
+        backoff_initial_s=0.01,
+        backoff_max_s=0.04,
     )
     run_feed(BinanceFeed(cfg))
     wait_for(lambda: len(sink.kinds("reconnect")) >= 6, timeout_s=10, what="six reconnect attempts")

@@ -14,7 +14,7 @@ from resources.exchange_feed.base import ExchangeFeed
 from resources.exchange_feed.finnhub import ContentDeduper, FinnhubFeed, FinnhubFeedConfig
 from tests.resources.exchange_feed.conftest import RecordingSink
 from tests.resources.exchange_feed.venue import Drop, Ping, Reject, ScriptedVenue, Send, Sleep, wait_for
-from trading_assets.market.ticks import Side, Tick, ticks_to_table
+from trading_assets.core.ticks import Side, Tick, ticks_to_table
 
 RunFeed = Callable[[ExchangeFeed], Thread]
 TOKEN = "tok-c0ffee-SECRET-9f3a"
@@ -29,8 +29,13 @@ def trades(*rows: tuple[str, int, float, float]) -> Send:
 
 def config(venue: ScriptedVenue, **overrides: object) -> FinnhubFeedConfig:
     settings: dict[str, object] = {
-        "symbols": ("BINANCE:BTCUSDT", "AAPL"), "ws_url": venue.ws_base, "connect_timeout_s": 2.0,
-        "flush_interval_s": 0.02, "backoff_initial_s": 0.05, "backoff_max_s": 0.1, "stale_after_s": 5.0,
+        "symbols": ("BINANCE:BTCUSDT", "AAPL"),
+        "ws_url": venue.ws_base,
+        "connect_timeout_s": 2.0,
+        "flush_interval_s": 0.02,
+        "backoff_initial_s": 0.05,
+        "backoff_max_s": 0.1,
+        "stale_after_s": 5.0,
     }
     settings.update(overrides)
     return FinnhubFeedConfig(**settings)  # type: ignore[arg-type]
@@ -59,8 +64,16 @@ def test_duplicates_inside_the_window_are_dropped_outside_kept(
     b = ("BINANCE:BTCUSDT", T0 + 1_000, 7297.0, 0.5)
     c = ("AAPL", T0 + 61_000, 190.1, 10.0)  # 61 s later: a falls out of the 60 s window
     script = [
-        trades(a, b), Send(b'{"type":"ping"}'), trades(a), Sleep(0.1), trades(b, a), Sleep(0.1),
-        trades(c), Sleep(0.1), trades(a), Drop(),
+        trades(a, b),
+        Send(b'{"type":"ping"}'),
+        trades(a),
+        Sleep(0.1),
+        trades(b, a),
+        Sleep(0.1),
+        trades(c),
+        Sleep(0.1),
+        trades(a),
+        Drop(),
     ]
     with ScriptedVenue([script, [trades(c, b)]]) as venue:
         feed = FinnhubFeed(config(venue, dedup_window_s=60))
@@ -73,7 +86,8 @@ def test_duplicates_inside_the_window_are_dropped_outside_kept(
         assert (feed.stats.ticks, feed.stats.duplicates, feed.stats.control_frames) == (9, 5, 1)
         assert venue.connections[0].query == {"token": TOKEN}  # the venue got the real token
         assert [orjson.loads(m) for m in venue.connections[0].received] == [
-            {"type": "subscribe", "symbol": "BINANCE:BTCUSDT"}, {"type": "subscribe", "symbol": "AAPL"},
+            {"type": "subscribe", "symbol": "BINANCE:BTCUSDT"},
+            {"type": "subscribe", "symbol": "AAPL"},
         ]
     table = sink.all_ticks()
     assert set(table.column("side").to_pylist()) == {Side.UNKNOWN}
@@ -119,8 +133,15 @@ def test_missing_token_fails_at_start_naming_the_variable(monkeypatch: pytest.Mo
 def _table(*rows: tuple[str, int, float]) -> pa.Table:
     return ticks_to_table(
         Tick(
-            venue="finnhub", symbol=s, trade_id=None, price=p, quantity=1.0, side=Side.UNKNOWN,
-            trade_time_us=t, event_time_us=t, receive_time_us=t,
+            venue="finnhub",
+            symbol=s,
+            trade_id=None,
+            price=p,
+            quantity=1.0,
+            side=Side.UNKNOWN,
+            trade_time_us=t,
+            event_time_us=t,
+            receive_time_us=t,
         )
         for s, t, p in rows
     )
@@ -140,7 +161,14 @@ def test_deduper_window_and_memory_bound() -> None:
 
 
 def test_deduper_outcome_does_not_depend_on_batching() -> None:
-    rows = [("A", 100, 1.0), ("A", 105, 2.0), ("A", 100, 1.0), ("A", 111, 3.0), ("A", 100, 1.0), ("A", 105, 2.0)]
+    rows = [
+        ("A", 100, 1.0),
+        ("A", 105, 2.0),
+        ("A", 100, 1.0),
+        ("A", 111, 3.0),
+        ("A", 100, 1.0),
+        ("A", 105, 2.0),
+    ]
     whole = ContentDeduper(window_us=10, max_keys=100).filter(_table(*rows))[0]
     one_by_one = ContentDeduper(window_us=10, max_keys=100)
     pieces = [one_by_one.filter(_table(row))[0] for row in rows]

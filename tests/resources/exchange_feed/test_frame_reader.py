@@ -54,7 +54,7 @@ def test_frames_split_at_every_byte_are_reassembled_in_order() -> None:
     wire = b"".join(frame(p) for p in payloads)
 
     # Arrange: one byte per recv, the worst case for partial headers, lengths and payloads
-    ws = FakeWebSocket([wire[i:i + 1] for i in range(len(wire))])
+    ws = FakeWebSocket([wire[i : i + 1] for i in range(len(wire))])
 
     # Act
     messages, close = read_all(ws)

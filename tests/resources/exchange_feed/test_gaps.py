@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from resources.exchange_feed.gaps import Gap, GapTracker
-from trading_assets.market.ticks import Side, Tick, ticks_to_table
+from trading_assets.core.ticks import Side, Tick, ticks_to_table
 
 
 def ids(*values: int) -> np.ndarray:
@@ -25,7 +25,8 @@ def test_jump_becomes_due_after_the_grace_period() -> None:
     assert tracker.pending() == {"BTCUSDT": [(103, 109), (112, 114)]}
     assert tracker.due(now=1.4) == []
     assert tracker.due(now=1.5) == [
-        Gap(symbol="BTCUSDT", first_id=103, last_id=109), Gap(symbol="BTCUSDT", first_id=112, last_id=114),
+        Gap(symbol="BTCUSDT", first_id=103, last_id=109),
+        Gap(symbol="BTCUSDT", first_id=112, last_id=114),
     ]
     assert tracker.pending() == {} and tracker.due(now=9.0) == []
     assert Gap(symbol="X", first_id=103, last_id=109).count == 7
@@ -55,14 +56,23 @@ def test_duplicates_are_counted_not_gaps() -> None:
 
 def test_initial_gaps_are_due_at_once() -> None:
     tracker = GapTracker(grace_s=10.0, initial_gaps={"S": [(50, 60), (5, 9)]})
-    assert tracker.due(now=0.0) == [Gap(symbol="S", first_id=5, last_id=9), Gap(symbol="S", first_id=50, last_id=60)]
+    assert tracker.due(now=0.0) == [
+        Gap(symbol="S", first_id=5, last_id=9),
+        Gap(symbol="S", first_id=50, last_id=60),
+    ]
 
 
 def test_tables_with_several_symbols() -> None:
     def tick(symbol: str, trade_id: int) -> Tick:
         return Tick(
-            venue="binance", symbol=symbol, trade_id=trade_id, price=1.0, quantity=1.0, side=Side.BUY,
-            trade_time_us=1_700_000_000_000_000, event_time_us=1_700_000_000_000_000,
+            venue="binance",
+            symbol=symbol,
+            trade_id=trade_id,
+            price=1.0,
+            quantity=1.0,
+            side=Side.BUY,
+            trade_time_us=1_700_000_000_000_000,
+            event_time_us=1_700_000_000_000_000,
             receive_time_us=1_700_000_000_000_000,
         )
 

@@ -71,7 +71,9 @@ def test_400_is_not_retried_and_the_error_names_url_status_and_answer() -> None:
 def test_retries_are_bounded() -> None:
     failures = [(502, {}, "bad gateway")] * 5
     with ScriptedVenue([], rest_failures=failures) as venue:
-        with pytest.raises(RestError, match=r"failed after 3 attempts; last: HTTP 502: bad gateway") as caught:
+        with pytest.raises(
+            RestError, match=r"failed after 3 attempts; last: HTTP 502: bad gateway"
+        ) as caught:
             client(venue.http_base).historical_trades("BTCUSDT", from_id=1)
         assert caught.value.attempts == 3 and len(venue.rest_requests) == 3
 

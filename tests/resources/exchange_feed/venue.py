@@ -87,9 +87,15 @@ class RestRequest:
 def binance_trade(symbol: str, trade_id: int, *, combined: bool = True) -> bytes:
     """A Binance trade event in the documented format, deterministic in (symbol, id)."""
     event = {
-        "e": "trade", "E": 1_700_000_000_000 + trade_id, "s": symbol, "t": trade_id,
-        "p": f"{100 + trade_id % 97 / 100:.8f}", "q": f"{0.001 * (1 + trade_id % 7):.8f}",
-        "T": 1_700_000_000_000 + trade_id - 1, "m": trade_id % 3 == 0, "M": True,
+        "e": "trade",
+        "E": 1_700_000_000_000 + trade_id,
+        "s": symbol,
+        "t": trade_id,
+        "p": f"{100 + trade_id % 97 / 100:.8f}",
+        "q": f"{0.001 * (1 + trade_id % 7):.8f}",
+        "T": 1_700_000_000_000 + trade_id - 1,
+        "m": trade_id % 3 == 0,
+        "M": True,
     }
     return orjson.dumps({"stream": f"{symbol.lower()}@trade", "data": event} if combined else event)
 
@@ -98,8 +104,13 @@ def binance_rest_trade(symbol: str, trade_id: int) -> dict[str, object]:
     """The same trade as :func:`binance_trade`, as ``historicalTrades`` lists it."""
     event = orjson.loads(binance_trade(symbol, trade_id, combined=False))
     return {
-        "id": trade_id, "price": event["p"], "qty": event["q"], "quoteQty": "0", "time": event["T"],
-        "isBuyerMaker": event["m"], "isBestMatch": True,
+        "id": trade_id,
+        "price": event["p"],
+        "qty": event["q"],
+        "quoteQty": "0",
+        "time": event["T"],
+        "isBuyerMaker": event["m"],
+        "isBestMatch": True,
     }
 
 
@@ -181,7 +192,9 @@ class ScriptedVenue:
             response = web.Response(body=orjson.dumps(page), content_type="application/json")
         self.rest_requests.append(
             RestRequest(
-                path=request.path, query=query, api_key=request.headers.get("X-MBX-APIKEY"),
+                path=request.path,
+                query=query,
+                api_key=request.headers.get("X-MBX-APIKEY"),
                 status=response.status,
             )
         )

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 
-from resources.servers import ClickHouseServer
 from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore, clickhouse_sql
+from testkit.servers import ClickHouseServer
 
 _databases = itertools.count()
 

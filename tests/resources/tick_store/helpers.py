@@ -7,16 +7,12 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from trading_assets.market.ticks import US_PER_DAY, Side, Tick, ticks_to_table
+from trading_assets.core.ticks import Side, Tick, ticks_to_table
+from trading_assets.core.time import day_start_us
 
 DAY1 = dt.date(2024, 3, 1)
 DAY2 = dt.date(2024, 3, 2)
 DAY3 = dt.date(2024, 3, 3)
-
-
-def day_start_us(day: dt.date) -> int:
-    """Microseconds since epoch at 00:00 UTC of ``day``."""
-    return (day - dt.date(1970, 1, 1)).days * US_PER_DAY
 
 
 def tick(

@@ -10,7 +10,8 @@ import pytest
 
 from resources.tick_store import PartitionInfo, TickStore
 from tests.resources.tick_store.helpers import DAY1, DAY2, DAY3, day_start_us, table, tick
-from trading_assets.market.bars import BARS_SCHEMA, compute_bars_1m
+from trading_assets.core.bars import BARS_SCHEMA
+from trading_assets.market.bars import compute_bars_1m
 
 MINUTE_US = 60_000_000
 

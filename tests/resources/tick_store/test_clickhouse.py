@@ -10,15 +10,15 @@ import pyarrow.compute as pc
 import pytest
 from clickhouse_driver import Client
 
-from resources.servers import ClickHouseServer, free_port
 from resources.tick_store import (
     ClickHouseTickStore,
     ClickHouseTickStoreError,
     ClickHouseUnavailableError,
     PartitionInfo,
     StoreUnavailableError,
+    clickhouse_sql,
 )
-from resources.tick_store import clickhouse_sql
+from testkit.servers import ClickHouseServer, free_port
 from tests.resources.tick_store.helpers import DAY1, day_start_us, ids, table, tick
 
 
@@ -90,9 +90,12 @@ def test_multi_chunk_tables_with_other_string_types_insert_correctly(
 
             exported = store.export(DAY1)
 
-        assert exported.to_pylist() == pa.concat_tables([first, second]).sort_by(
-            [("venue", "ascending"), ("symbol", "ascending"), ("trade_time_us", "ascending")]
-        ).to_pylist()
+        assert (
+            exported.to_pylist()
+            == pa.concat_tables([first, second])
+            .sort_by([("venue", "ascending"), ("symbol", "ascending"), ("trade_time_us", "ascending")])
+            .to_pylist()
+        )
         assert ids(exported) == [1, 2, 3]
     finally:
         _drop(clickhouse_server, database)
@@ -117,11 +120,15 @@ def test_a_server_outage_raises_store_unavailable_and_the_store_recovers_after_r
             assert ids(store.export(DAY1)) == [1, 2, 3]
 
 
-def test_gaps_of_a_busy_day_are_found_without_running_out_of_memory(clickhouse_server: ClickHouseServer) -> None:
+def test_gaps_of_a_busy_day_are_found_without_running_out_of_memory(
+    clickhouse_server: ClickHouseServer,
+) -> None:
     # 18.16 once needed memory quadratic in a symbol's trades for this query (2 TiB at 1M ticks).
     from trading_assets.market.simulation import MarketConfig, MarketSimulator
 
-    sim = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",), trades_per_second=50), start_us=day_start_us(DAY1))
+    sim = MarketSimulator(
+        config=MarketConfig(symbols=("BTCUSDT",), trades_per_second=50), start_us=day_start_us(DAY1)
+    )
     ticks = sim.generate(300_000)
     ids_ = ticks["trade_id"]
     hole = pc.and_(pc.greater_equal(ids_, 1_000), pc.less(ids_, 1_010))

@@ -20,8 +20,9 @@ from clickhouse_driver.util.escape import escape_param, escape_params
 
 from resources.tick_store import clickhouse_sql as sql
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, table, tick
-from trading_assets.market.bars import BARS_SCHEMA, compute_bars_1m
-from trading_assets.market.ticks import US_PER_DAY
+from trading_assets.core.bars import BARS_SCHEMA
+from trading_assets.core.time import US_PER_DAY
+from trading_assets.market.bars import compute_bars_1m
 
 chdb_session = pytest.importorskip("chdb.session")
 

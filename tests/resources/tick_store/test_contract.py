@@ -9,7 +9,8 @@ import pytest
 
 from resources.tick_store import PartitionInfo, TickStore, TradeIdGap
 from tests.resources.tick_store.helpers import DAY1, DAY2, DAY3, day_start_us, ids, keys, table, tick
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY, Tick
+from trading_assets.core.ticks import TICK_SCHEMA, Tick
+from trading_assets.core.time import US_PER_DAY
 
 
 def test_insert_then_read_returns_exactly_the_symbol_and_time_range(store: TickStore) -> None:

@@ -16,7 +16,7 @@ import pyarrow as pa
 from resources.tick_store import EmbeddedTickStore, PartitionInfo
 from resources.tick_store.segments import SegmentFile
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, ids, keys, table, tick
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.core.ticks import TICK_SCHEMA
 
 BATCH = 2_000
 ROUNDS = 60

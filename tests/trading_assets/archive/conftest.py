@@ -27,8 +27,6 @@ ABSENT = dt.date(2024, 3, 5)
 """In neither."""
 
 
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EmbeddedTickStore]:
     with EmbeddedTickStore(tmp_path / "store") as embedded:

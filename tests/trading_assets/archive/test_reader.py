@@ -14,7 +14,8 @@ from resources.tick_store import EmbeddedTickStore
 from tests.resources.archive.conftest import archive_order
 from tests.trading_assets.archive.conftest import ABSENT, BOTH, COLD, HOT, select
 from trading_assets.archive import TickDayMissingError, TickReader
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY
 
 HOUR_US = 3_600 * 1_000_000
 

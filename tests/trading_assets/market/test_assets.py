@@ -19,10 +19,10 @@ from resources.exchange_feed.rest import BinanceRestClient
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
 from trading_assets.market.bars import compute_bars_1m
-from trading_assets.market.partitions import day_bounds_us
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 DAY = dt.date(2025, 3, 4)
@@ -34,7 +34,9 @@ TRADES = 4_000
 def venue() -> Iterator[tuple[str, pa.Table]]:
     """The simulated exchange after it printed TRADES trades on DAY, and every one of them via REST."""
     start_us, _ = day_bounds_us(DAY)
-    config = ExchangeSimConfig(symbols=SYMBOLS, rate=20_000, speed=600, start_us=start_us + 3_600_000_000, max_trades=TRADES)
+    config = ExchangeSimConfig(
+        symbols=SYMBOLS, rate=20_000, speed=600, start_us=start_us + 3_600_000_000, max_trades=TRADES
+    )
     with ExchangeSim(config) as sim:
         deadline = time.monotonic() + 30
         while not sim.stats()["finished"]:
@@ -45,7 +47,11 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
             page.ticks
             for symbol in SYMBOLS
             for page in iter_trade_pages(
-                client, venue="sim", symbol=symbol, first_id=1, last_id=sim.stats()["symbols"][symbol]["last_id_emitted"]
+                client,
+                venue="sim",
+                symbol=symbol,
+                first_id=1,
+                last_id=sim.stats()["symbols"][symbol]["last_id_emitted"],
             )
         ]
         yield sim.rest_url, pa.concat_tables(pages)
@@ -83,19 +89,25 @@ def test_tick_partition_fills_gaps_from_rest_removes_duplicates_and_passes_its_c
     store.insert(stored)
     store.insert(stored.slice(0, 500))  # redelivered by the bus: duplicates
 
-    result = dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+    result = dg.materialize(
+        [tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)
+    )
 
     assert result.success
     meta = _metadata(result, "tick_partition")
     assert meta["rows"] == every_trade.num_rows == TRADES
     assert (meta["gaps_found"], meta["gaps_filled"], meta["gaps_left"]) == (50, 50, 0)
     assert set(_checks(result).values()) == {True} and len(_checks(result)) == 4
-    assert store.export(DAY).sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"].equals(
-        every_trade.sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"]
+    assert (
+        store.export(DAY)
+        .sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"]
+        .equals(every_trade.sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"])
     )
 
 
-def test_rematerializing_a_day_gives_the_same_rows_and_metadata(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+def test_rematerializing_a_day_gives_the_same_rows_and_metadata(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
     rest_url, every_trade = venue
     EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
     resources = _resources(tmp_path, rest_url)
@@ -108,12 +120,16 @@ def test_rematerializing_a_day_gives_the_same_rows_and_metadata(tmp_path: Path, 
     assert EmbeddedTickStore(tmp_path / "ticks").export(DAY).num_rows == TRADES
 
 
-def test_bars_are_stored_queryable_reconciled_and_charted(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+def test_bars_are_stored_queryable_reconciled_and_charted(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
     rest_url, every_trade = venue
     store = EmbeddedTickStore(tmp_path / "ticks")
     store.insert(every_trade)
 
-    result = dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+    result = dg.materialize(
+        [tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)
+    )
 
     assert result.success
     start_us, end_us = day_bounds_us(DAY)
@@ -126,7 +142,9 @@ def test_bars_are_stored_queryable_reconciled_and_charted(tmp_path: Path, venue:
     assert str(meta["chart"]).startswith("![price and volume](data:image/png;base64,")
 
 
-def test_a_failed_blocking_check_stops_bars_from_being_built(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+def test_a_failed_blocking_check_stops_bars_from_being_built(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
     _, every_trade = venue
     store = EmbeddedTickStore(tmp_path / "ticks")
     store.insert(every_trade)
@@ -140,7 +158,9 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(tmp_path: Path, ven
     )
 
     assert _checks(result)["no_trade_id_gaps"] is False
-    assert [m.asset_key.to_user_string() for m in result.get_asset_materialization_events()] == ["tick_partition"]
+    assert [m.asset_key.to_user_string() for m in result.get_asset_materialization_events()] == [
+        "tick_partition"
+    ]
     assert store.bars_days() == []
 
 
@@ -148,7 +168,9 @@ def test_an_empty_day_fails_with_what_to_do(tmp_path: Path, venue: tuple[str, pa
     rest_url, _ = venue
 
     with pytest.raises(dg.Failure, match="no ticks are stored for 2025-03-04"):
-        dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+        dg.materialize(
+            [tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)
+        )
 
 
 def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
@@ -159,7 +181,9 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     store.insert(every_trade)
     resources = _resources(tmp_path, rest_url)
     dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
-    bars_before = store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1])
+    bars_before = store.read_bars(
+        symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]
+    )
 
     graph = [tick_partition, bars_1m, tick_archive]
     archived = dg.materialize(
@@ -179,17 +203,23 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     assert [p.day for p in store.partitions()] == []
     assert LocalTickArchive(tmp_path / "archive").verify(DAY).rows == TRADES
     assert rebuilt.success
-    assert store.read_bars(symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]).equals(bars_before)
+    assert store.read_bars(
+        symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]
+    ).equals(bars_before)
 
 
-def test_trades_missing_at_the_days_edges_are_found_and_filled(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
+def test_trades_missing_at_the_days_edges_are_found_and_filled(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
     # No jump inside the day reveals these: the first 30 and last 40 BTCUSDT trades never arrived.
     rest_url, every_trade = venue
     btc_last = pc.max(every_trade.filter(pc.equal(every_trade["symbol"], "BTCUSDT"))["trade_id"]).as_py()
     stored = _without(_without(every_trade, "BTCUSDT", 1, 30), "BTCUSDT", btc_last - 39, btc_last)
     EmbeddedTickStore(tmp_path / "ticks").insert(stored)
 
-    result = dg.materialize([tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url))
+    result = dg.materialize(
+        [tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)
+    )
 
     meta = _metadata(result, "tick_partition")
     assert (meta["gaps_found"], meta["gaps_filled"], meta["rows"]) == (70, 70, TRADES)

@@ -14,9 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from trading_assets.market.bars import BARS_SCHEMA, US_PER_MINUTE, bars_chart_png, compute_bars_1m
+from trading_assets.core.bars import BARS_SCHEMA
+from trading_assets.core.ticks import Side, Tick, ticks_to_table
+from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND
+from trading_assets.market.bars import bars_chart_png, compute_bars_1m
 from trading_assets.market.simulation import simulate_day
-from trading_assets.market.ticks import US_PER_DAY, US_PER_SECOND, Side, Tick, ticks_to_table
 
 DAY_US = 19_783 * US_PER_DAY  # 2024-03-01 00:00 UTC
 M0 = DAY_US

@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from trading_assets.core.ticks import Side, Tick, ticks_to_table
+from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.quality import (
     CheckResult,
@@ -20,7 +22,6 @@ from trading_assets.market.quality import (
     check_time_monotonic,
 )
 from trading_assets.market.simulation import simulate_day
-from trading_assets.market.ticks import US_PER_DAY, Side, Tick, ticks_to_table
 
 DAY_US = 19_783 * US_PER_DAY  # 2024-03-01 00:00 UTC
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

@@ -1,15 +1,18 @@
 import numpy as np
 import pyarrow.compute as pc
 
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY
+from trading_assets.core.validation import validate_table
 from trading_assets.market.simulation import MarketConfig, MarketSimulator, simulate_day
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
-from trading_assets.market.validation import validate_table
 
 DAY = 19_700 * US_PER_DAY
 
 
 def test_same_seed_gives_the_same_trades() -> None:
-    assert simulate_day(day_start_us=DAY, ticks=1000, seed=3).equals(simulate_day(day_start_us=DAY, ticks=1000, seed=3))
+    assert simulate_day(day_start_us=DAY, ticks=1000, seed=3).equals(
+        simulate_day(day_start_us=DAY, ticks=1000, seed=3)
+    )
 
 
 def test_simulated_day_is_valid_inside_the_day_with_consecutive_ids_per_symbol() -> None:

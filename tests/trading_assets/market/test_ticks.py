@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from trading_assets.market.ticks import (
+from trading_assets.core.ticks import (
     TICK_SCHEMA,
     Side,
     Tick,

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from tests.trading_assets.market.test_ticks import make_tick
-from trading_assets.market.ticks import ticks_to_table
-from trading_assets.market.validation import (
+from trading_assets.core.ticks import ticks_to_table
+from trading_assets.core.validation import (
     TickValidationError,
     detect_unit,
     to_microseconds,
@@ -66,7 +66,9 @@ def test_invalid_tick_error_names_the_field_and_value(field: str, value: object,
 
 
 def test_trade_far_in_the_future_is_rejected() -> None:
-    tick = make_tick(trade_time_us=1_700_000_000_000_000 + 7_200_000_000, receive_time_us=1_700_000_000_000_000)
+    tick = make_tick(
+        trade_time_us=1_700_000_000_000_000 + 7_200_000_000, receive_time_us=1_700_000_000_000_000
+    )
 
     with pytest.raises(TickValidationError, match="7200 s after its receive time"):
         validate_tick(tick)

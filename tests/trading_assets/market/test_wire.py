@@ -7,18 +7,14 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from trading_assets.market.ticks import (
+from resources.exchange_feed.wire import BinanceFrameParser, FinnhubFrameParser, parse_binance_rest_trades
+from trading_assets.core.ticks import (
     TICK_SCHEMA,
     Side,
     Tick,
     content_trade_ids,
     table_to_ticks,
     ticks_to_table,
-)
-from trading_assets.market.wire import (
-    BinanceFrameParser,
-    FinnhubFrameParser,
-    parse_binance_rest_trades,
 )
 
 RECEIVED_US = 1_672_515_782_200_000
@@ -50,8 +46,15 @@ FINNHUB_TRADES = (
 
 def _binance_event(**changes: object) -> bytes:
     event: dict[str, object] = {
-        "e": "trade", "E": 1672515782136, "s": "BTCUSDT", "t": 7, "p": "16542.17", "q": "0.5",
-        "T": 1672515782134, "m": True, "M": True,
+        "e": "trade",
+        "E": 1672515782136,
+        "s": "BTCUSDT",
+        "t": 7,
+        "p": "16542.17",
+        "q": "0.5",
+        "T": 1672515782134,
+        "m": True,
+        "M": True,
     }
     for key, value in changes.items():
         if value is _DROP:
@@ -76,12 +79,25 @@ def test_binance_trade_events_parse_exactly() -> None:
     assert (batch.frames, batch.control_frames) == (3, 1)
     assert table_to_ticks(batch.ticks) == [
         Tick(
-            venue="binance", symbol="BNBBTC", trade_id=12345, price=0.001, quantity=100.0, side=Side.SELL,
-            trade_time_us=1672515782134000, event_time_us=1672515782136000, receive_time_us=RECEIVED_US,
+            venue="binance",
+            symbol="BNBBTC",
+            trade_id=12345,
+            price=0.001,
+            quantity=100.0,
+            side=Side.SELL,
+            trade_time_us=1672515782134000,
+            event_time_us=1672515782136000,
+            receive_time_us=RECEIVED_US,
         ),
         Tick(
-            venue="binance", symbol="BTCUSDT", trade_id=3000000001, price=16542.17, quantity=0.0012,
-            side=Side.BUY, trade_time_us=1672515782139000, event_time_us=1672515782140000,
+            venue="binance",
+            symbol="BTCUSDT",
+            trade_id=3000000001,
+            price=16542.17,
+            quantity=0.0012,
+            side=Side.BUY,
+            trade_time_us=1672515782139000,
+            event_time_us=1672515782140000,
             receive_time_us=RECEIVED_US + 1,
         ),
     ]
@@ -154,12 +170,26 @@ def test_binance_rest_trades_parse_exactly() -> None:
     assert batch.malformed == ()
     assert table_to_ticks(batch.ticks) == [
         Tick(
-            venue="binance", symbol="BNBBTC", trade_id=28457, price=4.000001, quantity=12.0, side=Side.SELL,
-            trade_time_us=1499865549590000, event_time_us=1499865549590000, receive_time_us=RECEIVED_US,
+            venue="binance",
+            symbol="BNBBTC",
+            trade_id=28457,
+            price=4.000001,
+            quantity=12.0,
+            side=Side.SELL,
+            trade_time_us=1499865549590000,
+            event_time_us=1499865549590000,
+            receive_time_us=RECEIVED_US,
         ),
         Tick(
-            venue="binance", symbol="BNBBTC", trade_id=28458, price=4.000002, quantity=1.5, side=Side.BUY,
-            trade_time_us=1499865549591000, event_time_us=1499865549591000, receive_time_us=RECEIVED_US,
+            venue="binance",
+            symbol="BNBBTC",
+            trade_id=28458,
+            price=4.000002,
+            quantity=1.5,
+            side=Side.BUY,
+            trade_time_us=1499865549591000,
+            event_time_us=1499865549591000,
+            receive_time_us=RECEIVED_US,
         ),
     ]
 
@@ -218,8 +248,14 @@ def test_finnhub_content_keys_are_stable() -> None:
     assert keys(FINNHUB_TRADES.replace(b"7296.89", b"7296.88"), RECEIVED_US)[0] != first[0]
     # Same keys as ticks_to_table gives for trade_id=None, so every part of tradegraph agrees.
     tick = Tick(
-        venue="finnhub", symbol="BINANCE:BTCUSDT", trade_id=None, price=7296.89, quantity=0.011467,
-        side=Side.UNKNOWN, trade_time_us=1575526691134000, event_time_us=1575526691134000,
+        venue="finnhub",
+        symbol="BINANCE:BTCUSDT",
+        trade_id=None,
+        price=7296.89,
+        quantity=0.011467,
+        side=Side.UNKNOWN,
+        trade_time_us=1575526691134000,
+        event_time_us=1575526691134000,
         receive_time_us=RECEIVED_US,
     )
     assert ticks_to_table([tick]).column("trade_id").to_pylist() == first[:1]
@@ -284,6 +320,4 @@ def test_finnhub_frame_with_some_bad_trades_keeps_the_good_ones() -> None:
     assert batch.ticks.column("price").to_pylist() == [7296.89, 7296.9]
     assert batch.ticks.column("receive_time_us").to_pylist() == [RECEIVED_US] * 2
     (bad,) = batch.malformed
-    assert bad.reason == (
-        "data[1]: field 'p' (price) = None is null, not a number (and 1 more bad trades)"
-    )
+    assert bad.reason == ("data[1]: field 'p' (price) = None is null, not a number (and 1 more bad trades)")

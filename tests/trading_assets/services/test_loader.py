@@ -11,8 +11,9 @@ import pytest
 
 from resources.bus.base import BusError, Delivery, TickConsumer
 from resources.tick_store.embedded import EmbeddedTickStore
+from trading_assets.core.ticks import TICK_SCHEMA
+from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.market.ticks import TICK_SCHEMA, US_PER_DAY
 from trading_assets.services.loader import Loader, LoaderConfig
 
 TICKS = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=20_000 * US_PER_DAY).generate(100)

@@ -5,9 +5,9 @@ import pyarrow.compute as pc
 
 from resources.bus.embedded import EmbeddedTickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent, FeedSink
+from resources.exchange_feed.wire import MalformedFrame
+from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.market.ticks import US_PER_DAY
-from trading_assets.market.wire import MalformedFrame
 from trading_assets.services.heartbeat import read_heartbeat
 from trading_assets.services.streamer import Streamer, StreamerConfig, load_state
 
@@ -75,7 +75,12 @@ def test_streamer_publishes_valid_ticks_and_dead_letters_the_rest_with_reasons(t
     metrics = streamer.metrics.registry
     assert metrics.get_sample_value("tradegraph_streamer_gap_trades_found_total", {"venue": "sim"}) == 5
     assert metrics.get_sample_value("tradegraph_streamer_reconnects_total", {"venue": "sim"}) == 1
-    assert metrics.get_sample_value("tradegraph_streamer_dead_letters_total", {"venue": "sim", "kind": "invalid"}) == 3
+    assert (
+        metrics.get_sample_value(
+            "tradegraph_streamer_dead_letters_total", {"venue": "sim", "kind": "invalid"}
+        )
+        == 3
+    )
     assert metrics.get_sample_value("tradegraph_streamer_publish_latency_seconds_count") >= 1
 
 
@@ -97,7 +102,9 @@ def test_streamer_saves_acknowledged_last_ids_open_gaps_and_a_heartbeat(tmp_path
 
 
 def test_restarted_streamer_resumes_from_the_saved_state(tmp_path: Path) -> None:
-    first = ScriptedFeed([MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)])
+    first = ScriptedFeed(
+        [MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)]
+    )
     _run_until_done(Streamer(feeds=[first], bus=EmbeddedTickBus(), home=tmp_path), first)
 
     second = Streamer(feeds=[], bus=EmbeddedTickBus(), home=tmp_path)

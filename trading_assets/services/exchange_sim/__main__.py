@@ -11,13 +11,18 @@ from trading_assets.services.exchange_sim.cli import add_arguments, run
 
 def main() -> int:
     """Parse arguments, log to stderr, run."""
-    parser = argparse.ArgumentParser(prog="python -m trading_assets.services.exchange_sim",
-                                     description="Simulated Binance/Finnhub exchange on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m trading_assets.services.exchange_sim",
+        description="Simulated Binance/Finnhub exchange on 127.0.0.1.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     add_arguments(parser)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return run(args)
 
 

@@ -45,56 +45,132 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--ws-port", type=int, default=0, help="websocket port, 0 = a free port (default 0)")
     net.add_argument("--rest-port", type=int, default=0, help="REST port, 0 = a free port (default 0)")
     market = parser.add_argument_group("market")
-    market.add_argument("--symbols", nargs="+", default=list(DEFAULT_SYMBOLS), metavar="SYMBOL",
-                        help="symbols to simulate, space or comma separated (default: %(default)s)")
-    market.add_argument("--rate", type=float, default=1000.0,
-                        help="trades per wall second over all symbols (replay: upper bound) (default 1000)")
-    market.add_argument("--speed", type=float, default=1.0,
-                        help="exchange seconds per wall second, e.g. 3600 (default 1)")
-    market.add_argument("--start", type=parse_start, default=None,
-                        help="exchange time at start, ISO date/time in UTC (default: now)")
+    market.add_argument(
+        "--symbols",
+        nargs="+",
+        default=list(DEFAULT_SYMBOLS),
+        metavar="SYMBOL",
+        help="symbols to simulate, space or comma separated (default: %(default)s)",
+    )
+    market.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="trades per wall second over all symbols (replay: upper bound) (default 1000)",
+    )
+    market.add_argument(
+        "--speed", type=float, default=1.0, help="exchange seconds per wall second, e.g. 3600 (default 1)"
+    )
+    market.add_argument(
+        "--start",
+        type=parse_start,
+        default=None,
+        help="exchange time at start, ISO date/time in UTC (default: now)",
+    )
     market.add_argument("--max-trades", type=int, default=None, help="stop generating after N trades")
-    market.add_argument("--wait-for-clients", type=int, default=0, metavar="N",
-                        help="hold the clock until N websocket connections have subscribed (default 0)")
+    market.add_argument(
+        "--wait-for-clients",
+        type=int,
+        default=0,
+        metavar="N",
+        help="hold the clock until N websocket connections have subscribed (default 0)",
+    )
     market.add_argument("--seed", type=int, default=7, help="seed of market and faults (default 7)")
-    market.add_argument("--replay", type=Path, default=None, metavar="FILE.csv",
-                        help="play a data.binance.vision trades CSV instead of the simulated market")
-    market.add_argument("--replay-symbol", default="BTCUSDT", help="symbol of the replayed trades (default BTCUSDT)")
-    market.add_argument("--history-per-symbol", type=int, default=2_000_000,
-                        help="trades kept per symbol for REST (default 2,000,000)")
-    market.add_argument("--finnhub-token", default=None,
-                        help="token Finnhub clients must send (default: any non-empty token)")
-    market.add_argument("--finnhub-trades-per-frame", type=int, default=20, help="trades per Finnhub message (default 20)")
+    market.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="play a data.binance.vision trades CSV instead of the simulated market",
+    )
+    market.add_argument(
+        "--replay-symbol", default="BTCUSDT", help="symbol of the replayed trades (default BTCUSDT)"
+    )
+    market.add_argument(
+        "--history-per-symbol",
+        type=int,
+        default=2_000_000,
+        help="trades kept per symbol for REST (default 2,000,000)",
+    )
+    market.add_argument(
+        "--finnhub-token", default=None, help="token Finnhub clients must send (default: any non-empty token)"
+    )
+    market.add_argument(
+        "--finnhub-trades-per-frame", type=int, default=20, help="trades per Finnhub message (default 20)"
+    )
     faults = parser.add_argument_group("faults")
-    faults.add_argument("--drop-every", type=_seconds_or_off, default=None, metavar="SECONDS",
-                        help="abort every websocket every N wall seconds")
-    faults.add_argument("--p-drop", type=float, default=0.0, help="probability per second of aborting every websocket")
-    faults.add_argument("--p-duplicate", type=float, default=0.0, help="probability a trade frame is sent twice")
-    faults.add_argument("--p-reorder", type=float, default=0.0,
-                        help="probability a trade swaps with the next trade of its symbol")
-    faults.add_argument("--p-skip", type=float, default=0.0,
-                        help="probability a trade is not sent on the websockets (still in REST)")
-    faults.add_argument("--p-garbage", type=float, default=0.0, help="probability per trade of a garbage frame after it")
-    faults.add_argument("--ping-interval", type=_seconds_or_off, default=20.0, metavar="SECONDS",
-                        help="seconds between websocket pings, 0 = none (default 20)")
-    faults.add_argument("--finnhub-ping-interval", type=_seconds_or_off, default=15.0, metavar="SECONDS",
-                        help='seconds between Finnhub {"type":"ping"} messages, 0 = none (default 15)')
+    faults.add_argument(
+        "--drop-every",
+        type=_seconds_or_off,
+        default=None,
+        metavar="SECONDS",
+        help="abort every websocket every N wall seconds",
+    )
+    faults.add_argument(
+        "--p-drop", type=float, default=0.0, help="probability per second of aborting every websocket"
+    )
+    faults.add_argument(
+        "--p-duplicate", type=float, default=0.0, help="probability a trade frame is sent twice"
+    )
+    faults.add_argument(
+        "--p-reorder",
+        type=float,
+        default=0.0,
+        help="probability a trade swaps with the next trade of its symbol",
+    )
+    faults.add_argument(
+        "--p-skip",
+        type=float,
+        default=0.0,
+        help="probability a trade is not sent on the websockets (still in REST)",
+    )
+    faults.add_argument(
+        "--p-garbage", type=float, default=0.0, help="probability per trade of a garbage frame after it"
+    )
+    faults.add_argument(
+        "--ping-interval",
+        type=_seconds_or_off,
+        default=20.0,
+        metavar="SECONDS",
+        help="seconds between websocket pings, 0 = none (default 20)",
+    )
+    faults.add_argument(
+        "--finnhub-ping-interval",
+        type=_seconds_or_off,
+        default=15.0,
+        metavar="SECONDS",
+        help='seconds between Finnhub {"type":"ping"} messages, 0 = none (default 15)',
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> ExchangeSimConfig:
     """The configuration the parsed arguments describe; bad values raise ``ValueError``."""
     symbols = tuple(part.strip().upper() for item in args.symbols for part in item.split(",") if part.strip())
     return ExchangeSimConfig(
-        host=args.host, ws_port=args.ws_port, rest_port=args.rest_port, symbols=symbols, rate=args.rate,
-        speed=args.speed, start_us=args.start, max_trades=args.max_trades, seed=args.seed,
+        host=args.host,
+        ws_port=args.ws_port,
+        rest_port=args.rest_port,
+        symbols=symbols,
+        rate=args.rate,
+        speed=args.speed,
+        start_us=args.start,
+        max_trades=args.max_trades,
+        seed=args.seed,
         wait_for_subscribers=args.wait_for_clients,
-        replay_path=args.replay, replay_symbol=args.replay_symbol.upper(),
-        history_per_symbol=args.history_per_symbol, finnhub_token=args.finnhub_token,
+        replay_path=args.replay,
+        replay_symbol=args.replay_symbol.upper(),
+        history_per_symbol=args.history_per_symbol,
+        finnhub_token=args.finnhub_token,
         finnhub_trades_per_frame=args.finnhub_trades_per_frame,
         faults=FaultConfig(
-            drop_every_s=args.drop_every, p_drop_per_s=args.p_drop, p_duplicate=args.p_duplicate,
-            p_reorder=args.p_reorder, p_skip=args.p_skip, p_garbage=args.p_garbage,
-            ping_interval_s=args.ping_interval, finnhub_ping_interval_s=args.finnhub_ping_interval,
+            drop_every_s=args.drop_every,
+            p_drop_per_s=args.p_drop,
+            p_duplicate=args.p_duplicate,
+            p_reorder=args.p_reorder,
+            p_skip=args.p_skip,
+            p_garbage=args.p_garbage,
+            ping_interval_s=args.ping_interval,
+            finnhub_ping_interval_s=args.finnhub_ping_interval,
         ),
     )
 

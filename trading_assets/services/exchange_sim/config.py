@@ -130,7 +130,9 @@ class ExchangeSimConfig:
         if not self.rate > 0 or math.isinf(self.rate):
             raise ValueError(f"rate must be a positive number of trades per second, got {self.rate!r}")
         if not self.speed > 0 or math.isinf(self.speed):
-            raise ValueError(f"speed must be a positive number of exchange seconds per second, got {self.speed!r}")
+            raise ValueError(
+                f"speed must be a positive number of exchange seconds per second, got {self.speed!r}"
+            )
         if self.wait_for_subscribers < 0:
             raise ValueError(f"wait_for_subscribers must be >= 0, got {self.wait_for_subscribers!r}")
         if self.max_trades is not None and self.max_trades < 0:
@@ -143,8 +145,14 @@ class ExchangeSimConfig:
             raise ValueError(f"replay_path {str(self.replay_path)!r} is not a file")
         if self.finnhub_token is not None and not self.finnhub_token:
             raise ValueError("finnhub_token must be non-empty or None")
-        positive = ("finnhub_trades_per_frame", "batch_interval_s", "max_batch_trades", "history_per_symbol",
-                    "high_water_bytes", "slow_client_timeout_s")
+        positive = (
+            "finnhub_trades_per_frame",
+            "batch_interval_s",
+            "max_batch_trades",
+            "history_per_symbol",
+            "high_water_bytes",
+            "slow_client_timeout_s",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

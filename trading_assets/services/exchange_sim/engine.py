@@ -49,9 +49,12 @@ class Engine:
         self.clock_us = self.start_us
         self.history = TradeHistory(self.symbols, config.history_per_symbol)
         self.faults = FaultInjector(config.faults, len(self.symbols), config.seed)
-        self.hub = StreamHub(symbols=self.symbols, counters=self.faults.counters,
-                             finnhub_token=config.finnhub_token,
-                             finnhub_trades_per_frame=config.finnhub_trades_per_frame)
+        self.hub = StreamHub(
+            symbols=self.symbols,
+            counters=self.faults.counters,
+            finnhub_token=config.finnhub_token,
+            finnhub_trades_per_frame=config.finnhub_trades_per_frame,
+        )
         k = len(self.symbols)
         self.generated = np.zeros(k, np.int64)
         self.emitted = np.zeros(k, np.int64)
@@ -65,8 +68,12 @@ class Engine:
         self._budget = 0.0
 
     def _simulated_source(self) -> SimulatedSource:
-        return SimulatedSource(symbols=self.symbols, seed=self.config.seed, start_us=self.start_us,
-                               trades_per_exchange_second=self.config.rate / self.config.speed)
+        return SimulatedSource(
+            symbols=self.symbols,
+            seed=self.config.seed,
+            start_us=self.start_us,
+            trades_per_exchange_second=self.config.rate / self.config.speed,
+        )
 
     @property
     def released(self) -> int:
@@ -86,9 +93,14 @@ class Engine:
             self.source = self._simulated_source()
         last = loop.time()
         self.clock_running = True
-        log.info("exchange clock starts at %d us, speed %g, %s", self.start_us, self.config.speed,
-                 f"replay of {self.config.replay_path}" if self.config.replay_path else
-                 f"{self.config.rate:g} trades/s over {len(self.symbols)} symbols")
+        log.info(
+            "exchange clock starts at %d us, speed %g, %s",
+            self.start_us,
+            self.config.speed,
+            f"replay of {self.config.replay_path}"
+            if self.config.replay_path
+            else f"{self.config.rate:g} trades/s over {len(self.symbols)} symbols",
+        )
         while not stop.is_set() and not self.finished:
             await asyncio.sleep(interval)
             if self.hub.paused:
@@ -122,7 +134,8 @@ class Engine:
         if cfg.replay_path is not None:
             self._budget -= len(batch)
         if (cfg.max_trades is not None and self.released + len(batch) >= cfg.max_trades) or (
-                not len(batch) and self.source.exhausted):
+            not len(batch) and self.source.exhausted
+        ):
             self.finished = True
         if len(batch):
             self._release(batch)
@@ -141,7 +154,9 @@ class Engine:
             if len(ids):
                 self.emitted[s] += len(ids)
                 low, high = int(ids.min()), int(ids.max())
-                self.first_emitted[s] = low if self.first_emitted[s] < 0 else min(low, int(self.first_emitted[s]))
+                self.first_emitted[s] = (
+                    low if self.first_emitted[s] < 0 else min(low, int(self.first_emitted[s]))
+                )
                 self.last_emitted[s] = max(high, int(self.last_emitted[s]))
         self.hub.publish(batch, emission, self.clock_us // 1000)
 
@@ -203,6 +218,10 @@ class Engine:
             "symbols": per_symbol,
             "faults": counters.to_json(),
             "fault_config": self.faults.config.to_json(),
-            "connections": {"open": open_by_kind, "opened": dict(self.hub.opened), "pongs": self.hub.pongs,
-                            **self.hub.totals()},
+            "connections": {
+                "open": open_by_kind,
+                "opened": dict(self.hub.opened),
+                "pongs": self.hub.pongs,
+                **self.hub.totals(),
+            },
         }

@@ -138,8 +138,9 @@ class FaultInjector:
         elif self._next_periodic_drop is None or self._next_periodic_drop > now_s + cfg.drop_every_s:
             self._next_periodic_drop = now_s + cfg.drop_every_s  # (re)armed, e.g. after a settings change
         elif now_s >= self._next_periodic_drop:
-            self._next_periodic_drop += cfg.drop_every_s * max(1, math.ceil((now_s - self._next_periodic_drop)
-                                                                            / cfg.drop_every_s))
+            self._next_periodic_drop += cfg.drop_every_s * max(
+                1, math.ceil((now_s - self._next_periodic_drop) / cfg.drop_every_s)
+            )
             due = True
         if cfg.p_drop_per_s <= 0:
             self._next_random_check = None

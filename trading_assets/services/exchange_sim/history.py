@@ -28,8 +28,13 @@ class _Block:
     size: int = 0
 
 
-_DTYPES: dict[str, type] = {"trade_id": np.int64, "price": np.float64, "qty": np.float64, "time_us": np.int64,
-                            "buyer_maker": np.bool_}
+_DTYPES: dict[str, type] = {
+    "trade_id": np.int64,
+    "price": np.float64,
+    "qty": np.float64,
+    "time_us": np.int64,
+    "buyer_maker": np.bool_,
+}
 _COLUMNS = tuple(_DTYPES)
 
 
@@ -82,7 +87,7 @@ class SymbolHistory:
             block = self._blocks[-1]
             take = min(BLOCK_ROWS - block.size, total - done)
             for name in _COLUMNS:
-                getattr(block, name)[block.size:block.size + take] = getattr(rows, name)[done:done + take]
+                getattr(block, name)[block.size : block.size + take] = getattr(rows, name)[done : done + take]
             block.size += take
             done += take
         self._count += total
@@ -102,8 +107,12 @@ class SymbolHistory:
                 parts.append((block, row, stop))
                 remaining -= stop - row
             block_index, row = block_index + 1, 0
-        columns = [np.concatenate([getattr(b, name)[a:z] for b, a, z in parts]) if parts
-                   else np.empty(0, _DTYPES[name]) for name in _COLUMNS]
+        columns = [
+            np.concatenate([getattr(b, name)[a:z] for b, a, z in parts])
+            if parts
+            else np.empty(0, _DTYPES[name])
+            for name in _COLUMNS
+        ]
         return TradeRows(*columns)
 
     def from_id(self, from_id: int, limit: int) -> TradeRows:
@@ -112,7 +121,7 @@ class SymbolHistory:
             return self._gather(0, 0, 0)
         index = max(bisect.bisect_right(self._first_ids, from_id) - 1, 0)
         block = self._blocks[index]
-        row = int(np.searchsorted(block.trade_id[:block.size], from_id, side="left"))
+        row = int(np.searchsorted(block.trade_id[: block.size], from_id, side="left"))
         return self._gather(index, row, limit)
 
     def recent(self, limit: int) -> TradeRows:
@@ -137,14 +146,22 @@ class TradeHistory:
         if len(batch) == 0:
             return
         if len(self.symbols) == 1:
-            self.by_symbol[self.symbols[0]].append(TradeRows(batch.trade_id, batch.price, batch.qty,
-                                                             batch.time_us, batch.buyer_maker))
+            self.by_symbol[self.symbols[0]].append(
+                TradeRows(batch.trade_id, batch.price, batch.qty, batch.time_us, batch.buyer_maker)
+            )
             return
         order = np.argsort(batch.symbol, kind="stable")
         sorted_symbols = batch.symbol[order]
         bounds = np.searchsorted(sorted_symbols, np.arange(len(self.symbols) + 1))
         for index, symbol in enumerate(self.symbols):
-            rows = order[bounds[index]:bounds[index + 1]]
+            rows = order[bounds[index] : bounds[index + 1]]
             if len(rows):
-                self.by_symbol[symbol].append(TradeRows(batch.trade_id[rows], batch.price[rows], batch.qty[rows],
-                                                        batch.time_us[rows], batch.buyer_maker[rows]))
+                self.by_symbol[symbol].append(
+                    TradeRows(
+                        batch.trade_id[rows],
+                        batch.price[rows],
+                        batch.qty[rows],
+                        batch.time_us[rows],
+                        batch.buyer_maker[rows],
+                    )
+                )

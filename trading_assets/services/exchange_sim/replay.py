@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 
 CSV_COLUMNS: tuple[str, ...] = ("id", "price", "qty", "quoteQty", "time", "isBuyerMaker", "isBestMatch")
 _COLUMN_TYPES: dict[str, pa.DataType] = {
-    "id": pa.int64(), "price": pa.float64(), "qty": pa.float64(), "quoteQty": pa.float64(),
-    "time": pa.int64(), "isBuyerMaker": pa.bool_(), "isBestMatch": pa.bool_(),
+    "id": pa.int64(),
+    "price": pa.float64(),
+    "qty": pa.float64(),
+    "quoteQty": pa.float64(),
+    "time": pa.int64(),
+    "isBuyerMaker": pa.bool_(),
+    "isBestMatch": pa.bool_(),
 }
 MICROSECOND_THRESHOLD = 100_000_000_000_000
 """Times at or above 1e14 are microseconds (1e14 ms would be the year 5138; 1e14 us is 1973)."""
@@ -45,10 +50,12 @@ def times_to_us(times: np.ndarray) -> np.ndarray:
 
 def open_trades_csv(path: Path, block_size: int = 1 << 20) -> pacsv.CSVStreamingReader:
     """A streaming reader of a trades CSV with typed columns, header or not."""
-    read_options = pacsv.ReadOptions(column_names=list(CSV_COLUMNS), skip_rows=1 if has_header(path) else 0,
-                                     block_size=block_size)
-    convert_options = pacsv.ConvertOptions(column_types=_COLUMN_TYPES, true_values=["True", "true", "1"],
-                                           false_values=["False", "false", "0"])
+    read_options = pacsv.ReadOptions(
+        column_names=list(CSV_COLUMNS), skip_rows=1 if has_header(path) else 0, block_size=block_size
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types=_COLUMN_TYPES, true_values=["True", "true", "1"], false_values=["False", "false", "0"]
+    )
     return pacsv.open_csv(path, read_options=read_options, convert_options=convert_options)
 
 

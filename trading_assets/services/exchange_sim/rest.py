@@ -55,7 +55,9 @@ def _int_param(request: web.Request, name: str, default: int | None) -> int | No
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or len(raw) > 19:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+        raise BinanceError(
+            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."
+        )
     return int(raw)
 
 
@@ -91,8 +93,15 @@ async def server_time(request: web.Request) -> web.Response:
 async def exchange_info(request: web.Request) -> web.Response:
     """``GET /api/v3/exchangeInfo``: the traded symbols."""
     engine = request.app[ENGINE_KEY]
-    symbols = [{"symbol": s, "status": "TRADING", "baseAsset": s.removesuffix("USDT") or s,
-                "quoteAsset": "USDT" if s.endswith("USDT") else ""} for s in engine.symbols]
+    symbols = [
+        {
+            "symbol": s,
+            "status": "TRADING",
+            "baseAsset": s.removesuffix("USDT") or s,
+            "quoteAsset": "USDT" if s.endswith("USDT") else "",
+        }
+        for s in engine.symbols
+    ]
     return _json({"timezone": "UTC", "serverTime": engine.clock_us // 1000, "symbols": symbols})
 
 
@@ -109,8 +118,12 @@ async def historical_trades(request: web.Request) -> web.Response:
     held = request.app[ENGINE_KEY].history.by_symbol[symbol]
     rows = held.recent(limit) if from_id is None else held.from_id(from_id, limit)
     if from_id is not None and held.first_id is not None and from_id < held.first_id:
-        log.warning("historicalTrades %s fromId=%d is older than the history kept (from %d)",
-                    symbol, from_id, held.first_id)
+        log.warning(
+            "historicalTrades %s fromId=%d is older than the history kept (from %d)",
+            symbol,
+            from_id,
+            held.first_id,
+        )
     return _trades_response(rows)
 
 

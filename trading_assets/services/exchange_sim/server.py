@@ -68,8 +68,9 @@ class ExchangeSimServer:
     async def start(self) -> None:
         """Bind both servers and start generating."""
         self.engine = engine = Engine(self.config)
-        self._ws_server = await websocket.serve(engine.hub, self.config.host, self.config.ws_port,
-                                                self.config.high_water_bytes)
+        self._ws_server = await websocket.serve(
+            engine.hub, self.config.host, self.config.ws_port, self.config.high_water_bytes
+        )
         self.ws_port = int(self._ws_server.sockets[0].getsockname()[1])
         self._runner = web.AppRunner(rest.build_app(engine), access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -83,8 +84,10 @@ class ExchangeSimServer:
             raise
         self.rest_port = int(sock.getsockname()[1])
         await web.SockSite(self._runner, sock).start()
-        self._tasks = [asyncio.create_task(engine.run(self._stop), name="exchange-sim-engine"),
-                       asyncio.create_task(engine.housekeeping(self._stop), name="exchange-sim-housekeeping")]
+        self._tasks = [
+            asyncio.create_task(engine.run(self._stop), name="exchange-sim-engine"),
+            asyncio.create_task(engine.housekeeping(self._stop), name="exchange-sim-housekeeping"),
+        ]
         for task in self._tasks:
             task.add_done_callback(_report_failure)
         log.info("simulated exchange up: %s", self.urls())
@@ -97,7 +100,7 @@ class ExchangeSimServer:
                 await asyncio.wait_for(task, 5)
             except TimeoutError:
                 log.warning("task %s did not stop within 5 s; cancelled", task.get_name())
-            except Exception:  # noqa: BLE001  (already logged by _report_failure; shut down the rest anyway)
+            except Exception:
                 log.debug("task %s had failed", task.get_name())
         self._tasks = []
         if self.engine is not None:
@@ -189,7 +192,7 @@ class ExchangeSim:
         self._loop = asyncio.get_running_loop()
         try:
             await self._server.start()
-        except Exception as exc:  # noqa: BLE001  (any start error is re-raised by start() in the caller)
+        except Exception as exc:
             self._error = exc
             self._started.set()
             await self._server.stop()
@@ -206,24 +209,30 @@ class ExchangeSim:
 
     def stats(self) -> dict[str, Any]:
         """The ``/sim/stats`` document, read consistently in the exchange's loop."""
+
         async def read() -> dict[str, Any]:
             return self._server.stats()
+
         return self._call(read())
 
     def drop_connections(self) -> int:
         """Abort every websocket now; returns how many."""
+
         async def drop() -> int:
             assert self._server.engine is not None
             return self._server.engine.hub.drop_all()
+
         return self._call(drop())
 
     def set_faults(self, **changes: float | None) -> dict[str, Any]:
         """Change fault settings (names of :class:`FaultConfig`); returns the settings in force."""
+
         async def update() -> dict[str, Any]:
             engine = self._server.engine
             assert engine is not None
             engine.faults.config = engine.faults.config.updated(changes)
             return engine.faults.config.to_json()
+
         return self._call(update())
 
     def stop(self, timeout_s: float = 15.0) -> None:
@@ -243,5 +252,3 @@ class ExchangeSim:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-

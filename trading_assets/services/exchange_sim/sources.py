@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_assets.core.ticks import Side
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.market.ticks import Side
 
 SIMULATED_CHUNK = 8192
 """Trades the simulated market generates per call; fixed, so the trades depend only on the seed."""
@@ -45,23 +45,35 @@ class TradeBatch:
     def slice(self, start: int, stop: int) -> TradeBatch:
         """Rows ``start:stop`` (views, no copy)."""
         return TradeBatch(
-            self.symbol[start:stop], self.trade_id[start:stop], self.price[start:stop],
-            self.qty[start:stop], self.time_us[start:stop], self.buyer_maker[start:stop],
+            self.symbol[start:stop],
+            self.trade_id[start:stop],
+            self.price[start:stop],
+            self.qty[start:stop],
+            self.time_us[start:stop],
+            self.buyer_maker[start:stop],
         )
 
     def take(self, rows: np.ndarray) -> TradeBatch:
         """The rows at the given positions."""
         return TradeBatch(
-            self.symbol[rows], self.trade_id[rows], self.price[rows], self.qty[rows],
-            self.time_us[rows], self.buyer_maker[rows],
+            self.symbol[rows],
+            self.trade_id[rows],
+            self.price[rows],
+            self.qty[rows],
+            self.time_us[rows],
+            self.buyer_maker[rows],
         )
 
     @staticmethod
     def empty() -> TradeBatch:
         """A batch without rows."""
         return TradeBatch(
-            np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64),
-            np.empty(0, np.int64), np.empty(0, np.bool_),
+            np.empty(0, np.int32),
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            np.empty(0, np.float64),
+            np.empty(0, np.int64),
+            np.empty(0, np.bool_),
         )
 
     @staticmethod
@@ -71,7 +83,9 @@ class TradeBatch:
             return TradeBatch.empty()
         if len(batches) == 1:
             return batches[0]
-        return TradeBatch(*(np.concatenate([getattr(b, name) for b in batches]) for name in TradeBatch.__slots__))
+        return TradeBatch(
+            *(np.concatenate([getattr(b, name) for b in batches]) for name in TradeBatch.__slots__)
+        )
 
 
 class TradeSource(abc.ABC):
@@ -97,7 +111,11 @@ class TradeSource(abc.ABC):
             return False
         self._pending, self._cursor = chunk, 0
         # Release by the running maximum, so a file with a time going backwards still streams in order.
-        times = np.maximum.accumulate(np.maximum(chunk.time_us, self._carried_max)) if len(chunk) else chunk.time_us
+        times = (
+            np.maximum.accumulate(np.maximum(chunk.time_us, self._carried_max))
+            if len(chunk)
+            else chunk.time_us
+        )
         self._release_times = times
         if len(times):
             self._carried_max = int(times[-1])
@@ -131,11 +149,13 @@ class TradeSource(abc.ABC):
 class SimulatedSource(TradeSource):
     """The seeded simulated market of :mod:`trading_assets.market.simulation`."""
 
-    def __init__(self, *, symbols: tuple[str, ...], seed: int, trades_per_exchange_second: float,
-                 start_us: int) -> None:
+    def __init__(
+        self, *, symbols: tuple[str, ...], seed: int, trades_per_exchange_second: float, start_us: int
+    ) -> None:
         super().__init__(symbols)
-        config = MarketConfig(symbols=symbols, venue="binance", seed=seed,
-                              trades_per_second=trades_per_exchange_second)
+        config = MarketConfig(
+            symbols=symbols, venue="binance", seed=seed, trades_per_second=trades_per_exchange_second
+        )
         self._simulator = MarketSimulator(config=config, start_us=start_us)
         self._symbol_set = pa.array(symbols, pa.string())
 

@@ -34,7 +34,9 @@ BINANCE_RAW, BINANCE_COMBINED, FINNHUB = "binance_raw", "binance_combined", "fin
 class _BatchFrames:
     """One batch's wire forms, each built on first use and shared by all connections."""
 
-    def __init__(self, batch: TradeBatch, emission: Emission, symbols: tuple[str, ...], event_ms: int) -> None:
+    def __init__(
+        self, batch: TradeBatch, emission: Emission, symbols: tuple[str, ...], event_ms: int
+    ) -> None:
         self.batch, self.emission, self.symbols, self.event_ms = batch, emission, symbols, event_ms
         order = emission.order
         garbage = order < 0
@@ -50,8 +52,11 @@ class _BatchFrames:
         if combined not in self._binance:
             payloads = wire.binance_trade_payloads(self.batch, self.symbols, self.event_ms, combined=combined)
             protocol = BINANCE_COMBINED if combined else BINANCE_RAW
-            payloads += [wire.garbage_payload(kind, protocol, symbol)
-                         for kind in range(len(wire.GARBAGE_KINDS)) for symbol in self.symbols]
+            payloads += [
+                wire.garbage_payload(kind, protocol, symbol)
+                for kind in range(len(wire.GARBAGE_KINDS))
+                for symbol in self.symbols
+            ]
             self._binance[combined] = wire.text_frames(payloads)
         return self._binance[combined]
 
@@ -82,10 +87,14 @@ class _BatchFrames:
             run = order[start:stop].tolist()
             trades += len(run)
             for first in range(0, len(run), per_frame):
-                frames.append(wire.frame(wire.finnhub_trade_message([items[i] for i in run[first:first + per_frame]])))
+                frames.append(
+                    wire.frame(wire.finnhub_trade_message([items[i] for i in run[first : first + per_frame]]))
+                )
             if stop < len(order):
                 kind = int(-order[stop] - 1)
-                frames.append(wire.frame(wire.garbage_payload(kind, FINNHUB, self.symbols[int(symbol[stop])])))
+                frames.append(
+                    wire.frame(wire.garbage_payload(kind, FINNHUB, self.symbols[int(symbol[stop])]))
+                )
             start = stop + 1
         result = (b"".join(frames), len(frames), trades)
         if mask is None:
@@ -96,8 +105,14 @@ class _BatchFrames:
 class StreamHub:
     """All websocket sessions of the exchange; implements :class:`websocket.WsHandler`."""
 
-    def __init__(self, *, symbols: tuple[str, ...], counters: FaultCounters, finnhub_token: str | None,
-                 finnhub_trades_per_frame: int) -> None:
+    def __init__(
+        self,
+        *,
+        symbols: tuple[str, ...],
+        counters: FaultCounters,
+        finnhub_token: str | None,
+        finnhub_trades_per_frame: int,
+    ) -> None:
         self.symbols = symbols
         self.counters = counters
         self.finnhub_token = finnhub_token
@@ -126,7 +141,7 @@ class StreamHub:
             conn.subscriptions = self._parse_streams((query.get("streams") or [""])[0].split("/"))
         elif path == "/ws" or path.startswith("/ws/"):
             conn.kind = BINANCE_RAW
-            conn.subscriptions = self._parse_streams(path[len("/ws/"):].split("/"))
+            conn.subscriptions = self._parse_streams(path[len("/ws/") :].split("/"))
         else:
             raise Rejection(404, "Not Found", '{"error":"unknown path; use /stream, /ws or /finnhub"}')
         self.connections.add(conn)
@@ -197,8 +212,11 @@ class StreamHub:
             return
         method, request_id, params = message.get("method"), message.get("id"), message.get("params", [])
         if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-            conn.send_text(orjson.dumps({"code": 2, "msg": "Invalid request: params must be stream names",
-                                         "id": request_id}))
+            conn.send_text(
+                orjson.dumps(
+                    {"code": 2, "msg": "Invalid request: params must be stream names", "id": request_id}
+                )
+            )
             return
         if method == "SUBSCRIBE":
             conn.subscriptions |= self._parse_streams(params)
@@ -210,8 +228,16 @@ class StreamHub:
             streams = [wire.binance_stream_name(self.symbols[i]) for i in sorted(conn.subscriptions)]
             conn.send_text(orjson.dumps({"result": streams, "id": request_id}))
         else:
-            conn.send_text(orjson.dumps({"code": 2, "msg": f"Invalid request: unknown variant {method}, expected "
-                                         "one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS", "id": request_id}))
+            conn.send_text(
+                orjson.dumps(
+                    {
+                        "code": 2,
+                        "msg": f"Invalid request: unknown variant {method}, expected "
+                        "one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS",
+                        "id": request_id,
+                    }
+                )
+            )
 
     def _finnhub_message(self, conn: WsConnection, payload: bytes) -> None:
         try:
@@ -243,8 +269,11 @@ class StreamHub:
         for conn in list(self.connections):
             if not conn.subscriptions or conn.closing:
                 continue
-            mask = None if len(conn.subscriptions) == everything else np.isin(
-                emission.symbol, np.fromiter(conn.subscriptions, np.int32))
+            mask = (
+                None
+                if len(conn.subscriptions) == everything
+                else np.isin(emission.symbol, np.fromiter(conn.subscriptions, np.int32))
+            )
             if conn.kind == FINNHUB:
                 blob, count, trades = frames.finnhub_blob(mask, self.finnhub_trades_per_frame)
             else:

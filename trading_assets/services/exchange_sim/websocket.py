@@ -165,7 +165,8 @@ class WsConnection(asyncio.Protocol):
         payload = body.encode()
         self.transport.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-            f"{extra}Connection: close\r\n\r\n".encode() + payload
+            f"{extra}Connection: close\r\n\r\n".encode()
+            + payload
         )
         self.closing = True
         self.transport.close()
@@ -177,7 +178,7 @@ class WsConnection(asyncio.Protocol):
                 self._reject(431, "Request Header Fields Too Large", '{"error":"request header too large"}')
             return
         head = bytes(self._buffer[:end]).decode("latin-1")
-        del self._buffer[:end + 4]
+        del self._buffer[: end + 4]
         lines = head.split("\r\n")
         parts = lines[0].split(" ")
         headers: dict[str, str] = {}
@@ -191,8 +192,12 @@ class WsConnection(asyncio.Protocol):
             self._reject(400, "Bad Request", '{"error":"websocket upgrade expected"}')
             return
         if headers.get("sec-websocket-version") != "13":
-            self._reject(426, "Upgrade Required", '{"error":"websocket version 13 required"}',
-                         "Sec-WebSocket-Version: 13\r\n")
+            self._reject(
+                426,
+                "Upgrade Required",
+                '{"error":"websocket version 13 required"}',
+                "Sec-WebSocket-Version: 13\r\n",
+            )
             return
         target = urlsplit(parts[1])
         self.path = target.path
@@ -232,9 +237,9 @@ class WsConnection(asyncio.Protocol):
                 return
             if len(buf) < offset + 4 + length:
                 return
-            mask = bytes(buf[offset:offset + 4])
-            payload = unmask(bytes(buf[offset + 4:offset + 4 + length]), mask)
-            del buf[:offset + 4 + length]
+            mask = bytes(buf[offset : offset + 4])
+            payload = unmask(bytes(buf[offset + 4 : offset + 4 + length]), mask)
+            del buf[: offset + 4 + length]
             self._on_frame(bool(first & 0x80), first & 0x0F, payload)
 
     def _on_frame(self, fin: bool, opcode: int, payload: bytes) -> None:

@@ -1,6 +1,6 @@
 """Pure functions from trade batches to the exact bytes Binance and Finnhub put on the wire.
 
-Formats (FACTS.md, public documentation):
+Formats (docs/MEASUREMENTS.md, public documentation):
 
 - Binance trade event ``{"e":"trade","E":<event ms>,"s":"BTCUSDT","t":<id>,"p":"<price>","q":"<qty>",
   "T":<trade ms>,"m":<buyer is maker>,"M":true}``; a combined stream wraps it as
@@ -80,13 +80,16 @@ def binance_stream_name(symbol: str) -> str:
     return f"{symbol.lower()}@trade"
 
 
-def binance_trade_payloads(batch: TradeBatch, symbols: Sequence[str], event_ms: int, *,
-                           combined: bool) -> list[bytes]:
+def binance_trade_payloads(
+    batch: TradeBatch, symbols: Sequence[str], event_ms: int, *, combined: bool
+) -> list[bytes]:
     """One Binance trade event per trade; wrapped as combined-stream messages when ``combined``."""
     names = [s.encode() for s in symbols]
     if combined:
-        prefixes = [b'{"stream":"%s@trade","data":{"e":"trade","E":%d,"s":"%s","t":' % (n.lower(), event_ms, n)
-                    for n in names]
+        prefixes = [
+            b'{"stream":"%s@trade","data":{"e":"trade","E":%d,"s":"%s","t":' % (n.lower(), event_ms, n)
+            for n in names
+        ]
         template = b'%s%d,"p":"%.8f","q":"%.8f","T":%d,"m":%s,"M":true}}'
     else:
         prefixes = [b'{"e":"trade","E":%d,"s":"%s","t":' % (event_ms, n) for n in names]
@@ -95,8 +98,13 @@ def binance_trade_payloads(batch: TradeBatch, symbols: Sequence[str], event_ms: 
     return [
         template % (prefixes[s], i, p, q, t, bools[m])
         for s, i, p, q, t, m in zip(
-            batch.symbol.tolist(), batch.trade_id.tolist(), batch.price.tolist(), batch.qty.tolist(),
-            (batch.time_us // 1000).tolist(), batch.buyer_maker.tolist(),
+            batch.symbol.tolist(),
+            batch.trade_id.tolist(),
+            batch.price.tolist(),
+            batch.qty.tolist(),
+            (batch.time_us // 1000).tolist(),
+            batch.buyer_maker.tolist(),
+            strict=True,
         )
     ]
 
@@ -112,8 +120,13 @@ def finnhub_trade_items(batch: TradeBatch, symbols: Sequence[str]) -> list[bytes
     # Round away binary noise (65011.560000000005) so numbers look like Finnhub's (65011.56).
     return [
         b'{"p":%a,"s":"%s","t":%d,"v":%a,"c":null}' % (p, names[s], t, q)
-        for s, p, t, q in zip(batch.symbol.tolist(), np.round(batch.price, 8).tolist(),
-                              (batch.time_us // 1000).tolist(), np.round(batch.qty, 8).tolist())
+        for s, p, t, q in zip(
+            batch.symbol.tolist(),
+            np.round(batch.price, 8).tolist(),
+            (batch.time_us // 1000).tolist(),
+            np.round(batch.qty, 8).tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -130,15 +143,22 @@ def finnhub_error(message: str) -> bytes:
     return b'{"type":"error","msg":"%s"}' % message.replace('"', "'").encode()
 
 
-def rest_trades(trade_id: np.ndarray, price: np.ndarray, qty: np.ndarray, time_us: np.ndarray,
-                buyer_maker: np.ndarray) -> bytes:
+def rest_trades(
+    trade_id: np.ndarray, price: np.ndarray, qty: np.ndarray, time_us: np.ndarray, buyer_maker: np.ndarray
+) -> bytes:
     """A Binance ``/api/v3/trades`` / ``historicalTrades`` JSON body for the given rows."""
     bools = _BOOL
     items = [
         b'{"id":%d,"price":"%.8f","qty":"%.8f","quoteQty":"%.8f","time":%d,"isBuyerMaker":%s,"isBestMatch":true}'
         % (i, p, q, p * q, t, bools[m])
-        for i, p, q, t, m in zip(trade_id.tolist(), price.tolist(), qty.tolist(), (time_us // 1000).tolist(),
-                                 buyer_maker.tolist())
+        for i, p, q, t, m in zip(
+            trade_id.tolist(),
+            price.tolist(),
+            qty.tolist(),
+            (time_us // 1000).tolist(),
+            buyer_maker.tolist(),
+            strict=True,
+        )
     ]
     return b"[" + b",".join(items) + b"]"
 

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 import websocket
 
-from resources.servers.base import wait_until
+from testkit.servers.base import wait_until
 
 START_US = 1_735_689_600_000_000
 """2025-01-01T00:00:00Z: a fixed exchange start so trade times are predictable."""
@@ -21,8 +21,9 @@ def connect(url: str, timeout_s: float = 5.0, *, skip_utf8_validation: bool = Fa
     return websocket.create_connection(url, timeout=timeout_s, skip_utf8_validation=skip_utf8_validation)
 
 
-def read_messages(ws: websocket.WebSocket, *, count: int | None = None, quiet_s: float = 0.5,
-                  deadline_s: float = 20.0) -> list[str]:
+def read_messages(
+    ws: websocket.WebSocket, *, count: int | None = None, quiet_s: float = 0.5, deadline_s: float = 20.0
+) -> list[str]:
     """Text messages until ``count`` were read, or nothing arrived for ``quiet_s``, or ``deadline_s``."""
     messages: list[str] = []
     deadline = time.monotonic() + deadline_s
@@ -46,7 +47,9 @@ def binance_events(messages: list[str]) -> list[dict[str, Any]]:
     return events
 
 
-def read_binance_trades(ws: websocket.WebSocket, count: int, deadline_s: float = 20.0) -> list[dict[str, Any]]:
+def read_binance_trades(
+    ws: websocket.WebSocket, count: int, deadline_s: float = 20.0
+) -> list[dict[str, Any]]:
     """Exactly the next ``count`` trade events (fewer only if the deadline passes)."""
     events: list[dict[str, Any]] = []
     deadline = time.monotonic() + deadline_s
@@ -72,8 +75,11 @@ def all_history(rest_url: str, symbol: str, page: int = 1000, max_pages: int = 1
     trades: list[dict[str, Any]] = []
     from_id = 1
     for _ in range(max_pages):
-        response = requests.get(f"{rest_url}/api/v3/historicalTrades",
-                                params={"symbol": symbol, "fromId": from_id, "limit": page}, timeout=10)
+        response = requests.get(
+            f"{rest_url}/api/v3/historicalTrades",
+            params={"symbol": symbol, "fromId": from_id, "limit": page},
+            timeout=10,
+        )
         response.raise_for_status()
         batch = response.json()
         if not batch:

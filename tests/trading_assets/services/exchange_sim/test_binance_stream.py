@@ -27,11 +27,13 @@ ALL_STREAMS = "/".join(f"{s.lower()}@trade" for s in DEFAULT_SYMBOLS)
 
 
 def test_combined_stream_carries_exactly_the_simulated_trades_up_to_max_trades(
-        start_sim: Callable[..., ExchangeSim]) -> None:
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange: the clock waits for our subscription, so we see every trade from the first.
     sim = start_sim(rate=20_000, max_trades=3_000, wait_for_subscribers=1)
-    expected = SimulatedSource(symbols=DEFAULT_SYMBOLS, seed=7, trades_per_exchange_second=20_000,
-                               start_us=START_US).release(START_US + 10**12, 3_000)
+    expected = SimulatedSource(
+        symbols=DEFAULT_SYMBOLS, seed=7, trades_per_exchange_second=20_000, start_us=START_US
+    ).release(START_US + 10**12, 3_000)
     ws = connect(f"{sim.ws_url}/stream?streams={ALL_STREAMS}")
 
     # Act
@@ -63,8 +65,9 @@ def test_combined_stream_carries_exactly_the_simulated_trades_up_to_max_trades(
 def test_aggressor_buy_is_sent_as_buyer_not_maker(start_sim: Callable[..., ExchangeSim]) -> None:
     # Arrange: the simulator's sides, straight from the market model.
     sim = start_sim(rate=20_000, max_trades=500, wait_for_subscribers=1, symbols=("BTCUSDT",))
-    market = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",), seed=7, trades_per_second=20_000),
-                             start_us=START_US)
+    market = MarketSimulator(
+        config=MarketConfig(symbols=("BTCUSDT",), seed=7, trades_per_second=20_000), start_us=START_US
+    )
     table = market.generate(SIMULATED_CHUNK).slice(0, 500)
     ws = connect(f"{sim.ws_url}/ws/btcusdt@trade")
 
@@ -170,7 +173,10 @@ def test_stats_count_open_connections_by_kind(start_sim: Callable[..., ExchangeS
     sim = start_sim()
 
     # Act
-    raw, combined = connect(f"{sim.ws_url}/ws/btcusdt@trade"), connect(f"{sim.ws_url}/stream?streams=btcusdt@trade")
+    raw, combined = (
+        connect(f"{sim.ws_url}/ws/btcusdt@trade"),
+        connect(f"{sim.ws_url}/stream?streams=btcusdt@trade"),
+    )
     finnhub = connect(f"{sim.finnhub_url}?token=t")
     opened = wait_for(lambda: sum(sim.stats()["connections"]["open"].values()) == 3, 5)
     counts = sim.stats()["connections"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from testkit.exchange_sim import ExchangeSimProcess
 from tests.trading_assets.services.exchange_sim.helpers import (
     all_history,
     binance_events,
@@ -22,7 +23,6 @@ from tests.trading_assets.services.exchange_sim.helpers import (
     read_binance_trades,
     read_messages,
 )
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
 
 MODULE = [sys.executable, "-m", "trading_assets.services.exchange_sim"]
 ROOT = Path(__file__).resolve().parents[4]
@@ -31,8 +31,22 @@ ALL_STREAMS = "btcusdt@trade/ethusdt@trade/solusdt@trade/adausdt@trade/xrpusdt@t
 
 def test_cli_process_streams_exactly_max_trades_and_serves_rest_after(tmp_path: Path) -> None:
     # Arrange
-    args = ["--symbols", "BTCUSDT,ETHUSDT", "--rate", "20000", "--max-trades", "4000", "--wait-for-clients", "1",
-            "--start", "2025-01-01", "--seed", "11", "--ping-interval", "0"]
+    args = [
+        "--symbols",
+        "BTCUSDT,ETHUSDT",
+        "--rate",
+        "20000",
+        "--max-trades",
+        "4000",
+        "--wait-for-clients",
+        "1",
+        "--start",
+        "2025-01-01",
+        "--seed",
+        "11",
+        "--ping-interval",
+        "0",
+    ]
     with ExchangeSimProcess(tmp_path, args) as sim:
         ws = connect(f"{sim.ws_url}/stream?streams=btcusdt@trade/ethusdt@trade")
 
@@ -44,13 +58,19 @@ def test_cli_process_streams_exactly_max_trades_and_serves_rest_after(tmp_path: 
         history = all_history(sim.rest_url, "ETHUSDT")
 
     # Assert
-    assert sim.urls == {"ws_url": sim.ws_url, "rest_url": sim.rest_url, "finnhub_url": sim.ws_url + "/finnhub"}
+    assert sim.urls == {
+        "ws_url": sim.ws_url,
+        "rest_url": sim.rest_url,
+        "finnhub_url": sim.ws_url + "/finnhub",
+    }
     assert sim.ws_url.startswith("ws://127.0.0.1:") and sim.rest_url.startswith("http://127.0.0.1:")
     assert len(events) == 4000 and extra == []
     by_symbol = ids_by_symbol(events)
     assert sorted(by_symbol) == ["BTCUSDT", "ETHUSDT"]
     for symbol, ids in by_symbol.items():
-        assert ids == list(range(1, len(ids) + 1)) == list(range(1, stats["symbols"][symbol]["generated"] + 1))
+        assert (
+            ids == list(range(1, len(ids) + 1)) == list(range(1, stats["symbols"][symbol]["generated"] + 1))
+        )
     assert stats["finished"] and stats["generated"] == 4000
     assert [t["id"] for t in history] == by_symbol["ETHUSDT"]
     assert events[0]["T"] >= 1_735_689_600_000
@@ -59,8 +79,9 @@ def test_cli_process_streams_exactly_max_trades_and_serves_rest_after(tmp_path: 
 
 def test_cli_prints_one_json_line_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     # Arrange
-    proc = subprocess.Popen([*MODULE, "--rate", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=ROOT, text=True)
+    proc = subprocess.Popen(
+        [*MODULE, "--rate", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True
+    )
     try:
         assert proc.stdout is not None
         urls = json.loads(proc.stdout.readline())
@@ -82,8 +103,9 @@ def test_cli_prints_one_json_line_and_stops_cleanly_on_sigterm(tmp_path: Path) -
 
 
 def test_cli_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
-    result = subprocess.run([*MODULE, "--rate", "-5"], capture_output=True, text=True, cwd=ROOT, timeout=30,
-                            check=False)
+    result = subprocess.run(
+        [*MODULE, "--rate", "-5"], capture_output=True, text=True, cwd=ROOT, timeout=30, check=False
+    )
 
     assert result.returncode == 2
     assert "rate" in result.stderr and result.stdout == ""
@@ -94,8 +116,10 @@ def _count_raw_trades(ws_url: str, streams: str, trades: int, deadline_s: float)
     host, port = ws_url.removeprefix("ws://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /stream?streams={streams} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /stream?streams={streams} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         buffer += sock.recv(4096)
@@ -108,7 +132,7 @@ def _count_raw_trades(ws_url: str, streams: str, trades: int, deadline_s: float)
             chunk = sock.recv(1 << 20)
             if not chunk:
                 break
-            got += (tail[-(len(marker) - 1):] + chunk).count(marker)
+            got += (tail[-(len(marker) - 1) :] + chunk).count(marker)
             tail = chunk
     finally:
         sock.close()

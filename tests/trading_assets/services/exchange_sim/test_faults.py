@@ -36,7 +36,9 @@ def run_to_the_end(sim: ExchangeSim, path: str = f"/stream?streams={ALL_STREAMS}
     return messages
 
 
-def read_until_lost(ws: websocket.WebSocket, deadline_s: float = 10.0) -> tuple[list[int], BaseException | None]:
+def read_until_lost(
+    ws: websocket.WebSocket, deadline_s: float = 10.0
+) -> tuple[list[int], BaseException | None]:
     """Opcodes of frames read until the connection is lost; the exception that ended it (None: deadline)."""
     opcodes: list[int] = []
     deadline = time.monotonic() + deadline_s
@@ -53,7 +55,8 @@ def read_until_lost(ws: websocket.WebSocket, deadline_s: float = 10.0) -> tuple[
 
 
 def test_skipped_trades_are_missing_on_the_websocket_but_served_by_rest(
-        start_sim: Callable[..., ExchangeSim]) -> None:
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange
     sim = start_sim(rate=50_000, max_trades=5_000, wait_for_subscribers=1, faults={"p_skip": 0.1})
 
@@ -72,7 +75,9 @@ def test_skipped_trades_are_missing_on_the_websocket_but_served_by_rest(
         assert counts["emitted"] == len(seen)
 
 
-def test_duplicated_trades_arrive_twice_in_a_row_and_are_counted(start_sim: Callable[..., ExchangeSim]) -> None:
+def test_duplicated_trades_arrive_twice_in_a_row_and_are_counted(
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange
     sim = start_sim(rate=50_000, max_trades=5_000, wait_for_subscribers=1, faults={"p_duplicate": 0.05})
 
@@ -88,7 +93,9 @@ def test_duplicated_trades_arrive_twice_in_a_row_and_are_counted(start_sim: Call
         assert len(ids) - len(set(ids)) == stats["symbols"][symbol]["duplicated"]
 
 
-def test_reordered_trades_are_swapped_with_the_next_of_their_symbol(start_sim: Callable[..., ExchangeSim]) -> None:
+def test_reordered_trades_are_swapped_with_the_next_of_their_symbol(
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange
     sim = start_sim(rate=50_000, max_trades=5_000, wait_for_subscribers=1, faults={"p_reorder": 0.05})
 
@@ -109,7 +116,9 @@ def test_garbage_frames_of_each_kind_are_counted(start_sim: Callable[..., Exchan
     sim = start_sim(rate=50_000, max_trades=5_000, wait_for_subscribers=1, faults={"p_garbage": 0.02})
 
     # Act
-    messages = run_to_the_end(sim, "/ws/btcusdt@trade/ethusdt@trade/solusdt@trade/adausdt@trade/xrpusdt@trade")
+    messages = run_to_the_end(
+        sim, "/ws/btcusdt@trade/ethusdt@trade/solusdt@trade/adausdt@trade/xrpusdt@trade"
+    )
 
     # Assert
     kinds: Counter[str] = Counter()
@@ -132,8 +141,13 @@ def test_garbage_frames_of_each_kind_are_counted(start_sim: Callable[..., Exchan
 
 def test_garbage_reaches_finnhub_clients_too(start_sim: Callable[..., ExchangeSim]) -> None:
     # Arrange
-    sim = start_sim(rate=50_000, max_trades=3_000, wait_for_subscribers=1, symbols=("BTCUSDT",),
-                    faults={"p_garbage": 0.02})
+    sim = start_sim(
+        rate=50_000,
+        max_trades=3_000,
+        wait_for_subscribers=1,
+        symbols=("BTCUSDT",),
+        faults={"p_garbage": 0.02},
+    )
     ws = connect(f"{sim.finnhub_url}?token=t")
 
     # Act
@@ -170,7 +184,9 @@ def test_drop_every_aborts_connections_without_a_close_frame(start_sim: Callable
     assert faults["dropped_connections"] == 1 and faults["drop_events"] >= 1
 
 
-def test_drop_probability_one_per_second_drops_within_two_seconds(start_sim: Callable[..., ExchangeSim]) -> None:
+def test_drop_probability_one_per_second_drops_within_two_seconds(
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     sim = start_sim(rate=2_000, faults={"p_drop_per_s": 1.0})
     ws = connect(f"{sim.finnhub_url}?token=t")
 
@@ -197,7 +213,9 @@ def test_drop_connections_endpoint_drops_every_websocket_now(start_sim: Callable
     assert (faults["drop_events"], faults["dropped_connections"]) == (1, 2)
 
 
-def test_server_pings_are_answered_by_websocket_client_and_counted(start_sim: Callable[..., ExchangeSim]) -> None:
+def test_server_pings_are_answered_by_websocket_client_and_counted(
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange
     sim = start_sim(faults={"ping_interval_s": 0.2})
     ws = connect(f"{sim.ws_url}/ws")

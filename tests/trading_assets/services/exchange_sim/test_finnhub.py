@@ -36,7 +36,8 @@ def test_wrong_token_is_refused_when_a_token_is_configured(start_sim: Callable[.
 
 
 def test_subscribed_symbol_arrives_in_multi_trade_frames_equal_to_the_history(
-        start_sim: Callable[..., ExchangeSim]) -> None:
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange: BTCUSDT gets about 20 trades per 5 ms batch at this rate.
     sim = start_sim(rate=20_000, max_trades=5_000, wait_for_subscribers=1)
     ws = connect(f"{sim.finnhub_url}?token=t")

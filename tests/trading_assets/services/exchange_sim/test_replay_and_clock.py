@@ -42,7 +42,8 @@ def write_trades_csv(path: Path, *, count: int, microseconds: bool, header: bool
 
 @pytest.mark.parametrize(("microseconds", "header"), [(False, False), (True, True), (True, False)])
 def test_replay_streams_exactly_the_file_trades(
-        start_sim: Callable[..., ExchangeSim], tmp_path: Path, microseconds: bool, header: bool) -> None:
+    start_sim: Callable[..., ExchangeSim], tmp_path: Path, microseconds: bool, header: bool
+) -> None:
     # Arrange: 60 trades over 2 exchange minutes, played at 600x (about 0.2 s).
     csv_path = tmp_path / "ETHUSDT-trades-2025-01-04.csv"
     rows = write_trades_csv(csv_path, count=60, microseconds=microseconds, header=header)
@@ -95,19 +96,22 @@ def test_replay_csv_helpers_detect_header_and_time_unit(tmp_path: Path) -> None:
     assert read_trades_csv(without).time_us.tolist() == [r[4] * 1000 for r in ms_rows]
     assert read_trades_csv(with_header).trade_id.tolist() == [r[0] for r in us_rows]
     assert times_to_us(np.array([1_735_689_600_000, 1_735_689_600_000_123])).tolist() == [
-        1_735_689_600_000_000, 1_735_689_600_000_123]
+        1_735_689_600_000_000,
+        1_735_689_600_000_123,
+    ]
 
 
 def test_replay_of_a_bad_file_fails_at_start_naming_it(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("1,not-a-price,1,1,1735689600000,True,True\n")
 
-    with pytest.raises(ValueError, match="bad.csv"):
+    with pytest.raises(ValueError, match=r"bad\.csv"):
         ExchangeSim(ExchangeSimConfig(replay_path=bad)).start()
 
 
 def test_accelerated_clock_covers_two_exchange_hours_in_two_wall_seconds(
-        start_sim: Callable[..., ExchangeSim]) -> None:
+    start_sim: Callable[..., ExchangeSim],
+) -> None:
     # Arrange: 3600 exchange seconds per wall second; 300 trades/s on the wire.
     sim = start_sim(speed=3600, rate=300, wait_for_subscribers=1)
     ws = connect(f"{sim.ws_url}/stream?streams=btcusdt@trade/ethusdt@trade")

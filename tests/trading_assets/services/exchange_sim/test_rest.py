@@ -62,10 +62,14 @@ def test_limit_defaults_to_500_and_is_capped_at_1000(finished_sim: ExchangeSim) 
 def test_without_from_id_the_newest_trades_are_returned(finished_sim: ExchangeSim) -> None:
     last = stats(finished_sim.rest_url)["symbols"]["SOLUSDT"]["generated"]
 
-    historical = requests.get(f"{finished_sim.rest_url}/api/v3/historicalTrades",
-                              params={"symbol": "SOLUSDT", "limit": 10}, timeout=10).json()
-    recent = requests.get(f"{finished_sim.rest_url}/api/v3/trades",
-                          params={"symbol": "SOLUSDT", "limit": 3}, timeout=10).json()
+    historical = requests.get(
+        f"{finished_sim.rest_url}/api/v3/historicalTrades",
+        params={"symbol": "SOLUSDT", "limit": 10},
+        timeout=10,
+    ).json()
+    recent = requests.get(
+        f"{finished_sim.rest_url}/api/v3/trades", params={"symbol": "SOLUSDT", "limit": 3}, timeout=10
+    ).json()
 
     assert [t["id"] for t in historical] == list(range(last - 9, last + 1))
     assert [t["id"] for t in recent] == [last - 2, last - 1, last]
@@ -82,7 +86,8 @@ def test_without_from_id_the_newest_trades_are_returned(finished_sim: ExchangeSi
     ],
 )
 def test_bad_requests_get_binance_errors_with_http_400(
-        finished_sim: ExchangeSim, params: dict[str, str], code: int) -> None:
+    finished_sim: ExchangeSim, params: dict[str, str], code: int
+) -> None:
     response = requests.get(f"{finished_sim.rest_url}/api/v3/historicalTrades", params=params, timeout=10)
 
     assert response.status_code == 400
@@ -129,8 +134,11 @@ def test_history_is_bounded_per_symbol(start_sim: Callable[..., ExchangeSim]) ->
 
     # Act
     held = sim.stats()["symbols"]["BTCUSDT"]
-    oldest = requests.get(f"{sim.rest_url}/api/v3/historicalTrades",
-                          params={"symbol": "BTCUSDT", "fromId": 1, "limit": 2}, timeout=10).json()
+    oldest = requests.get(
+        f"{sim.rest_url}/api/v3/historicalTrades",
+        params={"symbol": "BTCUSDT", "fromId": 1, "limit": 2},
+        timeout=10,
+    ).json()
 
     # Assert
     assert held["history_last_id"] == 200_000

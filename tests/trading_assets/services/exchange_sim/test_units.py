@@ -24,9 +24,14 @@ def make_batch(count: int, symbols: int = 2) -> TradeBatch:
     for s in range(symbols):
         rows = np.flatnonzero(symbol == s)
         trade_id[rows] = 1 + np.arange(len(rows))
-    return TradeBatch(symbol, trade_id, np.round(65_000 + rng.normal(size=count), 2),
-                      np.round(rng.uniform(0.001, 1, count), 8), 1_735_689_600_000_000 + np.arange(count) * 1000,
-                      rng.random(count) < 0.5)
+    return TradeBatch(
+        symbol,
+        trade_id,
+        np.round(65_000 + rng.normal(size=count), 2),
+        np.round(rng.uniform(0.001, 1, count), 8),
+        1_735_689_600_000_000 + np.arange(count) * 1000,
+        rng.random(count) < 0.5,
+    )
 
 
 def parse_frames(blob: bytes) -> list[tuple[int, bytes]]:
@@ -35,10 +40,10 @@ def parse_frames(blob: bytes) -> list[tuple[int, bytes]]:
     while at < len(blob):
         opcode, length, at = blob[at] & 0x0F, blob[at + 1] & 0x7F, at + 2
         if length == 126:
-            length, at = int.from_bytes(blob[at:at + 2], "big"), at + 2
+            length, at = int.from_bytes(blob[at : at + 2], "big"), at + 2
         elif length == 127:
-            length, at = int.from_bytes(blob[at:at + 8], "big"), at + 8
-        frames.append((opcode, blob[at:at + length]))
+            length, at = int.from_bytes(blob[at : at + 8], "big"), at + 8
+        frames.append((opcode, blob[at : at + length]))
         at += length
     return frames
 
@@ -65,8 +70,12 @@ def test_unmask_is_its_own_inverse() -> None:
 def test_binance_payloads_are_the_documented_event_raw_and_combined() -> None:
     batch = make_batch(50)
 
-    raw = [json.loads(p) for p in wire.binance_trade_payloads(batch, SYMBOLS, 1_735_689_601_234, combined=False)]
-    combined = [json.loads(p) for p in wire.binance_trade_payloads(batch, SYMBOLS, 1_735_689_601_234, combined=True)]
+    raw = [
+        json.loads(p) for p in wire.binance_trade_payloads(batch, SYMBOLS, 1_735_689_601_234, combined=False)
+    ]
+    combined = [
+        json.loads(p) for p in wire.binance_trade_payloads(batch, SYMBOLS, 1_735_689_601_234, combined=True)
+    ]
 
     assert [c["data"] for c in combined] == raw
     assert [c["stream"] for c in combined] == [f"{SYMBOLS[s].lower()}@trade" for s in batch.symbol.tolist()]
@@ -80,7 +89,9 @@ def test_finnhub_message_and_rest_body_match_the_trades() -> None:
     batch = make_batch(5)
 
     message = json.loads(wire.finnhub_trade_message(wire.finnhub_trade_items(batch, SYMBOLS)))
-    rest = json.loads(wire.rest_trades(batch.trade_id, batch.price, batch.qty, batch.time_us, batch.buyer_maker))
+    rest = json.loads(
+        wire.rest_trades(batch.trade_id, batch.price, batch.qty, batch.time_us, batch.buyer_maker)
+    )
 
     assert message["type"] == "trade"
     assert [t["p"] for t in message["data"]] == batch.price.tolist()
@@ -113,13 +124,21 @@ def test_history_pages_across_blocks_and_forgets_whole_old_blocks() -> None:
     # Act: appended in uneven pieces.
     for start in range(0, total, 10_007):
         part = slice(start, min(start + 10_007, total))
-        history.append(TradeRows(ids[part], ids[part] * 1.0, ids[part] * 0.5, ids[part] * 1000, ids[part] % 2 == 0))
+        history.append(
+            TradeRows(ids[part], ids[part] * 1.0, ids[part] * 0.5, ids[part] * 1000, ids[part] % 2 == 0)
+        )
 
     # Assert
     assert history.last_id == total and len(history) >= BLOCK_ROWS + 10
     assert history.first_id == total - len(history) + 1
-    assert history.from_id(2 * BLOCK_ROWS - 2, 5).trade_id.tolist() == list(range(2 * BLOCK_ROWS - 2, 2 * BLOCK_ROWS + 3))
-    assert history.from_id(1, 3).trade_id.tolist() == [history.first_id, history.first_id + 1, history.first_id + 2]
+    assert history.from_id(2 * BLOCK_ROWS - 2, 5).trade_id.tolist() == list(
+        range(2 * BLOCK_ROWS - 2, 2 * BLOCK_ROWS + 3)
+    )
+    assert history.from_id(1, 3).trade_id.tolist() == [
+        history.first_id,
+        history.first_id + 1,
+        history.first_id + 2,
+    ]
     assert history.recent(4).trade_id.tolist() == list(range(total - 3, total + 1))
     assert len(history.from_id(total + 1, 10)) == 0
 
@@ -150,8 +169,14 @@ def test_drop_timer_fires_every_period() -> None:
 
 @pytest.mark.parametrize(
     ("settings", "named"),
-    [({"rate": 0}, "rate"), ({"speed": -1}, "speed"), ({"symbols": ("btcusdt",)}, "symbols"),
-     ({"max_trades": -1}, "max_trades"), ({"ws_port": 70_000}, "ws_port"), ({"finnhub_token": ""}, "finnhub_token")],
+    [
+        ({"rate": 0}, "rate"),
+        ({"speed": -1}, "speed"),
+        ({"symbols": ("btcusdt",)}, "symbols"),
+        ({"max_trades": -1}, "max_trades"),
+        ({"ws_port": 70_000}, "ws_port"),
+        ({"finnhub_token": ""}, "finnhub_token"),
+    ],
 )
 def test_bad_configuration_fails_naming_the_setting(settings: dict[str, object], named: str) -> None:
     with pytest.raises(ValueError, match=named):

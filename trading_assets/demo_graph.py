@@ -38,8 +38,8 @@ def dagster_home(tradegraph_home: Path) -> Path:
 
 def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = True) -> list[DayResult]:
     """Materialize tick_partition, bars_1m and tick_archive for each day; return what each produced."""
-    from trading_assets.archive.assets import tick_archive
     from resources.exchange_feed.resource import VenueHistoryResource
+    from trading_assets.archive.assets import tick_archive
     from trading_assets.definitions import resources
     from trading_assets.market.assets import bars_1m, tick_partition
 
@@ -60,7 +60,9 @@ def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = Tr
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
             meta = {
-                event.asset_key.to_user_string(): {k: v.value for k, v in event.materialization.metadata.items()}
+                event.asset_key.to_user_string(): {
+                    k: v.value for k, v in event.materialization.metadata.items()
+                }
                 for event in run.get_asset_materialization_events()
             }
             checks = [e.passed for e in run.get_asset_check_evaluations()]

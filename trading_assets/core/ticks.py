@@ -19,9 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-US_PER_SECOND = 1_000_000
-US_PER_DAY = 86_400 * US_PER_SECOND
-
 
 class Side(enum.IntEnum):
     """Aggressor side of a trade: who crossed the spread."""
@@ -156,9 +153,7 @@ def conform(table: pa.Table) -> pa.Table:
     """
     missing = [name for name in TICK_COLUMNS if name not in table.column_names]
     if missing:
-        raise ValueError(
-            f"tick table is missing columns {missing}; expected columns {list(TICK_COLUMNS)}"
-        )
+        raise ValueError(f"tick table is missing columns {missing}; expected columns {list(TICK_COLUMNS)}")
     if table.schema.equals(TICK_SCHEMA):
         return table
     columns = []
@@ -173,8 +168,3 @@ def conform(table: pa.Table) -> pa.Table:
                 f"tick column {field.name!r} of type {column.type} cannot be cast to {field.type}: {exc}"
             ) from exc
     return pa.Table.from_arrays(columns, schema=TICK_SCHEMA)
-
-
-def day_of(time_us: int) -> int:
-    """Days since epoch (UTC) of a microsecond timestamp."""
-    return time_us // US_PER_DAY

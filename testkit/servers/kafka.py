@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from resources.servers.base import ManagedServer, free_port, port_open
+from testkit.servers.base import ManagedServer, free_port, port_open
 
 
 def tansu_binary() -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 
-from resources.servers import ClickHouseServer, KafkaBroker, ServerStartError
-from resources.servers.base import ManagedServer, free_port, port_open
+from testkit.servers import ClickHouseServer, KafkaBroker, ServerStartError
+from testkit.servers.base import ManagedServer, free_port, port_open
 
 
 def test_clickhouse_fixture_serves_queries(clickhouse_server: ClickHouseServer) -> None:

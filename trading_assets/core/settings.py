@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from trading_assets.market.validation import SYMBOL_PATTERN, VENUE_PATTERN
+from trading_assets.core.validation import SYMBOL_PATTERN, VENUE_PATTERN
 
 DEFAULT_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 KNOWN_VENUES: tuple[str, ...] = ("sim", "binance", "finnhub")
@@ -103,9 +103,10 @@ class Settings:
         store = _choice(get("TRADEGRAPH_STORE", "embedded"), "TRADEGRAPH_STORE", ("embedded", "clickhouse"))
         bus = _choice(get("TRADEGRAPH_BUS", "embedded"), "TRADEGRAPH_BUS", ("embedded", "kafka"))
         clickhouse_url = get("TRADEGRAPH_CLICKHOUSE_URL", "clickhouse://default@127.0.0.1:9000/default")
-        if urlparse(clickhouse_url).scheme not in ("clickhouse", "clickhouses") or not urlparse(
-            clickhouse_url
-        ).hostname:
+        if (
+            urlparse(clickhouse_url).scheme not in ("clickhouse", "clickhouses")
+            or not urlparse(clickhouse_url).hostname
+        ):
             raise SettingsError(
                 f"TRADEGRAPH_CLICKHOUSE_URL={clickhouse_url!r} is not a ClickHouse URL; "
                 "e.g. TRADEGRAPH_CLICKHOUSE_URL=clickhouse://default:secret@127.0.0.1:9000/default"
@@ -161,8 +162,18 @@ class Settings:
         urls = {
             field: _url(get(name, default), name, schemes)
             for field, name, default, schemes in (
-                ("binance_ws_url", "TRADEGRAPH_BINANCE_WS_URL", "wss://stream.binance.com:9443", ("ws", "wss")),
-                ("binance_rest_url", "TRADEGRAPH_BINANCE_REST_URL", "https://api.binance.com", ("http", "https")),
+                (
+                    "binance_ws_url",
+                    "TRADEGRAPH_BINANCE_WS_URL",
+                    "wss://stream.binance.com:9443",
+                    ("ws", "wss"),
+                ),
+                (
+                    "binance_rest_url",
+                    "TRADEGRAPH_BINANCE_REST_URL",
+                    "https://api.binance.com",
+                    ("http", "https"),
+                ),
                 ("finnhub_ws_url", "TRADEGRAPH_FINNHUB_WS_URL", "wss://ws.finnhub.io", ("ws", "wss")),
                 ("sim_ws_url", "TRADEGRAPH_SIM_WS_URL", "ws://127.0.0.1:8765", ("ws", "wss")),
                 ("sim_rest_url", "TRADEGRAPH_SIM_REST_URL", "http://127.0.0.1:8766", ("http", "https")),
@@ -187,9 +198,7 @@ class Settings:
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise SettingsError(
-            f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}"
-        )
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}")
     return value
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from resources.servers.base import ManagedServer, free_port, port_open
+from testkit.servers.base import ManagedServer, free_port, port_open
 
 CLICKHOUSE_BINARY = "/usr/sbin/clickhouse-server"
 USERS_CONFIG = "/etc/clickhouse-server/users.xml"

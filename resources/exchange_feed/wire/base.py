@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from trading_assets.market.ticks import TICK_SCHEMA
+from trading_assets.core.ticks import TICK_SCHEMA
 
 MAX_ID = 2**63 - 1
 # Largest millisecond time whose microsecond value still fits in int64.

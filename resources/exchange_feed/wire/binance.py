@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from trading_assets.market.wire.base import (
+from resources.exchange_feed.wire.base import (
     MAX_ID,
     MAX_MS,
     FrameParser,
@@ -52,7 +52,7 @@ class BinanceFrameParser(FrameParser):
         self._rt: list[int] = []
         # The hot path is a closure over bound ``append`` methods: local lookups instead of attribute
         # lookups save about a fifth of the per-frame cost (measured). take() clears the lists in place.
-        self.add = self._make_add()  # type: ignore[method-assign]
+        self.add = self._make_add()  # type: ignore[method-assign,assignment]
 
     def pending(self) -> int:
         return len(self._t)
@@ -203,7 +203,14 @@ def parse_binance_rest_trades(
         makers.append(item["isBuyerMaker"])
         times.append(item["time"])
     ticks = tick_table(
-        venue, [symbol] * len(ids), ids, prices, qtys, maker_sides(makers), times, times,
+        venue,
+        [symbol] * len(ids),
+        ids,
+        prices,
+        qtys,
+        maker_sides(makers),
+        times,
+        times,
         [receive_time_us] * len(ids),
     )
     return ParsedBatch(ticks=ticks, malformed=tuple(malformed), frames=1)

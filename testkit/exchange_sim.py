@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
-from resources.servers.base import ManagedServer
+from testkit.servers.base import ManagedServer
 
 
 class ExchangeSimProcess(ManagedServer):

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_assets.market.ticks import TICK_SCHEMA, Side, Tick, conform
+from trading_assets.core.ticks import TICK_SCHEMA, Side, Tick, conform
 
 VENUE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 SYMBOL_PATTERN = r"^[A-Z0-9]{1,24}([.:/_-][A-Z0-9]{1,24}){0,2}$"
@@ -105,7 +105,13 @@ def validate_tick(tick: Tick, *, max_future_us: int = DEFAULT_MAX_FUTURE_US) -> 
             f"{(times['trade_time_us'] - times['receive_time_us']) / 1e6:.0f} s after its receive time; "
             f"at most {max_future_us / 1e6:.0f} s is allowed"
         )
-    return dataclasses.replace(tick, side=Side(tick.side), **times)
+    return dataclasses.replace(
+        tick,
+        side=Side(tick.side),
+        trade_time_us=times["trade_time_us"],
+        event_time_us=times["event_time_us"],
+        receive_time_us=times["receive_time_us"],
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,9 +134,7 @@ class ValidatedBatch:
     """Rows that failed, each with its reason."""
 
 
-def validate_table(
-    table: pa.Table, *, max_future_us: int = DEFAULT_MAX_FUTURE_US
-) -> ValidatedBatch:
+def validate_table(table: pa.Table, *, max_future_us: int = DEFAULT_MAX_FUTURE_US) -> ValidatedBatch:
     """Validate a tick table column-wise (cheap per row); return good rows and the rejected ones."""
     table = conform(table)
     n = table.num_rows
@@ -147,8 +151,13 @@ def validate_table(
     qty = table.column("quantity").to_numpy()
     symbols = table.column("symbol")
     venues = table.column("venue")
-    reject(~(np.isfinite(price) & (price > 0)), lambda i: f"price {float(price[i])!r} must be positive and finite")
-    reject(~(np.isfinite(qty) & (qty > 0)), lambda i: f"quantity {float(qty[i])!r} must be positive and finite")
+    reject(
+        ~(np.isfinite(price) & (price > 0)),
+        lambda i: f"price {float(price[i])!r} must be positive and finite",
+    )
+    reject(
+        ~(np.isfinite(qty) & (qty > 0)), lambda i: f"quantity {float(qty[i])!r} must be positive and finite"
+    )
     bad_symbol = ~pc.match_substring_regex(symbols, SYMBOL_PATTERN).to_numpy(zero_copy_only=False)
     reject(bad_symbol, lambda i: f"symbol {symbols[i].as_py()!r} is malformed ({SYMBOL_PATTERN})")
     bad_venue = ~pc.match_substring_regex(venues, VENUE_PATTERN).to_numpy(zero_copy_only=False)
@@ -160,17 +169,23 @@ def validate_table(
     for name in ("trade_time_us", "event_time_us", "receive_time_us"):
         raw = table.column(name).to_numpy()
         us = to_microseconds_array(raw)
-        reject(us < 0, lambda i, raw=raw, name=name: f"{name} {int(raw[i])} is not an epoch time in s/ms/us/ns")
+        reject(
+            us < 0, lambda i, raw=raw, name=name: f"{name} {int(raw[i])} is not an epoch time in s/ms/us/ns"
+        )
         normalised[name] = us
     ahead = normalised["trade_time_us"] - normalised["receive_time_us"]
     reject(
         (normalised["trade_time_us"] >= 0) & (normalised["receive_time_us"] >= 0) & (ahead > max_future_us),
-        lambda i: f"trade_time_us is {ahead[i] / 1e6:.0f} s after receive time (max {max_future_us / 1e6:.0f} s)",
+        lambda i: (
+            f"trade_time_us is {ahead[i] / 1e6:.0f} s after receive time (max {max_future_us / 1e6:.0f} s)"
+        ),
     )
 
     good = ~bad
     arrays = [
-        pa.array(normalised[f.name][good], f.type) if f.name in normalised else table.column(f.name).filter(good)
+        pa.array(normalised[f.name][good], f.type)
+        if f.name in normalised
+        else table.column(f.name).filter(good)
         for f in TICK_SCHEMA
     ]
     valid = pa.Table.from_arrays(arrays, schema=TICK_SCHEMA)

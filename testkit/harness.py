@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import requests
 
-from resources.servers.base import ManagedServer, tail
 from resources.tick_store.base import StoreUnavailableError, TickStore
-from trading_assets.services.exchange_sim.process import ExchangeSimProcess
+from testkit.exchange_sim import ExchangeSimProcess
+from testkit.servers.base import ManagedServer, tail
 from trading_assets.services.heartbeat import read_heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +129,7 @@ class Processes:
         for server in reversed(self._started):
             try:
                 server.stop(timeout_s=15)
-            except Exception as exc:  # noqa: BLE001  (keep stopping the others)
+            except Exception as exc:
                 errors.append(f"{server.name}: {exc!r}")
         self._started.clear()
         if errors:
@@ -137,7 +137,9 @@ class Processes:
 
     def diagnostics(self, lines: int = 25) -> str:
         """The tails of every log, for failure messages."""
-        return "\n".join(f"--- {name} log ({path}) ---\n{tail(path, lines)}" for name, path in self.logs.items())
+        return "\n".join(
+            f"--- {name} log ({path}) ---\n{tail(path, lines)}" for name, path in self.logs.items()
+        )
 
 
 # --- the simulated exchange ---------------------------------------------------------------------
@@ -146,8 +148,17 @@ class Processes:
 def sim_args(*, rate: float, max_trades: int, seed: int = 7, faults: Sequence[str] = ()) -> list[str]:
     """Arguments of a bounded simulated exchange that waits for the streamer before its clock starts."""
     return [
-        "--symbols", ",".join(SYMBOLS), "--rate", str(rate), "--max-trades", str(max_trades),
-        "--wait-for-clients", "1", "--seed", str(seed), *faults,
+        "--symbols",
+        ",".join(SYMBOLS),
+        "--rate",
+        str(rate),
+        "--max-trades",
+        str(max_trades),
+        "--wait-for-clients",
+        "1",
+        "--seed",
+        str(seed),
+        *faults,
     ]
 
 
@@ -173,7 +184,9 @@ def wait_generated(sim: ExchangeSimProcess, count: int, timeout_s: float) -> dic
         if stats["generated"] >= count or stats["finished"]:
             return stats
         if time.monotonic() >= deadline:
-            raise AssertionError(f"the exchange generated only {stats['generated']} of {count} trades in {timeout_s} s")
+            raise AssertionError(
+                f"the exchange generated only {stats['generated']} of {count} trades in {timeout_s} s"
+            )
         time.sleep(0.05)
 
 
@@ -258,7 +271,9 @@ def missing_count(ids: Mapping[str, np.ndarray], expected: Mapping[str, int]) ->
     return missing
 
 
-def wait_caught_up(store: TickStore, expected: Mapping[str, int], timeout_s: float, venue: str = VENUE) -> int:
+def wait_caught_up(
+    store: TickStore, expected: Mapping[str, int], timeout_s: float, venue: str = VENUE
+) -> int:
     """Poll the store until it holds every expected id (or ``timeout_s`` passes); return how many are missing."""
     deadline = time.monotonic() + timeout_s
     missing = sum(expected.values())
@@ -333,7 +348,9 @@ def assert_every_trade_stored_once(
     if raw_counts is not None:
         for symbol, rows in sorted(raw_counts().items()):
             if rows != expected.get(symbol, 0):
-                problems.append(f"{symbol}: {rows} rows stored for {expected.get(symbol, 0)} trades after sealing")
+                problems.append(
+                    f"{symbol}: {rows} rows stored for {expected.get(symbol, 0)} trades after sealing"
+                )
     total = sum(expected.values())
     if rows_after_seal != distinct:
         problems.append(f"{rows_after_seal - distinct} duplicate rows left after sealing")

@@ -7,7 +7,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from resources.servers.base import ManagedServer, free_port
+from testkit.servers.base import ManagedServer, free_port
 
 
 class MlflowServer(ManagedServer):

@@ -8,8 +8,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from trading_assets.market.ticks import content_trade_ids
-from trading_assets.market.wire.base import (
+from resources.exchange_feed.wire.base import (
     MAX_MS,
     FrameParser,
     field_problem,
@@ -17,6 +16,7 @@ from trading_assets.market.wire.base import (
     tick_table,
     type_name,
 )
+from trading_assets.core.ticks import content_trade_ids
 
 _FINNHUB_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("s", "symbol", "str"),
@@ -28,7 +28,7 @@ _FINNHUB_FIELDS: tuple[tuple[str, str, str], ...] = (
 
 class FinnhubFrameParser(FrameParser):
     """Parses Finnhub trade frames (many trades each). Finnhub has no trade ids and no aggressor side:
-    ids become content keys (:func:`~trading_assets.market.ticks.content_trade_ids`), side is UNKNOWN,
+    ids become content keys (:func:`~trading_assets.core.ticks.content_trade_ids`), side is UNKNOWN,
     and the event time is the trade time."""
 
     def __init__(self, venue: str = "finnhub") -> None:
@@ -76,8 +76,8 @@ class FinnhubFrameParser(FrameParser):
                     and 0 < t <= MAX_MS
                 ):
                     s_append(s)
-                    p_append(float(p))
-                    v_append(float(v))
+                    p_append(float(p))  # type: ignore[arg-type]  # checked float or int above
+                    v_append(float(v))  # type: ignore[arg-type]
                     tt_append(t)
                     added += 1
                     continue

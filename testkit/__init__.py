@@ -1,0 +1,1 @@
+"""Test and benchmark support: real servers on loopback and a process harness. Not shipped."""
