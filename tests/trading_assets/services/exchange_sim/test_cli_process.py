@@ -139,7 +139,8 @@ def _count_raw_trades(ws_url: str, streams: str, trades: int, deadline_s: float)
     return got, time.perf_counter() - started
 
 
-def test_simulator_sends_over_100k_binance_trades_per_second(tmp_path: Path) -> None:
+def test_simulator_sends_600k_binance_trades_flat_out_without_losing_one(tmp_path: Path) -> None:
+    # The rate itself is a benchmark figure (bench/exchange_sim.py, docs/BENCHMARKS.md), not a test.
     # Arrange: flat out (rate far above capacity), the clock held until we subscribe.
     args = ["--rate", "1000000", "--max-trades", "600000", "--wait-for-clients", "1", "--ping-interval", "0"]
     with ExchangeSimProcess(tmp_path, args) as sim:
@@ -147,11 +148,11 @@ def test_simulator_sends_over_100k_binance_trades_per_second(tmp_path: Path) -> 
         got, seconds = _count_raw_trades(sim.ws_url, ALL_STREAMS, 600_000, deadline_s=30)
 
     # Assert
-    assert got == 600_000
-    assert got / seconds > 100_000, f"{got / seconds:,.0f} trades/s"
+    assert got == 600_000, f"{got:,} trades in {seconds:.1f} s"
 
 
-def test_websocket_client_reads_one_trade_frames_at_tens_of_thousands_per_second(tmp_path: Path) -> None:
+def test_websocket_client_reads_100k_one_trade_frames_in_order(tmp_path: Path) -> None:
+    # The frame rate is a benchmark figure (bench/exchange_sim.py), not a test.
     # Arrange
     args = ["--rate", "1000000", "--max-trades", "100000", "--wait-for-clients", "1", "--ping-interval", "0"]
     with ExchangeSimProcess(tmp_path, args) as sim:
@@ -159,14 +160,11 @@ def test_websocket_client_reads_one_trade_frames_at_tens_of_thousands_per_second
         ws = connect(f"{sim.ws_url}/stream?streams={ALL_STREAMS}", skip_utf8_validation=True)
 
         # Act
-        started = time.perf_counter()
-        messages = read_messages(ws, count=100_000, deadline_s=30)
-        seconds = time.perf_counter() - started
+        messages = read_messages(ws, count=100_000, deadline_s=60)
         ws.close()
 
-    # Assert: every trade in its own frame, consecutive ids per symbol, tens of thousands of frames/s.
+    # Assert: every trade in its own frame, consecutive ids per symbol.
     events = binance_events(messages)
     assert len(messages) == len(events) == 100_000
     for ids in ids_by_symbol(events).values():
         assert ids == list(range(1, len(ids) + 1))
-    assert len(messages) / seconds > 20_000, f"{len(messages) / seconds:,.0f} frames/s"
