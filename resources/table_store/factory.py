@@ -25,11 +25,11 @@ class TableStoreConfig:
 
     store: TableStoreKind
     """``embedded`` (Parquet files in ``embedded_dir``) or ``clickhouse``."""
-    embedded_dir: Path
-    """Folder of the embedded store (one sub-folder per table)."""
-    clickhouse_url: str
+    embedded_dir: Path | None = None
+    """Folder of the embedded store (one sub-folder per table); needed when ``store`` is ``embedded``."""
+    clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
     """clickhouse-driver URL of the server, used when ``store`` is ``clickhouse``."""
-    clickhouse_database: str
+    clickhouse_database: str = "tradegraph"
     """ClickHouse database that holds the tables."""
 
     @classmethod
@@ -52,6 +52,9 @@ def open_table_store(config: TableStoreConfig) -> TableStore:
         return ClickHouseTableStore(config.clickhouse_url, database=config.clickhouse_database)
     if config.store == "embedded":
         from resources.table_store.embedded import EmbeddedTableStore
+
+        if config.embedded_dir is None:
+            raise ValueError("the embedded table store needs a folder: set embedded_dir (e.g. <home>/tables)")
 
         return EmbeddedTableStore(config.embedded_dir)
     raise ValueError(f"table store {config.store!r} must be 'embedded' or 'clickhouse'")

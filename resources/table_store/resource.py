@@ -23,8 +23,9 @@ class TableStoreResource(dg.ConfigurableResource):
 
     store: Literal["embedded", "clickhouse"]
     """``embedded`` (Parquet files under ``embedded_dir``) or ``clickhouse``."""
-    embedded_dir: str
-    """Folder of the embedded store, conventionally ``<tradegraph home>/tables``."""
+    embedded_dir: str | None = None
+    """Folder of the embedded store, conventionally ``<tradegraph home>/tables``; needed when ``store`` is
+    ``embedded``."""
     clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
     """clickhouse-driver URL, used when ``store`` is ``clickhouse``."""
     clickhouse_database: str = "tradegraph"
@@ -45,7 +46,7 @@ class TableStoreResource(dg.ConfigurableResource):
         """The typed config of the fields."""
         return TableStoreConfig(
             store=self.store,
-            embedded_dir=Path(self.embedded_dir),
+            embedded_dir=Path(self.embedded_dir) if self.embedded_dir else None,
             clickhouse_url=self.clickhouse_url,
             clickhouse_database=self.clickhouse_database,
         )

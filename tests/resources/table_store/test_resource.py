@@ -91,3 +91,10 @@ def test_the_graphs_default_table_store_follows_the_settings_when_a_run_starts(
 
     assert result.success
     assert EmbeddedTableStore(tmp_path / "tables").days(SIGNALS) == [TablePartition(day=DAY1, rows=4)]
+
+
+def test_an_embedded_store_without_a_folder_is_refused_when_opened() -> None:
+    resource = TableStoreResource(store="embedded")
+
+    with pytest.raises(ValueError, match="needs a folder: set embedded_dir"), resource.open():
+        pass
