@@ -138,7 +138,14 @@ class ClickHouseTableStore(TableStore):
 
     def _insert(self, query: str, columns: list[np.ndarray], *, operation: str) -> None:
         with self._lock, self._wrapped(operation):
-            self._client.execute(query, columns, columnar=True)
+            try:
+                self._client.execute(query, columns, columnar=True)
+            except (ValueError, TypeError) as exc:
+                # The driver encodes the columns by the server's column types: they no longer fit.
+                raise TableStoreError(
+                    f"ClickHouse table store at {self.host} ({self.database}): {operation} failed, the rows "
+                    f"do not fit the stored column types (was the table altered?): {exc!r}"
+                ) from exc
 
     def _ensure(self, spec: TableSpec) -> None:
         """Create the spec's table on first use; refuse a stored table whose columns differ from the spec."""

@@ -24,35 +24,34 @@ OpenStore = Callable[[], TableStore]
 
 
 @pytest.fixture(params=["clickhouse", "embedded"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
-    """A function that opens a store on this test's tables (closed at the end of the test)."""
-    url = "clickhouse://default@127.0.0.1:9/default"  # unused by the embedded store
+def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TableStoreConfig]:
+    """The config of a store of this test's own: a fresh ClickHouse database (dropped after) or folder."""
+    if request.param == "embedded":
+        yield TableStoreConfig(store="embedded", embedded_dir=tmp_path / "tables")
+        return
+    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
     database = f"table_store_contract_{os.getpid()}_{next(_databases)}"
-    if request.param == "clickhouse":
-        server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
-        url = server.url
-    config = TableStoreConfig(
-        store=request.param,
-        embedded_dir=tmp_path / "tables",
-        clickhouse_url=url,
-        clickhouse_database=database,
-    )
+    yield TableStoreConfig(store="clickhouse", clickhouse_url=server.url, clickhouse_database=database)
+    admin = Client.from_url(server.url)
+    try:
+        admin.execute(sql.drop_database(database))
+    finally:
+        admin.disconnect()
+
+
+@pytest.fixture
+def open_store(store_config: TableStoreConfig) -> Iterator[OpenStore]:
+    """A function that opens a store on this test's tables (closed at the end of the test)."""
     opened: list[TableStore] = []
 
     def open_store() -> TableStore:
-        store = open_table_store(config)
+        store = open_table_store(store_config)
         opened.append(store)
         return store
 
     yield open_store
     for store in opened:
         store.close()
-    if request.param == "clickhouse":
-        admin = Client.from_url(url)
-        try:
-            admin.execute(sql.drop_database(database))
-        finally:
-            admin.disconnect()
 
 
 @pytest.fixture

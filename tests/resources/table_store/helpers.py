@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pyarrow as pa
 
-from resources.table_store import TableSpec
+from resources.table_store import TableSpec, TableStoreConfig, open_table_store
 from tests.resources.tick_store.helpers import table, tick
-from trading_assets.core.time import US_PER_SECOND, day_start_us
+from trading_assets.core.time import US_PER_DAY, US_PER_SECOND, day_start_us
 from trading_assets.market.bars import compute_bars_1m
 
 DAY1 = dt.date(2024, 3, 1)
@@ -86,3 +87,20 @@ def day_bars(day: dt.date, *, price: float = 100.0, minutes: int = 3) -> pa.Tabl
         for n in range(2)
     ]
     return compute_bars_1m(table(ticks))
+
+
+def count_versions_read(
+    config: TableStoreConfig,
+    versions: list[list[dict[str, object]]],
+    counts: Any,
+    stop: Any,
+) -> None:
+    """In a child process: read SIGNALS of DAY1 until ``stop`` is set; ``counts[i]`` counts the reads that
+    returned ``versions[i]``, ``counts[-1]`` those that returned neither."""
+    with open_table_store(config) as store:
+        while not stop.is_set():
+            got = store.read(SIGNALS, start_us=day_start_us(DAY1), end_us=day_start_us(DAY1) + US_PER_DAY)
+            rows = got.to_pylist()
+            index = versions.index(rows) if rows in versions else -1
+            with counts.get_lock():
+                counts[index] += 1

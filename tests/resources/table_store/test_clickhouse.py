@@ -8,11 +8,17 @@ from collections.abc import Iterator
 import pytest
 from clickhouse_driver import Client
 
-from resources.table_store import TablePartition, TableSchemaError, TableSpec, TableStoreUnavailableError
+from resources.table_store import (
+    TablePartition,
+    TableSchemaError,
+    TableSpec,
+    TableStoreError,
+    TableStoreUnavailableError,
+)
 from resources.table_store import clickhouse_sql as sql
 from resources.table_store.clickhouse import ClickHouseTableStore
 from testkit.servers import ClickHouseServer
-from tests.resources.table_store.helpers import DAY1, DAY2, SIGNALS, day_bars, rows
+from tests.resources.table_store.helpers import DAY1, DAY2, SIGNALS, day_bars, in_key_order, rows
 from trading_assets.core.time import day_start_us
 from trading_assets.market.bars import BARS_TABLE
 
@@ -93,3 +99,26 @@ def test_the_store_connects_on_first_use_and_says_when_the_server_is_unreachable
     ):
         store.days(SIGNALS)
     store.close()
+
+
+def test_a_write_that_fails_half_way_leaves_the_stored_day_and_no_staging_table(
+    clickhouse_server: ClickHouseServer, admin: tuple[Client, str]
+) -> None:
+    client, database = admin
+    kept = rows(DAY1, count=2)
+    with ClickHouseTableStore(clickhouse_server.url, database=database) as store:
+        store.write_partition(SIGNALS, DAY1, kept)
+        # Altered behind the store's back: the staging copy takes the new type and the insert fails.
+        client.execute(f"ALTER TABLE {database}.signals MODIFY COLUMN level String")
+
+        with pytest.raises(
+            TableStoreError, match="write 20 rows of signals for 2024-03-01 failed, the rows do not fit"
+        ):
+            store.write_partition(SIGNALS, DAY1, rows(DAY1, count=5))
+
+    tables = client.execute("SELECT name FROM system.tables WHERE database = %(d)s", {"d": database})
+    stored = client.execute(
+        f"SELECT symbol, venue, time_us FROM {database}.signals ORDER BY symbol, venue, time_us"
+    )
+    assert tables == [("signals",)]
+    assert stored == [(r["symbol"], r["venue"], r["time_us"]) for r in in_key_order(kept)]

@@ -6,7 +6,9 @@ on the store is in ``test_bars.py``.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,9 +20,18 @@ from resources.table_store import (
     TableSchemaError,
     TableSpec,
     TableStore,
+    TableStoreConfig,
 )
 from tests.resources.table_store.conftest import OpenStore
-from tests.resources.table_store.helpers import DAY1, DAY2, DAY3, SIGNALS, in_key_order, rows
+from tests.resources.table_store.helpers import (
+    DAY1,
+    DAY2,
+    DAY3,
+    SIGNALS,
+    count_versions_read,
+    in_key_order,
+    rows,
+)
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
 WHOLE_RANGE = {"start_us": day_start_us(DAY1) - US_PER_DAY, "end_us": day_start_us(DAY3) + US_PER_DAY}
@@ -239,3 +250,32 @@ def test_a_reader_sees_the_old_day_or_the_new_never_a_mix_or_a_gap(open_store: O
     assert not errors, errors[0]
     assert min(seen.count(0), seen.count(1)) >= 3, f"the reader saw {seen.count(0)} and {seen.count(1)}"
     assert read_day(reader, DAY1).to_pylist() == expected[0]
+
+
+def test_a_reader_in_another_process_sees_whole_days_while_one_writes(
+    store_config: TableStoreConfig, store: TableStore
+) -> None:
+    versions = [rows(DAY1, count=30, score=1.0), rows(DAY1, count=3, score=2.0, symbols=("SOLUSDT",))]
+    expected = [in_key_order(version) for version in versions]
+    store.write_partition(SIGNALS, DAY1, versions[0])
+    spawn = multiprocessing.get_context("spawn")
+    counts = spawn.Array("i", 3)  # reads of version 0, of version 1, of neither
+    stop = spawn.Event()
+    readers = [spawn.Process(target=count_versions_read, args=(store_config, expected, counts, stop))]
+    for reader in readers:
+        reader.start()
+    writes, deadline = 0, time.monotonic() + 120
+    try:
+        # On until each version was read a few times after the reader started (bounded in time). The
+        # thread test above is the sharper one for atomicity; this one runs the reader as its own process.
+        while writes < 20 or (min(counts[0], counts[1]) < 3 and time.monotonic() < deadline):
+            writes += 1
+            store.write_partition(SIGNALS, DAY1, versions[writes % 2])
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(timeout=60)
+
+    assert [reader.exitcode for reader in readers] == [0]
+    assert counts[2] == 0, f"{counts[2]} reads saw neither version"
+    assert min(counts[0], counts[1]) >= 3, list(counts)
