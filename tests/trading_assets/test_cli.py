@@ -50,8 +50,9 @@ def test_bars_command_prints_the_stored_bars_of_the_day(
 
 
 def test_bars_command_matches_an_independent_pandas_computation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # No bars stored for the day: they are computed from the day's ticks, and the command says so.
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     ticks = simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=30_000)
     store = EmbeddedTickStore(tmp_path / "ticks")
@@ -60,6 +61,7 @@ def test_bars_command_matches_an_independent_pandas_computation(
     out = tmp_path / "bars.csv"
 
     code = main(["bars", "--day", DAY.isoformat(), "--symbol", "ETHUSDT", "--out", str(out)])
+    note = capsys.readouterr().err
 
     got = pd.read_csv(out)
     df = ticks.to_pandas()
@@ -81,6 +83,20 @@ def test_bars_command_matches_an_independent_pandas_computation(
     for column in ("open", "high", "low", "close", "trades"):
         assert list(got[column]) == list(expected[column]), column
     assert got.volume.to_numpy() == pytest.approx(expected.volume.to_numpy(), rel=1e-9)
+    assert "no stored bars for 2025-02-03 (materialize bars_1m for it to store them)" in note
+
+
+def test_bars_of_a_symbol_absent_from_the_stored_day_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    stored = compute_bars_1m(simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=1_000))
+    EmbeddedTableStore(tmp_path / "tables").write_partition(BARS_TABLE, DAY, stored)
+
+    code = main(["bars", "--day", DAY.isoformat(), "--symbol", "DOGEUSDT"])
+
+    assert code == 1
+    assert "the stored bars of 2025-02-03 have none for DOGEUSDT" in capsys.readouterr().err
 
 
 def test_bars_of_a_day_without_ticks_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
