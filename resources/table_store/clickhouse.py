@@ -185,13 +185,19 @@ class ClickHouseTableStore(TableStore):
         staging = f"{spec.name}__staging_{uuid.uuid4().hex[:16]}"
         operation = f"write {rows.num_rows} rows of {spec.name} for {day}"
         self._execute(sql.create_staging(self.database, staging, spec.name), operation=operation)
+        drop_staging = sql.drop_table(self.database, staging)
         try:
             self._insert(sql.insert(self.database, staging, spec), numpy_columns(rows), operation=operation)
             self._execute(
                 sql.replace_partition(self.database, spec.name, staging), partition, operation=operation
             )
-        finally:
-            self._execute(sql.drop_table(self.database, staging), operation=f"drop staging table {staging}")
+        except BaseException:
+            try:
+                self._execute(drop_staging, operation=f"drop staging table {staging}")
+            except TableStoreError as exc:  # the write's own error is the one to raise
+                log.warning("%s; the staging table %s is left behind", exc, staging)
+            raise
+        self._execute(drop_staging, operation=f"drop staging table {staging}")
         log.info("wrote %d rows of %s for %s", rows.num_rows, spec.name, day)
         return rows.num_rows
 
