@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.table_store.resource import TableStoreResource
 from resources.tick_store.base import TickStore
 from resources.tick_store.clickhouse import ClickHouseTickStore
 from resources.tick_store.embedded import EmbeddedTickStore
@@ -284,6 +285,9 @@ def main() -> None:
                         ),
                         TickArchiveResource(location=str(work / "archive-clickhouse")),
                         venue,
+                        TableStoreResource(
+                            store="clickhouse", clickhouse_url=server.url, clickhouse_database=DATABASE
+                        ),
                     ),
                 )
             if "embedded" in stores:
@@ -293,6 +297,7 @@ def main() -> None:
                         TickStoreResource(store="embedded", embedded_dir=str(work / "embedded")),
                         TickArchiveResource(location=str(work / "archive-embedded")),
                         venue,
+                        TableStoreResource(store="embedded", embedded_dir=str(work / "tables")),
                     ),
                 )
 

@@ -11,6 +11,7 @@ import dagster as dg
 
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.table_store.resource import TableStoreResource
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
@@ -21,16 +22,26 @@ from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 
 
+@dg.resource(description="The table store beside the tick store named by the settings (read at run start).")
+def _table_store_from_settings(_: dg.InitResourceContext) -> TableStoreResource:
+    # The settings are read when a run starts, never at import; the resource itself never reads them.
+    from trading_assets.core.settings import Settings
+
+    return TableStoreResource.from_settings(Settings.from_env())
+
+
 def resources(
     tick_store: TickStoreResource | None = None,
     tick_archive: TickArchiveResource | None = None,
     venue_history: VenueHistoryResource | None = None,
+    table_store: TableStoreResource | None = None,
 ) -> dict[str, object]:
     """The resources of the graph; unset ones read the environment when a run starts."""
     store = tick_store or TickStoreResource()
     archive = tick_archive or TickArchiveResource()
     return {
         "tick_store": store,
+        "table_store": table_store or _table_store_from_settings,
         "tick_archive": archive,
         "venue_history": venue_history or VenueHistoryResource(),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),

@@ -11,15 +11,6 @@ Semantics every implementation keeps:
   time, so this is the trade's identity); inserting a trade twice is harmless: ``seal`` leaves one
   copy, and ``read``/``export`` never return duplicates even before sealing;
 - ``partitions`` counts stored rows, so before sealing a re-inserted trade counts twice.
-
-The store also keeps one-minute bars (:data:`trading_assets.market.bars.BARS_SCHEMA`), by UTC day of
-``minute_us``, apart from the ticks:
-- ``write_bars(day, bars)`` *replaces* the day's bars, so re-running a day never doubles them; writing
-  an empty table leaves the day without bars;
-- readers see the old bars or the new ones, never a mix; on ClickHouse they may see the day without
-  bars for the moment between the drop and the insert (see ``ClickHouseTickStore.write_bars``);
-- one writer per day at a time (the Dagster partition run); concurrent writers of one day may leave
-  either's bars, on ClickHouse possibly both.
 """
 
 from __future__ import annotations
@@ -29,10 +20,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
-
-from trading_assets.core.bars import conform_bars
-from trading_assets.core.time import US_PER_DAY, day_start_us
 
 
 class StoreUnavailableError(RuntimeError):
@@ -48,7 +35,7 @@ class PartitionInfo:
     """One day partition of the store."""
 
     day: dt.date
-    """The UTC day the partition holds (of ``trade_time_us`` for ticks, of ``minute_us`` for bars)."""
+    """The UTC day of ``trade_time_us`` the partition holds."""
     rows: int
     """Rows stored, counting not-yet-removed duplicates of ticks."""
 
@@ -110,33 +97,6 @@ class TickStore(abc.ABC):
     def drop(self, day: dt.date) -> None:
         """Delete the partition of ``day`` (no error when it does not exist)."""
 
-    @abc.abstractmethod
-    def write_bars(self, day: dt.date, bars: pa.Table) -> int:
-        """Replace the one-minute bars of ``day`` by ``bars``; return the number of bars written.
-
-        Every bar's ``minute_us`` must lie within ``day`` (UTC), else ``ValueError`` and nothing changes:
-        a stray bar would land in another day's partition, out of reach of that day's next replace.
-        """
-
-    @abc.abstractmethod
-    def read_bars(
-        self,
-        *,
-        symbol: str,
-        start_us: int,
-        end_us: int,
-        venue: str | None = None,
-    ) -> pa.Table:
-        """Bars of ``symbol`` with ``start_us <= minute_us < end_us``, ordered by (minute_us, venue)."""
-
-    @abc.abstractmethod
-    def bars_days(self) -> list[PartitionInfo]:
-        """Days that have bars, with their bar counts, oldest first."""
-
-    @abc.abstractmethod
-    def drop_bars(self, day: dt.date) -> None:
-        """Delete the bars of ``day`` (no error when there are none)."""
-
     def close(self) -> None:
         """Release connections or handles."""
 
@@ -145,21 +105,3 @@ class TickStore(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def day_bars(day: dt.date, bars: pa.Table) -> pa.Table:
-    """``bars`` conformed to ``BARS_SCHEMA`` and sorted by (venue, symbol, minute_us), for ``write_bars``.
-
-    Raises ``ValueError`` naming the day and the first stray minute when a bar lies outside ``day``.
-    """
-    table = conform_bars(bars)
-    if table.num_rows == 0:
-        return table
-    start = day_start_us(day)
-    minutes = table.column("minute_us")
-    bounds = pc.min_max(minutes)
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if low < start or high >= start + US_PER_DAY:
-        stray = low if low < start else high
-        raise ValueError(f"bars for {day} include minute_us {stray}, which is outside that UTC day")
-    return table.sort_by([("venue", "ascending"), ("symbol", "ascending"), ("minute_us", "ascending")])

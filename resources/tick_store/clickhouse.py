@@ -24,7 +24,7 @@ from clickhouse_driver.util.helpers import parse_url
 
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_bars import ClickHouseBars, columns_to_table, numpy_columns, partition_id
+from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns, partition_id
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
@@ -75,8 +75,7 @@ class ClickHouseTickStore(TickStore):
     """Tick store on a ClickHouse server (18.16 or newer) reached by its native TCP protocol.
 
     ``url`` is a clickhouse-driver URL (``clickhouse://user:password@host:9000/default``); the store's
-    tick table lives in ``database``.``table`` and its one-minute bars in ``database``.``bars_table``
-    (:mod:`resources.tick_store.clickhouse_bars`), both created when missing. The connection opens in the
+    tick table lives in ``database``.``table``, created when missing. The connection opens in the
     constructor, so a wrong URL fails at start. One store may be shared by threads: calls are serialised.
     """
 
@@ -86,13 +85,11 @@ class ClickHouseTickStore(TickStore):
         *,
         database: str = "tradegraph",
         table: str = "ticks",
-        bars_table: str = "bars_1m",
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
     ) -> None:
         self.database = sql.identifier(database)
         self.table = sql.identifier(table)
-        self.bars_table = sql.identifier(bars_table)
         host, kwargs = parse_url(url)
         self.host = f"{host}:{kwargs.get('port', 9000)}"
         settings = dict(kwargs.pop("settings", None) or {})
@@ -107,9 +104,6 @@ class ClickHouseTickStore(TickStore):
         self._insert_sql = sql.insert(self.database, self.table)
         self._execute(sql.create_database(self.database), operation="create database")
         self._execute(sql.create_table(self.database, self.table), operation="create table")
-        self._bars = ClickHouseBars(
-            database=self.database, table=self.bars_table, execute=self._execute, insert=self._insert
-        )
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -269,37 +263,6 @@ class ClickHouseTickStore(TickStore):
             {"partition": partition_id(day)},
             operation=f"drop {day}",
         )
-
-    # -- bars ---------------------------------------------------------------------------------------
-
-    def write_bars(self, day: dt.date, bars: pa.Table) -> int:
-        """Replace the day's bars: ``DROP PARTITION``, then one ``INSERT`` (one block, so one part).
-
-        Two steps, not one atomic swap: between them readers see the day without bars, and if the
-        insert fails the day stays without bars until the write is repeated (the error is raised).
-        Re-running never doubles the day. (``ALTER TABLE .. REPLACE PARTITION .. FROM`` a staging
-        table, which 18.16 runs too, would make the swap atomic.)
-        """
-        return self._bars.write(day, bars)
-
-    def read_bars(
-        self,
-        *,
-        symbol: str,
-        start_us: int,
-        end_us: int,
-        venue: str | None = None,
-    ) -> pa.Table:
-        """Bars of ``symbol`` with ``start_us <= minute_us < end_us``, ordered by (minute_us, venue)."""
-        return self._bars.read(symbol=symbol, start_us=start_us, end_us=end_us, venue=venue)
-
-    def bars_days(self) -> list[PartitionInfo]:
-        """Days that have bars, with their bar counts, oldest first."""
-        return self._bars.days()
-
-    def drop_bars(self, day: dt.date) -> None:
-        """Drop the day's bar partition (nothing happens when it does not exist)."""
-        self._bars.drop(day)
 
     def close(self) -> None:
         """Disconnect (18.16 delays its own shutdown while client connections stay open)."""

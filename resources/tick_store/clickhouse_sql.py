@@ -1,4 +1,4 @@
-"""Every SQL statement of the ClickHouse tick store (ticks and one-minute bars), rendered for given identifiers.
+"""Every SQL statement of the ClickHouse tick store, rendered for given identifiers.
 
 Kept apart from the client code so that ``tests/resources/tick_store/test_clickhouse_sql_modern.py`` can
 run exactly these statements on a current ClickHouse (chdb) while the store runs them on 18.16.
@@ -35,27 +35,6 @@ _COLUMN_LIST = ", ".join(COLUMNS)
 # The partition key as a day number YYYYMMDD; parts also keep a min/max index on trade_time_us, so range
 # conditions on it prune whole partitions.
 PARTITION_EXPRESSION = "toYYYYMMDD(toDateTime(intDiv(trade_time_us, 1000000), 'UTC'))"
-
-
-BAR_COLUMNS: tuple[str, ...] = (
-    "venue",
-    "symbol",
-    "minute_us",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "vwap",
-    "trades",
-    "buy_volume",
-    "sell_volume",
-)
-"""Bar table columns, in :data:`trading_assets.market.bars.BARS_SCHEMA` order."""
-
-BARS_PARTITION_EXPRESSION = "toYYYYMMDD(toDateTime(intDiv(minute_us, 1000000), 'UTC'))"
-"""Bars are partitioned by the UTC day of their minute, with the same YYYYMMDD ids as the ticks."""
 
 
 def identifier(name: str) -> str:
@@ -140,10 +119,7 @@ def count_range(database: str, table: str) -> str:
 
 
 def partitions() -> str:
-    """Active rows per partition id ('YYYYMMDD') of table ``%(table)s`` in database ``%(database)s``.
-
-    Serves the tick table and the bar table alike.
-    """
+    """Active rows per partition id ('YYYYMMDD') of table ``%(table)s`` in database ``%(database)s``."""
     return (
         "SELECT partition_id, sum(rows) AS rows, count() AS parts FROM system.parts\n"
         "WHERE database = %(database)s AND table = %(table)s AND active\n"
@@ -197,52 +173,5 @@ def optimize_partition(database: str, table: str) -> str:
 
 
 def drop_partition(database: str, table: str) -> str:
-    """Delete partition ``%(partition)s`` (an integer YYYYMMDD); a missing partition is no error.
-
-    Serves the tick table and the bar table alike.
-    """
+    """Delete partition ``%(partition)s`` (an integer YYYYMMDD); a missing partition is no error."""
     return f"ALTER TABLE {_qualified(database, table)} DROP PARTITION %(partition)s"
-
-
-def create_bars_table(database: str, table: str) -> str:
-    """The bar table: plain MergeTree (a day is replaced whole, never merged by key), one partition per day."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {_qualified(database, table)} (\n"
-        "    venue String,\n"
-        "    symbol String,\n"
-        "    minute_us Int64,\n"
-        "    open Float64,\n"
-        "    high Float64,\n"
-        "    low Float64,\n"
-        "    close Float64,\n"
-        "    volume Float64,\n"
-        "    quote_volume Float64,\n"
-        "    vwap Float64,\n"
-        "    trades Int64,\n"
-        "    buy_volume Float64,\n"
-        "    sell_volume Float64\n"
-        ")\n"
-        "ENGINE = MergeTree\n"
-        f"PARTITION BY {BARS_PARTITION_EXPRESSION}\n"
-        "ORDER BY (symbol, venue, minute_us)"
-    )
-
-
-def insert_bars(database: str, table: str) -> str:
-    """Insert statement for bars; the driver sends the rows (columnar) after ``VALUES``."""
-    return f"INSERT INTO {_qualified(database, table)} ({', '.join(BAR_COLUMNS)}) VALUES"
-
-
-def select_bars_range(database: str, table: str, *, with_venue: bool) -> str:
-    """Bars of one symbol (and optionally one venue) with ``minute_us`` in ``[start_us, end_us)``.
-
-    Parameters: ``symbol``, ``start_us``, ``end_us`` and, ``with_venue``, ``venue``. Ordered by
-    (minute_us, venue). Any range works: without ``FINAL`` nothing merges across partitions.
-    """
-    venue = " AND venue = %(venue)s" if with_venue else ""
-    return (
-        f"SELECT {', '.join(BAR_COLUMNS)} FROM {_qualified(database, table)}\n"
-        "WHERE symbol = %(symbol)s AND minute_us >= %(start_us)s AND minute_us < %(end_us)s"
-        f"{venue}\n"
-        "ORDER BY minute_us, venue"
-    )

@@ -12,8 +12,6 @@ and Dagster runs and services read at the same time. The layout is in
   and retries. Readers hold a lock only while listing a directory, never while querying.
 - Duplicates are removed at read time (unless the day is one sealed file), so reads never return a
   trade twice, before or after sealing.
-
-One-minute bars live apart, under ``bars_1m/`` (:mod:`resources.tick_store.embedded_bars`).
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
-from resources.tick_store.embedded_bars import BarFolder
 from resources.tick_store.segments import SegmentFile, SegmentFolder, fsync
 from trading_assets.core.ticks import TICK_COLUMNS, TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_from_number, day_start_us
@@ -85,7 +82,6 @@ class EmbeddedTickStore(TickStore):
         self.segment_compression = segment_compression
         self.sealed_compression = sealed_compression
         self.read_attempts = read_attempts
-        self.bars = BarFolder(self.root / "bars_1m", compression=sealed_compression)
         # In-memory: DuckDB only queries the Parquet files; each query runs on its own cursor, so
         # threads may share the store.
         self._db = duckdb.connect(":memory:")
@@ -281,31 +277,6 @@ class EmbeddedTickStore(TickStore):
             left = [file.path.name for file in doomed if file.path.exists()]
             if left:
                 raise EmbeddedTickStoreError(f"tick store {self.root}: drop {day} left {left} behind")
-
-    # -- bars -------------------------------------------------------------------------------------
-
-    def write_bars(self, day: dt.date, bars: pa.Table) -> int:
-        """Replace the day's bar file atomically (temp file, fsync, rename); durable on return."""
-        return self.bars.write(day, bars)
-
-    def read_bars(
-        self,
-        *,
-        symbol: str,
-        start_us: int,
-        end_us: int,
-        venue: str | None = None,
-    ) -> pa.Table:
-        """Bars of ``symbol`` with ``start_us <= minute_us < end_us``, ordered by (minute_us, venue)."""
-        return self.bars.read(symbol=symbol, start_us=start_us, end_us=end_us, venue=venue)
-
-    def bars_days(self) -> list[PartitionInfo]:
-        """Days that have bars, with their bar counts, oldest first."""
-        return self.bars.days()
-
-    def drop_bars(self, day: dt.date) -> None:
-        """Delete the day's bar file (nothing happens when there is none)."""
-        self.bars.drop(day)
 
     def close(self) -> None:
         """Close the DuckDB connection."""

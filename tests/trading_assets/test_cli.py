@@ -2,11 +2,16 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pytest
 
+from resources.table_store.embedded import EmbeddedTableStore
 from resources.tick_store.embedded import EmbeddedTickStore
 from trading_assets.cli import build_parser, main
+from trading_assets.core.bars import BARS_SCHEMA
 from trading_assets.core.time import day_bounds_us
+from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
 from trading_assets.market.simulation import simulate_day
 
 DAY = dt.date(2025, 2, 3)
@@ -21,9 +26,33 @@ def test_every_command_has_help() -> None:
         assert sub.format_help().strip(), name
 
 
-def test_bars_command_matches_an_independent_pandas_computation(
+def test_bars_command_prints_the_stored_bars_of_the_day(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Only the table store holds the day (its ticks were archived and dropped): the stored bars are printed.
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    stored = compute_bars_1m(simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=5_000))
+    EmbeddedTableStore(tmp_path / "tables").write_partition(BARS_TABLE, DAY, stored)
+    every, one = tmp_path / "bars.csv", tmp_path / "eth.csv"
+
+    codes = (
+        main(["bars", "--day", DAY.isoformat(), "--out", str(every)]),
+        main(["bars", "--day", DAY.isoformat(), "--symbol", "ETHUSDT", "--out", str(one)]),
+    )
+
+    def read(path: Path) -> list[dict[str, object]]:
+        options = pa_csv.ConvertOptions(column_types=BARS_SCHEMA)
+        return pa_csv.read_csv(path, convert_options=options).to_pylist()
+
+    assert codes == (0, 0)
+    assert read(every) == stored.to_pylist()
+    assert read(one) == stored.filter(pc.equal(stored["symbol"], "ETHUSDT")).to_pylist()
+
+
+def test_bars_command_matches_an_independent_pandas_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No bars stored for the day: they are computed from the day's ticks, and the command says so.
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     ticks = simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=30_000)
     store = EmbeddedTickStore(tmp_path / "ticks")
@@ -32,6 +61,7 @@ def test_bars_command_matches_an_independent_pandas_computation(
     out = tmp_path / "bars.csv"
 
     code = main(["bars", "--day", DAY.isoformat(), "--symbol", "ETHUSDT", "--out", str(out)])
+    note = capsys.readouterr().err
 
     got = pd.read_csv(out)
     df = ticks.to_pandas()
@@ -53,6 +83,20 @@ def test_bars_command_matches_an_independent_pandas_computation(
     for column in ("open", "high", "low", "close", "trades"):
         assert list(got[column]) == list(expected[column]), column
     assert got.volume.to_numpy() == pytest.approx(expected.volume.to_numpy(), rel=1e-9)
+    assert "no stored bars for 2025-02-03 (materialize bars_1m for it to store them)" in note
+
+
+def test_bars_of_a_symbol_absent_from_the_stored_day_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    stored = compute_bars_1m(simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=1_000))
+    EmbeddedTableStore(tmp_path / "tables").write_partition(BARS_TABLE, DAY, stored)
+
+    code = main(["bars", "--day", DAY.isoformat(), "--symbol", "DOGEUSDT"])
+
+    assert code == 1
+    assert "the stored bars of 2025-02-03 have none for DOGEUSDT" in capsys.readouterr().err
 
 
 def test_bars_of_a_day_without_ticks_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -61,4 +105,4 @@ def test_bars_of_a_day_without_ticks_says_so(tmp_path: Path, monkeypatch: pytest
     code = main(["bars", "--day", "2020-01-01"])
 
     assert code == 1
-    assert "no ticks stored for 2020-01-01 in the embedded store" in capsys.readouterr().err
+    assert "no bars and no ticks stored for 2020-01-01 in the embedded store" in capsys.readouterr().err

@@ -15,9 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.table_store.resource import TableStoreResource
 from resources.tick_store.resource import TickStoreResource
+from trading_assets.core.time import day_bounds_us
 from trading_assets.market import quality
-from trading_assets.market.bars import bars_chart_png, compute_bars_1m
+from trading_assets.market.bars import BARS_TABLE, bars_chart_png, compute_bars_1m
 from trading_assets.market.partitions import DAILY, partition_day
 from trading_assets.market.sealing import seal_day
 
@@ -131,15 +133,17 @@ def tick_partition(
     ],
 )
 def bars_1m(
-    context: dg.AssetExecutionContext, tick_partition: pa.Table, tick_store: TickStoreResource
+    context: dg.AssetExecutionContext, tick_partition: pa.Table, table_store: TableStoreResource
 ) -> dg.MaterializeResult:
-    """OHLCV, VWAP, trade count and buy/sell volume per symbol and minute of a day, stored beside the ticks
-    (queryable with ``TickStore.read_bars``). Reads the day hot or archived, wherever it lives."""
+    """OHLCV, VWAP, trade count and buy/sell volume per symbol and minute of a day, stored in the table
+    store (table ``bars_1m``, the day replaced atomically). Reads the day hot or archived, wherever it lives.
+    The reconcile check compares the bars read back from the store with the day's ticks."""
     day = partition_day(context.partition_key)
     ticks = tick_partition
-    bars = compute_bars_1m(ticks)
-    with tick_store.open() as store:
-        store.write_bars(day, bars)
+    start_us, end_us = day_bounds_us(day)
+    with table_store.open() as store:
+        store.write_partition(BARS_TABLE, day, compute_bars_1m(ticks))
+        bars = store.read(BARS_TABLE, start_us=start_us, end_us=end_us)
     check = _check_result(quality.check_bars_reconcile(ticks, bars), "bars_reconcile_with_ticks")
     png = base64.b64encode(bars_chart_png(bars, title=f"bars_1m {day}")).decode()
     return dg.MaterializeResult(

@@ -15,11 +15,21 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from trading_assets.core.bars import conform_bars, empty_bars_table
+from resources.table_store.spec import TableSpec
+from trading_assets.core.bars import BARS_SCHEMA, conform_bars, empty_bars_table
 from trading_assets.core.ticks import Side, conform
 from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND
 
 log = logging.getLogger(__name__)
+
+BARS_TABLE = TableSpec(
+    name="bars_1m",
+    schema=BARS_SCHEMA,
+    time_column="minute_us",
+    key=("venue", "symbol", "minute_us"),
+)
+"""The bar table in the table store: one partition per UTC day of ``minute_us``, rows in the order
+:func:`compute_bars_1m` returns them, so a stored day reads back equal to the computed one."""
 
 _MAX_VOLUME_BUCKETS = 150
 

@@ -225,6 +225,9 @@ def _totals(
 def check_bars_reconcile(ticks: pa.Table, bars: pa.Table, *, rel_tol: float = 1e-9) -> CheckResult:
     """Per (venue, symbol), the bars hold as many trades and as much volume as the ticks.
 
+    The ``bars_1m`` asset passes the bars as read back from the table store, so the check covers what
+    was stored, not only what was computed.
+
     Trade counts must be equal; volumes equal within ``rel_tol`` relative to the larger one (the sums
     add the same numbers in another order). ``count`` is the number of (venue, symbol) pairs that
     disagree, counting pairs present on one side only.

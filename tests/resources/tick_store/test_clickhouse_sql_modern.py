@@ -20,9 +20,7 @@ from clickhouse_driver.util.escape import escape_param, escape_params
 
 from resources.tick_store import clickhouse_sql as sql
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, table, tick
-from trading_assets.core.bars import BARS_SCHEMA
 from trading_assets.core.time import US_PER_DAY
-from trading_assets.market.bars import compute_bars_1m
 
 chdb_session = pytest.importorskip("chdb.session")
 
@@ -102,25 +100,6 @@ def ticks_table(modern: Modern) -> str:
     return name
 
 
-# Bars of ROWS (one trade per second, so each symbol's trades of DAY1 fall in its first minute).
-BARS = compute_bars_1m(
-    table(
-        tick(trade_id, symbol=symbol, venue=venue, offset_s=seconds, day=day, price=100.0 + seconds)
-        for venue, symbol, trade_id, seconds, day in ROWS
-    )
-)
-
-
-@pytest.fixture
-def bars_table(modern: Modern) -> str:
-    """A fresh bar table holding BARS (three bars on DAY1, one on DAY2)."""
-    name = f"bars_{next(_tables)}"
-    modern.run(sql.create_bars_table(DATABASE, name))
-    modern.run(sql.create_bars_table(DATABASE, name))  # idempotent
-    modern.run(f"{sql.insert_bars(DATABASE, name)} {values_clause(BARS.to_pylist())}")
-    return name
-
-
 def test_every_statement_of_the_module_is_covered_here() -> None:
     statements = {
         name
@@ -141,9 +120,6 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
         "trade_id_gaps",
         "optimize_partition",
         "drop_partition",
-        "create_bars_table",
-        "insert_bars",
-        "select_bars_range",
     }
 
 
@@ -212,39 +188,6 @@ def test_drop_partition_removes_only_that_day(modern: Modern, ticks_table: str) 
     assert [(pid, rows) for pid, rows, _ in partitions] == [("20240302", 1)]
 
 
-def test_select_bars_range_returns_the_symbols_bars_by_minute_then_venue(
-    modern: Modern, bars_table: str
-) -> None:
-    params = {"symbol": "BTCUSDT", "start_us": day_start_us(DAY1), "end_us": day_start_us(DAY2) + US_PER_DAY}
-
-    got = modern.run(sql.select_bars_range(DATABASE, bars_table, with_venue=False), params)
-    one_venue = modern.run(
-        sql.select_bars_range(DATABASE, bars_table, with_venue=True), {**params, "venue": "binance"}
-    )
-    first_day = modern.run(
-        sql.select_bars_range(DATABASE, bars_table, with_venue=False), {**params, **day_params(DAY1)}
-    )
-
-    expected = [row for row in BARS.to_pylist() if row["symbol"] == "BTCUSDT"]
-    assert got.column_names == list(BARS_SCHEMA.names)
-    assert got.to_pylist() == sorted(expected, key=lambda row: (row["minute_us"], row["venue"]))
-    assert [row["minute_us"] for row in one_venue.to_pylist()] == [day_start_us(DAY1), day_start_us(DAY2)]
-    assert first_day.num_rows == 1
-    assert first_day.to_pylist()[0]["trades"] == 4
-    assert first_day.to_pylist()[0]["close"] == 106.0
-
-
-def test_bar_partitions_are_days_and_drop_partition_removes_one(modern: Modern, bars_table: str) -> None:
-    identity = {"database": DATABASE, "table": bars_table}
-    before = modern.rows(sql.partitions(), identity)
-
-    modern.run(sql.drop_partition(DATABASE, bars_table), {"partition": DAY1_PARTITION})
-
-    after = modern.rows(sql.partitions(), identity)
-    assert [(pid, rows) for pid, rows, _ in before] == [(str(DAY1_PARTITION), 3), ("20240302", 1)]
-    assert [(pid, rows) for pid, rows, _ in after] == [("20240302", 1)]
-
-
 @pytest.mark.parametrize("bad", ["", "1abc", "ticks; DROP TABLE x", "a.b", "tick-store", "t`"])
 def test_identifiers_are_validated_before_any_sql_is_rendered(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
@@ -252,4 +195,4 @@ def test_identifiers_are_validated_before_any_sql_is_rendered(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
         sql.create_database(bad)
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
-        sql.select_bars_range("tradegraph", bad, with_venue=False)
+        sql.select_range("tradegraph", bad, with_venue=False)

@@ -1,6 +1,6 @@
 """One contract for every tick store: ClickHouse 18.16 (real server) and the embedded Parquet store.
 
-The ``store`` fixture (both implementations) is in ``conftest.py``; bars have their own contract file.
+The ``store`` fixture (both implementations) is in ``conftest.py``.
 """
 
 from __future__ import annotations

@@ -16,13 +16,15 @@ from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.exchange_feed.rest import BinanceRestClient
+from resources.table_store.embedded import EmbeddedTableStore
+from resources.table_store.resource import TableStoreResource
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.assets import tick_archive
 from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
-from trading_assets.market.bars import compute_bars_1m
+from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 DAY = dt.date(2025, 3, 4)
@@ -62,6 +64,7 @@ def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, ob
         TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
         TickArchiveResource(location=str(tmp_path / "archive")),
         VenueHistoryResource(sim_rest_url=rest_url, **history),
+        TableStoreResource(store="embedded", embedded_dir=str(tmp_path / "tables")),
     )
 
 
@@ -134,7 +137,8 @@ def test_bars_are_stored_queryable_reconciled_and_charted(
     assert result.success
     start_us, end_us = day_bounds_us(DAY)
     expected = compute_bars_1m(store.export(DAY))
-    got = store.read_bars(symbol="ETHUSDT", start_us=start_us, end_us=end_us)
+    tables = EmbeddedTableStore(tmp_path / "tables")
+    got = tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "ETHUSDT"})
     assert got.equals(expected.filter(pc.equal(expected["symbol"], "ETHUSDT")))
     assert _checks(result)["bars_reconcile_with_ticks"] is True
     meta = _metadata(result, "bars_1m")
@@ -161,7 +165,7 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(
     assert [m.asset_key.to_user_string() for m in result.get_asset_materialization_events()] == [
         "tick_partition"
     ]
-    assert store.bars_days() == []
+    assert EmbeddedTableStore(tmp_path / "tables").days(BARS_TABLE) == []
 
 
 def test_an_empty_day_fails_with_what_to_do(tmp_path: Path, venue: tuple[str, pa.Table]) -> None:
@@ -181,9 +185,9 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     store.insert(every_trade)
     resources = _resources(tmp_path, rest_url)
     dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
-    bars_before = store.read_bars(
-        symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]
-    )
+    tables = EmbeddedTableStore(tmp_path / "tables")
+    start_us, end_us = day_bounds_us(DAY)
+    bars_before = tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"})
 
     graph = [tick_partition, bars_1m, tick_archive]
     archived = dg.materialize(
@@ -203,9 +207,10 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     assert [p.day for p in store.partitions()] == []
     assert LocalTickArchive(tmp_path / "archive").verify(DAY).rows == TRADES
     assert rebuilt.success
-    assert store.read_bars(
-        symbol="BTCUSDT", start_us=day_bounds_us(DAY)[0], end_us=day_bounds_us(DAY)[1]
-    ).equals(bars_before)
+    assert bars_before.num_rows > 0
+    assert tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"}).equals(
+        bars_before
+    )
 
 
 def test_trades_missing_at_the_days_edges_are_found_and_filled(
