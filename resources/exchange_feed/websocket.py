@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import websocket
 from websocket import (
@@ -121,6 +122,20 @@ class _Stale(Exception):
     """No data frame for longer than ``stale_after_s``."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Session:
+    """How one connection went."""
+
+    reason: str
+    """Why it ended (or why it could not be opened)."""
+    connected_s: float = 0.0
+    """How long it was up; 0 when the connect failed."""
+    ticks: int = 0
+    """Trades it delivered."""
+    clean: bool = False
+    """The venue closed it with a normal close frame (code 1000 or 1001)."""
+
+
 class WebSocketFeed(ExchangeFeed):
     """An :class:`ExchangeFeed` over one websocket connection; venues fill in the hooks below."""
 
@@ -183,30 +198,43 @@ class WebSocketFeed(ExchangeFeed):
 
     def _loop(self, sink: FeedSink, stop: threading.Event) -> None:
         cfg = self.config
-        attempt = 0
+        attempt = 0  # reconnects since the last connection that worked
         while not stop.is_set():
-            reason, connected_s = self._session(sink, stop)
+            session = self._session(sink, stop)
             if stop.is_set():
                 break
-            if connected_s >= cfg.healthy_after_s:
-                attempt = 0  # the connection was healthy: start the backoff afresh
-            delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
-            attempt += 1
-            log.warning(
-                "%s feed: %s; reconnecting in %.2f s (attempt %d)", self.venue, reason, delay, attempt
+            worked = session.ticks > 0 or session.connected_s >= cfg.healthy_after_s
+            if worked or session.clean:
+                attempt = 0  # the venue was fine: start the backoff afresh
+            if worked and session.clean:
+                # The venue ended a working connection politely (e.g. Binance's 24 h limit, a server that
+                # rotates connections): come back at once, every second away is trades to fetch over REST.
+                delay = 0.0
+            else:
+                delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
+                attempt += 1
+            self.stats.reconnects += 1
+            self.stats.backoff_s += delay
+            log.log(
+                logging.INFO if delay == 0.0 else logging.WARNING,
+                "%s feed: %s; reconnecting in %.2f s (attempt %d)",
+                self.venue,
+                session.reason,
+                delay,
+                attempt,
             )
             sink.on_event(
                 FeedEvent(
                     kind="reconnect",
                     venue=self.venue,
-                    detail=f"{reason}; reconnecting in {delay:.2f} s",
+                    detail=f"{session.reason}; reconnecting in {delay:.2f} s",
                     count=attempt,
                 )
             )
             stop.wait(delay)
 
-    def _session(self, sink: FeedSink, stop: threading.Event) -> tuple[str, float]:
-        """Connect, subscribe and read until the connection ends; return why, and how long it was up."""
+    def _session(self, sink: FeedSink, stop: threading.Event) -> _Session:
+        """Connect, subscribe and read until the connection ends; say how it ended."""
         cfg = self.config
         try:
             ws = websocket.create_connection(
@@ -220,8 +248,9 @@ class WebSocketFeed(ExchangeFeed):
             detail = self._mask(f"connect to {self._display_url()} failed: {type(exc).__name__}: {exc}")
             if isinstance(exc, websocket.WebSocketBadStatusException):
                 sink.on_event(FeedEvent(kind="venue_error", venue=self.venue, detail=detail))
-            return detail, 0.0
+            return _Session(reason=detail)
         connected_at = time.monotonic()
+        ticks_before = self.stats.ticks
         self.stats.connections += 1
         log.info("%s feed: connected to %s", self.venue, self._display_url())
         sink.on_event(
@@ -230,10 +259,11 @@ class WebSocketFeed(ExchangeFeed):
             )
         )
         parser = self._new_parser()
+        clean = False
         try:
             for message in self._subscribe_messages():
                 ws.send(message)
-            reason = self._read(ws, parser, sink, stop)
+            reason, clean = self._read(ws, parser, sink, stop)
         except _Stale as exc:
             reason = str(exc)
             sink.on_event(FeedEvent(kind="stale", venue=self.venue, detail=reason))
@@ -245,11 +275,17 @@ class WebSocketFeed(ExchangeFeed):
             self._close(ws)
         if not stop.is_set():
             sink.on_event(FeedEvent(kind="disconnected", venue=self.venue, detail=reason))
-        return reason, time.monotonic() - connected_at
+        return _Session(
+            reason=reason,
+            connected_s=time.monotonic() - connected_at,
+            ticks=self.stats.ticks - ticks_before,
+            clean=clean,
+        )
 
     def _read(
         self, ws: websocket.WebSocket, parser: FrameParser, sink: FeedSink, stop: threading.Event
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """Read until the connection ends; return why, and whether the venue closed it cleanly."""
         cfg = self.config
         ws.settimeout(cfg.flush_interval_s)
         read, add = FrameReader(ws).read, parser.add
@@ -273,7 +309,7 @@ class WebSocketFeed(ExchangeFeed):
                 now = clock()
             else:
                 if close is not None:
-                    return f"closed by the venue: {_close_reason(close)}"
+                    return f"closed by the venue: {_close_reason(close)}", _clean_close(close)
                 pending += ticks
                 now = clock()
                 if messages:  # pings and pongs do not count as data for stale detection
@@ -282,7 +318,7 @@ class WebSocketFeed(ExchangeFeed):
                 self._flush(parser, sink)
                 pending, next_flush = 0, now + flush_interval
                 if stop.is_set():
-                    return "stopped"
+                    return "stopped", False
                 if now - last_data >= stale_after:
                     raise _Stale(f"no data frame for {now - last_data:.1f} s (stale_after_s={stale_after})")
                 if now >= next_ping:
@@ -321,6 +357,11 @@ class WebSocketFeed(ExchangeFeed):
         except (WebSocketException, OSError) as exc:
             # The link is usually already broken here; the close only releases the socket.
             log.debug("%s feed: close failed: %s", self.venue, self._mask(str(exc)))
+
+
+def _clean_close(data: bytes) -> bool:
+    """A close frame saying all is well: no code, 1000 (normal) or 1001 (going away, e.g. a restart)."""
+    return len(data) < 2 or int.from_bytes(data[:2], "big") in (1000, 1001)
 
 
 def _close_reason(data: bytes) -> str:
