@@ -46,6 +46,11 @@ class FeedEvent:
     """How many: missing or filled trade ids for gap events; for ``reconnect`` the backoff attempt (0: at
     once, the venue closed a working connection cleanly)."""
 
+    def describe(self) -> str:
+        """One line for logs: ``binance gap_found BTCUSDT: ids 5..9 missing (5)``, no empty fields."""
+        where = f"{self.venue} {self.kind} {self.symbol}" if self.symbol else f"{self.venue} {self.kind}"
+        return f"{where}: {self.detail} ({self.count})" if self.detail else f"{where} ({self.count})"
+
 
 @dataclass(slots=True, kw_only=True)
 class FeedStats:

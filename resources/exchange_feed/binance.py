@@ -24,7 +24,7 @@ import orjson
 
 from resources.exchange_feed.base import FeedConfig, FeedEvent, FeedSink
 from resources.exchange_feed.gap_fill import GapFiller, TailProbe
-from resources.exchange_feed.gaps import Gap, GapTracker
+from resources.exchange_feed.gaps import Gap, GapLedger, GapTracker
 from resources.exchange_feed.rest import BinanceRestClient, safe_url
 from resources.exchange_feed.websocket import WebSocketFeed
 from resources.exchange_feed.wire import BinanceFrameParser, FrameParser, ParsedBatch
@@ -69,6 +69,9 @@ class BinanceFeedConfig(FeedConfig):
     spell) show no id jump until its next trade, which may be far off. 0 turns the probes off."""
     tail_probe_max_s: float = 60.0
     """Each probe that finds nothing doubles the quiet time before the next one, up to this (REST weight)."""
+    gap_summary_interval_s: float = 60.0
+    """Log one summary line of the gaps found and filled this often (only when there were some); each
+    gap also gets one line when it is filled or given up, and the run ends with a closing summary."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -91,6 +94,10 @@ class BinanceFeedConfig(FeedConfig):
             raise ValueError(
                 f"BinanceFeedConfig.tail_probe_after_s={self.tail_probe_after_s} must be >= 0 (0: off) and at "
                 f"most tail_probe_max_s={self.tail_probe_max_s}"
+            )
+        if self.gap_summary_interval_s <= 0:
+            raise ValueError(
+                f"BinanceFeedConfig.gap_summary_interval_s={self.gap_summary_interval_s} must be positive"
             )
         if self.gap_grace_s < 0 or self.rest_max_attempts < 1:
             raise ValueError("BinanceFeedConfig.gap_grace_s must be >= 0 and rest_max_attempts >= 1")
@@ -125,6 +132,8 @@ class BinanceFeed(WebSocketFeed):
         # quiet before the next probe.
         self._quiet_since: dict[str, float] = {}
         self._probe_wait: dict[str, float] = {}
+        self._gap_ledger = GapLedger()
+        self._next_gap_summary = 0.0
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
@@ -187,9 +196,11 @@ class BinanceFeed(WebSocketFeed):
             stats=self.stats,
             page_limit=cfg.rest_page_limit,
             max_gap_ids=cfg.max_gap_fill_ids,
+            ledger=self._gap_ledger,
         )
         self._filler.start()
         now = time.monotonic()
+        self._next_gap_summary = now + cfg.gap_summary_interval_s
         self._quiet_since = dict.fromkeys(cfg.symbols, now)
         self._probe_wait = dict.fromkeys(cfg.symbols, cfg.tail_probe_after_s)
         self._release_due(now)  # initial gaps are due at once
@@ -199,6 +210,18 @@ class BinanceFeed(WebSocketFeed):
             self._filler.join(timeout_s=self.config.rest_timeout_s + 1.0)
         if self._rest is not None:
             self._rest.close()
+        tally = self._gap_ledger.run
+        if tally:
+            open_ids = sum(
+                last - first + 1 for ranges in self.unfilled_gaps().values() for first, last in ranges
+            )
+            log.log(
+                logging.WARNING if open_ids else logging.INFO,
+                "%s feed stopped; gaps this run: %s; %d ids still missing",
+                self.venue,
+                tally.describe(),
+                open_ids,
+            )
 
     def _deliver(self, batch: ParsedBatch, sink: FeedSink) -> None:
         if batch.ticks.num_rows:
@@ -216,6 +239,16 @@ class BinanceFeed(WebSocketFeed):
     def _housekeeping(self, sink: FeedSink, now: float) -> None:
         self._probe_quiet_symbols(now)
         self._release_due(now)
+        if now >= self._next_gap_summary:
+            self._next_gap_summary = now + self.config.gap_summary_interval_s
+            period = self._gap_ledger.take_period()
+            if period:
+                log.info(
+                    "%s feed: gaps in the last %.0f s: %s",
+                    self.venue,
+                    self.config.gap_summary_interval_s,
+                    period.describe(),
+                )
 
     def _probe_quiet_symbols(self, now: float) -> None:
         cfg = self.config
@@ -255,7 +288,9 @@ class BinanceFeed(WebSocketFeed):
         detail = (
             f"ids {gap.first_id}..{gap.last_id} missing; fetching from {safe_url(self.config.rest_base_url)}"
         )
-        log.warning("%s %s: %s", self.venue, gap.symbol, detail)
+        # Debug only: the gap gets its one line when the filler resolves it, and the summaries count it.
+        log.debug("%s %s: %s", self.venue, gap.symbol, detail)
+        self._gap_ledger.found(gap)
         assert self._sink is not None
         self._sink.on_event(
             FeedEvent(kind="gap_found", venue=self.venue, symbol=gap.symbol, detail=detail, count=gap.count)

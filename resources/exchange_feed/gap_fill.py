@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
-from resources.exchange_feed.gaps import Gap
+from resources.exchange_feed.gaps import Gap, GapLedger
 from resources.exchange_feed.history import iter_trade_pages
 from resources.exchange_feed.rest import BinanceRestClient, RestError
 from resources.exchange_feed.wire import parse_binance_rest_trades
@@ -46,8 +46,11 @@ class GapFiller:
         stats: FeedStats,
         page_limit: int = 1000,
         max_gap_ids: int = 10_000_000,
+        ledger: GapLedger | None = None,
     ) -> None:
+        """``ledger``: where resolved gaps are counted for the feed's summary lines."""
         self._rest = rest
+        self._ledger = ledger or GapLedger()
         self._sink = sink
         self._stop = stop
         self._venue = venue
@@ -169,25 +172,38 @@ class GapFiller:
             with self._lock:
                 self._current = left
         detail = f"ids {gap.first_id}..{gap.last_id}"
-        if filled < gap.count:
+        skipped = gap.count - filled
+        self._ledger.resolved(filled=filled, failed=skipped)
+        # One log line per gap, here where it is resolved (found: debug; the summaries count them).
+        if skipped > 0:
             # Binance ids are consecutive, so a shortfall means the venue itself lacks some of them.
-            self._event("gap_fill_failed", gap, gap.count - filled, f"{detail}: the venue skipped ids")
-        log.info(
-            "%s %s: filled %d of %d missing trades (%s)", self._venue, gap.symbol, filled, gap.count, detail
-        )
+            log.warning(
+                "%s %s: gap %s: filled %d of %d missing trades; the venue lacks the other %d",
+                self._venue,
+                gap.symbol,
+                detail,
+                filled,
+                gap.count,
+                skipped,
+            )
+            self._event("gap_fill_failed", gap, skipped, f"{detail}: the venue skipped ids")
+        else:
+            log.info("%s %s: gap %s: filled %d missing trades", self._venue, gap.symbol, detail, filled)
         self._event("gap_filled", gap, filled, detail)
 
     def _failed(self, gap: Gap, next_id: int, filled: int, reason: str) -> None:
         missing = gap.last_id - next_id + 1
+        self._ledger.resolved(filled=filled, failed=missing)
         with self._lock:
             self._failed_gaps.append(Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id))
             self._current = None
         log.error(
-            "%s %s: gap ids %d..%d: %d trades could not be fetched: %s",
+            "%s %s: gap ids %d..%d: filled %d, %d trades could not be fetched: %s",
             self._venue,
             gap.symbol,
             gap.first_id,
             gap.last_id,
+            filled,
             missing,
             reason,
         )
