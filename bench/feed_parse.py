@@ -23,7 +23,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.exchange_feed.wire import BinanceFrameParser, FinnhubFrameParser, FrameParser
+from resources.exchange_feed.binance.wire import BinanceFrameParser
+from resources.exchange_feed.finnhub.wire import FinnhubFrameParser
+from resources.exchange_feed.wire import FrameParser
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 T0_MS = 1_700_000_000_000

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dagster as dg
 
 from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.registry import rest_urls_from
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.jobs import archive_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
@@ -32,7 +34,7 @@ def resources(
     return {
         "tick_store": store,
         "tick_archive": archive,
-        "venue_history": venue_history or VenueHistoryResource(),
+        "venue_history": venue_history or VenueHistoryResource(rest_urls=rest_urls_from(Settings.from_env())),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 

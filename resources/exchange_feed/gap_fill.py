@@ -1,10 +1,11 @@
-"""Filling trade-id gaps from Binance REST ``historicalTrades``, in a worker thread.
+"""Filling trade-id gaps from a venue's :class:`~resources.exchange_feed.history.TradeHistory`, in a
+worker thread.
 
 The websocket read loop only queues a due gap (see :mod:`resources.exchange_feed.gaps`); this worker
-fetches it page by page (``fromId``, at most 1000 trades per page), hands each page to the sink as it
-arrives (bounded memory even for an hours-long gap after a restart) and reports ``gap_filled`` or
-``gap_fill_failed`` with counts. It also runs the feed's tail probes (``GET /api/v3/trades``): the newest
-trade id of a quiet symbol, so trades missed just before a venue went quiet are found too.
+fetches it page by page, hands each page to the sink as it arrives (bounded memory even for an hours-long
+gap after a restart) and reports ``gap_filled`` or ``gap_fill_failed`` with counts. It also runs the
+feed's tail probes (the venue's newest trade of a quiet symbol), so trades missed just before a venue
+went quiet are found too.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
 from resources.exchange_feed.gaps import Gap, GapLedger
-from resources.exchange_feed.history import iter_trade_pages
-from resources.exchange_feed.rest import BinanceRestClient, RestError
-from resources.exchange_feed.wire import parse_binance_rest_trades
+from resources.exchange_feed.history import HistoryError, TradeHistory
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ class GapFiller:
     def __init__(
         self,
         *,
-        rest: BinanceRestClient,
+        history: TradeHistory,
         sink: FeedSink,
         stop: threading.Event,
         venue: str,
@@ -49,7 +47,7 @@ class GapFiller:
         ledger: GapLedger | None = None,
     ) -> None:
         """``ledger``: where resolved gaps are counted for the feed's summary lines."""
-        self._rest = rest
+        self._history = history
         self._ledger = ledger or GapLedger()
         self._sink = sink
         self._stop = stop
@@ -114,14 +112,10 @@ class GapFiller:
 
     def _probe(self, probe: TailProbe) -> None:
         try:
-            body = self._rest.recent_trades(probe.symbol, limit=1)
-            batch = parse_binance_rest_trades(
-                body, symbol=probe.symbol, receive_time_us=time.time_ns() // 1_000, venue=self._venue
-            )
-            ids = batch.ticks.column("trade_id").to_numpy()
+            ids = self._history.recent_trades(probe.symbol, limit=1).column("trade_id").to_numpy()
             if len(ids):
                 probe.on_latest(probe.symbol, int(ids.max()))
-        except RestError as exc:
+        except HistoryError as exc:
             # Only a lookout: the next probe, the next trade's id jump or the day's seal find the tail.
             log.warning("%s %s: tail probe failed: %s", self._venue, probe.symbol, exc)
         except Exception:
@@ -135,20 +129,13 @@ class GapFiller:
                 gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}"
             )
             return
-        pages = iter_trade_pages(
-            self._rest,
-            venue=self._venue,
-            symbol=gap.symbol,
-            first_id=gap.first_id,
-            last_id=gap.last_id,
-            page_limit=self._page_limit,
-        )
+        pages = self._history.trades_by_id(gap.symbol, gap.first_id, gap.last_id, page_limit=self._page_limit)
         while next_id <= gap.last_id:
             if self._stop.is_set():
                 return  # the remainder stays in self._current for unfilled()
             try:
                 page = next(pages, None)
-            except RestError as exc:
+            except HistoryError as exc:
                 if self._stop.is_set():
                     return
                 self._failed(gap, next_id, filled, str(exc))
@@ -176,7 +163,7 @@ class GapFiller:
         self._ledger.resolved(filled=filled, failed=skipped)
         # One log line per gap, here where it is resolved (found: debug; the summaries count them).
         if skipped > 0:
-            # Binance ids are consecutive, so a shortfall means the venue itself lacks some of them.
+            # Ids are consecutive, so a shortfall means the venue itself lacks some of them.
             log.warning(
                 "%s %s: gap %s: filled %d of %d missing trades; the venue lacks the other %d",
                 self._venue,

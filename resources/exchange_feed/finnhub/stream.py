@@ -22,8 +22,9 @@ import orjson
 import pyarrow as pa
 
 from resources.exchange_feed.base import FeedConfig, FeedSink
+from resources.exchange_feed.finnhub.wire import FinnhubFrameParser
 from resources.exchange_feed.websocket import WebSocketFeed
-from resources.exchange_feed.wire import FinnhubFrameParser, FrameParser, ParsedBatch
+from resources.exchange_feed.wire import FrameParser, ParsedBatch
 from trading_assets.core.time import US_PER_SECOND
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,8 @@
-"""Finnhub trade frames: several trades per frame, no trade ids (content keys), pings and errors."""
+"""Finnhub's wire format: several trades per frame, no trade ids (content keys), pings and errors.
+
+``{"type":"trade","data":[{"p":float,"s":"BINANCE:BTCUSDT","t":ms,"v":float,"c":..}]}``,
+``{"type":"ping"}`` and ``{"type":"error","msg":..}`` (public Finnhub documentation).
+"""
 
 from __future__ import annotations
 
