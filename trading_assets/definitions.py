@@ -23,6 +23,12 @@ from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 
 
+@dg.resource(description="Venue trade histories at the settings' REST URLs (read when a run starts)")
+def _venue_history_from_settings(_: dg.InitResourceContext) -> VenueHistoryResource:
+    # The resource itself never reads the environment; the settings are read here, at run start.
+    return VenueHistoryResource(rest_urls=rest_urls_from(Settings.from_env()))
+
+
 def resources(
     tick_store: TickStoreResource | None = None,
     tick_archive: TickArchiveResource | None = None,
@@ -34,7 +40,7 @@ def resources(
     return {
         "tick_store": store,
         "tick_archive": archive,
-        "venue_history": venue_history or VenueHistoryResource(rest_urls=rest_urls_from(Settings.from_env())),
+        "venue_history": venue_history or _venue_history_from_settings,
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 
