@@ -1,4 +1,4 @@
-"""Parse throughput of resources.exchange_feed.wire: what the feed's read loop can afford per frame.
+"""Parse throughput of the venues' wire parsers (resources.exchange_feed.<venue>.wire): what the feed's read loop can afford per frame.
 
 Pre-generates 1,000,000 Binance trade frames (one trade each, combined-stream wrapped, as the feed
 receives them) and 1,000,000 Finnhub trades (20 per frame), then times ``add`` for every frame plus a
@@ -23,7 +23,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.exchange_feed.wire import BinanceFrameParser, FinnhubFrameParser, FrameParser
+from resources.exchange_feed.binance.wire import BinanceFrameParser
+from resources.exchange_feed.finnhub.wire import FinnhubFrameParser
+from resources.exchange_feed.wire import FrameParser
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 T0_MS = 1_700_000_000_000

@@ -263,7 +263,7 @@ def main() -> None:
         runs: dict[str, StoreRun] = {}
         with contextlib.ExitStack() as stack:
             exchange = stack.enter_context(ExchangeSim(ExchangeSimConfig(symbols=SYMBOLS, max_trades=0)))
-            venue = VenueHistoryResource(sim_rest_url=exchange.rest_url, max_attempts=1)
+            venue = VenueHistoryResource(rest_urls={"sim": exchange.rest_url}, max_attempts=1)
             server = (
                 stack.enter_context(ClickHouseServer(work / "clickhouse")) if "clickhouse" in stores else None
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.registry import rest_urls_from
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.resource import TickStoreResource
@@ -17,6 +18,7 @@ from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.jobs import archive_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
@@ -25,9 +27,13 @@ from trading_assets.market.day_io import SealedDayIOManager
 @dg.resource(description="The table store beside the tick store named by the settings (read at run start).")
 def _table_store_from_settings(_: dg.InitResourceContext) -> TableStoreResource:
     # The settings are read when a run starts, never at import; the resource itself never reads them.
-    from trading_assets.core.settings import Settings
-
     return TableStoreResource.from_settings(Settings.from_env())
+
+
+@dg.resource(description="Venue trade histories at the settings' REST URLs (read when a run starts)")
+def _venue_history_from_settings(_: dg.InitResourceContext) -> VenueHistoryResource:
+    # The resource itself never reads the environment; the settings are read here, at run start.
+    return VenueHistoryResource(rest_urls=rest_urls_from(Settings.from_env()))
 
 
 def resources(
@@ -43,7 +49,7 @@ def resources(
         "tick_store": store,
         "table_store": table_store or _table_store_from_settings,
         "tick_archive": archive,
-        "venue_history": venue_history or VenueHistoryResource(),
+        "venue_history": venue_history or _venue_history_from_settings,
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 

@@ -1,23 +1,26 @@
-"""Exchange feeds: venue websockets (Binance, Finnhub) streamed into a sink, reconnecting by themselves.
+"""Exchange feeds: venue websockets streamed into a sink, reconnecting by themselves, and the venues'
+trade histories.
 
-See :mod:`resources.exchange_feed.base` for the interface.
+Interfaces: :mod:`.base` (the live feed), :mod:`.history` (trade history), :mod:`.venue` (a venue adapter
+and its typed config). One package per venue (:mod:`.binance`, :mod:`.finnhub`, :mod:`.sim`), looked up
+by name in :mod:`.registry`. Shared machinery: :mod:`.websocket` (the reconnecting loop), :mod:`.backoff`,
+:mod:`.gaps` / :mod:`.gap_fill` / :mod:`.id_feed` (trade-id gaps), :mod:`.rest`, :mod:`.wire` (parser base).
 """
 
 from resources.exchange_feed.base import ExchangeFeed, FeedConfig, FeedEvent, FeedSink, FeedStats
-from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
-from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
-from resources.exchange_feed.rest import BinanceRestClient, RestError
+from resources.exchange_feed.history import HistoryError, TradeHistory, TradePage
+from resources.exchange_feed.venue import FeedResume, VenueAdapter, VenueConfig
 
 __all__ = [
-    "BinanceFeed",
-    "BinanceFeedConfig",
-    "BinanceRestClient",
     "ExchangeFeed",
     "FeedConfig",
     "FeedEvent",
+    "FeedResume",
     "FeedSink",
     "FeedStats",
-    "FinnhubFeed",
-    "FinnhubFeedConfig",
-    "RestError",
+    "HistoryError",
+    "TradeHistory",
+    "TradePage",
+    "VenueAdapter",
+    "VenueConfig",
 ]

@@ -43,7 +43,13 @@ class FeedEvent:
     detail: str = ""
     """Human-readable context (never contains secrets)."""
     count: int = 0
-    """How many: missing or filled trade ids for gap events, the attempt number for ``reconnect``."""
+    """How many: missing or filled trade ids for gap events; for ``reconnect`` the backoff attempt (0: at
+    once, the venue closed a working connection cleanly)."""
+
+    def describe(self) -> str:
+        """One line for logs: ``binance gap_found BTCUSDT: ids 5..9 missing (5)``, no empty fields."""
+        where = f"{self.venue} {self.kind} {self.symbol}" if self.symbol else f"{self.venue} {self.kind}"
+        return f"{where}: {self.detail} ({self.count})" if self.detail else f"{where} ({self.count})"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -65,6 +71,10 @@ class FeedStats:
     """Successful websocket connections."""
     gap_filled_ticks: int = 0
     """Trades fetched over REST to fill gaps."""
+    reconnects: int = 0
+    """Reconnects after a connection ended or could not be opened."""
+    backoff_s: float = 0.0
+    """Seconds of reconnect delay in total (what the backoff cost the stream)."""
 
 
 class FeedSink(Protocol):
@@ -142,7 +152,8 @@ class FeedConfig:
     backoff_max_s: float = 30.0
     """Largest reconnect delay ceiling."""
     healthy_after_s: float = 60.0
-    """A connection that lasted this long resets the reconnect backoff."""
+    """A connection that lasted this long resets the reconnect backoff, even without trades (a quiet
+    symbol). A connection that delivered trades, or that the venue closed cleanly, resets it too."""
     close_timeout_s: float = 1.0
     """How long to wait for the venue's close reply when disconnecting."""
 

@@ -1,10 +1,11 @@
-"""Filling trade-id gaps from Binance REST ``historicalTrades``, in a worker thread.
+"""Filling trade-id gaps from a venue's :class:`~resources.exchange_feed.history.TradeHistory`, in a
+worker thread.
 
 The websocket read loop only queues a due gap (see :mod:`resources.exchange_feed.gaps`); this worker
-fetches it page by page (``fromId``, at most 1000 trades per page), hands each page to the sink as it
-arrives (bounded memory even for an hours-long gap after a restart) and reports ``gap_filled`` or
-``gap_fill_failed`` with counts. It also runs the feed's tail probes (``GET /api/v3/trades``): the newest
-trade id of a quiet symbol, so trades missed just before a venue went quiet are found too.
+fetches it page by page, hands each page to the sink as it arrives (bounded memory even for an hours-long
+gap after a restart) and reports ``gap_filled`` or ``gap_fill_failed`` with counts. It also runs the
+feed's tail probes (the venue's newest trade of a quiet symbol), so trades missed just before a venue
+went quiet are found too.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
-from resources.exchange_feed.gaps import Gap
-from resources.exchange_feed.history import iter_trade_pages
-from resources.exchange_feed.rest import BinanceRestClient, RestError
-from resources.exchange_feed.wire import parse_binance_rest_trades
+from resources.exchange_feed.gaps import Gap, GapLedger
+from resources.exchange_feed.history import HistoryError, TradeHistory
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +37,18 @@ class GapFiller:
     def __init__(
         self,
         *,
-        rest: BinanceRestClient,
+        history: TradeHistory,
         sink: FeedSink,
         stop: threading.Event,
         venue: str,
         stats: FeedStats,
         page_limit: int = 1000,
         max_gap_ids: int = 10_000_000,
+        ledger: GapLedger | None = None,
     ) -> None:
-        self._rest = rest
+        """``ledger``: where resolved gaps are counted for the feed's summary lines."""
+        self._history = history
+        self._ledger = ledger or GapLedger()
         self._sink = sink
         self._stop = stop
         self._venue = venue
@@ -111,14 +112,10 @@ class GapFiller:
 
     def _probe(self, probe: TailProbe) -> None:
         try:
-            body = self._rest.recent_trades(probe.symbol, limit=1)
-            batch = parse_binance_rest_trades(
-                body, symbol=probe.symbol, receive_time_us=time.time_ns() // 1_000, venue=self._venue
-            )
-            ids = batch.ticks.column("trade_id").to_numpy()
+            ids = self._history.recent_trades(probe.symbol, limit=1).column("trade_id").to_numpy()
             if len(ids):
                 probe.on_latest(probe.symbol, int(ids.max()))
-        except RestError as exc:
+        except HistoryError as exc:
             # Only a lookout: the next probe, the next trade's id jump or the day's seal find the tail.
             log.warning("%s %s: tail probe failed: %s", self._venue, probe.symbol, exc)
         except Exception:
@@ -132,20 +129,13 @@ class GapFiller:
                 gap, next_id, 0, f"{gap.count} ids is more than max_gap_fill_ids={self._max_gap_ids}"
             )
             return
-        pages = iter_trade_pages(
-            self._rest,
-            venue=self._venue,
-            symbol=gap.symbol,
-            first_id=gap.first_id,
-            last_id=gap.last_id,
-            page_limit=self._page_limit,
-        )
+        pages = self._history.trades_by_id(gap.symbol, gap.first_id, gap.last_id, page_limit=self._page_limit)
         while next_id <= gap.last_id:
             if self._stop.is_set():
                 return  # the remainder stays in self._current for unfilled()
             try:
                 page = next(pages, None)
-            except RestError as exc:
+            except HistoryError as exc:
                 if self._stop.is_set():
                     return
                 self._failed(gap, next_id, filled, str(exc))
@@ -169,25 +159,38 @@ class GapFiller:
             with self._lock:
                 self._current = left
         detail = f"ids {gap.first_id}..{gap.last_id}"
-        if filled < gap.count:
-            # Binance ids are consecutive, so a shortfall means the venue itself lacks some of them.
-            self._event("gap_fill_failed", gap, gap.count - filled, f"{detail}: the venue skipped ids")
-        log.info(
-            "%s %s: filled %d of %d missing trades (%s)", self._venue, gap.symbol, filled, gap.count, detail
-        )
+        skipped = gap.count - filled
+        self._ledger.resolved(filled=filled, failed=skipped)
+        # One log line per gap, here where it is resolved (found: debug; the summaries count them).
+        if skipped > 0:
+            # Ids are consecutive, so a shortfall means the venue itself lacks some of them.
+            log.warning(
+                "%s %s: gap %s: filled %d of %d missing trades; the venue lacks the other %d",
+                self._venue,
+                gap.symbol,
+                detail,
+                filled,
+                gap.count,
+                skipped,
+            )
+            self._event("gap_fill_failed", gap, skipped, f"{detail}: the venue skipped ids")
+        else:
+            log.info("%s %s: gap %s: filled %d missing trades", self._venue, gap.symbol, detail, filled)
         self._event("gap_filled", gap, filled, detail)
 
     def _failed(self, gap: Gap, next_id: int, filled: int, reason: str) -> None:
         missing = gap.last_id - next_id + 1
+        self._ledger.resolved(filled=filled, failed=missing)
         with self._lock:
             self._failed_gaps.append(Gap(symbol=gap.symbol, first_id=next_id, last_id=gap.last_id))
             self._current = None
         log.error(
-            "%s %s: gap ids %d..%d: %d trades could not be fetched: %s",
+            "%s %s: gap ids %d..%d: filled %d, %d trades could not be fetched: %s",
             self._venue,
             gap.symbol,
             gap.first_id,
             gap.last_id,
+            filled,
             missing,
             reason,
         )

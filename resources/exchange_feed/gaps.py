@@ -11,8 +11,9 @@ Work is per batch (one numpy pass per symbol), never per tick, so it keeps up wi
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -146,3 +147,60 @@ class GapTracker:
         pieces = [[lo, hi, found_at] for lo, hi in ((first, trade_id - 1), (trade_id + 1, last)) if lo <= hi]
         gaps[i : i + 1] = pieces
         return True
+
+
+@dataclass(slots=True, kw_only=True)
+class GapTally:
+    """Gaps found and resolved over a span of time (a summary period, or a whole run)."""
+
+    found: int = 0
+    """Gaps found."""
+    found_ids: int = 0
+    """Trade ids missing in them."""
+    filled_ids: int = 0
+    """Ids fetched over REST."""
+    failed_ids: int = 0
+    """Ids that could not be fetched (the venue lacks them, or REST failed)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.found or self.filled_ids or self.failed_ids)
+
+    def describe(self) -> str:
+        """One line: ``3 gaps (120 ids missing), 118 ids filled, 2 failed``."""
+        return (
+            f"{self.found} gaps ({self.found_ids} ids missing), {self.filled_ids} ids filled, "
+            f"{self.failed_ids} failed"
+        )
+
+
+@dataclass(slots=True)
+class GapLedger:
+    """Counts gaps for the feed's summary log lines; thread-safe (the read thread finds gaps, the gap
+    filler resolves them). Each gap gets one log line of its own when it is resolved; the ledger feeds
+    the periodic and closing summaries."""
+
+    run: GapTally = field(default_factory=GapTally)
+    """Since the feed started."""
+    period: GapTally = field(default_factory=GapTally)
+    """Since the last periodic summary."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def found(self, gap: Gap) -> None:
+        """A gap was found."""
+        with self._lock:
+            for tally in (self.run, self.period):
+                tally.found += 1
+                tally.found_ids += gap.count
+
+    def resolved(self, *, filled: int, failed: int) -> None:
+        """Ids of a gap were fetched (``filled``) or given up (``failed``)."""
+        with self._lock:
+            for tally in (self.run, self.period):
+                tally.filled_ids += filled
+                tally.failed_ids += failed
+
+    def take_period(self) -> GapTally:
+        """The period's tally, starting a new period."""
+        with self._lock:
+            period, self.period = self.period, GapTally()
+        return period

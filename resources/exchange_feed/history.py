@@ -1,16 +1,25 @@
-"""Paging through a venue's REST trade history by trade id: shared by the live gap filler and the seal."""
+"""The trade-history interface: a venue's past trades by trade id, for the live gap fill and the seal.
+
+Venues with consecutive per-symbol trade ids (Binance and the simulated exchange) implement
+:class:`TradeHistory`; venues without ids (Finnhub) have none, and the registry gives ``None`` for them.
+Callers never name a venue: they ask the registry (or :class:`~resources.exchange_feed.resource.
+VenueHistoryResource`) for the venue's history and call this interface.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 
-from resources.exchange_feed.rest import BinanceRestClient
-from resources.exchange_feed.wire import MalformedFrame, parse_binance_rest_trades
+from resources.exchange_feed.wire import MalformedFrame, ParsedBatch
+
+
+class HistoryError(RuntimeError):
+    """A venue's history could not be read; the message names the request (without secrets) and why."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,21 +36,36 @@ class TradePage:
     """First id still to fetch after this page."""
 
 
-def iter_trade_pages(
-    rest: BinanceRestClient, *, venue: str, symbol: str, first_id: int, last_id: int, page_limit: int = 1000
-) -> Iterator[TradePage]:
-    """Pages of ``symbol``'s trades with ids ``first_id .. last_id`` from ``GET /api/v3/historicalTrades``.
+class TradeHistory(Protocol):
+    """A venue's trade history by trade id. Methods raise :class:`HistoryError` when it cannot be read."""
 
-    Stops early when the venue returns nothing in range (it lacks those ids). Raises
-    :class:`resources.exchange_feed.rest.RestError` when the venue cannot be read.
-    """
+    venue: str
+    """Venue name put in every tick."""
+
+    def trades_by_id(
+        self, symbol: str, first_id: int, last_id: int, *, page_limit: int = 1000
+    ) -> Iterator[TradePage]:
+        """Pages of ``symbol``'s trades with ids ``first_id .. last_id``, in id order; ends early when the
+        venue has nothing more in that range (it lacks those ids)."""
+        ...
+
+    def recent_trades(self, symbol: str, *, limit: int = 1) -> pa.Table:
+        """``symbol``'s newest ``limit`` trades as a tick table (a tail probe asks for the newest id)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def pages_by_id(
+    fetch: Callable[[int, int], ParsedBatch], *, first_id: int, last_id: int, page_limit: int = 1000
+) -> Iterator[TradePage]:
+    """Page through ids ``first_id .. last_id`` with ``fetch(from_id, limit)``, a venue's "trades from this
+    id" request; trades outside the range are dropped. Shared by every venue with id-ranged history."""
     next_id = first_id
     while next_id <= last_id:
-        limit = min(page_limit, last_id - next_id + 1)
-        body = rest.historical_trades(symbol, from_id=next_id, limit=limit)
-        batch = parse_binance_rest_trades(
-            body, symbol=symbol, receive_time_us=time.time_ns() // 1_000, venue=venue
-        )
+        batch = fetch(next_id, min(page_limit, last_id - next_id + 1))
         ids = batch.ticks.column("trade_id").to_numpy()
         wanted = (ids >= next_id) & (ids <= last_id)
         if not wanted.any():

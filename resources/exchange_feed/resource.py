@@ -1,19 +1,29 @@
-"""Venue REST history as a Dagster resource: the seal of a day fills trade-id gaps from it."""
+"""Venue trade histories as a Dagster resource: the seal of a day fills trade-id gaps from them.
+
+Every field is plain typed config set by whoever builds the resource (``definitions.py`` from the
+settings), so the Dagster UI shows the real endpoints; nothing here reads the environment.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
-from resources.exchange_feed.rest import BinanceRestClient
+from resources.exchange_feed.history import TradeHistory
+from resources.exchange_feed.registry import venue_adapter
+from resources.exchange_feed.venue import VenueConfig
+
+log = logging.getLogger(__name__)
 
 
 class VenueHistoryResource(dg.ConfigurableResource):
-    """REST clients for the venues that have trade-id history (Binance and the simulated exchange)."""
+    """Trade histories of the venues that have one (Binance and the simulated exchange), built through
+    the venue registry; Finnhub has none."""
 
-    binance_rest_url: str | None = None
-    """Binance REST base; unset: TRADEGRAPH_BINANCE_REST_URL."""
-    sim_rest_url: str | None = None
-    """Simulated exchange REST base; unset: TRADEGRAPH_SIM_REST_URL."""
+    rest_urls: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
+    """REST base URL per venue, e.g. ``{"binance": "https://api.binance.com"}``; a venue not named here
+    uses its adapter's default endpoint."""
     timeout_s: float = 10.0
     """Timeout of one request."""
     max_attempts: int = 5
@@ -21,18 +31,21 @@ class VenueHistoryResource(dg.ConfigurableResource):
     without_history: list[str] = []  # noqa: RUF012 (pydantic copies field defaults)
     """Venues not to ask (e.g. ``sim`` when its ticks were generated in-process, with no exchange to ask)."""
 
-    def client_for(self, venue: str) -> BinanceRestClient | None:
-        """A client for ``venue``'s trade history, or None when the venue has none (Finnhub)."""
-        from trading_assets.core.settings import Settings
-
-        settings = Settings.from_env()
-        urls = {
-            "binance": self.binance_rest_url or settings.binance_rest_url,
-            "sim": self.sim_rest_url or settings.sim_rest_url,
-        }
-        url = None if venue in self.without_history else urls.get(venue)
-        return (
-            None
-            if url is None
-            else BinanceRestClient(url, timeout_s=self.timeout_s, max_attempts=self.max_attempts)
+    def history_for(self, venue: str) -> TradeHistory | None:
+        """``venue``'s trade history, or None when it has none (Finnhub, a venue in ``without_history``,
+        a venue no adapter is registered for)."""
+        if venue in self.without_history:
+            return None
+        try:
+            adapter = venue_adapter(venue)
+        except ValueError as exc:
+            log.warning("no trade history for stored venue %r: %s", venue, exc)
+            return None
+        return adapter.build_history(
+            VenueConfig(
+                venue=venue,
+                rest_url=self.rest_urls.get(venue),
+                rest_timeout_s=self.timeout_s,
+                rest_max_attempts=self.max_attempts,
+            )
         )

@@ -1,9 +1,10 @@
-"""A small Binance REST client: one ``requests.Session``, timeouts, and retries only for what is retryable.
+"""A small venue REST client every venue shares: one ``requests.Session``, timeouts, and retries only for
+what is retryable.
 
-Retried: HTTP 429 (rate limit), 418 (IP ban after ignoring 429s), 5xx, connection errors and timeouts,
-with exponential backoff and full jitter, or after exactly ``Retry-After`` when the venue sends it. Any
-other 4xx fails at once: retrying a bad request only burns rate-limit weight. Errors name the method, the
-URL (never the API key, which travels in the ``X-MBX-APIKEY`` header) and the venue's answer.
+Retried: HTTP 429 (rate limit), 418 (Binance's IP ban after ignoring 429s), 5xx, connection errors and
+timeouts, with exponential backoff and full jitter, or after exactly ``Retry-After`` when the venue sends
+it. Any other 4xx fails at once: retrying a bad request only burns rate-limit weight. Errors name the
+method, the URL (never a secret: keys travel in headers, which are never shown) and the venue's answer.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 
 from resources.exchange_feed.backoff import backoff_delay
+from resources.exchange_feed.history import HistoryError
 
 log = logging.getLogger(__name__)
 
 _BODY_SNIPPET = 300
 
 
-class RestError(RuntimeError):
+class RestError(HistoryError):
     """A REST call failed; the message names the URL (without secrets), the status and the venue's answer."""
 
     def __init__(self, message: str, *, url: str, status: int | None, attempts: int) -> None:
@@ -64,14 +66,14 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-class BinanceRestClient:
-    """Binance spot REST (``https://api.binance.com``; testnet ``https://testnet.binance.vision``)."""
+class RestClient:
+    """GET requests to one venue's REST base URL, retried as the module says."""
 
     def __init__(
         self,
         base_url: str,
         *,
-        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
         timeout_s: float = 10.0,
         max_attempts: int = 5,
         backoff_initial_s: float = 0.5,
@@ -84,7 +86,7 @@ class BinanceRestClient:
         if max_attempts < 1:
             raise ValueError(f"max_attempts={max_attempts} must be at least 1")
         self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
+        self._headers = dict(headers or {})  # may hold secrets: never logged nor shown
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_initial_s = backoff_initial_s
@@ -95,23 +97,13 @@ class BinanceRestClient:
         self._rand = rand
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key else "none"
-        return f"BinanceRestClient(base_url={safe_url(self.base_url)!r}, api_key={key})"
-
-    def recent_trades(self, symbol: str, *, limit: int = 1) -> bytes:
-        """Raw JSON body of ``GET /api/v3/trades`` (the newest ``limit`` <= 1000 trades, oldest first)."""
-        return self.get("/api/v3/trades", {"symbol": symbol, "limit": limit})
-
-    def historical_trades(self, symbol: str, *, from_id: int, limit: int = 1000) -> bytes:
-        """Raw JSON body of ``GET /api/v3/historicalTrades`` (at most ``limit`` <= 1000 trades from ``from_id``)."""
-        params: dict[str, str | int] = {"symbol": symbol, "fromId": from_id, "limit": limit}
-        return self.get("/api/v3/historicalTrades", params)
+        return f"{type(self).__name__}(base_url={safe_url(self.base_url)!r})"
 
     def get(self, path: str, params: Mapping[str, str | int]) -> bytes:
         """Raw body of a successful ``GET base_url + path``; raises :class:`RestError` otherwise."""
         url = self.base_url + path
         shown = f"{safe_url(url)}?{urlencode(params)}"
-        headers = {"X-MBX-APIKEY": self._api_key} if self._api_key else {}
+        headers = self._headers
         status: int | None = None
         for attempt in range(1, self.max_attempts + 1):
             retry_after: float | None = None

@@ -20,105 +20,38 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import websocket
 from websocket import (
-    ABNF,
-    WebSocketConnectionClosedException,
     WebSocketException,
-    WebSocketProtocolException,
     WebSocketTimeoutException,
 )
 
 from resources.exchange_feed.backoff import backoff_delay
 from resources.exchange_feed.base import ExchangeFeed, FeedConfig, FeedEvent, FeedSink, FeedStats, SerialSink
+from resources.exchange_feed.frames import FrameReader
 from resources.exchange_feed.wire import FrameParser, ParsedBatch
 
 log = logging.getLogger(__name__)
 
-_OPCODE_CLOSE = ABNF.OPCODE_CLOSE
-_OPCODE_PING = ABNF.OPCODE_PING
-_CHUNK_BYTES = 256 * 1024
-
-
-class FrameReader:
-    """Reads server frames (RFC 6455) from a connected websocket's socket, many per ``recv``.
-
-    Handles what a server may send: unmasked text/binary frames, fragmented messages (continuation
-    frames, control frames interleaved), pings (answered with a pong through websocket-client), pongs
-    (ignored) and close. No extension is negotiated by websocket-client, so reserved bits are an error.
-    """
-
-    def __init__(self, ws: websocket.WebSocket, chunk_bytes: int = _CHUNK_BYTES) -> None:
-        if ws.sock is None:
-            raise ValueError("FrameReader needs a connected websocket")
-        self._ws = ws
-        self._sock = ws.sock
-        self._chunk = chunk_bytes
-        self._rest = b""  # an incomplete frame from the last recv
-        self._fragments: list[bytes] | None = None  # a fragmented message being assembled
-
-    def read(
-        self, on_message: Callable[[bytes, int], int], receive_us: Callable[[], int]
-    ) -> tuple[int, int, bytes | None]:
-        """One ``recv`` (waiting up to the socket timeout, which raises ``TimeoutError``); every complete
-        data message in it goes to ``on_message(payload, receive_time_us)``.
-
-        Returns (data messages, the sum of what ``on_message`` returned, the close frame's payload or None).
-        """
-        chunk = self._sock.recv(self._chunk)
-        if not chunk:
-            raise WebSocketConnectionClosedException("Connection to remote host was lost.")
-        now_us = receive_us()  # one receive time for everything that arrived together
-        buf = self._rest + chunk if self._rest else chunk
-        end, pos, messages, total = len(buf), 0, 0, 0
-        while end - pos >= 2:
-            b1, b2 = buf[pos], buf[pos + 1]
-            if b2 & 0x80:
-                raise WebSocketProtocolException("the server sent a masked frame")
-            if b1 & 0x70:
-                raise WebSocketProtocolException("reserved bits set in a frame; no extension was negotiated")
-            size, head = b2 & 0x7F, pos + 2
-            if size == 126:
-                if end - head < 2:
-                    break
-                size, head = int.from_bytes(buf[head : head + 2], "big"), head + 2
-            elif size == 127:
-                if end - head < 8:
-                    break
-                size, head = int.from_bytes(buf[head : head + 8], "big"), head + 8
-            stop = head + size
-            if stop > end:
-                break
-            payload, pos, opcode, fin = buf[head:stop], stop, b1 & 0x0F, b1 & 0x80
-            if opcode in (1, 2) and fin and self._fragments is None:  # the usual case: a whole message
-                messages += 1
-                total += on_message(payload, now_us)
-            elif opcode >= 8:
-                if opcode == _OPCODE_CLOSE:
-                    self._rest = buf[pos:]
-                    return messages, total, payload
-                if opcode == _OPCODE_PING:
-                    self._ws.pong(payload)
-            elif opcode in (1, 2) and self._fragments is None:
-                self._fragments = [payload]
-            elif opcode == 0 and self._fragments is not None:
-                self._fragments.append(payload)
-                if fin:
-                    message, self._fragments = b"".join(self._fragments), None
-                    messages += 1
-                    total += on_message(message, now_us)
-            else:
-                raise WebSocketProtocolException(
-                    f"unexpected frame (opcode {opcode}) in a fragmented message"
-                )
-        self._rest = buf[pos:]
-        return messages, total, None
-
 
 class _Stale(Exception):
     """No data frame for longer than ``stale_after_s``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Session:
+    """How one connection went."""
+
+    reason: str
+    """Why it ended (or why it could not be opened)."""
+    connected_s: float = 0.0
+    """How long it was up; 0 when the connect failed."""
+    ticks: int = 0
+    """Trades it delivered."""
+    clean: bool = False
+    """The venue closed it with a normal close frame (code 1000 or 1001)."""
 
 
 class WebSocketFeed(ExchangeFeed):
@@ -183,30 +116,43 @@ class WebSocketFeed(ExchangeFeed):
 
     def _loop(self, sink: FeedSink, stop: threading.Event) -> None:
         cfg = self.config
-        attempt = 0
+        attempt = 0  # reconnects since the last connection that worked
         while not stop.is_set():
-            reason, connected_s = self._session(sink, stop)
+            session = self._session(sink, stop)
             if stop.is_set():
                 break
-            if connected_s >= cfg.healthy_after_s:
-                attempt = 0  # the connection was healthy: start the backoff afresh
-            delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
-            attempt += 1
-            log.warning(
-                "%s feed: %s; reconnecting in %.2f s (attempt %d)", self.venue, reason, delay, attempt
+            worked = session.ticks > 0 or session.connected_s >= cfg.healthy_after_s
+            if worked or session.clean:
+                attempt = 0  # the venue was fine: start the backoff afresh
+            if worked and session.clean:
+                # The venue ended a working connection politely (e.g. Binance's 24 h limit, a server that
+                # rotates connections): come back at once, every second away is trades to fetch over REST.
+                delay = 0.0
+            else:
+                delay = backoff_delay(attempt, initial_s=cfg.backoff_initial_s, max_s=cfg.backoff_max_s)
+                attempt += 1
+            self.stats.reconnects += 1
+            self.stats.backoff_s += delay
+            log.log(
+                logging.INFO if delay == 0.0 else logging.WARNING,
+                "%s feed: %s; reconnecting in %.2f s (attempt %d)",
+                self.venue,
+                session.reason,
+                delay,
+                attempt,
             )
             sink.on_event(
                 FeedEvent(
                     kind="reconnect",
                     venue=self.venue,
-                    detail=f"{reason}; reconnecting in {delay:.2f} s",
+                    detail=f"{session.reason}; reconnecting in {delay:.2f} s",
                     count=attempt,
                 )
             )
             stop.wait(delay)
 
-    def _session(self, sink: FeedSink, stop: threading.Event) -> tuple[str, float]:
-        """Connect, subscribe and read until the connection ends; return why, and how long it was up."""
+    def _session(self, sink: FeedSink, stop: threading.Event) -> _Session:
+        """Connect, subscribe and read until the connection ends; say how it ended."""
         cfg = self.config
         try:
             ws = websocket.create_connection(
@@ -220,8 +166,9 @@ class WebSocketFeed(ExchangeFeed):
             detail = self._mask(f"connect to {self._display_url()} failed: {type(exc).__name__}: {exc}")
             if isinstance(exc, websocket.WebSocketBadStatusException):
                 sink.on_event(FeedEvent(kind="venue_error", venue=self.venue, detail=detail))
-            return detail, 0.0
+            return _Session(reason=detail)
         connected_at = time.monotonic()
+        ticks_before = self.stats.ticks
         self.stats.connections += 1
         log.info("%s feed: connected to %s", self.venue, self._display_url())
         sink.on_event(
@@ -230,10 +177,11 @@ class WebSocketFeed(ExchangeFeed):
             )
         )
         parser = self._new_parser()
+        clean = False
         try:
             for message in self._subscribe_messages():
                 ws.send(message)
-            reason = self._read(ws, parser, sink, stop)
+            reason, clean = self._read(ws, parser, sink, stop)
         except _Stale as exc:
             reason = str(exc)
             sink.on_event(FeedEvent(kind="stale", venue=self.venue, detail=reason))
@@ -245,11 +193,17 @@ class WebSocketFeed(ExchangeFeed):
             self._close(ws)
         if not stop.is_set():
             sink.on_event(FeedEvent(kind="disconnected", venue=self.venue, detail=reason))
-        return reason, time.monotonic() - connected_at
+        return _Session(
+            reason=reason,
+            connected_s=time.monotonic() - connected_at,
+            ticks=self.stats.ticks - ticks_before,
+            clean=clean,
+        )
 
     def _read(
         self, ws: websocket.WebSocket, parser: FrameParser, sink: FeedSink, stop: threading.Event
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """Read until the connection ends; return why, and whether the venue closed it cleanly."""
         cfg = self.config
         ws.settimeout(cfg.flush_interval_s)
         read, add = FrameReader(ws).read, parser.add
@@ -273,7 +227,7 @@ class WebSocketFeed(ExchangeFeed):
                 now = clock()
             else:
                 if close is not None:
-                    return f"closed by the venue: {_close_reason(close)}"
+                    return f"closed by the venue: {_close_reason(close)}", _clean_close(close)
                 pending += ticks
                 now = clock()
                 if messages:  # pings and pongs do not count as data for stale detection
@@ -282,7 +236,7 @@ class WebSocketFeed(ExchangeFeed):
                 self._flush(parser, sink)
                 pending, next_flush = 0, now + flush_interval
                 if stop.is_set():
-                    return "stopped"
+                    return "stopped", False
                 if now - last_data >= stale_after:
                     raise _Stale(f"no data frame for {now - last_data:.1f} s (stale_after_s={stale_after})")
                 if now >= next_ping:
@@ -321,6 +275,11 @@ class WebSocketFeed(ExchangeFeed):
         except (WebSocketException, OSError) as exc:
             # The link is usually already broken here; the close only releases the socket.
             log.debug("%s feed: close failed: %s", self.venue, self._mask(str(exc)))
+
+
+def _clean_close(data: bytes) -> bool:
+    """A close frame saying all is well: no code, 1000 (normal) or 1001 (going away, e.g. a restart)."""
+    return len(data) < 2 or int.from_bytes(data[:2], "big") in (1000, 1001)
 
 
 def _close_reason(data: bytes) -> str:

@@ -27,8 +27,8 @@ import pyarrow as pa
 import pytest
 import requests
 
-from resources.exchange_feed.history import iter_trade_pages
-from resources.exchange_feed.rest import BinanceRestClient
+from resources.exchange_feed.registry import build_history
+from resources.exchange_feed.venue import VenueConfig
 from resources.tick_store.embedded import EmbeddedTickStore
 from testkit.servers import free_port
 from trading_assets.core.time import day_bounds_us
@@ -159,15 +159,13 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
         while not sim.stats()["finished"]:
             assert time.monotonic() < deadline, "the simulated exchange did not finish within 30 s"
             time.sleep(0.05)
-        client = BinanceRestClient(sim.rest_url)
+        history = build_history(VenueConfig(venue="sim", rest_url=sim.rest_url))
+        assert history is not None
         last_ids = {symbol: sim.stats()["symbols"][symbol]["last_id_emitted"] for symbol in SYMBOLS}
         pages = [
-            page.ticks
-            for symbol in SYMBOLS
-            for page in iter_trade_pages(
-                client, venue="sim", symbol=symbol, first_id=1, last_id=last_ids[symbol]
-            )
+            page.ticks for symbol in SYMBOLS for page in history.trades_by_id(symbol, 1, last_ids[symbol])
         ]
+        history.close()
         ticks = pa.concat_tables(pages)
         times = ticks["trade_time_us"].to_numpy()
         assert ticks.num_rows == TICKS and start_us <= times.min() and times.max() < end_us, (

@@ -74,19 +74,27 @@ DEDUP_KEY: tuple[str, ...] = ("venue", "symbol", "trade_id")
 
 
 def content_trade_ids(
-    symbols: Sequence[str], trade_time_us: np.ndarray, price: np.ndarray, quantity: np.ndarray
+    symbols: Sequence[str],
+    trade_time_us: np.ndarray,
+    price: np.ndarray,
+    quantity: np.ndarray,
+    ranks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Negative int64 keys derived from a trade's content, for venues that publish no trade id.
 
-    Two prints of the same trade (same symbol, time, price and quantity) get the same key, so the
-    store's dedup by (venue, symbol, trade_id) also removes their duplicates.
+    Distinct trades can share symbol, time, price and quantity (one order filled against several equal
+    resting orders: 2% of real BTCUSDT trades), so the key also holds the print's ``rank``: 0 for the
+    first print of that content in its stream, 1 for the second, and so on (see the Finnhub parser for
+    what a stream is). A print the venue sends again gets the same rank, hence the same key, so the
+    store's dedup by (venue, symbol, trade_id) removes it while identical distinct trades stay apart.
+    Rank 0 (the default) is the key of the content alone.
     """
     keys = np.empty(len(trade_time_us), dtype=np.int64)
     for i, symbol in enumerate(symbols):
-        digest = hashlib.blake2b(
-            f"{symbol}|{int(trade_time_us[i])}|{float(price[i])!r}|{float(quantity[i])!r}".encode(),
-            digest_size=8,
-        ).digest()
+        text = f"{symbol}|{int(trade_time_us[i])}|{float(price[i])!r}|{float(quantity[i])!r}"
+        if ranks is not None and ranks[i]:
+            text += f"|#{int(ranks[i])}"
+        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
         # Clear the sign bit, then negate: keys lie in [-(2**63 - 1), -1], never colliding with real ids.
         keys[i] = -((int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF) or 1)
     return keys

@@ -97,7 +97,7 @@ def tick_partition(
     removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
     day = partition_day(context.partition_key)
     with tick_store.open() as store:
-        report, ticks = seal_day(store, day, venue_history.client_for)
+        report, ticks = seal_day(store, day, venue_history.history_for)
     if ticks.num_rows == 0:
         raise dg.Failure(
             f"no ticks are stored for {day}: the loader has not written this day (is `tradegraph load` or "

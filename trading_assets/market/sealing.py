@@ -1,6 +1,8 @@
-"""Sealing a closed day: fill trade-id gaps from the venue's REST history, then deduplicate for good.
+"""Sealing a closed day: fill trade-id gaps from the venue's trade history, then deduplicate for good.
 
-Two kinds of missing trades are looked for, per (venue, symbol) with REST history:
+The history is the venue-neutral :class:`~resources.exchange_feed.history.TradeHistory` interface: the
+caller maps a venue name to it (or to None for venues without one, e.g. Finnhub); nothing here names a
+venue. Two kinds of missing trades are looked for, per (venue, symbol) with a history:
 - inside the day: jumps between consecutive stored ids (``TickStore.trade_id_gaps``);
 - at its edges: trades just before the day's first stored id or just after its last one that still
   belong to the day by trade time (a connection lost before midnight, a skipped last trade). No jump
@@ -17,8 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.exchange_feed.history import TradePage, iter_trade_pages
-from resources.exchange_feed.rest import BinanceRestClient, RestError
+from resources.exchange_feed.history import HistoryError, TradeHistory, TradePage
 from resources.tick_store.base import TickStore, TradeIdGap
 from trading_assets.core.time import day_bounds_us
 
@@ -43,7 +44,26 @@ class SealReport:
     """Rows in the sealed partition."""
 
 
-History = Callable[[str], BinanceRestClient | None]
+History = Callable[[str], TradeHistory | None]
+"""A venue name -> its trade history, or None when it has none."""
+
+
+class _Histories:
+    """One history per venue for the whole seal (not one per gap), closed at the end."""
+
+    def __init__(self, history: History) -> None:
+        self._history = history
+        self._open: dict[str, TradeHistory | None] = {}
+
+    def __call__(self, venue: str) -> TradeHistory | None:
+        if venue not in self._open:
+            self._open[venue] = self._history(venue)
+        return self._open[venue]
+
+    def close(self) -> None:
+        for history in self._open.values():
+            if history is not None:
+                history.close()
 
 
 def _in_day(ticks: pa.Table, start_us: int, end_us: int) -> pa.Table:
@@ -51,12 +71,8 @@ def _in_day(ticks: pa.Table, start_us: int, end_us: int) -> pa.Table:
     return ticks.filter(pc.and_(pc.greater_equal(times, start_us), pc.less(times, end_us)))
 
 
-def _pages(
-    client: BinanceRestClient, venue: str, symbol: str, first_id: int, last_id: int
-) -> Iterator[TradePage]:
-    return iter_trade_pages(
-        client, venue=venue, symbol=symbol, first_id=first_id, last_id=last_id, page_limit=PAGE
-    )
+def _pages(history: TradeHistory, symbol: str, first_id: int, last_id: int) -> Iterator[TradePage]:
+    return history.trades_by_id(symbol, first_id, last_id, page_limit=PAGE)
 
 
 def _fill_inside(
@@ -64,14 +80,14 @@ def _fill_inside(
 ) -> int:
     filled = 0
     for gap in gaps:
-        client = history(gap.venue)
-        if client is None:
+        venue_history = history(gap.venue)
+        if venue_history is None:
             continue
         try:
-            for page in _pages(client, gap.venue, gap.symbol, gap.first_missing, gap.last_missing):
+            for page in _pages(venue_history, gap.symbol, gap.first_missing, gap.last_missing):
                 # Ids inside a day's gap were traded inside that day; keep the partition exact anyway.
                 filled += store.insert(_in_day(page.ticks, start_us, end_us))
-        except RestError as exc:
+        except HistoryError as exc:
             # The seal still happens; the gap stays and the blocking check reports it.
             log.error(
                 "%s %s: could not fill ids %d..%d: %s",
@@ -85,8 +101,7 @@ def _fill_inside(
 
 
 def _edge_trades(
-    client: BinanceRestClient,
-    venue: str,
+    history: TradeHistory,
     symbol: str,
     first_id: int,
     last_id: int,
@@ -95,7 +110,7 @@ def _edge_trades(
 ) -> list[pa.Table]:
     found: list[pa.Table] = []
     # After the last stored id: walk forward until a trade belongs to the next day.
-    for page in _pages(client, venue, symbol, last_id + 1, last_id + PAGE * MAX_EDGE_PAGES):
+    for page in _pages(history, symbol, last_id + 1, last_id + PAGE * MAX_EDGE_PAGES):
         found.append(_in_day(page.ticks, start_us, end_us))
         if pc.max(page.ticks["trade_time_us"]).as_py() >= end_us:
             break
@@ -105,7 +120,7 @@ def _edge_trades(
         if upper < 1:
             break
         lower = max(1, upper - PAGE + 1)
-        pages = list(_pages(client, venue, symbol, lower, upper))
+        pages = list(_pages(history, symbol, lower, upper))
         if not pages:
             break
         ticks = pa.concat_tables(page.ticks for page in pages)
@@ -125,13 +140,13 @@ def _fill_edges(store: TickStore, ticks: pa.Table, history: History, start_us: i
     for venue, symbol, first_id, last_id in zip(
         *(ranges[c].to_pylist() for c in ("venue", "symbol", "trade_id_min", "trade_id_max")), strict=True
     ):
-        client = history(venue)
-        if client is None:
+        venue_history = history(venue)
+        if venue_history is None:
             continue
         try:
-            for table in _edge_trades(client, venue, symbol, first_id, last_id, start_us, end_us):
+            for table in _edge_trades(venue_history, symbol, first_id, last_id, start_us, end_us):
                 filled += store.insert(table)
-        except RestError as exc:
+        except HistoryError as exc:
             log.error(
                 "%s %s: could not look past the day's edges (ids %d..%d): %s",
                 venue,
@@ -144,17 +159,21 @@ def _fill_edges(store: TickStore, ticks: pa.Table, history: History, start_us: i
 
 
 def seal_day(store: TickStore, day: dt.date, history: History) -> tuple[SealReport, pa.Table]:
-    """Fill ``day``'s missing trades from REST where the venue has history, seal the partition, and
-    return the report with the sealed day's ticks.
+    """Fill ``day``'s missing trades from the history of each venue that has one, seal the partition,
+    and return the report with the sealed day's ticks.
 
     Re-running it is harmless: filled trades that were already stored are removed by the seal.
     """
     start_us, end_us = day_bounds_us(day)
-    gaps = store.trade_id_gaps(day)
-    inside = _fill_inside(store, gaps, history, start_us, end_us)
-    store.seal(day)
-    ticks = store.export(day)
-    edges = _fill_edges(store, ticks, history, start_us, end_us)
+    histories = _Histories(history)
+    try:
+        gaps = store.trade_id_gaps(day)
+        inside = _fill_inside(store, gaps, histories, start_us, end_us)
+        store.seal(day)
+        ticks = store.export(day)
+        edges = _fill_edges(store, ticks, histories, start_us, end_us)
+    finally:
+        histories.close()
     if edges:
         store.seal(day)
         ticks = store.export(day)

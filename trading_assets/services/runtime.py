@@ -10,8 +10,8 @@ from types import FrameType
 
 from resources.bus.base import TickBus
 from resources.exchange_feed.base import ExchangeFeed
-from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
-from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
+from resources.exchange_feed.registry import build_feed, endpoints_from
+from resources.exchange_feed.venue import FeedResume, VenueConfig
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
 from trading_assets.services.loader import Loader, LoaderConfig
@@ -33,42 +33,27 @@ class FeedOverrides:
     """REST base of the simulated exchange."""
 
 
-def finnhub_symbol(symbol: str) -> str:
-    """Finnhub names crypto pairs by exchange (``BINANCE:BTCUSDT``); stock symbols stay as they are."""
-    return (
-        symbol
-        if ":" in symbol or not symbol.endswith(("USDT", "USDC", "BTC", "ETH"))
-        else f"BINANCE:{symbol}"
-    )
+def venue_config(settings: Settings, venue: str, overrides: FeedOverrides | None = None) -> VenueConfig:
+    """``venue``'s config from the settings (endpoints from ``<venue>_ws_url`` / ``<venue>_rest_url``
+    where the settings have them, else the venue's defaults), with ``overrides`` applied."""
+    ws, rest = endpoints_from(settings, venue)
+    if venue == "sim" and overrides is not None:
+        ws, rest = overrides.sim_ws_url or ws, overrides.sim_rest_url or rest
+    return VenueConfig(venue=venue, symbols=settings.symbols, ws_url=ws, rest_url=rest)
 
 
 def build_feeds(
     settings: Settings, state: StreamerState, overrides: FeedOverrides | None = None
 ) -> list[ExchangeFeed]:
-    """One feed per configured venue, resuming from ``state`` (last ids and open gaps)."""
-    overrides = overrides or FeedOverrides()
-    feeds: list[ExchangeFeed] = []
-    for venue in settings.venues:
-        if venue in ("sim", "binance"):
-            ws, rest = (
-                (overrides.sim_ws_url or settings.sim_ws_url, overrides.sim_rest_url or settings.sim_rest_url)
-                if venue == "sim"
-                else (settings.binance_ws_url, settings.binance_rest_url)
-            )
-            config = BinanceFeedConfig(
-                symbols=settings.symbols, venue=venue, ws_base_url=ws, rest_base_url=rest
-            )
-            feeds.append(
-                BinanceFeed(
-                    config, initial_last_ids=state.last_ids.get(venue), initial_gaps=state.gaps.get(venue)
-                )
-            )
-        elif venue == "finnhub":
-            symbols = tuple(finnhub_symbol(s) for s in settings.symbols)
-            feeds.append(FinnhubFeed(FinnhubFeedConfig(symbols=symbols, ws_url=settings.finnhub_ws_url)))
-        else:  # Settings only admits known venues; a new venue must be added here too.
-            raise ValueError(f"no feed for venue {venue!r}")
-    return feeds
+    """One feed per configured venue, built by the venue registry, resuming from ``state`` (last ids and
+    open gaps)."""
+    return [
+        build_feed(
+            venue_config(settings, venue, overrides),
+            FeedResume(last_ids=state.last_ids.get(venue, {}), gaps=state.gaps.get(venue, {})),
+        )
+        for venue in settings.venues
+    ]
 
 
 def stop_on_signals() -> threading.Event:

@@ -163,10 +163,8 @@ class Streamer:
         counter = counters.get(event.kind)
         if counter is not None:
             counter.labels(venue=event.venue).inc(max(event.count, 1) if event.kind != "reconnect" else 1)
-        level = logging.WARNING if event.kind in ("gap_fill_failed", "venue_error", "stale") else logging.INFO
-        log.log(
-            level, "%s %s %s: %s (%d)", event.venue, event.kind, event.symbol or "", event.detail, event.count
-        )
+        # The feed logs each event once, with its context; repeating it here doubled every line.
+        log.debug("feed event: %s", event.describe())
 
     def _dead_letter(self, venue: str, raw: bytes, reason: str, kind: str) -> None:
         self.bus.publish_dead_letter(

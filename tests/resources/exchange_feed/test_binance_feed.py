@@ -302,13 +302,22 @@ def test_unreachable_venue_retries_with_growing_capped_backoff(
     assert sink.kinds("connected") == []
 
 
-def test_a_healthy_connection_resets_the_backoff(sink: RecordingSink, run_feed: RunFeed) -> None:
-    # Up 0.5 s (healthy: >= 0.3 s), then up ~0.1 s (not), then healthy again.
-    scripts = [[*btc(1), Sleep(0.5), Drop()], [*btc(2), Drop()], [*btc(3), Sleep(0.5), Drop()], [*btc(4)]]
+def test_only_a_connection_that_worked_resets_the_backoff(sink: RecordingSink, run_feed: RunFeed) -> None:
+    # Trades then a drop (worked), two short connections without trades (not), trades again (worked),
+    # a long quiet one (worked: up >= healthy_after_s), a short quiet one (not).
+    scripts = [
+        [*btc(1), Drop()],
+        [Drop()],
+        [Drop()],
+        [*btc(2), Drop()],
+        [Sleep(0.5), Drop()],
+        [Drop()],
+        [*btc(3)],
+    ]
     with ScriptedVenue(scripts) as venue:
         run_feed(BinanceFeed(config(venue, symbols=("BTCUSDT",), healthy_after_s=0.3)))
-        wait_for(lambda: set(sink.ids("BTCUSDT")) == {1, 2, 3, 4}, timeout_s=10, what="ids 1..4")
-        assert [e.count for e in sink.kinds("reconnect")] == [1, 2, 1]
+        wait_for(lambda: set(sink.ids("BTCUSDT")) == {1, 2, 3}, timeout_s=10, what="ids 1..3")
+        assert [e.count for e in sink.kinds("reconnect")] == [1, 2, 3, 1, 1, 2]
 
 
 def test_config_errors_name_the_setting() -> None:

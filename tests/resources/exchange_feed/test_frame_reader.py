@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websocket import ABNF, WebSocketConnectionClosedException, WebSocketProtocolException
 
-from resources.exchange_feed.websocket import FrameReader
+from resources.exchange_feed.frames import FrameReader
 
 
 def frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT, fin: bool = True) -> bytes:

@@ -9,7 +9,8 @@ import time
 import orjson
 import pytest
 
-from resources.exchange_feed.rest import BinanceRestClient, RestError, parse_retry_after, safe_url
+from resources.exchange_feed.binance.rest import BinanceRestClient
+from resources.exchange_feed.rest import RestError, parse_retry_after, safe_url
 from tests.resources.exchange_feed.venue import ScriptedVenue, binance_rest_trade
 
 

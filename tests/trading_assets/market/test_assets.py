@@ -13,9 +13,9 @@ import pytest
 
 from resources.archive.local import LocalTickArchive
 from resources.archive.resource import TickArchiveResource
-from resources.exchange_feed.history import iter_trade_pages
+from resources.exchange_feed.registry import build_history
 from resources.exchange_feed.resource import VenueHistoryResource
-from resources.exchange_feed.rest import BinanceRestClient
+from resources.exchange_feed.venue import VenueConfig
 from resources.table_store.embedded import EmbeddedTableStore
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.embedded import EmbeddedTickStore
@@ -44,18 +44,14 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
         while not sim.stats()["finished"]:
             assert time.monotonic() < deadline, "the simulated exchange did not finish"
             time.sleep(0.05)
-        client = BinanceRestClient(sim.rest_url)
+        history = build_history(VenueConfig(venue="sim", rest_url=sim.rest_url))
+        assert history is not None
         pages = [
             page.ticks
             for symbol in SYMBOLS
-            for page in iter_trade_pages(
-                client,
-                venue="sim",
-                symbol=symbol,
-                first_id=1,
-                last_id=sim.stats()["symbols"][symbol]["last_id_emitted"],
-            )
+            for page in history.trades_by_id(symbol, 1, sim.stats()["symbols"][symbol]["last_id_emitted"])
         ]
+        history.close()
         yield sim.rest_url, pa.concat_tables(pages)
 
 
@@ -63,7 +59,7 @@ def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, ob
     return resources(
         TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
         TickArchiveResource(location=str(tmp_path / "archive")),
-        VenueHistoryResource(sim_rest_url=rest_url, **history),
+        VenueHistoryResource(rest_urls={"sim": rest_url}, **history),
         TableStoreResource(store="embedded", embedded_dir=str(tmp_path / "tables")),
     )
 

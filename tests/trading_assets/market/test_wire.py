@@ -7,7 +7,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from resources.exchange_feed.wire import BinanceFrameParser, FinnhubFrameParser, parse_binance_rest_trades
+from resources.exchange_feed.binance.wire import BinanceFrameParser, parse_binance_rest_trades
+from resources.exchange_feed.finnhub.wire import FinnhubFrameParser
 from trading_assets.core.ticks import (
     TICK_SCHEMA,
     Side,

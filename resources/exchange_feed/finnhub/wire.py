@@ -1,4 +1,18 @@
-"""Finnhub trade frames: several trades per frame, no trade ids (content keys), pings and errors."""
+"""Finnhub's wire format: several trades per frame, no trade ids (content keys), pings and errors.
+
+``{"type":"trade","data":[{"p":float,"s":"BINANCE:BTCUSDT","t":ms,"v":float,"c":..}]}``,
+``{"type":"ping"}`` and ``{"type":"error","msg":..}`` (public Finnhub documentation).
+
+Keys. Finnhub has no trade ids, so a trade is keyed by its content (symbol, millisecond, price, volume)
+*and its rank*: the k-th print of identical content in the stream gets rank k (0 for the first). Distinct
+trades often share all four fields (an order filled against several equal resting orders, 2% of real
+BTCUSDT trades); the rank keeps them apart. The stream is one parser's input, i.e. one websocket
+connection (the feed makes a parser per connection). A print is *re-sent* when a later connection (or a
+restarted streamer) delivers it again, as Finnhub does after a reconnect: counted afresh from 0 on the new
+stream, the re-sent prints get the ranks, hence the keys, they had the first time, and collapse in the
+feed's dedup and the store's. Within one connection every print is a trade. Ranks are remembered for
+``rank_window_ms`` of trade time (identical prints share their millisecond, so older ones cannot recur).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +32,9 @@ from resources.exchange_feed.wire.base import (
 )
 from trading_assets.core.ticks import content_trade_ids
 
+RANK_WINDOW_MS = 60_000
+"""How long (trade time) the parser remembers how often it saw each content."""
+
 _FINNHUB_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("s", "symbol", "str"),
     ("p", "price", "number"),
@@ -31,9 +48,16 @@ class FinnhubFrameParser(FrameParser):
     ids become content keys (:func:`~trading_assets.core.ticks.content_trade_ids`), side is UNKNOWN,
     and the event time is the trade time."""
 
-    def __init__(self, venue: str = "finnhub") -> None:
+    def __init__(self, venue: str = "finnhub", *, rank_window_ms: int = RANK_WINDOW_MS) -> None:
         super().__init__(venue)
         self._reset_columns()
+        self._rank_window_ms = rank_window_ms
+        # Content key (rank 0) -> prints of it so far in this stream, in two generations: a content is
+        # remembered for one to two windows, with no per-print bookkeeping to forget it.
+        self._counts: dict[int, int] = {}
+        self._previous: dict[int, int] = {}
+        self._generation_ms: int | None = None  # newest trade time when the current generation began
+        self._newest_ms: int | None = None  # newest trade time seen in this stream
 
     def _reset_columns(self) -> None:
         self._s: list[str] = []
@@ -114,9 +138,55 @@ class FinnhubFrameParser(FrameParser):
         trade_ms = np.asarray(self._tt, dtype=np.int64)
         prices = np.asarray(self._p, dtype=np.float64)
         qtys = np.asarray(self._v, dtype=np.float64)
-        keys = content_trade_ids(self._s, trade_ms * 1_000, prices, qtys) if n else np.empty(0, np.int64)
+        keys = np.empty(0, np.int64)
+        if n:
+            trade_us = trade_ms * 1_000
+            keys = content_trade_ids(self._s, trade_us, prices, qtys)
+            ranks = self._ranks(keys, trade_ms)
+            if ranks is not None:
+                repeated = np.flatnonzero(ranks)
+                keys[repeated] = content_trade_ids(
+                    [self._s[i] for i in repeated.tolist()],
+                    trade_us[repeated],
+                    prices[repeated],
+                    qtys[repeated],
+                    ranks[repeated],
+                )
         table = tick_table(
             self.venue, self._s, keys, prices, qtys, np.zeros(n, np.int8), self._tt, self._tt, self._rt
         )
         self._reset_columns()
         return table
+
+    def _ranks(self, keys: np.ndarray, trade_ms: np.ndarray) -> np.ndarray | None:
+        """Each print's rank among identical prints of this stream; None when every rank is 0.
+
+        The usual batch costs set and dict operations and numpy, no Python loop over it: identical prints
+        share their millisecond, so only prints no later than the newest one seen before can repeat an
+        earlier batch's print, and those are few.
+        """
+        content = keys.tolist()
+        counts, previous = self._counts, self._previous
+        fresh = dict.fromkeys(content, 1)
+        clean = len(fresh) == len(content)  # no repeat inside the batch
+        if clean and self._newest_ms is not None:
+            overlap = keys[trade_ms <= self._newest_ms].tolist()
+            clean = counts.keys().isdisjoint(overlap) and previous.keys().isdisjoint(overlap)
+        ranks = None
+        if clean:
+            counts.update(fresh)
+        else:
+            ranks = np.zeros(len(content), np.int64)
+            for i, key in enumerate(content):
+                rank = counts.get(key) or previous.get(key, 0)
+                ranks[i] = rank
+                counts[key] = rank + 1
+        batch_newest = int(trade_ms.max())
+        self._newest_ms = batch_newest if self._newest_ms is None else max(self._newest_ms, batch_newest)
+        # A content older than the window cannot recur: once the current generation spans a window, it
+        # becomes the previous one and the oldest is forgotten.
+        if self._generation_ms is None:
+            self._generation_ms = batch_newest
+        elif batch_newest - self._generation_ms >= self._rank_window_ms:
+            self._previous, self._counts, self._generation_ms = counts, {}, batch_newest
+        return ranks

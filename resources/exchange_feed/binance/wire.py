@@ -1,4 +1,12 @@
-"""Binance spot trade events (raw or combined stream) and REST ``historicalTrades`` responses."""
+"""Binance's wire format: spot trade events (raw or combined stream) and REST trade lists.
+
+Formats (public Binance documentation, see docs/MEASUREMENTS.md):
+- trade stream, raw or wrapped by a combined stream ``{"stream": .., "data": {...}}``:
+  ``{"e":"trade","E":ms,"s":"BTCUSDT","t":id,"p":"str","q":"str","T":ms,"m":buyer_is_maker,"M":true}``;
+  subscription acks ``{"result":null,"id":1}``; errors ``{"error":{"code":..,"msg":..},"id":..}``.
+- REST ``historicalTrades`` and ``trades``:
+  ``[{"id","price","qty","quoteQty","time","isBuyerMaker","isBestMatch"}]``.
+"""
 
 from __future__ import annotations
 

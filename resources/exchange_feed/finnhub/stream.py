@@ -1,9 +1,11 @@
-"""Finnhub trades websocket: token auth, one subscribe message per symbol, dedup by content.
+"""Finnhub trades websocket: token auth, one subscribe message per symbol, dedup by content key.
 
-Finnhub publishes no trade ids, so ticks carry content keys (negative ids from symbol, time, price and
-quantity) and a repeated print is recognised by its key. The feed drops repeats seen within
-``dedup_window_s`` of trade time (memory bounded by the window and by ``dedup_max_keys``); older repeats
-pass through, and the store's dedup by key removes them too.
+Finnhub publishes no trade ids, so ticks carry content keys: negative ids from symbol, time, price,
+quantity and the print's rank among identical prints of its connection (see
+:mod:`resources.exchange_feed.finnhub.wire`). Identical distinct trades get distinct keys; a print
+Finnhub re-sends on a later connection gets the key it had the first time. The feed drops such re-sent
+prints seen within ``dedup_window_s`` of trade time (memory bounded by the window and by
+``dedup_max_keys``); older ones pass through, and the store's dedup by key removes them too.
 
 The token comes from the environment (``FINNHUB_TOKEN`` by default) and travels as ``?token=`` in the
 URL. It is masked in every log line, event, malformed-frame record, error and ``repr``.
@@ -22,8 +24,9 @@ import orjson
 import pyarrow as pa
 
 from resources.exchange_feed.base import FeedConfig, FeedSink
+from resources.exchange_feed.finnhub.wire import FinnhubFrameParser
 from resources.exchange_feed.websocket import WebSocketFeed
-from resources.exchange_feed.wire import FinnhubFrameParser, FrameParser, ParsedBatch
+from resources.exchange_feed.wire import FrameParser, ParsedBatch
 from trading_assets.core.time import US_PER_SECOND
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ class FinnhubFeedConfig(FeedConfig):
     venue: str = "finnhub"
     """Venue name put in every tick."""
     dedup_window_s: float = 60.0
-    """Drop a print identical to one seen less than this much trade time ago."""
+    """Drop a print whose key (content and rank) was seen less than this much trade time ago: a print
+    re-sent on a new connection."""
     dedup_max_keys: int = 1_000_000
     """At most this many remembered prints (oldest forgotten first), whatever the window."""
 
