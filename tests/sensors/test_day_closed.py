@@ -40,7 +40,7 @@ def test_sensor_requests_seal_and_bars_for_closed_days_but_not_today(tmp_path: P
     today = dt.datetime.now(dt.UTC).date()
     old = [today - dt.timedelta(days=3), today - dt.timedelta(days=2)]
     _store_days(tmp_path, [*old, today])
-    resources = {"tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path))}
+    resources = {"tick_store": TickStoreResource(kind="embedded", embedded_dir=str(tmp_path))}
 
     with dg.build_sensor_context(resources=resources) as context:
         result = day_closed_sensor(context)
@@ -52,7 +52,7 @@ def test_sensor_requests_seal_and_bars_for_closed_days_but_not_today(tmp_path: P
 def test_sensor_skips_when_nothing_new_closed(tmp_path: Path) -> None:
     yesterday_but_one = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
     _store_days(tmp_path, [yesterday_but_one])
-    resources = {"tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path))}
+    resources = {"tick_store": TickStoreResource(kind="embedded", embedded_dir=str(tmp_path))}
 
     with dg.build_sensor_context(cursor=yesterday_but_one.isoformat(), resources=resources) as context:
         result = day_closed_sensor(context)
