@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from resources.tick_store.base import TickStore
-from trading_assets.core.settings import Settings
+from trading_assets.core.settings import DEFAULT_HOME, Settings
 
 STORE_KINDS: tuple[str, ...] = ("embedded", "clickhouse")
 
@@ -18,7 +18,7 @@ class TickStoreConfig:
 
     kind: str = "embedded"
     """``embedded`` (Parquet + DuckDB in a folder) or ``clickhouse``."""
-    embedded_dir: Path
+    embedded_dir: Path = Path(DEFAULT_HOME) / "ticks"
     """Folder of the embedded store."""
     clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
     """clickhouse-driver URL of the ClickHouse server."""

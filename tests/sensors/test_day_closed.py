@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from resources.tick_store.resource import TickStoreResource
 from sensors.day_closed import closed_days, day_closed_sensor
 from trading_assets.core.time import day_bounds_us
@@ -31,7 +31,7 @@ def test_days_already_requested_are_not_requested_again() -> None:
 
 
 def _store_days(root: Path, days: list[dt.date]) -> None:
-    store = EmbeddedTickStore(root)
+    store = open_tick_store(TickStoreConfig(embedded_dir=root))
     for day in days:
         store.insert(simulate_day(day_start_us=day_bounds_us(day)[0], ticks=50))
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.cli import build_parser, main
 from trading_assets.core.time import day_bounds_us
 from trading_assets.market.simulation import simulate_day
@@ -26,7 +26,7 @@ def test_bars_command_matches_an_independent_pandas_computation(
 ) -> None:
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     ticks = simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=30_000)
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = open_tick_store(TickStoreConfig(embedded_dir=tmp_path / "ticks"))
     store.insert(ticks)
     store.insert(ticks.slice(0, 1_000))  # duplicates must not count twice
     out = tmp_path / "bars.csv"
