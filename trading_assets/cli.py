@@ -187,7 +187,9 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     # Secrets print masked (SecretStr); the reference of every variable is docs/CONFIGURATION.md.
     for name in type(settings).model_fields:
-        print(f"{Settings.env_name(name):<32} {getattr(settings, name)}")
+        value = getattr(settings, name)
+        shown = "(unset)" if value is None else ",".join(value) if isinstance(value, tuple) else value
+        print(f"{Settings.env_name(name):<32} {shown}")
     return 0
 
 
