@@ -11,19 +11,25 @@ print as ``**********`` and reach a client only through ``get_secret_value()``.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
+from trading_assets.core.settings_source import Environment, explain, reading
 from trading_assets.core.validation import SYMBOL_PATTERN, VENUE_PATTERN
 
 ENV_PREFIX = "TRADEGRAPH_"
@@ -32,9 +38,6 @@ DEFAULT_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", 
 KNOWN_VENUES: tuple[str, ...] = ("sim", "binance", "finnhub")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOSTPORT = re.compile(r"^[A-Za-z0-9_.\-]+:\d{1,5}$")
-
-# The environment that the settings being built read: os.environ, or the mapping given to from_env.
-_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("tradegraph_environ", default=None)
 
 
 class SettingsError(ValueError):
@@ -121,12 +124,12 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise SettingsError(_explain(exc)) from None
+            raise SettingsError(explain(exc, type(self).model_fields, type(self).env_name)) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and check the settings from ``environ`` (default: ``os.environ``)."""
-        with _reading(environ):
+        with reading(environ):
             return cls()
 
     @property
@@ -152,7 +155,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments, then the environment; no dotenv or secret files (one place to look)."""
-        return (init_settings, _Environment(settings_cls))
+        return (init_settings, Environment(settings_cls))
 
     # -- checks: each raises with the variable's name and a good value ------------------------------
 
@@ -177,9 +180,9 @@ class Settings(BaseSettings):
 
     @field_validator("store", "bus", mode="before")
     @classmethod
-    def _check_choice(cls, value: Any, info: Any) -> Any:
-        allowed = {"store": ("embedded", "clickhouse"), "bus": ("embedded", "kafka")}[info.field_name]
-        name = cls.env_name(info.field_name)
+    def _check_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed = {"store": ("embedded", "clickhouse"), "bus": ("embedded", "kafka")}[str(info.field_name)]
+        name = cls.env_name(str(info.field_name))
         if value not in allowed:
             raise ValueError(
                 f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}"
@@ -244,12 +247,7 @@ class Settings(BaseSettings):
     @field_validator("hot_retention_days", mode="before")
     @classmethod
     def _check_retention(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.isdigit():
-            raise ValueError(
-                f"TRADEGRAPH_HOT_RETENTION_DAYS={value!r} must be a whole number of days; "
-                "e.g. TRADEGRAPH_HOT_RETENTION_DAYS=7"
-            )
-        if isinstance(value, int) and value < 0:
+        if (isinstance(value, str) and not value.isdigit()) or (isinstance(value, int) and value < 0):
             raise ValueError(
                 f"TRADEGRAPH_HOT_RETENTION_DAYS={value!r} must be a whole number of days; "
                 "e.g. TRADEGRAPH_HOT_RETENTION_DAYS=7"
@@ -275,51 +273,13 @@ class Settings(BaseSettings):
 
     @field_validator("binance_ws_url", "finnhub_ws_url", "sim_ws_url")
     @classmethod
-    def _check_ws_url(cls, value: str, info: Any) -> str:
-        return _url(value, cls.env_name(info.field_name), ("ws", "wss"))
+    def _check_ws_url(cls, value: str, info: ValidationInfo) -> str:
+        return _url(value, cls.env_name(str(info.field_name)), ("ws", "wss"))
 
     @field_validator("binance_rest_url", "sim_rest_url")
     @classmethod
-    def _check_rest_url(cls, value: str, info: Any) -> str:
-        return _url(value, cls.env_name(info.field_name), ("http", "https"))
-
-
-class _Environment(EnvSettingsSource):
-    """The environment being read (os.environ or from_env's mapping); blank values count as unset."""
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        environ = _ENVIRON.get()
-        source = os.environ if environ is None else environ
-        names = {ENV_PREFIX.lower()} | {Settings.env_name(field).lower() for field in Settings.model_fields}
-        # Only our variables, stripped; an empty one means "use the default", as it always has.
-        return {
-            name.lower(): value.strip()
-            for name, value in source.items()
-            if value.strip() and (name.lower() in names or name.lower().startswith(ENV_PREFIX.lower()))
-        }
-
-
-@contextmanager
-def _reading(environ: Mapping[str, str] | None) -> Iterator[None]:
-    token = _ENVIRON.set(environ)
-    try:
-        yield
-    finally:
-        _ENVIRON.reset(token)
-
-
-def _explain(exc: ValidationError) -> str:
-    """One line per bad setting: our validators' messages as they are, others with the variable named."""
-    lines = []
-    for error in exc.errors():
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, ValueError):
-            lines.append(str(cause))
-            continue
-        field = str(error["loc"][0]) if error["loc"] else ""
-        name = Settings.env_name(field) if field in Settings.model_fields else field or "settings"
-        lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
-    return "; ".join(lines)
+    def _check_rest_url(cls, value: str, info: ValidationInfo) -> str:
+        return _url(value, cls.env_name(str(info.field_name)), ("http", "https"))
 
 
 def _home(value: Any) -> Path:
