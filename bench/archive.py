@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.archive import LocalTickArchive, S3TickArchive, TickArchive, WriterSettings
+from resources.archive import S3TickArchive, TickArchive, TickArchiveConfig, WriterSettings, open_tick_archive
 from resources.archive.layout import day_start_us, encode, to_parquet_bytes
 from testkit.servers import install_cleanup_handlers
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
@@ -128,7 +128,9 @@ def main() -> None:
 
     summary: dict[str, Any] = {"ticks": n}
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as work:
-        write_s, read_s, size = archive_round(LocalTickArchive(Path(work) / "archive"), ticks)
+        write_s, read_s, size = archive_round(
+            open_tick_archive(TickArchiveConfig(location=str(Path(work) / "archive"))), ticks
+        )
         print(f"local archive: write+verify {write_s:.2f} s, read_day {read_s:.2f} s, {size:,} bytes")
         summary |= {
             "parquet_bytes_per_tick": round(size / n, 3),
@@ -137,14 +139,16 @@ def main() -> None:
         }
         if args.s3:
             with S3Server(Path(work) / "moto") as server:
-                s3 = S3TickArchive(
-                    "bench-archive",
-                    "ticks",
-                    endpoint_url=server.endpoint_url,
-                    region_name=REGION,
-                    aws_access_key_id=ACCESS_KEY,
-                    aws_secret_access_key=SECRET_KEY,
+                s3 = open_tick_archive(
+                    TickArchiveConfig(
+                        location="s3://bench-archive/ticks",
+                        s3_endpoint=server.endpoint_url,
+                        s3_region=REGION,
+                        aws_access_key_id=ACCESS_KEY,
+                        aws_secret_access_key=SECRET_KEY,
+                    )
                 )
+                assert isinstance(s3, S3TickArchive)
                 s3.ensure_bucket()
                 write_s, read_s, _ = archive_round(s3, ticks)
                 s3.close()

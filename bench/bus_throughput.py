@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 from kafka.record.util import crc32c_c
 
-from resources.bus import EmbeddedTickBus, KafkaTickBus, TickBus
+from resources.bus import TickBus, TickBusConfig, open_tick_bus
 from testkit.servers import KafkaBroker, install_cleanup_handlers
 from trading_assets.core.ticks import TICK_SCHEMA
 
@@ -110,10 +110,10 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         KafkaBroker(Path(tmp) / "tansu") as broker,
-        KafkaTickBus(broker.bootstrap) as kafka_bus,
+        open_tick_bus(TickBusConfig(kind="kafka", kafka_bootstrap=broker.bootstrap)) as kafka_bus,
     ):
         kafka_publish, kafka_consume = run("kafka", kafka_bus, tables)
-    with EmbeddedTickBus() as embedded_bus:
+    with open_tick_bus(TickBusConfig()) as embedded_bus:
         embedded_publish, embedded_consume = run("embedded", embedded_bus, tables)
     print(
         json.dumps(

@@ -43,15 +43,12 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
-from resources.table_store.resource import TableStoreResource
 from resources.tick_store.base import TickStore
-from resources.tick_store.clickhouse import ClickHouseTickStore
-from resources.tick_store.embedded import EmbeddedTickStore
-from resources.tick_store.resource import TickStoreResource
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.servers import ClickHouseServer, install_cleanup_handlers
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources as graph_resources
 from trading_assets.market.assets import bars_1m, tick_partition
@@ -267,38 +264,35 @@ def main() -> None:
             server = (
                 stack.enter_context(ClickHouseServer(work / "clickhouse")) if "clickhouse" in stores else None
             )
+            # Each store as production configures it: settings -> the one factory and the Dagster resources.
+            settings = {
+                kind: Settings.from_env(
+                    {
+                        "TRADEGRAPH_HOME": str(work / kind),
+                        "TRADEGRAPH_ARCHIVE": str(work / f"archive-{kind}"),
+                        "TRADEGRAPH_STORE": kind,
+                        "TRADEGRAPH_CLICKHOUSE_URL": server.url if server is not None else "",
+                        "TRADEGRAPH_CLICKHOUSE_DATABASE": DATABASE,
+                    }
+                )
+                for kind in stores
+            }
             if server is not None:
-                with ClickHouseTickStore(server.url, database=DATABASE) as store:
+                with open_tick_store(TickStoreConfig.from_settings(settings["clickhouse"])) as store:
                     load(store, ticks, args.batch, "clickhouse")
                 wait_for_merges(server.url, DATABASE, MERGE_WAIT_S)
             if "embedded" in stores:
-                with EmbeddedTickStore(work / "embedded") as store:
+                with open_tick_store(TickStoreConfig.from_settings(settings["embedded"])) as store:
                     load(store, ticks, args.batch, "embedded")
             # The assets read the day from the stores; holding the generated table would only inflate RSS.
             del ticks
             if server is not None:
                 runs["clickhouse"] = run_assets(
-                    "clickhouse",
-                    graph_resources(
-                        TickStoreResource(
-                            store="clickhouse", clickhouse_url=server.url, clickhouse_database=DATABASE
-                        ),
-                        TickArchiveResource(location=str(work / "archive-clickhouse")),
-                        venue,
-                        TableStoreResource(
-                            store="clickhouse", clickhouse_url=server.url, clickhouse_database=DATABASE
-                        ),
-                    ),
+                    "clickhouse", graph_resources(settings["clickhouse"], venue_history=venue)
                 )
             if "embedded" in stores:
                 runs["embedded"] = run_assets(
-                    "embedded",
-                    graph_resources(
-                        TickStoreResource(store="embedded", embedded_dir=str(work / "embedded")),
-                        TickArchiveResource(location=str(work / "archive-embedded")),
-                        venue,
-                        TableStoreResource(store="embedded", embedded_dir=str(work / "tables")),
-                    ),
+                    "embedded", graph_resources(settings["embedded"], venue_history=venue)
                 )
 
     first = next(iter(runs.values()))

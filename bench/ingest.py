@@ -47,8 +47,7 @@ from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.tick_store.clickhouse import ClickHouseTickStore
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.harness import (
     SYMBOLS,
@@ -325,7 +324,9 @@ def kafka_run(
         # Stop the services (streamers first, loaders once the store is quiet), seal, compare.
         for streamer in streamer_procs:
             streamer.terminate()
-        with ClickHouseTickStore(clickhouse.url, database=database) as store:
+        with open_tick_store(
+            TickStoreConfig(kind="clickhouse", clickhouse_url=clickhouse.url, database=database)
+        ) as store:
             wait_store_quiet(store, quiet_s=1.5, timeout_s=60)
             for loader in loader_procs:
                 loader.terminate()
@@ -381,7 +382,7 @@ def embedded_run(workdir: Path, *, trades: int, rate: float) -> RunResult:
             m[1]: int(m[2].replace(",", ""))
             for m in re.finditer(r"sim (\w+) +trade ids 1\.\.([\d,]+)", output)
         }
-        with EmbeddedTickStore(home / "ticks") as store:
+        with open_tick_store(TickStoreConfig(embedded_dir=home / "ticks")) as store:
             for part in store.partitions():
                 store.seal(part.day)
             rows = sum(part.rows for part in store.partitions())

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore
+from resources.tick_store import TickStore, TickStoreConfig, open_tick_store
 from testkit.servers import ClickHouseServer, install_cleanup_handlers
 from trading_assets.core.ticks import TICK_SCHEMA
 from trading_assets.core.time import US_PER_DAY, day_start_us
@@ -94,9 +94,11 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-store-") as work:
         with ClickHouseServer(Path(work) / "clickhouse") as server:
-            with ClickHouseTickStore(server.url, database="bench") as clickhouse:
+            with open_tick_store(
+                TickStoreConfig(kind="clickhouse", clickhouse_url=server.url, database="bench")
+            ) as clickhouse:
                 results["clickhouse"] = run("clickhouse", clickhouse, ticks, args.batch_rows)
-        with EmbeddedTickStore(Path(work) / "embedded") as embedded:
+        with open_tick_store(TickStoreConfig(embedded_dir=Path(work) / "embedded")) as embedded:
             results["embedded"] = run("embedded", embedded, ticks, args.batch_rows)
 
     for name, figures in results.items():

@@ -16,7 +16,8 @@ def _fmt_us(time_us: int) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from resources.factories import open_tick_bus, open_tick_store
+    from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.demo import DemoConfig, run_demo
 
     config = DemoConfig(ticks=args.ticks, days=args.days, seed=args.seed, symbols=settings.symbols)
@@ -24,7 +25,10 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"tradegraph demo: {config.ticks:,} simulated trades over {config.days} days "
         f"-> {settings.bus} bus -> {settings.store} store ({settings.home})"
     )
-    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+    with (
+        open_tick_store(TickStoreConfig.from_settings(settings)) as store,
+        open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
+    ):
         summary = run_demo(store, bus, config, progress=not args.quiet)
     print(f"\npublished {summary.published:,}  rejected {summary.rejected:,}  loaded {summary.loaded:,}")
     print(f"trades from {_fmt_us(summary.first_trade_us)} to {_fmt_us(summary.last_trade_us)}")
@@ -37,7 +41,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.demo_graph import dagster_home, materialize_days
 
     results = materialize_days(
-        [p.day for p in summary.partitions], home=settings.home, progress=not args.quiet
+        [p.day for p in summary.partitions], settings=settings, progress=not args.quiet
     )
     print(
         f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}"
@@ -67,11 +71,11 @@ def _needs_shared_bus(command: str, settings: Settings) -> bool:
 def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("stream", settings):
         return 2
-    from resources.factories import open_tick_bus
+    from resources.bus.factory import TickBusConfig, open_tick_bus
     from trading_assets.services.runtime import run_streamer, stop_on_signals
 
     stop = stop_on_signals()
-    with open_tick_bus(settings) as bus:
+    with open_tick_bus(TickBusConfig.from_settings(settings)) as bus:
         run_streamer(settings, bus, stop, metrics_port=args.metrics_port)
     return 0
 
@@ -79,19 +83,24 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("load", settings):
         return 2
-    from resources.factories import open_tick_bus, open_tick_store
+    from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
     stop = stop_on_signals()
     config = LoaderConfig(max_rows=args.batch_rows, max_wait_s=args.batch_seconds)
-    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+    with (
+        open_tick_store(TickStoreConfig.from_settings(settings)) as store,
+        open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
+    ):
         run_loader(settings, bus, store, stop, metrics_port=args.metrics_port, config=config)
     return 0
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from resources.factories import open_tick_bus, open_tick_store
+    from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.exchange_sim import FaultConfig
     from trading_assets.services.pipeline import PipelineConfig, run_pipeline
     from trading_assets.services.runtime import stop_on_signals
@@ -117,7 +126,10 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         faults=faults,
     )
     stop = stop_on_signals()
-    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
+    with (
+        open_tick_store(TickStoreConfig.from_settings(settings)) as store,
+        open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
+    ):
         summary = run_pipeline(settings, bus, store, config, stop)
         partitions = store.partitions()
     emitted = "-" if summary.emitted is None else f"{summary.emitted:,}"
@@ -152,8 +164,8 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
-    from resources.factories import open_tick_store
     from resources.table_store.factory import TableStoreConfig, open_table_store
+    from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.core.time import day_bounds_us
     from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
 
@@ -166,7 +178,7 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
         bars = tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters=filters)
     if day not in stored_days:
         # Not materialized yet (bars_1m runs after the day is sealed): compute them from the stored ticks.
-        with open_tick_store(settings) as store:
+        with open_tick_store(TickStoreConfig.from_settings(settings)) as store:
             ticks = store.export(day)
         if args.symbol:
             ticks = ticks.filter(pc.equal(ticks["symbol"], args.symbol))
@@ -190,8 +202,11 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
-    for name in settings.__slots__:
-        print(f"{name:<20} {getattr(settings, name)}")
+    # Secrets print masked (SecretStr); the reference of every variable is docs/CONFIGURATION.md.
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        shown = "(unset)" if value is None else ",".join(value) if isinstance(value, tuple) else value
+        print(f"{Settings.env_name(name):<32} {shown}")
     return 0
 
 

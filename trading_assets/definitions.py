@@ -1,18 +1,25 @@
 """The Dagster code location of tradegraph (loaded through ``workspace.yaml``).
 
-Resources read their endpoints from the environment when a run starts (embedded by default; ClickHouse,
-Kafka, S3 and MLflow by configuration), so importing this module has no side effects. Runs use the
-in-process executor: steps of one run share the embedded store without fighting over files.
+The definitions load lazily (``@dg.definitions``): the settings are read from the environment when Dagster
+loads the code location, not when this module is imported, and every resource gets its configuration
+from them as typed fields, so the UI shows the real store, archive and endpoints. Secrets are given as
+``dg.EnvVar``: the UI shows the variable's name, and Dagster reads its value when a run starts. Runs use
+the in-process executor: steps of one run share the embedded store without fighting over files.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import dagster as dg
 
+from resources.archive.factory import TickArchiveConfig
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.registry import rest_urls_from
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.table_store.factory import TableStoreConfig
 from resources.table_store.resource import TableStoreResource
+from resources.tick_store.factory import TickStoreConfig
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
@@ -24,41 +31,86 @@ from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 
 
-@dg.resource(description="The table store beside the tick store named by the settings (read at run start).")
-def _table_store_from_settings(_: dg.InitResourceContext) -> TableStoreResource:
-    # The settings are read when a run starts, never at import; the resource itself never reads them.
-    return TableStoreResource.from_settings(Settings.from_env())
+def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
+    """The secret's variable (never its value), or None when it is not set."""
+    return None if getattr(settings, field) is None else dg.EnvVar(Settings.env_name(field))
 
 
-@dg.resource(description="Venue trade histories at the settings' REST URLs (read when a run starts)")
-def _venue_history_from_settings(_: dg.InitResourceContext) -> VenueHistoryResource:
-    # The resource itself never reads the environment; the settings are read here, at run start.
-    return VenueHistoryResource(rest_urls=rest_urls_from(Settings.from_env()))
+def tick_store_resource(settings: Settings) -> TickStoreResource:
+    """The tick store of ``settings`` as a Dagster resource; the password only by its variable's name."""
+    config = TickStoreConfig.from_settings(settings)
+    url: str | dg.EnvVar = config.clickhouse_url
+    if urlparse(config.clickhouse_url).password is not None:
+        # A password inside the URL would show in the UI: the URL then travels by its variable too.
+        url = dg.EnvVar(Settings.env_name("clickhouse_url"))
+    return TickStoreResource(
+        kind=config.kind,
+        embedded_dir=str(config.embedded_dir),
+        clickhouse_url=url,
+        clickhouse_password=_secret(settings, "clickhouse_password"),
+        clickhouse_database=config.database,
+    )
+
+
+def tick_archive_resource(settings: Settings) -> TickArchiveResource:
+    """The archive of ``settings`` as a Dagster resource; S3 keys only by their variables' names."""
+    config = TickArchiveConfig.from_settings(settings)
+    return TickArchiveResource(
+        location=config.location,
+        s3_endpoint=config.s3_endpoint,
+        s3_region=config.s3_region,
+        aws_access_key_id=_secret(settings, "s3_access_key_id"),
+        aws_secret_access_key=_secret(settings, "s3_secret_access_key"),
+        aws_session_token=_secret(settings, "s3_session_token"),
+    )
+
+
+def table_store_resource(settings: Settings) -> TableStoreResource:
+    """The table store beside the tick store of ``settings``; the password only by its variable's name."""
+    config = TableStoreConfig.from_settings(settings)
+    url: str | dg.EnvVar = config.clickhouse_url
+    if urlparse(config.clickhouse_url).password is not None:
+        url = dg.EnvVar(Settings.env_name("clickhouse_url"))
+    return TableStoreResource(
+        kind=config.kind,
+        embedded_dir=str(config.embedded_dir),
+        clickhouse_url=url,
+        clickhouse_password=_secret(settings, "clickhouse_password"),
+        clickhouse_database=config.clickhouse_database,
+    )
 
 
 def resources(
-    tick_store: TickStoreResource | None = None,
-    tick_archive: TickArchiveResource | None = None,
+    settings: Settings,
+    *,
     venue_history: VenueHistoryResource | None = None,
     table_store: TableStoreResource | None = None,
 ) -> dict[str, object]:
-    """The resources of the graph; unset ones read the environment when a run starts."""
-    store = tick_store or TickStoreResource()
-    archive = tick_archive or TickArchiveResource()
+    """The resources of the graph, configured from ``settings`` (tests may replace some)."""
+    store = tick_store_resource(settings)
+    archive = tick_archive_resource(settings)
     return {
         "tick_store": store,
-        "table_store": table_store or _table_store_from_settings,
+        "table_store": table_store or table_store_resource(settings),
         "tick_archive": archive,
-        "venue_history": venue_history or _venue_history_from_settings,
+        "venue_history": venue_history or VenueHistoryResource(rest_urls=rest_urls_from(settings)),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 
 
-defs = dg.Definitions(
-    assets=[tick_stream, tick_partition, bars_1m, tick_archive],
-    jobs=[seal_and_bars_job, archive_job],
-    sensors=[day_closed_sensor, stream_health_sensor],
-    schedules=[archive_schedule],
-    resources=resources(),
-    executor=dg.in_process_executor,
-)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The code location for ``settings``."""
+    return dg.Definitions(
+        assets=[tick_stream, tick_partition, bars_1m, tick_archive],
+        jobs=[seal_and_bars_job, archive_job],
+        sensors=[day_closed_sensor, stream_health_sensor],
+        schedules=[archive_schedule],
+        resources=resources(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, configured from the environment when Dagster loads it."""
+    return build_definitions(Settings.from_env())

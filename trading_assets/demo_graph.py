@@ -12,6 +12,8 @@ from pathlib import Path
 import dagster as dg
 from tqdm import tqdm
 
+from trading_assets.core.settings import Settings
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DayResult:
@@ -36,14 +38,16 @@ def dagster_home(tradegraph_home: Path) -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or tradegraph_home / "dagster")
 
 
-def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = True) -> list[DayResult]:
+def materialize_days(
+    days: Sequence[dt.date], *, settings: Settings, progress: bool = True
+) -> list[DayResult]:
     """Materialize tick_partition, bars_1m and tick_archive for each day; return what each produced."""
     from resources.exchange_feed.resource import VenueHistoryResource
     from trading_assets.archive.assets import tick_archive
     from trading_assets.definitions import resources
     from trading_assets.market.assets import bars_1m, tick_partition
 
-    instance_dir = dagster_home(home)
+    instance_dir = dagster_home(settings.home)
     instance_dir.mkdir(parents=True, exist_ok=True)
     assets = [tick_partition, bars_1m, tick_archive]
     results = []
@@ -54,7 +58,7 @@ def materialize_days(days: Sequence[dt.date], *, home: Path, progress: bool = Tr
                 partition_key=day.isoformat(),
                 instance=instance,
                 # The demo's trades come from an in-process generator: no exchange holds their history.
-                resources=resources(venue_history=VenueHistoryResource(without_history=["sim"])),
+                resources=resources(settings, venue_history=VenueHistoryResource(without_history=["sim"])),
                 raise_on_error=False,
                 # The demo prints its own summary; the run's full log is in the instance for the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

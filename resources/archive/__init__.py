@@ -7,7 +7,7 @@ from resources.archive.base import (
     DayNotArchivedError,
     TickArchive,
 )
-from resources.archive.factory import open_tick_archive
+from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.archive.layout import WriterSettings
 from resources.archive.local import LocalTickArchive
 from resources.archive.s3 import S3TickArchive
@@ -20,6 +20,7 @@ __all__ = [
     "LocalTickArchive",
     "S3TickArchive",
     "TickArchive",
+    "TickArchiveConfig",
     "WriterSettings",
     "open_tick_archive",
 ]

@@ -6,10 +6,10 @@ record change together. A write uploads to ``prefix/_staging/``, downloads and c
 (footer rows, SHA-256), copies it into place server-side, verifies the published object the same way,
 and deletes the staging copy: a reader never sees a partial or unverified day.
 
-The client is any boto3 S3 client: one built here (:func:`resources.archive.s3_client.make_client`:
-timeouts, "standard" retries of transient errors only) or one from dagster-aws
-``S3Resource(...).get_client()``. Every boto3 error is raised as :class:`ArchiveError` naming the
-operation, bucket and key. The bucket is never created implicitly: call :meth:`S3TickArchive.ensure_bucket`.
+The client is built here by :func:`resources.archive.s3_client.make_client` (timeouts, "standard"
+retries of transient errors only), the one way the CLI and the Dagster resource build it
+(:func:`resources.archive.factory.open_tick_archive`); tests may pass any boto3 S3 client. Every boto3
+error is raised as :class:`ArchiveError` naming the operation, bucket and key. The bucket is never created implicitly: call :meth:`S3TickArchive.ensure_bucket`.
 
 DuckDB reads S3 days as a lazy pyarrow dataset over the same client (see
 :mod:`resources.archive.s3_files` for why not DuckDB's httpfs).
@@ -47,9 +47,8 @@ from resources.archive.layout import (
     sha256_hex,
     to_parquet_bytes,
 )
-from resources.archive.s3_client import Bucket, NoSuchObjectError, make_client, parse_s3_url
+from resources.archive.s3_client import Bucket, NoSuchObjectError, make_client
 from resources.archive.s3_files import S3ReadHandler
-from trading_assets.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +88,6 @@ class S3TickArchive(TickArchive):
             aws_session_token=aws_session_token,
         )
         self._bucket = Bucket(self.client, bucket)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, client: Any | None = None) -> S3TickArchive:
-        """The archive at ``TRADEGRAPH_ARCHIVE`` (``s3://bucket/prefix``) on ``TRADEGRAPH_S3_ENDPOINT``.
-
-        Without ``client``, credentials and region come from the standard AWS environment
-        (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_DEFAULT_REGION``,
-        profiles).
-        """
-        bucket, prefix = parse_s3_url(settings.archive)
-        if client is not None:
-            return cls(bucket, prefix, client=client)
-        return cls(bucket, prefix, endpoint_url=settings.s3_endpoint)
 
     def ensure_bucket(self) -> None:
         """Create the bucket unless it exists (the only place the archive creates it)."""

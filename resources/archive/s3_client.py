@@ -1,8 +1,9 @@
 """Plain S3 object operations on one bucket, with timeouts, retries and errors that name bucket and key.
 
 Clients built here (:func:`make_client`) fail fast on a dead endpoint (connect timeout) and retry with
-botocore's "standard" mode, which retries throttling, 5xx and connection errors only, with backoff. A
-client passed in (e.g. dagster-aws ``S3Resource(...).get_client()``) keeps its own settings.
+botocore's "standard" mode, which retries throttling, 5xx and connection errors only, with backoff.
+:func:`resources.archive.factory.open_tick_archive` builds every archive client, for the CLI and the
+Dagster resource alike.
 """
 
 from __future__ import annotations

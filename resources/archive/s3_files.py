@@ -7,8 +7,7 @@ downloads on first use; this workplace has no network for that (``INSTALL httpfs
 scanner, which reads each file's footer, skips row groups by their statistics and fetches only the
 column chunks it needs, with HTTP range requests made by the archive's own boto3 client (its
 endpoint, credentials, timeouts and retries). ``pyarrow.fs.S3FileSystem`` would do the same, but it
-cannot take a boto3 client (such as dagster-aws ``S3Resource.get_client()``), so it would need its own
-credentials and settings.
+cannot take a boto3 client, so it would need its own credentials and settings.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from resources.bus.codec import (
     split_by_key,
 )
 from resources.bus.embedded import EmbeddedTickBus, EmbeddedTickConsumer
+from resources.bus.factory import TickBusConfig, open_tick_bus
 from resources.bus.kafka import KafkaTickBus, KafkaTickConsumer
 
 __all__ = [
@@ -34,11 +35,13 @@ __all__ = [
     "KafkaTickConsumer",
     "RecordDecodeError",
     "TickBus",
+    "TickBusConfig",
     "TickConsumer",
     "decode",
     "decode_to_table",
     "encode",
     "encode_table",
+    "open_tick_bus",
     "records_to_table",
     "split_by_key",
     "topic_for",

@@ -15,39 +15,30 @@ import dagster as dg
 
 from resources.table_store.base import TableStore
 from resources.table_store.factory import TableStoreConfig, open_table_store
-from trading_assets.core.settings import Settings
 
 
 class TableStoreResource(dg.ConfigurableResource):
     """Opens the table store (ClickHouse or embedded Parquet) that holds day-partitioned tables such as bars."""
 
-    store: Literal["embedded", "clickhouse"]
+    kind: Literal["embedded", "clickhouse"]
     """``embedded`` (Parquet files under ``embedded_dir``) or ``clickhouse``."""
     embedded_dir: str | None = None
-    """Folder of the embedded store, conventionally ``<tradegraph home>/tables``; needed when ``store`` is
+    """Folder of the embedded store, conventionally ``<tradegraph home>/tables``; needed when ``kind`` is
     ``embedded``."""
     clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
-    """clickhouse-driver URL, used when ``store`` is ``clickhouse``."""
+    """clickhouse-driver URL, used when ``kind`` is ``clickhouse``."""
+    clickhouse_password: str | None = None
+    """ClickHouse password, set as an environment variable so the UI never shows it."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database of the tables."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TableStoreResource:
-        """The resource for the table store beside the tick store that ``settings`` name."""
-        config = TableStoreConfig.from_settings(settings)
-        return cls(
-            store=config.store,
-            embedded_dir=str(config.embedded_dir),
-            clickhouse_url=config.clickhouse_url,
-            clickhouse_database=config.clickhouse_database,
-        )
 
     def config(self) -> TableStoreConfig:
         """The typed config of the fields."""
         return TableStoreConfig(
-            store=self.store,
+            kind=self.kind,
             embedded_dir=Path(self.embedded_dir) if self.embedded_dir else None,
             clickhouse_url=self.clickhouse_url,
+            clickhouse_password=self.clickhouse_password,
             clickhouse_database=self.clickhouse_database,
         )
 

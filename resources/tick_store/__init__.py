@@ -7,6 +7,7 @@ from resources.tick_store.clickhouse import (
     ClickHouseUnavailableError,
 )
 from resources.tick_store.embedded import EmbeddedTickStore, EmbeddedTickStoreError
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 
 __all__ = [
     "ClickHouseTickStore",
@@ -17,5 +18,7 @@ __all__ = [
     "PartitionInfo",
     "StoreUnavailableError",
     "TickStore",
+    "TickStoreConfig",
     "TradeIdGap",
+    "open_tick_store",
 ]

@@ -1,7 +1,9 @@
 """The tick store as a Dagster resource: assets declare ``tick_store: TickStoreResource`` and call ``open()``.
 
-Fields left unset come from the environment (:class:`trading_assets.core.settings.Settings`) when a run
-starts, never at import, so the same Definitions serve the embedded default and production.
+Its fields are the whole configuration (``trading_assets/definitions.py`` sets them from the settings
+read when the code location loads), so the Dagster UI shows what a run will use, and ``open()`` reads no
+environment: it builds a :class:`~resources.tick_store.factory.TickStoreConfig` and goes through the one
+factory. The ClickHouse password is set as ``dg.EnvVar``, so the UI shows the variable's name only.
 """
 
 from __future__ import annotations
@@ -13,42 +15,37 @@ from pathlib import Path
 import dagster as dg
 
 from resources.tick_store.base import TickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 
 
 class TickStoreResource(dg.ConfigurableResource):
     """Opens the tick store: ClickHouse or the embedded Parquet store."""
 
-    store: str | None = None
-    """``embedded`` or ``clickhouse``; unset: TRADEGRAPH_STORE."""
-    clickhouse_url: str | None = None
-    """clickhouse-driver URL; unset: TRADEGRAPH_CLICKHOUSE_URL."""
-    clickhouse_database: str | None = None
-    """ClickHouse database; unset: TRADEGRAPH_CLICKHOUSE_DATABASE."""
-    embedded_dir: str | None = None
-    """Folder of the embedded store; unset: $TRADEGRAPH_HOME/ticks."""
+    kind: str = "embedded"
+    """``embedded`` or ``clickhouse``."""
+    embedded_dir: str
+    """Folder of the embedded store."""
+    clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
+    """clickhouse-driver URL (without a password: that goes in ``clickhouse_password``)."""
+    clickhouse_password: str | None = None
+    """ClickHouse password, set as an environment variable so the UI never shows it."""
+    clickhouse_database: str = "tradegraph"
+    """ClickHouse database of the tick tables."""
+
+    def config(self) -> TickStoreConfig:
+        """The factory's configuration of this store."""
+        return TickStoreConfig(
+            kind=self.kind,
+            embedded_dir=Path(self.embedded_dir),
+            clickhouse_url=self.clickhouse_url,
+            clickhouse_password=self.clickhouse_password,
+            database=self.clickhouse_database,
+        )
 
     @contextmanager
     def open(self) -> Iterator[TickStore]:
         """The store, closed again when the block ends."""
-        from trading_assets.core.settings import Settings
-
-        settings = Settings.from_env()
-        kind = self.store or settings.store
-        if kind == "clickhouse":
-            from resources.tick_store.clickhouse import ClickHouseTickStore
-
-            store: TickStore = ClickHouseTickStore(
-                self.clickhouse_url or settings.clickhouse_url,
-                database=self.clickhouse_database or settings.clickhouse_database,
-            )
-        elif kind == "embedded":
-            from resources.tick_store.embedded import EmbeddedTickStore
-
-            store = EmbeddedTickStore(
-                Path(self.embedded_dir) if self.embedded_dir else settings.embedded_store_dir
-            )
-        else:
-            raise ValueError(f"TickStoreResource.store={kind!r} must be 'embedded' or 'clickhouse'")
+        store = open_tick_store(self.config())
         try:
             yield store
         finally:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from clickhouse_driver import Client
 
-from resources.bus.kafka import KafkaTickBus
-from resources.tick_store.clickhouse import ClickHouseTickStore
+from resources.bus.factory import TickBusConfig, open_tick_bus
+from resources.tick_store.base import TickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.harness import (
     VENUE,
@@ -50,7 +51,7 @@ class KafkaIngest:
         self.sim: ExchangeSimProcess | None = None
         self.streamer: TradegraphProcess | None = None
         self.loader: TradegraphProcess | None = None
-        self._store: ClickHouseTickStore | None = None
+        self._store: TickStore | None = None
         seed_streamer_state(self.home)
 
     # --- processes ---------------------------------------------------------------------------------
@@ -129,10 +130,16 @@ class KafkaIngest:
     # --- the store ---------------------------------------------------------------------------------
 
     @property
-    def store(self) -> ClickHouseTickStore:
+    def store(self) -> TickStore:
         """The test's own connection to the store (opened on first use; it reconnects by itself)."""
         if self._store is None:
-            self._store = ClickHouseTickStore(self.clickhouse.url, database=self.database)
+            self._store = open_tick_store(
+                TickStoreConfig(
+                    kind="clickhouse",
+                    clickhouse_url=self.clickhouse.url,
+                    database=self.database,
+                )
+            )
         return self._store
 
     def raw_counts(self) -> dict[str, int]:
@@ -149,7 +156,7 @@ class KafkaIngest:
 
     def dead_letters(self) -> int:
         """Dead letters of this venue's exchange frames in the broker's dead-letter topic."""
-        bus = KafkaTickBus(self.broker.bootstrap)
+        bus = open_tick_bus(TickBusConfig(kind="kafka", kafka_bootstrap=self.broker.bootstrap))
         try:
             return sum(letter.topic == f"feed.{VENUE}" for letter in bus.dead_letters(timeout_s=10))
         finally:

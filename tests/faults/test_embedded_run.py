@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.harness import (
     SYMBOLS,
@@ -97,7 +97,7 @@ def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, proces
     assert sum(last_ids.values()) == 30_000 and min(skipped, duplicated, reordered, garbage, drops) > 0
     # Garbage sent while the connection was down never arrived; everything that arrived is a dead letter.
     assert 0 < int(dead_letters[1].replace(",", "")) <= garbage
-    with EmbeddedTickStore(home / "ticks") as store:
+    with open_tick_store(TickStoreConfig(embedded_dir=home / "ticks")) as store:
         assert_every_trade_stored_once(store, last_ids, diagnostics=processes.diagnostics)
 
 
@@ -127,7 +127,7 @@ def test_run_sigkilled_mid_run_and_run_again_stores_every_trade_once(
     run.start()
     stats = wait_finished(sim, timeout_s=60)
     expected = expected_last_ids(stats)
-    with EmbeddedTickStore(home / "ticks") as store:
+    with open_tick_store(TickStoreConfig(embedded_dir=home / "ticks")) as store:
         wait_caught_up(store, expected, timeout_s=60)
         exit_code = run.terminate()
 

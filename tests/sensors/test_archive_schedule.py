@@ -7,7 +7,7 @@ from trading_assets.definitions import defs
 
 
 def test_archive_schedule_archives_yesterday_at_half_past_one() -> None:
-    schedule = defs.get_schedule_def(archive_schedule.name)
+    schedule = defs().get_schedule_def(archive_schedule.name)
     when = dt.datetime(2025, 6, 10, 1, 30, tzinfo=dt.UTC)
 
     with dg.build_schedule_context(scheduled_execution_time=when) as context:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from resources.tick_store.resource import TickStoreResource
 from sensors.day_closed import closed_days, day_closed_sensor
 from trading_assets.core.time import day_bounds_us
@@ -31,7 +31,7 @@ def test_days_already_requested_are_not_requested_again() -> None:
 
 
 def _store_days(root: Path, days: list[dt.date]) -> None:
-    store = EmbeddedTickStore(root)
+    store = open_tick_store(TickStoreConfig(embedded_dir=root))
     for day in days:
         store.insert(simulate_day(day_start_us=day_bounds_us(day)[0], ticks=50))
 
@@ -40,7 +40,7 @@ def test_sensor_requests_seal_and_bars_for_closed_days_but_not_today(tmp_path: P
     today = dt.datetime.now(dt.UTC).date()
     old = [today - dt.timedelta(days=3), today - dt.timedelta(days=2)]
     _store_days(tmp_path, [*old, today])
-    resources = {"tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path))}
+    resources = {"tick_store": TickStoreResource(kind="embedded", embedded_dir=str(tmp_path))}
 
     with dg.build_sensor_context(resources=resources) as context:
         result = day_closed_sensor(context)
@@ -52,7 +52,7 @@ def test_sensor_requests_seal_and_bars_for_closed_days_but_not_today(tmp_path: P
 def test_sensor_skips_when_nothing_new_closed(tmp_path: Path) -> None:
     yesterday_but_one = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
     _store_days(tmp_path, [yesterday_but_one])
-    resources = {"tick_store": TickStoreResource(store="embedded", embedded_dir=str(tmp_path))}
+    resources = {"tick_store": TickStoreResource(kind="embedded", embedded_dir=str(tmp_path))}
 
     with dg.build_sensor_context(cursor=yesterday_but_one.isoformat(), resources=resources) as context:
         result = day_closed_sensor(context)

@@ -7,7 +7,7 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from resources.table_store.embedded import EmbeddedTableStore
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.cli import build_parser, main
 from trading_assets.core.bars import BARS_SCHEMA
 from trading_assets.core.time import day_bounds_us
@@ -55,7 +55,7 @@ def test_bars_command_matches_an_independent_pandas_computation(
     # No bars stored for the day: they are computed from the day's ticks, and the command says so.
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     ticks = simulate_day(day_start_us=day_bounds_us(DAY)[0], ticks=30_000)
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = open_tick_store(TickStoreConfig(embedded_dir=tmp_path / "ticks"))
     store.insert(ticks)
     store.insert(ticks.slice(0, 1_000))  # duplicates must not count twice
     out = tmp_path / "bars.csv"

@@ -1,8 +1,13 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from trading_assets.cli import main
 from trading_assets.core.settings import DEFAULT_SYMBOLS, Settings, SettingsError
+from trading_assets.core.settings_doc import render
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_are_embedded_and_need_no_environment(tmp_path: Path) -> None:
@@ -85,3 +90,75 @@ def test_venue_urls_are_configurable_for_testnets_and_the_simulator() -> None:
 def test_a_rest_url_given_as_websocket_url_is_refused() -> None:
     with pytest.raises(SettingsError, match="TRADEGRAPH_BINANCE_REST_URL='ws://x' must be a http/https URL"):
         Settings.from_env({"TRADEGRAPH_BINANCE_REST_URL": "ws://x"})
+
+
+def test_a_bad_retention_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="TRADEGRAPH_HOT_RETENTION_DAYS='a week' must be a whole number"):
+        Settings.from_env({"TRADEGRAPH_HOT_RETENTION_DAYS": "a week"})
+
+
+def test_every_bad_setting_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"TRADEGRAPH_STORE": "x", "TRADEGRAPH_BUS": "y"})
+
+    assert "TRADEGRAPH_STORE='x'" in str(error.value)
+    assert "TRADEGRAPH_BUS='y'" in str(error.value)
+
+
+def test_blank_variables_count_as_unset(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"TRADEGRAPH_HOME": str(tmp_path), "TRADEGRAPH_STORE": " ", "TRADEGRAPH_ARCHIVE": ""}
+    )
+
+    assert settings.store == "embedded"
+    assert settings.archive == str(tmp_path / "archive")
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env({})
+
+    with pytest.raises(ValidationError):
+        settings.store = "clickhouse"  # type: ignore[misc]
+
+
+def test_secrets_are_read_but_never_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {
+        "FINNHUB_TOKEN": "finnhub-token-1234",
+        "AWS_ACCESS_KEY_ID": "AKIA-5678",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret-9012",
+        "TRADEGRAPH_CLICKHOUSE_PASSWORD": "ch-password-3456",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings.from_env()
+    assert main(["settings"]) == 0
+    printed = capsys.readouterr().out
+
+    assert settings.finnhub_token is not None
+    assert settings.finnhub_token.get_secret_value() == "finnhub-token-1234"
+    assert settings.s3_secret_access_key is not None
+    assert settings.s3_secret_access_key.get_secret_value() == "aws-secret-9012"
+    for value in secrets.values():
+        assert value not in repr(settings)
+        assert value not in str(settings.model_dump())
+        assert value not in printed
+    assert "FINNHUB_TOKEN" in printed
+    assert "TRADEGRAPH_STORE" in printed
+
+
+def test_the_configuration_reference_is_current() -> None:
+    # Regenerate with: python -m trading_assets.core.settings_doc > docs/CONFIGURATION.md
+    committed = (ROOT / "docs" / "CONFIGURATION.md").read_text()
+
+    assert committed == render()
+
+
+def test_the_configuration_reference_lists_every_variable() -> None:
+    reference = render()
+
+    for name in Settings.model_fields:
+        assert f"| `{Settings.env_name(name)}` |" in reference
+    assert "| `FINNHUB_TOKEN` |" in reference

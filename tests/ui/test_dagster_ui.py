@@ -29,7 +29,7 @@ import requests
 
 from resources.exchange_feed.registry import build_history
 from resources.exchange_feed.venue import VenueConfig
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.servers import free_port
 from trading_assets.core.time import day_bounds_us
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
@@ -182,7 +182,7 @@ def homes(tmp_path_factory: pytest.TempPathFactory, venue: tuple[str, pa.Table])
     tradegraph_home, dagster_home = root / "tradegraph", root / "dagster"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(_DAGSTER_YAML)
-    store = EmbeddedTickStore(tradegraph_home / "ticks")
+    store = open_tick_store(TickStoreConfig(embedded_dir=tradegraph_home / "ticks"))
     try:
         store.insert(ticks)
     finally:

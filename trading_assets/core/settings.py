@@ -2,40 +2,38 @@
 
 Every setting has an embedded default, so ``tradegraph demo`` runs with nothing configured. A bad value
 fails at start with :class:`SettingsError` naming the variable, what was wrong and an example of a good
-value.
+value. The variables, their meaning and defaults are listed in ``docs/CONFIGURATION.md``, which
+:mod:`trading_assets.core.settings_doc` generates from this model.
 
-| variable | meaning | default |
-|---|---|---|
-| TRADEGRAPH_HOME | folder for embedded data (store, archive, MLflow, state) | ./.tradegraph |
-| TRADEGRAPH_STORE | ``embedded`` or ``clickhouse`` | embedded |
-| TRADEGRAPH_CLICKHOUSE_URL | clickhouse-driver URL | clickhouse://default@127.0.0.1:9000/default |
-| TRADEGRAPH_CLICKHOUSE_DATABASE | database of the tick tables | tradegraph |
-| TRADEGRAPH_BUS | ``embedded`` or ``kafka`` | embedded |
-| TRADEGRAPH_KAFKA_BOOTSTRAP | ``host:port[,host:port]`` | 127.0.0.1:9092 |
-| TRADEGRAPH_ARCHIVE | local folder or ``s3://bucket/prefix`` | $TRADEGRAPH_HOME/archive |
-| TRADEGRAPH_HOT_RETENTION_DAYS | days kept in the store after archiving | 7 |
-| TRADEGRAPH_S3_ENDPOINT | S3 endpoint URL for MinIO/moto; empty for AWS | (empty) |
-| TRADEGRAPH_MLFLOW_URI | MLflow tracking URI | sqlite:///$TRADEGRAPH_HOME/mlflow.db |
-| TRADEGRAPH_VENUES | comma-separated venues | sim |
-| TRADEGRAPH_SYMBOLS | comma-separated symbols | BTCUSDT,ETHUSDT,SOLUSDT,ADAUSDT,XRPUSDT |
-| TRADEGRAPH_BINANCE_WS_URL | Binance websocket base (testnet: wss://stream.testnet.binance.vision) | wss://stream.binance.com:9443 |
-| TRADEGRAPH_BINANCE_REST_URL | Binance REST base (testnet: https://testnet.binance.vision) | https://api.binance.com |
-| TRADEGRAPH_FINNHUB_WS_URL | Finnhub websocket URL (token from FINNHUB_TOKEN, never logged) | wss://ws.finnhub.io |
-| TRADEGRAPH_SIM_WS_URL | websocket base of the simulated exchange (venue ``sim``) | ws://127.0.0.1:8765 |
-| TRADEGRAPH_SIM_REST_URL | REST base of the simulated exchange | http://127.0.0.1:8766 |
+Secrets (``FINNHUB_TOKEN``, the S3 keys, the ClickHouse password) are :class:`pydantic.SecretStr`: they
+print as ``**********`` and reach a client only through ``get_secret_value()``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.sources import PydanticBaseSettingsSource
+
+from trading_assets.core.settings_source import Environment, explain, reading
 from trading_assets.core.validation import SYMBOL_PATTERN, VENUE_PATTERN
 
+ENV_PREFIX = "TRADEGRAPH_"
+DEFAULT_HOME = ".tradegraph"
 DEFAULT_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 KNOWN_VENUES: tuple[str, ...] = ("sim", "binance", "finnhub")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,44 +44,93 @@ class SettingsError(ValueError):
     """A setting in the environment is invalid; the message names it and shows a good value."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
+def _secret(name: str, description_default: str = "(unset)") -> Any:
+    """A secret read from ``name`` exactly (no TRADEGRAPH_ prefix: these are the names tools share)."""
+    return Field(
+        default=None,
+        validation_alias=AliasChoices(name),
+        json_schema_extra={"env": name, "doc_default": description_default, "secret": True},
+    )
+
+
+class Settings(BaseSettings):
     """Where tradegraph keeps and moves its data; build with :meth:`from_env`."""
 
-    home: Path
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    home: Path = Path(DEFAULT_HOME)
     """Folder for embedded data: tick segments, local archive, MLflow sqlite, service state."""
-    store: str
+    store: Literal["embedded", "clickhouse"] = "embedded"
     """Tick store backend: ``embedded`` (Parquet + DuckDB) or ``clickhouse``."""
-    clickhouse_url: str
-    """clickhouse-driver URL of the ClickHouse server, used when ``store`` is ``clickhouse``."""
-    clickhouse_database: str
+    clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
+    """clickhouse-driver URL of the ClickHouse server, used when the store is ``clickhouse``."""
+    clickhouse_password: SecretStr | None = Field(
+        default=None, json_schema_extra={"doc_default": "(unset: the URL's, if any)", "secret": True}
+    )
+    """ClickHouse password; replaces one in the URL, and keeps it out of the URL the Dagster UI shows."""
+    clickhouse_database: str = "tradegraph"
     """ClickHouse database that holds the tick tables."""
-    bus: str
+    bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
-    kafka_bootstrap: str
-    """Kafka bootstrap servers ``host:port[,host:port]``, used when ``bus`` is ``kafka``."""
-    archive: str
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers ``host:port[,host:port]``, used when the bus is ``kafka``."""
+    archive: str = Field(default="", json_schema_extra={"doc_default": "`$TRADEGRAPH_HOME/archive`"})
     """Archive location: a local folder or ``s3://bucket/prefix``."""
-    s3_endpoint: str | None
-    """S3 endpoint URL for MinIO or moto; ``None`` for AWS itself."""
+    s3_endpoint: str | None = Field(default=None, json_schema_extra={"doc_default": "(unset: AWS)"})
+    """S3 endpoint URL for MinIO or moto; unset for AWS itself."""
+    s3_region: str | None = Field(
+        default=None, json_schema_extra={"doc_default": "(unset: AWS_DEFAULT_REGION or us-east-1)"}
+    )
+    """S3 region of the archive bucket."""
+    s3_access_key_id: SecretStr | None = _secret("AWS_ACCESS_KEY_ID", "(unset: the AWS profile or role)")
+    """S3 access key id; unset: boto3's chain (profile, instance role)."""
+    s3_secret_access_key: SecretStr | None = _secret(
+        "AWS_SECRET_ACCESS_KEY", "(unset: the AWS profile or role)"
+    )
+    """S3 secret access key; unset: boto3's chain (profile, instance role)."""
+    s3_session_token: SecretStr | None = _secret("AWS_SESSION_TOKEN")
+    """S3 session token of temporary credentials."""
     hot_retention_days: int = 7
     """Archived days younger than this stay in the store too."""
-    mlflow_uri: str
+    mlflow_uri: str = Field(
+        default="", json_schema_extra={"doc_default": "`sqlite:///$TRADEGRAPH_HOME/mlflow.db`"}
+    )
     """MLflow tracking URI."""
-    venues: tuple[str, ...]
-    """Venues to stream from."""
-    symbols: tuple[str, ...]
-    """Symbols to stream and model."""
+    venues: Annotated[tuple[str, ...], NoDecode] = ("sim",)
+    """Comma-separated venues to stream from (known: sim, binance, finnhub)."""
+    symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
+    """Comma-separated symbols to stream and model."""
     binance_ws_url: str = "wss://stream.binance.com:9443"
-    """Binance websocket base URL."""
+    """Binance websocket base URL (testnet: wss://stream.testnet.binance.vision)."""
     binance_rest_url: str = "https://api.binance.com"
-    """Binance REST base URL (trade-id gap fill)."""
+    """Binance REST base URL for the trade-id gap fill (testnet: https://testnet.binance.vision)."""
     finnhub_ws_url: str = "wss://ws.finnhub.io"
     """Finnhub trades websocket URL."""
+    finnhub_token: SecretStr | None = _secret("FINNHUB_TOKEN")
+    """Finnhub API token (venue ``finnhub``), sent only to Finnhub."""
     sim_ws_url: str = "ws://127.0.0.1:8765"
-    """Websocket base URL of the simulated exchange."""
+    """Websocket base URL of the simulated exchange (venue ``sim``)."""
     sim_rest_url: str = "http://127.0.0.1:8766"
     """REST base URL of the simulated exchange."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(explain(exc, type(self).model_fields, type(self).env_name)) from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check the settings from ``environ`` (default: ``os.environ``)."""
+        with reading(environ):
+            return cls()
 
     @property
     def embedded_store_dir(self) -> Path:
@@ -91,131 +138,171 @@ class Settings:
         return self.home / "ticks"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and check the settings from ``environ`` (default: ``os.environ``)."""
-        env = os.environ if environ is None else environ
+    def env_name(cls, field: str) -> str:
+        """The environment variable of ``field``."""
+        extra = cls.model_fields[field].json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get("env"), str):
+            return str(extra["env"])
+        return f"{ENV_PREFIX}{field.upper()}"
 
-        def get(name: str, default: str) -> str:
-            value = env.get(name, "").strip()
-            return value or default
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment; no dotenv or secret files (one place to look)."""
+        return (init_settings, Environment(settings_cls))
 
-        home = Path(get("TRADEGRAPH_HOME", ".tradegraph")).expanduser().absolute()
-        store = _choice(get("TRADEGRAPH_STORE", "embedded"), "TRADEGRAPH_STORE", ("embedded", "clickhouse"))
-        bus = _choice(get("TRADEGRAPH_BUS", "embedded"), "TRADEGRAPH_BUS", ("embedded", "kafka"))
-        clickhouse_url = get("TRADEGRAPH_CLICKHOUSE_URL", "clickhouse://default@127.0.0.1:9000/default")
-        if (
-            urlparse(clickhouse_url).scheme not in ("clickhouse", "clickhouses")
-            or not urlparse(clickhouse_url).hostname
-        ):
-            raise SettingsError(
-                f"TRADEGRAPH_CLICKHOUSE_URL={clickhouse_url!r} is not a ClickHouse URL; "
+    # -- checks: each raises with the variable's name and a good value ------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_defaults(cls, data: Any) -> Any:
+        # The archive and MLflow default to places under the home folder.
+        if not isinstance(data, dict):
+            return data
+        home = _home(data.get("home", DEFAULT_HOME))
+        data = dict(data)
+        if not data.get("archive"):
+            data["archive"] = str(home / "archive")
+        if not data.get("mlflow_uri"):
+            data["mlflow_uri"] = f"sqlite:///{home / 'mlflow.db'}"
+        return data
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _check_home(cls, value: Any) -> Path:
+        return _home(value)
+
+    @field_validator("store", "bus", mode="before")
+    @classmethod
+    def _check_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed = {"store": ("embedded", "clickhouse"), "bus": ("embedded", "kafka")}[str(info.field_name)]
+        name = cls.env_name(str(info.field_name))
+        if value not in allowed:
+            raise ValueError(
+                f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}"
+            )
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _check_clickhouse_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("clickhouse", "clickhouses") or not parsed.hostname:
+            raise ValueError(
+                f"TRADEGRAPH_CLICKHOUSE_URL={value!r} is not a ClickHouse URL; "
                 "e.g. TRADEGRAPH_CLICKHOUSE_URL=clickhouse://default:secret@127.0.0.1:9000/default"
             )
-        database = get("TRADEGRAPH_CLICKHOUSE_DATABASE", "tradegraph")
-        if not _IDENTIFIER.match(database):
-            raise SettingsError(
-                f"TRADEGRAPH_CLICKHOUSE_DATABASE={database!r} must be a plain identifier; "
+        return value
+
+    @field_validator("clickhouse_database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(
+                f"TRADEGRAPH_CLICKHOUSE_DATABASE={value!r} must be a plain identifier; "
                 "e.g. TRADEGRAPH_CLICKHOUSE_DATABASE=tradegraph"
             )
-        bootstrap = get("TRADEGRAPH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-        if not all(_HOSTPORT.match(part.strip()) for part in bootstrap.split(",")):
-            raise SettingsError(
-                f"TRADEGRAPH_KAFKA_BOOTSTRAP={bootstrap!r} must be host:port[,host:port]; "
+        return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        if not all(_HOSTPORT.match(part.strip()) for part in value.split(",")):
+            raise ValueError(
+                f"TRADEGRAPH_KAFKA_BOOTSTRAP={value!r} must be host:port[,host:port]; "
                 "e.g. TRADEGRAPH_KAFKA_BOOTSTRAP=127.0.0.1:9092"
             )
-        archive = get("TRADEGRAPH_ARCHIVE", str(home / "archive"))
-        if archive.startswith("s3://") and not urlparse(archive).netloc:
-            raise SettingsError(
-                f"TRADEGRAPH_ARCHIVE={archive!r} names no bucket; e.g. TRADEGRAPH_ARCHIVE=s3://my-bucket/ticks"
+        return value
+
+    @field_validator("archive")
+    @classmethod
+    def _check_archive(cls, value: str) -> str:
+        if value.startswith("s3://") and not urlparse(value).netloc:
+            raise ValueError(
+                f"TRADEGRAPH_ARCHIVE={value!r} names no bucket; e.g. TRADEGRAPH_ARCHIVE=s3://my-bucket/ticks"
             )
-        if "://" in archive and not archive.startswith("s3://"):
-            raise SettingsError(
-                f"TRADEGRAPH_ARCHIVE={archive!r} must be a local folder or s3://bucket/prefix; "
+        if "://" in value and not value.startswith("s3://"):
+            raise ValueError(
+                f"TRADEGRAPH_ARCHIVE={value!r} must be a local folder or s3://bucket/prefix; "
                 "e.g. TRADEGRAPH_ARCHIVE=s3://my-bucket/ticks"
             )
-        endpoint = get("TRADEGRAPH_S3_ENDPOINT", "") or None
-        if endpoint is not None and urlparse(endpoint).scheme not in ("http", "https"):
-            raise SettingsError(
-                f"TRADEGRAPH_S3_ENDPOINT={endpoint!r} must be an http(s) URL; "
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in ("http", "https"):
+            raise ValueError(
+                f"TRADEGRAPH_S3_ENDPOINT={value!r} must be an http(s) URL; "
                 "e.g. TRADEGRAPH_S3_ENDPOINT=http://127.0.0.1:9000"
             )
-        retention = get("TRADEGRAPH_HOT_RETENTION_DAYS", "7")
-        if not retention.isdigit():
-            raise SettingsError(
-                f"TRADEGRAPH_HOT_RETENTION_DAYS={retention!r} must be a whole number of days; "
+        return value
+
+    @field_validator("hot_retention_days", mode="before")
+    @classmethod
+    def _check_retention(cls, value: Any) -> Any:
+        if (isinstance(value, str) and not value.isdigit()) or (isinstance(value, int) and value < 0):
+            raise ValueError(
+                f"TRADEGRAPH_HOT_RETENTION_DAYS={value!r} must be a whole number of days; "
                 "e.g. TRADEGRAPH_HOT_RETENTION_DAYS=7"
             )
-        mlflow_uri = get("TRADEGRAPH_MLFLOW_URI", f"sqlite:///{home / 'mlflow.db'}")
-        venues = _list(get("TRADEGRAPH_VENUES", "sim"), "TRADEGRAPH_VENUES", VENUE_PATTERN, "sim,binance")
+        return value
+
+    @field_validator("venues", mode="before")
+    @classmethod
+    def _check_venues(cls, value: Any) -> tuple[str, ...]:
+        venues = _list(value, "TRADEGRAPH_VENUES", VENUE_PATTERN, "sim,binance")
         unknown = [v for v in venues if v not in KNOWN_VENUES]
         if unknown:
-            raise SettingsError(
+            raise ValueError(
                 f"TRADEGRAPH_VENUES names unknown venues {unknown}; known: {', '.join(KNOWN_VENUES)}; "
                 "e.g. TRADEGRAPH_VENUES=binance,finnhub"
             )
-        symbols = _list(
-            get("TRADEGRAPH_SYMBOLS", ",".join(DEFAULT_SYMBOLS)),
-            "TRADEGRAPH_SYMBOLS",
-            SYMBOL_PATTERN,
-            "BTCUSDT,ETHUSDT",
-        )
-        urls = {
-            field: _url(get(name, default), name, schemes)
-            for field, name, default, schemes in (
-                (
-                    "binance_ws_url",
-                    "TRADEGRAPH_BINANCE_WS_URL",
-                    "wss://stream.binance.com:9443",
-                    ("ws", "wss"),
-                ),
-                (
-                    "binance_rest_url",
-                    "TRADEGRAPH_BINANCE_REST_URL",
-                    "https://api.binance.com",
-                    ("http", "https"),
-                ),
-                ("finnhub_ws_url", "TRADEGRAPH_FINNHUB_WS_URL", "wss://ws.finnhub.io", ("ws", "wss")),
-                ("sim_ws_url", "TRADEGRAPH_SIM_WS_URL", "ws://127.0.0.1:8765", ("ws", "wss")),
-                ("sim_rest_url", "TRADEGRAPH_SIM_REST_URL", "http://127.0.0.1:8766", ("http", "https")),
-            )
-        }
-        return cls(
-            **urls,
-            home=home,
-            store=store,
-            clickhouse_url=clickhouse_url,
-            clickhouse_database=database,
-            bus=bus,
-            kafka_bootstrap=bootstrap,
-            archive=archive,
-            s3_endpoint=endpoint,
-            hot_retention_days=int(retention),
-            mlflow_uri=mlflow_uri,
-            venues=venues,
-            symbols=symbols,
-        )
+        return venues
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _check_symbols(cls, value: Any) -> tuple[str, ...]:
+        return _list(value, "TRADEGRAPH_SYMBOLS", SYMBOL_PATTERN, "BTCUSDT,ETHUSDT")
+
+    @field_validator("binance_ws_url", "finnhub_ws_url", "sim_ws_url")
+    @classmethod
+    def _check_ws_url(cls, value: str, info: ValidationInfo) -> str:
+        return _url(value, cls.env_name(str(info.field_name)), ("ws", "wss"))
+
+    @field_validator("binance_rest_url", "sim_rest_url")
+    @classmethod
+    def _check_rest_url(cls, value: str, info: ValidationInfo) -> str:
+        return _url(value, cls.env_name(str(info.field_name)), ("http", "https"))
 
 
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}; e.g. {name}={allowed[-1]}")
-    return value
+def _home(value: Any) -> Path:
+    return Path(str(value) or DEFAULT_HOME).expanduser().absolute()
 
 
 def _url(value: str, name: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in schemes or not parsed.hostname:
-        raise SettingsError(
+        raise ValueError(
             f"{name}={value!r} must be a {'/'.join(schemes)} URL; e.g. {name}={schemes[-1]}://127.0.0.1:8765"
         )
     return value.rstrip("/")
 
 
-def _list(value: str, name: str, pattern: str, example: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in value.split(",") if item.strip())
+def _list(value: Any, name: str, pattern: str, example: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = tuple(item.strip() for item in value.split(",") if item.strip())
+    else:
+        items = tuple(str(item) for item in value)
     bad = [item for item in items if not re.match(pattern, item)]
     if not items or bad:
-        raise SettingsError(
+        raise ValueError(
             f"{name}={value!r} has malformed entries {bad}; expected a comma-separated list matching "
             f"{pattern}; e.g. {name}={example}"
         )

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster_aws.s3 import S3Resource
 
 from resources.archive import (
     ArchiveError,
     ArchiveVerificationError,
     LocalTickArchive,
     S3TickArchive,
+    TickArchiveConfig,
     WriterSettings,
     open_tick_archive,
 )
@@ -38,51 +38,59 @@ def test_object_carries_its_record_as_metadata(s3_server: S3Server) -> None:
     assert record.uri == f"s3://{archive.bucket}/tick/archive/ticks/day=2024-03-01/ticks.parquet"
 
 
-def test_a_client_from_dagster_aws_s3_resource_is_accepted(s3_server: S3Server) -> None:
-    resource = S3Resource(
-        endpoint_url=s3_server.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        use_ssl=False,
-    )
-    archive = S3TickArchive(new_bucket(), "ticks-archive", client=resource.get_client())
-    archive.ensure_bucket()
-    ticks = sim_day(DAY1, 300)
-
-    archive.write_day(DAY1, ticks)
-
-    assert archive.read_day(DAY1).equals(archive_order(ticks))
-
-
-def test_open_tick_archive_takes_the_s3_url_endpoint_and_env_credentials(
-    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_open_tick_archive_takes_the_s3_url_endpoint_and_credentials_of_the_settings(
+    s3_server: S3Server, tmp_path: Path
 ) -> None:
     bucket = new_bucket()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     settings = Settings.from_env(
         {
             "TRADEGRAPH_HOME": str(tmp_path),
             "TRADEGRAPH_ARCHIVE": f"s3://{bucket}/prod/ticks",
             "TRADEGRAPH_S3_ENDPOINT": s3_server.endpoint_url,
+            "TRADEGRAPH_S3_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         }
     )
 
-    archive = open_tick_archive(settings)
+    archive = open_tick_archive(TickArchiveConfig.from_settings(settings))
     assert isinstance(archive, S3TickArchive)
     archive.ensure_bucket()
     record = archive.write_day(DAY1, sim_day(DAY1, 100))
 
     assert (archive.bucket, archive.prefix) == (bucket, "prod/ticks")
     assert record.uri == f"s3://{bucket}/prod/ticks/ticks/day=2024-03-01/ticks.parquet"
+    assert archive.client.meta.region_name == REGION
+
+
+def test_open_tick_archive_without_keys_takes_the_standard_aws_chain(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    config = TickArchiveConfig(location=f"s3://{new_bucket()}", s3_endpoint=s3_server.endpoint_url)
+
+    archive = open_tick_archive(config)
+    assert isinstance(archive, S3TickArchive)
+    archive.ensure_bucket()
+
+    assert archive.write_day(DAY1, sim_day(DAY1, 50)).rows > 0
+
+
+def test_the_archive_config_never_shows_its_keys() -> None:
+    config = TickArchiveConfig(
+        location="s3://b/p", aws_access_key_id="AKIA-SHOWN-NOWHERE", aws_secret_access_key="hidden-secret"
+    )
+
+    assert "AKIA-SHOWN-NOWHERE" not in repr(config)
+    assert "hidden-secret" not in repr(config)
 
 
 def test_open_tick_archive_takes_a_folder_as_local_archive(tmp_path: Path) -> None:
     settings = Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)})
 
-    archive = open_tick_archive(settings)
+    archive = open_tick_archive(TickArchiveConfig.from_settings(settings))
 
     assert isinstance(archive, LocalTickArchive)
     assert archive.root == tmp_path / "archive"

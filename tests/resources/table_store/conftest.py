@@ -27,11 +27,11 @@ OpenStore = Callable[[], TableStore]
 def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TableStoreConfig]:
     """The config of a store of this test's own: a fresh ClickHouse database (dropped after) or folder."""
     if request.param == "embedded":
-        yield TableStoreConfig(store="embedded", embedded_dir=tmp_path / "tables")
+        yield TableStoreConfig(kind="embedded", embedded_dir=tmp_path / "tables")
         return
     server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
     database = f"table_store_contract_{os.getpid()}_{next(_databases)}"
-    yield TableStoreConfig(store="clickhouse", clickhouse_url=server.url, clickhouse_database=database)
+    yield TableStoreConfig(kind="clickhouse", clickhouse_url=server.url, clickhouse_database=database)
     admin = Client.from_url(server.url)
     try:
         admin.execute(sql.drop_database(database))

@@ -13,9 +13,10 @@ from resources.table_store.embedded import EmbeddedTableStore
 from resources.table_store.resource import TableStoreResource
 from tests.resources.table_store.helpers import DAY1, SIGNALS, rows
 from trading_assets.core.settings import Settings
+from trading_assets.definitions import table_store_resource
 
 
-def test_from_settings_puts_the_tables_beside_the_tick_store(tmp_path: Path) -> None:
+def test_the_graphs_table_store_sits_beside_the_tick_store_the_settings_name(tmp_path: Path) -> None:
     embedded = Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)})
     production = Settings.from_env(
         {
@@ -25,11 +26,11 @@ def test_from_settings_puts_the_tables_beside_the_tick_store(tmp_path: Path) -> 
         }
     )
 
-    local = TableStoreResource.from_settings(embedded)
-    remote = TableStoreResource.from_settings(production)
+    local = table_store_resource(embedded)
+    remote = table_store_resource(production)
 
-    assert (local.store, local.embedded_dir) == ("embedded", str(tmp_path / "tables"))
-    assert (remote.store, remote.clickhouse_url, remote.clickhouse_database) == (
+    assert (local.kind, local.embedded_dir) == ("embedded", str(tmp_path / "tables"))
+    assert (remote.kind, remote.clickhouse_url, remote.clickhouse_database) == (
         "clickhouse",
         "clickhouse://reader@ch.example:9000/default",
         "markets",
@@ -39,7 +40,7 @@ def test_from_settings_puts_the_tables_beside_the_tick_store(tmp_path: Path) -> 
 def test_the_factory_opens_the_implementation_the_config_names(tmp_path: Path) -> None:
     def config(store: str) -> TableStoreConfig:
         return TableStoreConfig(
-            store=store,  # type: ignore[arg-type]
+            kind=store,  # type: ignore[arg-type]
             embedded_dir=tmp_path,
             clickhouse_url="clickhouse://default@127.0.0.1:1/default",
             clickhouse_database="tradegraph",
@@ -60,7 +61,7 @@ def test_the_resource_uses_its_fields_and_never_the_environment(
 ) -> None:
     monkeypatch.setenv("TRADEGRAPH_STORE", "clickhouse")
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path / "elsewhere"))
-    resource = TableStoreResource(store="embedded", embedded_dir=str(tmp_path / "tables"))
+    resource = TableStoreResource(kind="embedded", embedded_dir=str(tmp_path / "tables"))
 
     @dg.asset
     def signals(table_store: TableStoreResource) -> None:
@@ -74,27 +75,8 @@ def test_the_resource_uses_its_fields_and_never_the_environment(
     assert not (tmp_path / "elsewhere").exists()
 
 
-def test_the_graphs_default_table_store_follows_the_settings_when_a_run_starts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from trading_assets.definitions import resources
-
-    default = resources()["table_store"]
-    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))  # after the definitions were built
-
-    @dg.asset
-    def signals(table_store: TableStoreResource) -> None:
-        with table_store.open() as store:
-            store.write_partition(SIGNALS, DAY1, rows(DAY1, count=1))
-
-    result = dg.materialize([signals], resources={"table_store": default})
-
-    assert result.success
-    assert EmbeddedTableStore(tmp_path / "tables").days(SIGNALS) == [TablePartition(day=DAY1, rows=4)]
-
-
 def test_an_embedded_store_without_a_folder_is_refused_when_opened() -> None:
-    resource = TableStoreResource(store="embedded")
+    resource = TableStoreResource(kind="embedded")
 
     with pytest.raises(ValueError, match="needs a folder: set embedded_dir"), resource.open():
         pass

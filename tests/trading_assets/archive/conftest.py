@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.archive import TickArchive
-from resources.tick_store import EmbeddedTickStore
+from resources.tick_store import TickStore, TickStoreConfig, open_tick_store
 
 # The archive fixture (local and S3 on moto) is the archive contract suite's own.
 from tests.resources.archive.conftest import archive, sim_day  # noqa: F401
@@ -28,8 +28,8 @@ ABSENT = dt.date(2024, 3, 5)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedTickStore]:
-    with EmbeddedTickStore(tmp_path / "store") as embedded:
+def store(tmp_path: Path) -> Iterator[TickStore]:
+    with open_tick_store(TickStoreConfig(embedded_dir=tmp_path / "store")) as embedded:
         yield embedded
 
 
@@ -44,7 +44,7 @@ def days() -> dict[dt.date, pa.Table]:
 
 
 @pytest.fixture
-def reader(store: EmbeddedTickStore, archive: TickArchive, days: dict[dt.date, pa.Table]) -> TickReader:  # noqa: F811
+def reader(store: TickStore, archive: TickArchive, days: dict[dt.date, pa.Table]) -> TickReader:  # noqa: F811
     """COLD only archived, HOT only in the store, BOTH in both; each day sealed in the store first."""
     for day, ticks in days.items():
         store.insert(ticks)

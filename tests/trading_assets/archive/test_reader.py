@@ -10,7 +10,7 @@ import pytest
 
 from resources.archive import DayNotArchivedError, TickArchive
 from resources.archive.layout import day_start_us
-from resources.tick_store import EmbeddedTickStore
+from resources.tick_store import EmbeddedTickStore, TickStore
 from tests.resources.archive.conftest import archive_order
 from tests.trading_assets.archive.conftest import ABSENT, BOTH, COLD, HOT, select
 from trading_assets.archive import TickDayMissingError, TickReader
@@ -106,7 +106,7 @@ def test_read_of_an_empty_range_is_empty(reader: TickReader) -> None:
 
 
 def test_rehydrate_brings_an_archived_day_back_into_the_store_once(
-    reader: TickReader, store: EmbeddedTickStore, days: dict[dt.date, pa.Table]
+    reader: TickReader, store: TickStore, days: dict[dt.date, pa.Table]
 ) -> None:
     first = reader.rehydrate(COLD)
     second = reader.rehydrate(COLD)

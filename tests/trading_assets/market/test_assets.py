@@ -11,16 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from resources.archive.local import LocalTickArchive
-from resources.archive.resource import TickArchiveResource
+from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.exchange_feed.registry import build_history
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.exchange_feed.venue import VenueConfig
 from resources.table_store.embedded import EmbeddedTableStore
-from resources.table_store.resource import TableStoreResource
-from resources.tick_store.embedded import EmbeddedTickStore
-from resources.tick_store.resource import TickStoreResource
+from resources.tick_store.base import TickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
@@ -56,12 +55,13 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
 
 
 def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, object]:
-    return resources(
-        TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
-        TickArchiveResource(location=str(tmp_path / "archive")),
-        VenueHistoryResource(rest_urls={"sim": rest_url}, **history),
-        TableStoreResource(store="embedded", embedded_dir=str(tmp_path / "tables")),
-    )
+    # The embedded defaults under tmp_path: the store in ticks/, the archive in archive/.
+    settings = Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)})
+    return resources(settings, venue_history=VenueHistoryResource(rest_urls={"sim": rest_url}, **history))
+
+
+def _store(tmp_path: Path) -> TickStore:
+    return open_tick_store(TickStoreConfig(kind="embedded", embedded_dir=tmp_path / "ticks"))
 
 
 def _without(ticks: pa.Table, symbol: str, first: int, last: int) -> pa.Table:
@@ -84,7 +84,7 @@ def test_tick_partition_fills_gaps_from_rest_removes_duplicates_and_passes_its_c
 ) -> None:
     rest_url, every_trade = venue
     stored = _without(every_trade, "BTCUSDT", 100, 149)
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = _store(tmp_path)
     store.insert(stored)
     store.insert(stored.slice(0, 500))  # redelivered by the bus: duplicates
 
@@ -108,7 +108,7 @@ def test_rematerializing_a_day_gives_the_same_rows_and_metadata(
     tmp_path: Path, venue: tuple[str, pa.Table]
 ) -> None:
     rest_url, every_trade = venue
-    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+    _store(tmp_path).insert(every_trade)
     resources = _resources(tmp_path, rest_url)
 
     first = dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
@@ -116,14 +116,14 @@ def test_rematerializing_a_day_gives_the_same_rows_and_metadata(
 
     for asset in ("tick_partition", "bars_1m"):
         assert _metadata(first, asset) == _metadata(second, asset)
-    assert EmbeddedTickStore(tmp_path / "ticks").export(DAY).num_rows == TRADES
+    assert _store(tmp_path).export(DAY).num_rows == TRADES
 
 
 def test_bars_are_stored_queryable_reconciled_and_charted(
     tmp_path: Path, venue: tuple[str, pa.Table]
 ) -> None:
     rest_url, every_trade = venue
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = _store(tmp_path)
     store.insert(every_trade)
 
     result = dg.materialize(
@@ -146,7 +146,7 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(
     tmp_path: Path, venue: tuple[str, pa.Table]
 ) -> None:
     _, every_trade = venue
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = _store(tmp_path)
     store.insert(every_trade)
     # Nothing can fill this gap: the venue has no REST history here, so the no-gaps check fails.
     store.drop(DAY)
@@ -177,7 +177,7 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     tmp_path: Path, venue: tuple[str, pa.Table]
 ) -> None:
     rest_url, every_trade = venue
-    store = EmbeddedTickStore(tmp_path / "ticks")
+    store = _store(tmp_path)
     store.insert(every_trade)
     resources = _resources(tmp_path, rest_url)
     dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
@@ -201,7 +201,7 @@ def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
     assert meta["dropped_from_store"] == DAY.isoformat()
     assert _checks(archived)["archive_rows_match_partition"] is True
     assert [p.day for p in store.partitions()] == []
-    assert LocalTickArchive(tmp_path / "archive").verify(DAY).rows == TRADES
+    assert open_tick_archive(TickArchiveConfig(location=str(tmp_path / "archive"))).verify(DAY).rows == TRADES
     assert rebuilt.success
     assert bars_before.num_rows > 0
     assert tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"}).equals(
@@ -216,7 +216,7 @@ def test_trades_missing_at_the_days_edges_are_found_and_filled(
     rest_url, every_trade = venue
     btc_last = pc.max(every_trade.filter(pc.equal(every_trade["symbol"], "BTCUSDT"))["trade_id"]).as_py()
     stored = _without(_without(every_trade, "BTCUSDT", 1, 30), "BTCUSDT", btc_last - 39, btc_last)
-    EmbeddedTickStore(tmp_path / "ticks").insert(stored)
+    _store(tmp_path).insert(stored)
 
     result = dg.materialize(
         [tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)

@@ -1,14 +1,14 @@
 from pathlib import Path
 
-from resources.bus.embedded import EmbeddedTickBus
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.bus.factory import TickBusConfig, open_tick_bus
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.cli import main
 from trading_assets.services.demo import DemoConfig, run_demo
 
 
 def test_demo_lands_every_simulated_trade_once_across_its_days(tmp_path: Path) -> None:
-    store = EmbeddedTickStore(tmp_path / "ticks")
-    bus = EmbeddedTickBus()
+    store = open_tick_store(TickStoreConfig(embedded_dir=tmp_path / "ticks"))
+    bus = open_tick_bus(TickBusConfig())
 
     summary = run_demo(store, bus, DemoConfig(ticks=30_000, days=2, batch=7_000), progress=False)
 

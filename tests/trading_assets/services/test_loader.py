@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from resources.bus.base import BusError, Delivery, TickConsumer
-from resources.tick_store.embedded import EmbeddedTickStore
+from resources.tick_store.base import TickStore
+from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.core.ticks import TICK_SCHEMA
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
@@ -48,12 +49,12 @@ class ScriptedConsumer(TickConsumer):
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedTickStore]:
-    with EmbeddedTickStore(tmp_path / "ticks") as opened:
+def store(tmp_path: Path) -> Iterator[TickStore]:
+    with open_tick_store(TickStoreConfig(embedded_dir=tmp_path / "ticks")) as opened:
         yield opened
 
 
-def test_a_failed_commit_leaves_the_rows_stored_and_the_loader_running(store: EmbeddedTickStore) -> None:
+def test_a_failed_commit_leaves_the_rows_stored_and_the_loader_running(store: TickStore) -> None:
     # Arrange: the broker is away when the first batch is committed
     consumer = ScriptedConsumer([TICKS.slice(0, 50), TICKS.slice(50, 50)], failing_commits=1)
     loader = Loader(consumer, store, LoaderConfig(max_rows=50, max_wait_s=10))
@@ -66,7 +67,7 @@ def test_a_failed_commit_leaves_the_rows_stored_and_the_loader_running(store: Em
     assert sum(part.rows for part in store.partitions()) == 100
 
 
-def test_a_failed_poll_keeps_the_waiting_batch(store: EmbeddedTickStore) -> None:
+def test_a_failed_poll_keeps_the_waiting_batch(store: TickStore) -> None:
     # Arrange
     consumer = ScriptedConsumer([TICKS.slice(0, 40), BusError("poll failed"), TICKS.slice(40, 60)])
     loader = Loader(consumer, store, LoaderConfig(max_rows=100, max_wait_s=10, retry_initial_s=0.01))
@@ -78,7 +79,7 @@ def test_a_failed_poll_keeps_the_waiting_batch(store: EmbeddedTickStore) -> None
     assert inserted == [0, 0, 100] and loader.stats.bus_failures == 1 and consumer.commits == 1
 
 
-def test_polls_wait_no_longer_than_until_the_waiting_batch_is_due(store: EmbeddedTickStore) -> None:
+def test_polls_wait_no_longer_than_until_the_waiting_batch_is_due(store: TickStore) -> None:
     # Arrange: polls may wait 5 s, but a waiting batch is due 0.05 s after its first tick
     consumer = ScriptedConsumer([TICKS.slice(0, 10)])
     loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.05, poll_timeout_s=5.0))

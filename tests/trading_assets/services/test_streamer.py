@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from resources.bus.embedded import EmbeddedTickBus
+from resources.bus.factory import TickBusConfig, open_tick_bus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent, FeedSink
 from resources.exchange_feed.wire import MalformedFrame
 from trading_assets.core.time import US_PER_DAY
@@ -60,7 +60,7 @@ def test_streamer_publishes_valid_ticks_and_dead_letters_the_rest_with_reasons(t
             FeedEvent(kind="reconnect", venue="sim", detail="dropped"),
         ]
     )
-    bus = EmbeddedTickBus()
+    bus = open_tick_bus(TickBusConfig())
     streamer = Streamer(feeds=[feed], bus=bus, home=tmp_path, config=StreamerConfig(flush_interval_s=0.01))
 
     _run_until_done(streamer, feed)
@@ -87,7 +87,7 @@ def test_streamer_publishes_valid_ticks_and_dead_letters_the_rest_with_reasons(t
 def test_streamer_saves_acknowledged_last_ids_open_gaps_and_a_heartbeat(tmp_path: Path) -> None:
     ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT", "ETHUSDT")), start_us=DAY).generate(500)
     feed = ScriptedFeed([ticks], gaps={"BTCUSDT": [(900, 950)]})
-    streamer = Streamer(feeds=[feed], bus=EmbeddedTickBus(), home=tmp_path)
+    streamer = Streamer(feeds=[feed], bus=open_tick_bus(TickBusConfig()), home=tmp_path)
 
     _run_until_done(streamer, feed)
 
@@ -105,8 +105,8 @@ def test_restarted_streamer_resumes_from_the_saved_state(tmp_path: Path) -> None
     first = ScriptedFeed(
         [MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)]
     )
-    _run_until_done(Streamer(feeds=[first], bus=EmbeddedTickBus(), home=tmp_path), first)
+    _run_until_done(Streamer(feeds=[first], bus=open_tick_bus(TickBusConfig()), home=tmp_path), first)
 
-    second = Streamer(feeds=[], bus=EmbeddedTickBus(), home=tmp_path)
+    second = Streamer(feeds=[], bus=open_tick_bus(TickBusConfig()), home=tmp_path)
 
     assert second.last_ids() == {"sim": {"BTCUSDT": 10}}

@@ -1,0 +1,40 @@
+"""Build the tick bus: the one way the CLI, services, tests and benchmarks open one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resources.bus.base import TickBus
+from trading_assets.core.settings import Settings
+
+BUS_KINDS: tuple[str, ...] = ("embedded", "kafka")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickBusConfig:
+    """Which tick bus to open."""
+
+    kind: str = "embedded"
+    """``embedded`` (in-process, shared by the producers and consumers of one process) or ``kafka``."""
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers ``host:port[,host:port]``."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in BUS_KINDS:
+            raise ValueError(f"tick bus kind {self.kind!r} must be one of {', '.join(BUS_KINDS)}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TickBusConfig:
+        """The bus that TRADEGRAPH_BUS and TRADEGRAPH_KAFKA_BOOTSTRAP name."""
+        return cls(kind=settings.bus, kafka_bootstrap=settings.kafka_bootstrap)
+
+
+def open_tick_bus(config: TickBusConfig) -> TickBus:
+    """Open the bus ``config`` names (Kafka connects here, so a dead broker fails at once)."""
+    if config.kind == "kafka":
+        from resources.bus.kafka import KafkaTickBus
+
+        return KafkaTickBus(config.kafka_bootstrap)
+    from resources.bus.embedded import EmbeddedTickBus
+
+    return EmbeddedTickBus()

@@ -1,0 +1,35 @@
+"""The one way to build a tick bus: config from settings and the factory."""
+
+from __future__ import annotations
+
+import pytest
+
+from resources.bus import EmbeddedTickBus, KafkaTickBus, TickBusConfig, open_tick_bus
+from testkit.servers import KafkaBroker
+from trading_assets.core.settings import Settings
+
+
+def test_config_from_settings_takes_the_bus_and_its_bootstrap() -> None:
+    settings = Settings.from_env(
+        {"TRADEGRAPH_BUS": "kafka", "TRADEGRAPH_KAFKA_BOOTSTRAP": "10.0.0.1:9092,10.0.0.2:9092"}
+    )
+
+    assert TickBusConfig.from_settings(settings) == TickBusConfig(
+        kind="kafka", kafka_bootstrap="10.0.0.1:9092,10.0.0.2:9092"
+    )
+
+
+def test_an_unknown_kind_is_refused_when_the_config_is_built() -> None:
+    with pytest.raises(ValueError, match="tick bus kind 'rabbit' must be one of embedded, kafka"):
+        TickBusConfig(kind="rabbit")
+
+
+def test_the_factory_opens_the_embedded_bus_by_default() -> None:
+    with open_tick_bus(TickBusConfig()) as bus:
+        assert isinstance(bus, EmbeddedTickBus)
+
+
+def test_the_factory_opens_kafka_at_the_bootstrap(kafka_broker: KafkaBroker) -> None:
+    with open_tick_bus(TickBusConfig(kind="kafka", kafka_bootstrap=kafka_broker.bootstrap)) as bus:
+        assert isinstance(bus, KafkaTickBus)
+        assert bus.bootstrap == kafka_broker.bootstrap
