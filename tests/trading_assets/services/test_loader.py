@@ -43,6 +43,9 @@ class ScriptedConsumer(TickConsumer):
             raise BusError("commit failed for group 'loader': KafkaConnectionError('111 ECONNREFUSED')")
         self.commits += 1
 
+    def lag(self) -> int | None:
+        return sum(1 for item in self.script if not isinstance(item, Exception))
+
     def close(self) -> None:
         pass
 
