@@ -61,6 +61,8 @@ class LoaderStats:
     insert_failures: int = 0
     bus_failures: int = 0
     newest_trade_us: int | None = None
+    lag: int | None = None
+    """Records not yet polled, as of the last heartbeat (None: the bus cannot tell yet)."""
 
 
 class Loader:
@@ -97,6 +99,7 @@ class Loader:
         except BusError as exc:
             # The broker is away (e.g. restarting); the waiting batch stays, the next poll tries again.
             self.stats.bus_failures += 1
+            self.metrics.bus_failures.labels(operation="poll").inc()
             log.warning("poll failed (%s); holding %d ticks, trying again", exc, self._pending_rows)
             if stop is not None:
                 stop.wait(self.config.retry_initial_s)
@@ -173,6 +176,7 @@ class Loader:
         except BusError as exc:
             # Not retried here: the next commit covers these records too (see the module docstring).
             self.stats.bus_failures += 1
+            self.metrics.bus_failures.labels(operation="commit").inc()
             log.warning("commit failed (%s); the rows are stored, a later commit covers them", exc)
 
     def wait_loaded(self, ticks: int, *, timeout_s: float) -> bool:
@@ -185,7 +189,9 @@ class Loader:
         return True
 
     def beat(self) -> None:
-        """Write the loader's heartbeat (when it has a home folder)."""
+        """Update the lag figure and write the loader's heartbeat (when it has a home folder)."""
+        self.stats.lag = self.consumer.lag()
+        self.metrics.consumer_lag.set(float("nan") if self.stats.lag is None else self.stats.lag)
         self.metrics.heartbeat.set(time.time())
         if self.home is None:
             return
@@ -201,6 +207,7 @@ class Loader:
                     "insert_failures": float(self.stats.insert_failures),
                     "bus_failures": float(self.stats.bus_failures),
                     "pending": float(self._pending_rows),
+                    **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
                 },
             ),
         )
