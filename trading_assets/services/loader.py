@@ -170,6 +170,11 @@ class Loader:
         self._pending, self._pending_rows, self._first_pending_at = [], 0, None
         return inserted
 
+    @property
+    def pending_rows(self) -> int:
+        """Ticks polled and waiting for their insert."""
+        return self._pending_rows
+
     def _commit(self) -> None:
         try:
             self.consumer.commit()
