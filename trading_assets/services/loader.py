@@ -86,6 +86,7 @@ class Loader:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._first_pending_at: float | None = None
+        self._next_beat = 0.0
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
@@ -146,6 +147,8 @@ class Loader:
                 log.warning(
                     "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
                 )
+                # Alive and retrying: the heartbeat says so (with the failures), it does not go stale.
+                self.maybe_beat()
                 if stop is not None and stop.wait(wait):
                     log.warning(
                         "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
@@ -217,14 +220,17 @@ class Loader:
             ),
         )
 
+    def maybe_beat(self) -> None:
+        """:meth:`beat` if the last one is ``heartbeat_interval_s`` old."""
+        if time.monotonic() >= self._next_beat:
+            self.beat()
+            self._next_beat = time.monotonic() + self.config.heartbeat_interval_s
+
     def run(self, stop: threading.Event) -> None:
         """Load until ``stop`` is set; then insert and commit what is waiting."""
-        next_beat = 0.0
         while not stop.is_set():
             self.run_once(stop)
-            if time.monotonic() >= next_beat:
-                self.beat()
-                next_beat = time.monotonic() + self.config.heartbeat_interval_s
+            self.maybe_beat()
         # ``stop`` is set, so an unreachable store gets one attempt, not a wait: what is left stays
         # uncommitted on the bus and is delivered again to the next loader.
         self.flush(stop)
