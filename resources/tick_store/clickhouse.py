@@ -181,7 +181,7 @@ class ClickHouseTickStore(TickStore):
             self._deferred.append((query, operation))
             return None
         with self._lock:
-            self._ensure_schema()
+            self._ensure_schema(self._client)
             with self._wrapped(operation):
                 return self._client.execute(
                     query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
@@ -189,17 +189,19 @@ class ClickHouseTickStore(TickStore):
 
     def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
         with self._lock:
-            self._ensure_schema()
+            # On the insert connection: a loader then holds one connection, not two (an idle one keeps
+            # a stopping server waiting).
+            self._ensure_schema(self._insert_client)
             with self._wrapped(operation):
                 self._insert_client.execute(query, columns, columnar=True)
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, client: Client) -> None:
         """Create the database and tick table on the first call that reaches the server (lock held)."""
         if self._schema_ready:
             return
         for statement, operation in self._schema:
             with self._wrapped(operation):
-                self._client.execute(statement)
+                client.execute(statement)
         self._schema_ready = True
 
     # -- TickStore ------------------------------------------------------------------------------
