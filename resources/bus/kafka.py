@@ -392,9 +392,10 @@ class KafkaTickConsumer(TickConsumer):
 
         No extra request: the high watermark comes with every fetch response, so the figure is as old as
         the last poll; None before the group assigned partitions or before the first fetch. On Tansu
-        (the test broker) the figure is not to be trusted: Tansu reports wrong end offsets (the reason
-        :meth:`KafkaTickBus.dead_letters` reads until quiet instead of to the end offset), so read it as
-        "moving or not", not as a count. A real Kafka broker reports exact high watermarks.
+        (the test broker) treat it as an estimate: Tansu reports wrong end offsets to ListOffsets (the
+        reason :meth:`KafkaTickBus.dead_letters` reads until quiet instead of to the end offset), which
+        is why this uses the fetches' high watermarks instead; those matched the records left in a
+        one-partition check, but nothing guarantees them. A real Kafka broker reports exact ones.
         """
         try:
             assigned = self._consumer.assignment()
