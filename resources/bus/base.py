@@ -76,6 +76,15 @@ class TickConsumer(abc.ABC):
         """Commit everything polled so far: it will not be delivered to this group again."""
 
     @abc.abstractmethod
+    def lag(self) -> int | None:
+        """Records of this consumer's topics past its position, as far as the bus knows; None if unknown.
+
+        Counted in records (each packs up to ``max_ticks_per_record`` ticks). Exact on the embedded bus;
+        on Kafka an estimate from the high watermarks of the last fetches (see
+        :meth:`resources.bus.kafka.KafkaTickConsumer.lag`).
+        """
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Leave the group without committing."""
 

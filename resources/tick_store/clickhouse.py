@@ -75,8 +75,17 @@ class ClickHouseTickStore(TickStore):
     """Tick store on a ClickHouse server (18.16 or newer) reached by its native TCP protocol.
 
     ``url`` is a clickhouse-driver URL (``clickhouse://user:password@host:9000/default``); the store's
-    tick table lives in ``database``.``table``, created when missing. The connection opens in the
-    constructor, so a wrong URL fails at start. One store may be shared by threads: calls are serialised.
+    tick table lives in ``database``.``table``, created when missing. Nothing connects in the
+    constructor: the first call connects and creates the tables, so a service started while ClickHouse is
+    down gets :class:`ClickHouseUnavailableError` from its calls and retries them, and every later call
+    reconnects by itself after a loss. One store may be shared by threads: calls are serialised.
+
+    Waits are bounded: ``connect_timeout_s`` to connect, ``insert_timeout_s`` for each send or receive of
+    an insert (a hung server, e.g. SIGSTOPped, fails the insert with :class:`ClickHouseUnavailableError`
+    after that long, instead of blocking the loader), ``send_receive_timeout_s`` for other statements
+    (a seal's ``OPTIMIZE`` or a day's export may run long without sending anything). The URL's
+    ``connect_timeout``, ``send_receive_timeout`` and ``insert_timeout`` parameters override them, so a
+    deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``.
     """
 
     def __init__(
@@ -87,23 +96,36 @@ class ClickHouseTickStore(TickStore):
         table: str = "ticks",
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
+        insert_timeout_s: float = 30.0,
     ) -> None:
         self.database = sql.identifier(database)
         self.table = sql.identifier(table)
         host, kwargs = parse_url(url)
         self.host = f"{host}:{kwargs.get('port', 9000)}"
         settings = dict(kwargs.pop("settings", None) or {})
+        # Not a clickhouse-driver parameter (parse_url files unknown ones under settings): ours.
+        insert_timeout_s = float(settings.pop("insert_timeout", insert_timeout_s))
         # Client-level use_numpy: results come back as NumPy columns (the per-query setting only
         # affects inserts).
         settings["use_numpy"] = True
-        kwargs["connect_timeout"] = connect_timeout_s
-        kwargs["send_receive_timeout"] = send_receive_timeout_s
-        kwargs["sync_request_timeout"] = min(connect_timeout_s, 5.0)
+        kwargs.setdefault("connect_timeout", connect_timeout_s)
+        kwargs.setdefault("send_receive_timeout", send_receive_timeout_s)
+        kwargs.setdefault("sync_request_timeout", min(kwargs["connect_timeout"], 5.0))
+        self.insert_timeout_s = insert_timeout_s
+        # Two connections, so inserts get a short timeout without cutting long statements short.
         self._client = Client(host, settings=settings, **kwargs)
+        self._insert_client = Client(
+            host, settings=settings, **{**kwargs, "send_receive_timeout": insert_timeout_s}
+        )
         self._lock = threading.Lock()
+        self._schema_ready = False
+        # Statements that parts of the store issue while it is constructed (e.g. creating their own
+        # tables) run with the schema at the first connection instead, so the constructor never connects.
         self._insert_sql = sql.insert(self.database, self.table)
-        self._execute(sql.create_database(self.database), operation="create database")
-        self._execute(sql.create_table(self.database, self.table), operation="create table")
+        self._schema = [
+            (sql.create_database(self.database), "create database"),
+            (sql.create_table(self.database, self.table), "create table"),
+        ]
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -121,7 +143,13 @@ class ClickHouseTickStore(TickStore):
                 host=self.host,
                 operation=operation,
             ) from exc
-        except (ch_errors.NetworkError, ch_errors.SocketTimeoutError, OSError, EOFError) as exc:
+        except (ch_errors.SocketTimeoutError, TimeoutError) as exc:
+            raise ClickHouseUnavailableError(
+                f"{where}: {operation} failed, timed out waiting for the server (hung or overloaded): {exc}",
+                host=self.host,
+                operation=operation,
+            ) from exc
+        except (ch_errors.NetworkError, OSError, EOFError) as exc:
             raise ClickHouseUnavailableError(
                 f"{where}: {operation} failed, server unreachable: {exc}",
                 host=self.host,
@@ -140,14 +168,29 @@ class ClickHouseTickStore(TickStore):
         operation: str,
         settings: Mapping[str, Any] | None = None,
     ) -> Any:
-        with self._lock, self._wrapped(operation):
-            return self._client.execute(
-                query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
-            )
+        with self._lock:
+            self._ensure_schema(self._client)
+            with self._wrapped(operation):
+                return self._client.execute(
+                    query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
+                )
 
     def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
-        with self._lock, self._wrapped(operation):
-            self._client.execute(query, columns, columnar=True)
+        with self._lock:
+            # On the insert connection: a loader then holds one connection, not two (an idle one keeps
+            # a stopping server waiting).
+            self._ensure_schema(self._insert_client)
+            with self._wrapped(operation):
+                self._insert_client.execute(query, columns, columnar=True)
+
+    def _ensure_schema(self, client: Client) -> None:
+        """Create the database and tick table on the first call that reaches the server (lock held)."""
+        if self._schema_ready:
+            return
+        for statement, operation in self._schema:
+            with self._wrapped(operation):
+                client.execute(statement)
+        self._schema_ready = True
 
     # -- TickStore ------------------------------------------------------------------------------
 
@@ -268,6 +311,7 @@ class ClickHouseTickStore(TickStore):
         """Disconnect (18.16 delays its own shutdown while client connections stay open)."""
         with self._lock:
             self._client.disconnect()
+            self._insert_client.disconnect()
 
     def __repr__(self) -> str:
         return f"ClickHouseTickStore({self.host}, {self.database}.{self.table})"

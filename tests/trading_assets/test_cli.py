@@ -106,3 +106,26 @@ def test_bars_of_a_day_without_ticks_says_so(tmp_path: Path, monkeypatch: pytest
 
     assert code == 1
     assert "no bars and no ticks stored for 2020-01-01 in the embedded store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        (["--p-skip", "0.1"], "--p-skip"),
+        (["--drop-every", "2", "--p-garbage", "0.01"], "--drop-every, --p-garbage"),
+        (["--rate", "500"], "--rate"),
+    ],
+)
+def test_run_without_the_simulator_refuses_the_simulators_options_naming_them(
+    options: list[str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+
+    code = main(["run", "--no-sim", *options])
+
+    assert code == 2
+    assert f"{named} only apply to the simulated exchange" in capsys.readouterr().err

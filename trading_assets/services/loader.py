@@ -61,6 +61,8 @@ class LoaderStats:
     insert_failures: int = 0
     bus_failures: int = 0
     newest_trade_us: int | None = None
+    lag: int | None = None
+    """Records not yet polled, as of the last heartbeat (None: the bus cannot tell yet)."""
 
 
 class Loader:
@@ -84,6 +86,7 @@ class Loader:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._first_pending_at: float | None = None
+        self._next_beat = 0.0
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
@@ -97,6 +100,7 @@ class Loader:
         except BusError as exc:
             # The broker is away (e.g. restarting); the waiting batch stays, the next poll tries again.
             self.stats.bus_failures += 1
+            self.metrics.bus_failures.labels(operation="poll").inc()
             log.warning("poll failed (%s); holding %d ticks, trying again", exc, self._pending_rows)
             if stop is not None:
                 stop.wait(self.config.retry_initial_s)
@@ -143,6 +147,8 @@ class Loader:
                 log.warning(
                     "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
                 )
+                # Alive and retrying: the heartbeat says so (with the failures), it does not go stale.
+                self.maybe_beat()
                 if stop is not None and stop.wait(wait):
                     log.warning(
                         "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
@@ -167,12 +173,18 @@ class Loader:
         self._pending, self._pending_rows, self._first_pending_at = [], 0, None
         return inserted
 
+    @property
+    def pending_rows(self) -> int:
+        """Ticks polled and waiting for their insert."""
+        return self._pending_rows
+
     def _commit(self) -> None:
         try:
             self.consumer.commit()
         except BusError as exc:
             # Not retried here: the next commit covers these records too (see the module docstring).
             self.stats.bus_failures += 1
+            self.metrics.bus_failures.labels(operation="commit").inc()
             log.warning("commit failed (%s); the rows are stored, a later commit covers them", exc)
 
     def wait_loaded(self, ticks: int, *, timeout_s: float) -> bool:
@@ -185,7 +197,9 @@ class Loader:
         return True
 
     def beat(self) -> None:
-        """Write the loader's heartbeat (when it has a home folder)."""
+        """Update the lag figure and write the loader's heartbeat (when it has a home folder)."""
+        self.stats.lag = self.consumer.lag()
+        self.metrics.consumer_lag.set(float("nan") if self.stats.lag is None else self.stats.lag)
         self.metrics.heartbeat.set(time.time())
         if self.home is None:
             return
@@ -201,18 +215,22 @@ class Loader:
                     "insert_failures": float(self.stats.insert_failures),
                     "bus_failures": float(self.stats.bus_failures),
                     "pending": float(self._pending_rows),
+                    **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
                 },
             ),
         )
 
+    def maybe_beat(self) -> None:
+        """:meth:`beat` if the last one is ``heartbeat_interval_s`` old."""
+        if time.monotonic() >= self._next_beat:
+            self.beat()
+            self._next_beat = time.monotonic() + self.config.heartbeat_interval_s
+
     def run(self, stop: threading.Event) -> None:
         """Load until ``stop`` is set; then insert and commit what is waiting."""
-        next_beat = 0.0
         while not stop.is_set():
             self.run_once(stop)
-            if time.monotonic() >= next_beat:
-                self.beat()
-                next_beat = time.monotonic() + self.config.heartbeat_interval_s
+            self.maybe_beat()
         # ``stop`` is set, so an unreachable store gets one attempt, not a wait: what is left stays
         # uncommitted on the bus and is delivered again to the next loader.
         self.flush(stop)

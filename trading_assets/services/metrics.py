@@ -74,6 +74,19 @@ class LoaderMetrics:
             "tradegraph_loader_pending_rows", "Ticks held waiting for insert", registry=r
         )
         self.dead_letters = Counter("tradegraph_loader_dead_letters", "Undecodable records", registry=r)
+        self.bus_failures = Counter(
+            "tradegraph_loader_bus_failures",
+            "Polls and commits the bus failed (e.g. broker unreachable); the loader tries again",
+            ["operation"],
+            registry=r,
+        )
+        # Records, not ticks (a record packs up to 2,000 ticks). Exact on the embedded bus; on Kafka from
+        # the high watermarks of the last fetches, which Tansu reports wrongly (trust its trend only).
+        self.consumer_lag = Gauge(
+            "tradegraph_loader_consumer_lag_records",
+            "Records on the loader's topics not yet polled (NaN: unknown, e.g. before the group joined)",
+            registry=r,
+        )
         self.heartbeat = Gauge(
             "tradegraph_loader_heartbeat_timestamp_seconds", "Last heartbeat (unix seconds)", registry=r
         )

@@ -3,7 +3,14 @@
 The offline default: the exchange runs in-process on loopback, the streamer connects to it over the real
 wire protocol, and the loader drains the bus into the store, all on the embedded bus and store unless the
 settings name real ones. With ``max_trades`` the run ends by itself once every trade the exchange
-emitted has been loaded; otherwise it runs until SIGTERM, Ctrl-C or ``duration_s``.
+emitted has been loaded (without the simulator: once that many ticks are stored); otherwise it runs
+until SIGTERM, Ctrl-C or ``duration_s``.
+
+It stops in the direction of the flow, so nothing in flight is dropped: the feeds stop reading, the
+streamer publishes and acknowledges its last batch, the loader stores everything the streamer published
+(up to ``drain_timeout_s``), and only then does the loader stop. The summary reports whatever is left:
+ticks published but not stored, trades the exchange printed that were never read (known with the
+simulator) and trade-id gaps still open (kept in the restart state, so the next run fetches them).
 """
 
 from __future__ import annotations
@@ -49,6 +56,17 @@ class PipelineConfig:
     """Batching of the loader."""
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Faults the simulated exchange injects (drops, duplicates, reordering, skips, garbage frames)."""
+    drain_timeout_s: float = 60.0
+    """Once the streamer stopped, how long the loader may take to store what it published."""
+
+    def __post_init__(self) -> None:
+        if not self.simulate and self.faults != FaultConfig():
+            raise ValueError(
+                "fault options (--drop-every, --p-duplicate, --p-reorder, --p-skip, --p-garbage) only apply "
+                "to the simulated exchange: drop them or drop --no-sim"
+            )
+        if self.max_trades is not None and self.max_trades < 1:
+            raise ValueError(f"max_trades must be at least 1, got {self.max_trades}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +85,16 @@ class PipelineSummary:
     """Wall time of the run."""
     exchange: dict[str, Any] | None = None
     """The simulated exchange's final ``/sim/stats`` document (None without the simulator)."""
+    unread: dict[str, int] | None = None
+    """Per symbol, trades the exchange printed that the streamer never read (None: not known, i.e.
+    without the simulator)."""
+    open_gaps: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
+    """Trade-id ranges still missing at the end, per venue and symbol (the next run fetches them)."""
+
+    @property
+    def unstored(self) -> int:
+        """Ticks the streamer published that the loader did not store (left on the bus)."""
+        return max(self.published - self.loaded, 0)
 
 
 def run_pipeline(
@@ -122,41 +150,81 @@ def run_pipeline(
         metrics=streamer_metrics,
         durable=durable,
     )
-    threads = [
-        threading.Thread(target=streamer.run, args=(stop,), name="streamer"),
-        threading.Thread(target=loader.run, args=(stop,), name="loader"),
-    ]
-    for thread in threads:
-        thread.start()
+    # Each stage has its own stop, so the stages can be stopped one after the other (see the docstring).
+    source_stop, loader_stop = threading.Event(), threading.Event()
+    streamer_thread = threading.Thread(target=streamer.run, args=(source_stop,), name="streamer")
+    loader_thread = threading.Thread(target=loader.run, args=(loader_stop,), name="loader")
+    loader_thread.start()
+    streamer_thread.start()
     emitted: int | None = None
+    exchange: dict[str, Any] | None = None
+    unread: dict[str, int] | None = None
+    open_gaps: dict[str, dict[str, list[tuple[int, int]]]] = {}
     try:
         while not stop.wait(0.2):
             if config.duration_s is not None and time.monotonic() - started >= config.duration_s:
                 break
-            if (
-                sim is not None
-                and config.max_trades is not None
-                and _all_loaded(sim.stats(), streamer, loader)
+            if not streamer_thread.is_alive():
+                break  # every feed stopped (logged by the streamer)
+            if config.max_trades is not None and (
+                _all_loaded(sim.stats(), streamer, loader)
+                if sim is not None
+                else loader.stats.ticks >= config.max_trades
             ):
                 break
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
+        # 1. the source: feeds stop reading; the streamer publishes and acknowledges their last batches
+        #    (on the embedded bus that waits for the loader, which is still running).
+        source_stop.set()
+        streamer_thread.join(timeout=60)
+        open_gaps = {feed.venue: gaps for feed in streamer.feeds if (gaps := feed.unfilled_gaps())}
+        # 2. the loader stores everything the streamer published, then stops.
+        _drain(loader, loader_thread, target=streamer.published, timeout_s=config.drain_timeout_s)
+        loader_stop.set()
+        loader_thread.join(timeout=60)
         consumer.close()
-        exchange: dict[str, Any] | None = None
         if sim is not None:
             exchange = sim.stats()
             emitted = int(exchange["generated"])
+            unread = _unread(exchange, streamer)
             sim.stop()
-    return PipelineSummary(
+    summary = PipelineSummary(
         emitted=emitted,
         published=streamer.published,
         loaded=loader.stats.ticks,
         dead_letters=streamer.dead_lettered,
         seconds=time.monotonic() - started,
         exchange=exchange,
+        unread=unread,
+        open_gaps=open_gaps,
     )
+    if summary.unstored:
+        log.warning(
+            "%d of %d published ticks were not stored within %.0f s; they stay uncommitted on the bus",
+            summary.unstored,
+            summary.published,
+            config.drain_timeout_s,
+        )
+    return summary
+
+
+def _drain(loader: Loader, thread: threading.Thread, *, target: int, timeout_s: float) -> None:
+    """Wait until ``loader`` stored ``target`` ticks and holds nothing, its thread ended, or the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while thread.is_alive() and time.monotonic() < deadline:
+        if loader.stats.ticks >= target and loader.pending_rows == 0:
+            return
+        time.sleep(0.02)
+
+
+def _unread(exchange: dict[str, Any], streamer: Streamer) -> dict[str, int]:
+    """Per symbol, ids the simulated exchange printed above the highest id its feed read."""
+    feed = next(f for f in streamer.feeds if isinstance(f, BinanceFeed) and f.venue == "sim")
+    seen = feed.last_ids()
+    return {
+        symbol: max((info["history_last_id"] or 0) - seen.get(symbol, 0), 0)
+        for symbol, info in exchange["symbols"].items()
+    }
 
 
 def _all_loaded(stats: dict[str, Any], streamer: Streamer, loader: Loader) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -30,17 +32,68 @@ def _drop(server: ClickHouseServer, database: str) -> None:
         admin.disconnect()
 
 
-def test_unreachable_server_fails_at_start_naming_host_and_operation() -> None:
+def test_unreachable_server_fails_the_first_call_not_the_constructor_naming_host_and_operation() -> None:
     port = free_port()  # nothing listens there
+    store = ClickHouseTickStore(f"clickhouse://default@127.0.0.1:{port}/default", connect_timeout_s=2)
     started = time.monotonic()
 
     with pytest.raises(ClickHouseTickStoreError) as failure:
-        ClickHouseTickStore(f"clickhouse://default@127.0.0.1:{port}/default", connect_timeout_s=2)
+        store.partitions()
 
     assert isinstance(failure.value, StoreUnavailableError)
     assert f"127.0.0.1:{port}" in str(failure.value)
     assert failure.value.operation == "create database"
     assert time.monotonic() - started < 10
+
+
+def test_a_store_made_while_the_server_is_down_works_once_it_is_up(tmp_path: Path) -> None:
+    # Arrange: a server of this test's own, stopped before the store is made (a loader started early)
+    server = ClickHouseServer(tmp_path / "clickhouse").start()
+    try:
+        server.stop()
+        store = ClickHouseTickStore(server.url, database="late_server", connect_timeout_s=1)
+        with pytest.raises(ClickHouseUnavailableError):
+            store.insert(table([tick(1)]))
+
+        # Act
+        server.start()
+        inserted = store.insert(table([tick(1), tick(2)]))
+
+        # Assert: the tables were created at the first call that reached the server
+        assert inserted == 2 and store.partitions() == [PartitionInfo(day=DAY1, rows=2)]
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_an_insert_into_a_hung_server_fails_after_the_insert_timeout_and_a_retry_works(
+    tmp_path: Path,
+) -> None:
+    # Arrange
+    server = ClickHouseServer(tmp_path / "clickhouse").start()
+    assert server.pid is not None
+    try:
+        store = ClickHouseTickStore(server.url, database="hung_server", insert_timeout_s=1.0)
+        store.insert(table([tick(1)]))
+
+        # Act: the server hangs (SIGSTOP) during the next insert
+        os.kill(server.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            with pytest.raises(ClickHouseUnavailableError, match="insert of 1 rows") as failure:
+                store.insert(table([tick(2)]))
+            waited = time.monotonic() - started
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        store.insert(table([tick(2)]))
+
+        # Assert: bounded by the insert timeout (not the 300 s default of the driver), then retried
+        assert waited < 10, waited
+        assert "timed out" in str(failure.value)
+        assert store.read(symbol="BTCUSDT", start_us=0, end_us=2**62)["trade_id"].to_pylist() == [1, 2]
+        store.close()
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("database, table_name", [("bad-name", "ticks"), ("tradegraph", "ticks; DROP")])
@@ -64,6 +117,7 @@ def test_server_errors_are_wrapped_with_the_operation(clickhouse_server: ClickHo
     database = "tick_store_errors"
     try:
         with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
+            store.partitions()  # connected, tables created
             _drop(clickhouse_server, database)  # the table vanishes under the store
 
             with pytest.raises(ClickHouseTickStoreError, match="insert of 1 rows") as failure:

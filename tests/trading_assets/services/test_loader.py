@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from resources.bus.base import BusError, Delivery, TickConsumer
+from resources.bus.embedded import EmbeddedTickBus
 from resources.tick_store.base import TickStore
+from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
+from testkit.servers import free_port
 from trading_assets.core.ticks import TICK_SCHEMA
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
+from trading_assets.services.heartbeat import read_heartbeat
 from trading_assets.services.loader import Loader, LoaderConfig
+from trading_assets.services.metrics import serve_metrics
 
 TICKS = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=20_000 * US_PER_DAY).generate(100)
 
@@ -43,6 +50,9 @@ class ScriptedConsumer(TickConsumer):
             self.failing_commits -= 1
             raise BusError("commit failed for group 'loader': KafkaConnectionError('111 ECONNREFUSED')")
         self.commits += 1
+
+    def lag(self) -> int | None:
+        return sum(1 for item in self.script if not isinstance(item, Exception))
 
     def close(self) -> None:
         pass
@@ -91,3 +101,54 @@ def test_polls_wait_no_longer_than_until_the_waiting_batch_is_due(store: TickSto
     # Assert: the empty second poll waited at most until the batch was due, which it then inserted
     assert (first, second) == (0, 10)
     assert consumer.timeouts[0] == 5.0 and consumer.timeouts[1] <= 0.05
+
+
+def test_bus_failures_are_counted_in_the_loader_metrics_per_operation(store: EmbeddedTickStore) -> None:
+    # Arrange: one poll and one commit fail (the broker is away)
+    consumer = ScriptedConsumer([BusError("poll failed"), TICKS.slice(0, 50)], failing_commits=1)
+    loader = Loader(consumer, store, LoaderConfig(max_rows=50, max_wait_s=10, retry_initial_s=0.01))
+
+    # Act
+    loader.run_once()
+    loader.run_once()
+
+    # Assert
+    registry = loader.metrics.registry
+    assert registry.get_sample_value("tradegraph_loader_bus_failures_total", {"operation": "poll"}) == 1
+    assert registry.get_sample_value("tradegraph_loader_bus_failures_total", {"operation": "commit"}) == 1
+
+
+def test_consumer_lag_of_the_embedded_bus_is_exact_on_the_metrics_endpoint(
+    store: EmbeddedTickStore, tmp_path: Path
+) -> None:
+    # Arrange: 10 records of 10 ticks wait on the bus
+    bus = EmbeddedTickBus(max_ticks_per_record=10)
+    bus.publish(TICKS)
+    consumer = bus.consumer(group="loader", venues=["sim"])
+    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0), home=tmp_path)
+    port = free_port()
+    serve_metrics(loader.metrics.registry, port)
+
+    # Act
+    loader.beat()
+    before = _scrape(port)
+    loader.run_once()
+    loader.beat()
+    after = _scrape(port)
+
+    # Assert
+    assert before["tradegraph_loader_consumer_lag_records"] == 10
+    assert after["tradegraph_loader_consumer_lag_records"] == 0
+    assert after["tradegraph_loader_rows_total"] == 100
+    assert read_heartbeat(tmp_path, "loader").detail["lag_records"] == 0  # type: ignore[union-attr]
+
+
+def _scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
