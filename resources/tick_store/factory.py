@@ -45,7 +45,7 @@ class TickStoreConfig:
 
 
 def open_tick_store(config: TickStoreConfig) -> TickStore:
-    """Open the store ``config`` names (ClickHouse connects here, so a wrong URL fails at once)."""
+    """Open the store ``config`` names (ClickHouse connects on first use, so a service may start first)."""
     if config.kind == "clickhouse":
         from resources.tick_store.clickhouse import ClickHouseTickStore
 
