@@ -68,11 +68,12 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("stream", settings):
         return 2
     from resources.factories import open_tick_bus
+    from resources.service_state.factory import open_service_state
     from trading_assets.services.runtime import run_streamer, stop_on_signals
 
     stop = stop_on_signals()
-    with open_tick_bus(settings) as bus:
-        run_streamer(settings, bus, stop, metrics_port=args.metrics_port)
+    with open_tick_bus(settings) as bus, open_service_state(settings) as state:
+        run_streamer(settings, bus, state, stop, instance_name=args.instance, metrics_port=args.metrics_port)
     return 0
 
 
@@ -80,13 +81,27 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("load", settings):
         return 2
     from resources.factories import open_tick_bus, open_tick_store
+    from resources.service_state.factory import open_service_state
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
     stop = stop_on_signals()
     config = LoaderConfig(max_rows=args.batch_rows, max_wait_s=args.batch_seconds)
-    with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
-        run_loader(settings, bus, store, stop, metrics_port=args.metrics_port, config=config)
+    with (
+        open_tick_store(settings) as store,
+        open_tick_bus(settings) as bus,
+        open_service_state(settings) as state,
+    ):
+        run_loader(
+            settings,
+            bus,
+            store,
+            state,
+            stop,
+            instance_name=args.instance,
+            metrics_port=args.metrics_port,
+            config=config,
+        )
     return 0
 
 
@@ -207,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
     )
+    stream.add_argument(
+        "--instance",
+        default="main",
+        help="name of this streamer among others on the same venues, symbols and host (default main); "
+        "its heartbeat and restart state are its own",
+    )
     stream.set_defaults(handler=_cmd_stream)
 
     load = sub.add_parser(
@@ -222,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     # 0.1 s keeps exchange-to-queryable p99 near 0.3 s at 5,000 ticks/s (bench/ingest.py); faster feeds fill
     # --batch-rows first, so this only sets the insert rate of quiet ones (at most 10 a second).
     load.add_argument("--batch-seconds", type=float, default=0.1, help="insert at least this often (0.1 s)")
+    load.add_argument("--instance", default="main", help="name of this loader's heartbeat (default main)")
     load.set_defaults(handler=_cmd_load)
 
     run = sub.add_parser(

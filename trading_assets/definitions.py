@@ -11,11 +11,13 @@ import dagster as dg
 
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.service_state.resource import ServiceStateResource
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.jobs import archive_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
@@ -25,6 +27,7 @@ def resources(
     tick_store: TickStoreResource | None = None,
     tick_archive: TickArchiveResource | None = None,
     venue_history: VenueHistoryResource | None = None,
+    service_state: ServiceStateResource | None = None,
 ) -> dict[str, object]:
     """The resources of the graph; unset ones read the environment when a run starts."""
     store = tick_store or TickStoreResource()
@@ -33,6 +36,8 @@ def resources(
         "tick_store": store,
         "tick_archive": archive,
         "venue_history": venue_history or VenueHistoryResource(),
+        # Fields set here from the settings, so the UI shows where the services' state is read.
+        "service_state": service_state or ServiceStateResource.from_settings(Settings.from_env()),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 

@@ -44,6 +44,12 @@ class FeedEvent:
     """Human-readable context (never contains secrets)."""
     count: int = 0
     """How many: missing or filled trade ids for gap events, the attempt number for ``reconnect``."""
+    first_id: int | None = None
+    """Gap events: first trade id of the range concerned."""
+    last_id: int | None = None
+    """Gap events: last trade id (inclusive) of the range concerned."""
+    trade_time_us: int | None = None
+    """``gap_filled``: exchange time of the first trade filled (the day the gap belongs to)."""
 
 
 @dataclass(slots=True, kw_only=True)

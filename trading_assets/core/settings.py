@@ -11,6 +11,7 @@ value.
 | TRADEGRAPH_CLICKHOUSE_URL | clickhouse-driver URL | clickhouse://default@127.0.0.1:9000/default |
 | TRADEGRAPH_CLICKHOUSE_DATABASE | database of the tick tables | tradegraph |
 | TRADEGRAPH_BUS | ``embedded`` or ``kafka`` | embedded |
+| TRADEGRAPH_SERVICE_STATE | where heartbeats and restart state live: ``embedded`` (SQLite under the home) or ``clickhouse`` | embedded |
 | TRADEGRAPH_KAFKA_BOOTSTRAP | ``host:port[,host:port]`` | 127.0.0.1:9092 |
 | TRADEGRAPH_ARCHIVE | local folder or ``s3://bucket/prefix`` | $TRADEGRAPH_HOME/archive |
 | TRADEGRAPH_HOT_RETENTION_DAYS | days kept in the store after archiving | 7 |
@@ -84,6 +85,8 @@ class Settings:
     """Websocket base URL of the simulated exchange."""
     sim_rest_url: str = "http://127.0.0.1:8766"
     """REST base URL of the simulated exchange."""
+    service_state: str = "embedded"
+    """Where heartbeats and restart state live: ``embedded`` (SQLite under ``home``) or ``clickhouse``."""
 
     @property
     def embedded_store_dir(self) -> Path:
@@ -102,6 +105,11 @@ class Settings:
         home = Path(get("TRADEGRAPH_HOME", ".tradegraph")).expanduser().absolute()
         store = _choice(get("TRADEGRAPH_STORE", "embedded"), "TRADEGRAPH_STORE", ("embedded", "clickhouse"))
         bus = _choice(get("TRADEGRAPH_BUS", "embedded"), "TRADEGRAPH_BUS", ("embedded", "kafka"))
+        service_state = _choice(
+            get("TRADEGRAPH_SERVICE_STATE", "embedded"),
+            "TRADEGRAPH_SERVICE_STATE",
+            ("embedded", "clickhouse"),
+        )
         clickhouse_url = get("TRADEGRAPH_CLICKHOUSE_URL", "clickhouse://default@127.0.0.1:9000/default")
         if (
             urlparse(clickhouse_url).scheme not in ("clickhouse", "clickhouses")
@@ -193,6 +201,7 @@ class Settings:
             mlflow_uri=mlflow_uri,
             venues=venues,
             symbols=symbols,
+            service_state=service_state,
         )
 
 

@@ -12,8 +12,10 @@ from resources.bus.base import TickBus
 from resources.exchange_feed.base import ExchangeFeed
 from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
 from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
+from resources.service_state import ServiceInstance, ServiceStateStore
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
+from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state
@@ -21,6 +23,16 @@ from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerS
 log = logging.getLogger(__name__)
 
 LOADER_GROUP = "loader"
+
+
+def streamer_instance(settings: Settings, name: str = "main") -> ServiceInstance:
+    """The instance a streamer of ``settings`` runs as on this host: its venues and symbols, and ``name``."""
+    return service_instance("streamer", venues=settings.venues, symbols=settings.symbols, name=name)
+
+
+def loader_instance(settings: Settings, name: str = "main") -> ServiceInstance:
+    """The instance a loader of ``settings`` runs as on this host (it loads every symbol of its venues)."""
+    return service_instance("loader", venues=settings.venues, name=name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +99,10 @@ def stop_on_signals() -> threading.Event:
 def run_streamer(
     settings: Settings,
     bus: TickBus,
+    state: ServiceStateStore,
     stop: threading.Event,
     *,
+    instance_name: str = "main",
     metrics_port: int | None = None,
     overrides: FeedOverrides | None = None,
     config: StreamerConfig | None = None,
@@ -97,9 +111,10 @@ def run_streamer(
     metrics = StreamerMetrics()
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
-    feeds = build_feeds(settings, load_state(settings.home), overrides)
-    streamer = Streamer(feeds=feeds, bus=bus, home=settings.home, config=config, metrics=metrics)
-    log.info("streaming %s for %s", ", ".join(settings.venues), ", ".join(settings.symbols))
+    instance = streamer_instance(settings, instance_name)
+    feeds = build_feeds(settings, load_state(state, instance), overrides)
+    streamer = Streamer(feeds=feeds, bus=bus, state=state, instance=instance, config=config, metrics=metrics)
+    log.info("streaming as %s (%s)", instance.label, instance.key)
     streamer.run(stop)
     return streamer
 
@@ -108,8 +123,10 @@ def run_loader(
     settings: Settings,
     bus: TickBus,
     store: TickStore,
+    state: ServiceStateStore,
     stop: threading.Event,
     *,
+    instance_name: str = "main",
     metrics_port: int | None = None,
     config: LoaderConfig | None = None,
 ) -> Loader:
@@ -118,6 +135,7 @@ def run_loader(
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
     with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
-        loader = Loader(consumer, store, config, metrics=metrics, home=settings.home)
+        heartbeat = HeartbeatWriter(state, loader_instance(settings, instance_name))
+        loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat)
         loader.run(stop)
     return loader
