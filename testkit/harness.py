@@ -27,11 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import requests
 
-from resources.service_state import EmbeddedServiceState, RestartState, embedded_state_path
+from resources.service_state import (
+    EmbeddedServiceState,
+    RestartState,
+    ServiceStateUnavailableError,
+    embedded_state_path,
+)
+from resources.service_state.factory import open_service_state
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.servers.base import ManagedServer, tail
-from trading_assets.services.heartbeat import read_heartbeats, service_instance
+from trading_assets.core.settings import Settings
+from trading_assets.services.heartbeat import service_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 VENUE = "sim"
@@ -70,7 +77,12 @@ class TradegraphProcess(ManagedServer):
     def is_ready(self) -> bool:
         if self.service is None:
             return True
-        return any(beat.pid == self.pid for beat in read_heartbeats(self.home, self.service))
+        # Wherever this process's settings keep service state (the SQLite file or ClickHouse).
+        with open_service_state(Settings.from_env(self.env)) as state:
+            try:
+                return any(beat.pid == self.pid for beat in state.heartbeats(self.service))
+            except ServiceStateUnavailableError:
+                return False
 
     @property
     def exit_code(self) -> int | None:
