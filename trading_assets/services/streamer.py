@@ -226,20 +226,29 @@ class Streamer:
         with self._lock:
             fills = list(self._gap_fills)
         if not self.acknowledge():
-            return  # not durable yet: keep the previous state, it is still true
+            # Not durable yet: keep the previous state, it is still true. A last beat still says that
+            # this instance stopped (rather than died), so the health sensor does not call it dead.
+            if status == "stopped":
+                self._write_heartbeat(status)
+            return
         with self._lock:
             ids = {venue: dict(v) for venue, v in self._last_ids.items()}
-            published, newest, dead = self.published, self._newest_trade_us, self.dead_lettered
         state = RestartState(last_ids=ids, gaps={v: g for v, g in gaps.items() if g})
         try:
             save_state(self.state, self.instance, state)
             self.state.record_gap_fills(fills)
         except ServiceStateUnavailableError as exc:
             # The saved state stays true (older ids only mean more to fetch again); the next beat retries.
+            # The heartbeat would meet the same unreachable store: skip it rather than wait twice.
             log.warning("%s: restart state not saved (%s); trying again next beat", self.instance.label, exc)
-        else:
-            with self._lock:
-                del self._gap_fills[: len(fills)]
+            return
+        with self._lock:
+            del self._gap_fills[: len(fills)]
+        self._write_heartbeat(status)
+
+    def _write_heartbeat(self, status: Status) -> None:
+        with self._lock:
+            published, newest, dead = self.published, self._newest_trade_us, self.dead_lettered
         self._heartbeat.beat(
             ticks=published, last_trade_time_us=newest, detail={"dead_letters": float(dead)}, status=status
         )

@@ -1,4 +1,5 @@
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -6,7 +7,13 @@ import pyarrow.compute as pc
 from resources.bus.embedded import EmbeddedTickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent, FeedSink
 from resources.exchange_feed.wire import MalformedFrame
-from resources.service_state import EmbeddedServiceState, ServiceInstance, ServiceStateStore
+from resources.service_state import (
+    EmbeddedServiceState,
+    RestartState,
+    ServiceInstance,
+    ServiceStateStore,
+    ServiceStateUnavailableError,
+)
 from trading_assets.core.time import US_PER_DAY, date_of
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 from trading_assets.services.streamer import Streamer, StreamerConfig, load_state
@@ -208,3 +215,60 @@ def test_nothing_is_recorded_while_the_published_ticks_are_not_durable(tmp_path:
     saved = store.restart_state(_instance("BTCUSDT"))
     assert saved is None or saved.last_ids == {}  # a beat before the first ticks saves an empty state
     assert store.gap_fills(date_of(DAY)) == []
+    # ... yet its last heartbeat says it stopped, rather than leaving it to look dead
+    beat = store.heartbeat(_instance("BTCUSDT"))
+    assert beat is not None and beat.status == "stopped"
+
+
+class _UnreachableAtFirst(EmbeddedServiceState):
+    """A state store that cannot be reached for its first ``failures`` restart-state saves."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    def save_restart_state(self, instance: ServiceInstance, state: RestartState) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ServiceStateUnavailableError("state store away (test)")
+        super().save_restart_state(instance, state)
+
+
+def test_an_unreachable_state_store_is_ridden_out_and_gap_fills_are_recorded_later(tmp_path: Path) -> None:
+    # Arrange: the store refuses the first saves (the streamer beats at start and at stop at least)
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
+    filled = FeedEvent(
+        kind="gap_filled",
+        venue="sim",
+        symbol="BTCUSDT",
+        count=5,
+        first_id=5,
+        last_id=9,
+        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
+    )
+    feed = ScriptedFeed([ticks, filled])
+    store = _UnreachableAtFirst(tmp_path / "state.sqlite", failures=2)
+    streamer = Streamer(
+        feeds=[feed],
+        bus=EmbeddedTickBus(),
+        state=store,
+        instance=_instance("BTCUSDT"),
+        config=StreamerConfig(heartbeat_interval_s=0.05),
+    )
+
+    # Act: run until the store took a save again (it comes back after two refusals)
+    stop = threading.Event()
+    thread = threading.Thread(target=streamer.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while store.restart_state(_instance("BTCUSDT")) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feed.done.wait(10)
+    stop.set()
+    thread.join(10)
+
+    # Assert: the streamer kept going, published everything, and the fill was recorded once
+    assert not thread.is_alive() and streamer.published == 20
+    assert [f.first_id for f in store.gap_fills(date_of(DAY))] == [5]
+    saved = store.restart_state(_instance("BTCUSDT"))
+    assert saved is not None and saved.last_ids == {"sim": {"BTCUSDT": 20}}
