@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dagster as dg
 
@@ -24,18 +25,25 @@ class ServiceStateResource(dg.ConfigurableResource):
     sqlite_path: str = str(Path(".tradegraph") / "state" / "service_state.sqlite")
     """Database file of the embedded store."""
     clickhouse_url: str = "clickhouse://default@127.0.0.1:9000/default"
-    """clickhouse-driver URL, for ``clickhouse`` (credentials in it are not shown in the UI's run config
-    only if passed as ``dg.EnvVar``)."""
+    """clickhouse-driver URL, for ``clickhouse`` (pass a ``dg.EnvVar`` when it holds a password, so the UI
+    shows the variable's name, not the secret)."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database of the state tables."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceStateResource:
         """The resource for ``settings`` (the same store the services write)."""
+        # A URL with a password came from TRADEGRAPH_CLICKHOUSE_URL (the default has none): refer to the
+        # variable, so Dagster resolves it at run time and never displays the secret.
+        url: str = (
+            dg.EnvVar("TRADEGRAPH_CLICKHOUSE_URL")
+            if urlparse(settings.clickhouse_url).password
+            else settings.clickhouse_url
+        )
         return cls(
             backend=settings.service_state,
             sqlite_path=str(embedded_state_path(settings.home)),
-            clickhouse_url=settings.clickhouse_url,
+            clickhouse_url=url,
             clickhouse_database=settings.clickhouse_database,
         )
 
