@@ -80,7 +80,8 @@ def assess(
         if status == "dead":
             problems.append(
                 f"{beat.instance.label} is dead: last heartbeat {age:.0f} s ago (pid {beat.pid}, "
-                f"instance {beat.instance.key}); it was killed or hangs"
+                f"instance {beat.instance.key}); it was killed or hangs: restart it, or if it was retired "
+                f"on purpose, `tradegraph services --retire {beat.instance.key}`"
             )
     metadata: dict[str, float] = {
         "instances_alive": float(sum(i.status == "alive" for i in instances)),

@@ -187,6 +187,30 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_services(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.service_state.factory import open_service_state
+    from trading_assets.services.heartbeat import now_us, retire
+
+    with open_service_state(settings) as state:
+        if args.retire:
+            retired = retire(state, args.retire)
+            if retired is None:
+                print(f"tradegraph services: no instance {args.retire!r}", file=sys.stderr)
+                return 1
+            print(f"retired {retired.instance.label} ({retired.instance.key})")
+            return 0
+        beats = state.heartbeats()
+    now = now_us()
+    for beat in beats:
+        age = (now - beat.wall_time_us) / 1e6
+        print(
+            f"{beat.status:<8} {age:>9.1f} s ago  {beat.ticks:>12,} ticks  {beat.instance.label}  {beat.instance.key}"
+        )
+    if not beats:
+        print(f"no service instance has beaten yet ({settings.service_state} service state)")
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     for name in settings.__slots__:
         print(f"{name:<20} {getattr(settings, name)}")
@@ -306,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     bars.add_argument("--symbol", default=None, help="only this symbol (default: all)")
     bars.add_argument("--out", default=None, help="CSV file (default: standard output)")
     bars.set_defaults(handler=_cmd_bars)
+
+    services = sub.add_parser(
+        "services",
+        help="list the streamer and loader instances and their last heartbeats",
+        description="Every service instance in the service state (TRADEGRAPH_SERVICE_STATE), newest beat "
+        "first. --retire KEY marks an instance retired on purpose as stopped, so the stream-health sensor "
+        "no longer reports it dead.",
+    )
+    services.add_argument("--retire", metavar="KEY", default=None, help="mark instance KEY as stopped")
+    services.set_defaults(handler=_cmd_services)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

@@ -95,3 +95,23 @@ def read_heartbeat(home: Path, service: str) -> Heartbeat | None:
     """The freshest heartbeat of any ``service`` instance in the embedded store under ``home``, or None."""
     beats = read_heartbeats(home, service)
     return beats[0] if beats else None
+
+
+def retire(store: ServiceStateStore, key: str) -> Heartbeat | None:
+    """Mark instance ``key`` as stopped (retired on purpose, e.g. after a symbol split changed), so the
+    stream-health sensor stops reporting it dead; its last counters stay. None if no such instance."""
+    found = [beat for beat in store.heartbeats() if beat.instance.key == key]
+    if not found:
+        return None
+    beat = found[0]
+    retired = Heartbeat(
+        instance=beat.instance,
+        pid=beat.pid,
+        wall_time_us=max(now_us(), beat.wall_time_us + 1),  # newer, so it replaces the last beat
+        status="stopped",
+        ticks=beat.ticks,
+        last_trade_time_us=beat.last_trade_time_us,
+        detail=beat.detail,
+    )
+    store.write_heartbeat(retired)
+    return retired
