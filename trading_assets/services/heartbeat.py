@@ -26,7 +26,15 @@ from resources.service_state.base import Status
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Heartbeat", "HeartbeatWriter", "now_us", "read_heartbeat", "read_heartbeats", "service_instance"]
+__all__ = [
+    "Heartbeat",
+    "HeartbeatWriter",
+    "now_us",
+    "read_heartbeat",
+    "read_heartbeats",
+    "retire",
+    "service_instance",
+]
 
 
 def now_us() -> int:
