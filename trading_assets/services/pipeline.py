@@ -31,6 +31,7 @@ from trading_assets.services.runtime import (
     loader_instance,
     streamer_instance,
 )
+from trading_assets.services.state_migration import migrate_legacy_state
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state, save_state
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def run_pipeline(
         with open_service_state(settings) as opened:
             return run_pipeline(settings, bus, store, config, stop, opened)
     streamer_id, loader_id = streamer_instance(settings), loader_instance(settings)
+    migrate_legacy_state(state, streamer_id, settings.home)
     started = time.monotonic()
     sim: ExchangeSim | None = None
     overrides = FeedOverrides()

@@ -18,6 +18,7 @@ from trading_assets.core.settings import Settings
 from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
+from trading_assets.services.state_migration import migrate_legacy_state
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def run_streamer(
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
     instance = streamer_instance(settings, instance_name)
+    migrate_legacy_state(state, instance, settings.home)
     feeds = build_feeds(settings, load_state(state, instance), overrides)
     streamer = Streamer(feeds=feeds, bus=bus, state=state, instance=instance, config=config, metrics=metrics)
     log.info("streaming as %s (%s)", instance.label, instance.key)
