@@ -4,20 +4,24 @@ service state on ClickHouse (where every host and the Dagster daemon can read it
 
 One streamer is killed: the stream-health sensor names it dead while the other stays alive; restarted,
 it resumes from its own restart state (never the other's), and the store ends with exactly the trades the
-exchange printed, for every symbol.
+exchange printed, for every symbol. The day's seal then reports the gaps both streamers filled live.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
 import dagster as dg
 import pytest
 
+from resources.archive.resource import TickArchiveResource
+from resources.exchange_feed.resource import VenueHistoryResource
 from resources.service_state import Heartbeat, RestartState, ServiceInstance
 from resources.service_state.clickhouse import ClickHouseServiceState
 from resources.service_state.resource import ServiceStateResource
+from resources.tick_store.resource import TickStoreResource
 from sensors.stream_health import StaleStreamError, build_stream_health_sensor
 from testkit.harness import (
     SYMBOLS,
@@ -32,7 +36,8 @@ from testkit.harness import (
 )
 from testkit.servers import KafkaBroker
 from tests.faults.stack import KafkaIngest
-from trading_assets.core.time import date_of
+from trading_assets.definitions import resources
+from trading_assets.market.assets import tick_partition
 from trading_assets.services.heartbeat import service_instance
 
 pytestmark = pytest.mark.slow
@@ -68,6 +73,8 @@ def test_two_streamers_on_split_symbols_run_side_by_side_and_a_dead_one_is_repor
         [
             *("--symbols", ",".join(SYMBOLS), "--rate", str(RATE), "--max-trades", str(TRADES)),
             *("--wait-for-clients", "2", "--seed", "11", "--p-skip", "0.002"),
+            # Yesterday (a day with a partition to seal), well before midnight
+            *("--start", f"{dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)}T12:00:00"),
         ]
     )
     state = ClickHouseServiceState(ingest.clickhouse.url, database=ingest.database)
@@ -90,7 +97,8 @@ def test_two_streamers_on_split_symbols_run_side_by_side_and_a_dead_one_is_repor
     }
     for process in streamers.values():
         ingest.processes.start(process)
-    sensor = build_stream_health_sensor(max_silence_s=MAX_SILENCE_S)
+    # The trades are a day old: judge liveness only, not freshness.
+    sensor = build_stream_health_sensor(max_silence_s=MAX_SILENCE_S, max_staleness_s=10 * 86_400)
     resource = ServiceStateResource(
         backend="clickhouse", clickhouse_url=ingest.clickhouse.url, clickhouse_database=ingest.database
     )
@@ -150,10 +158,28 @@ def test_two_streamers_on_split_symbols_run_side_by_side_and_a_dead_one_is_repor
     # Both stopped cleanly; each recorded live gap fills of its own symbols only
     final = {b.instance: b for b in state.heartbeats("streamer")}
     assert {final[_instance(n)].status for n in SPLIT} == {"stopped"}
-    day = date_of(int(time.time() * 1e6))
-    fills = [f for d in {day, day.fromordinal(day.toordinal() - 1)} for f in state.gap_fills(d)]
+    fills = [f for part in ingest.store.partitions() for f in state.gap_fills(part.day)]
     by_instance = {n: {f.symbol for f in fills if f.instance_key == _instance(n).key} for n in SPLIT}
     assert stats["faults"]["skipped"] > 0
     assert by_instance["a"] and by_instance["a"] <= set(SPLIT["a"])
     assert by_instance["b"] and by_instance["b"] <= set(SPLIT["b"])
+
+    # The day's seal, on the production store, reports those live fills beside what it found itself
+    days = sorted({f.day for f in fills})
+    graph = resources(
+        TickStoreResource(
+            store="clickhouse", clickhouse_url=ingest.clickhouse.url, clickhouse_database=ingest.database
+        ),
+        TickArchiveResource(location=str(ingest.workdir / "archive")),
+        VenueHistoryResource(sim_rest_url=sim.rest_url),
+        resource,
+    )
+    for seal_day in days:
+        result = dg.materialize([tick_partition], partition_key=seal_day.isoformat(), resources=graph)
+        (event,) = result.get_asset_materialization_events()
+        metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+        day_fills = [f for f in fills if f.day == seal_day]
+        assert metadata["gaps_found"] == 0  # the streamers left the seal nothing to fill
+        assert metadata["live_gaps_filled"] == len(day_fills)
+        assert metadata["live_ids_filled"] == sum(f.filled for f in day_fills) > 0
     state.close()
