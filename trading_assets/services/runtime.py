@@ -12,7 +12,7 @@ from resources.bus.base import TickBus
 from resources.exchange_feed.base import ExchangeFeed
 from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
 from resources.exchange_feed.finnhub import FinnhubFeed, FinnhubFeedConfig
-from resources.service_state import ServiceInstance, ServiceStateStore
+from resources.service_state import ServiceInstance, ServiceStateStore, ServiceStateUnavailableError
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
 from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
@@ -24,6 +24,8 @@ from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerS
 log = logging.getLogger(__name__)
 
 LOADER_GROUP = "loader"
+STATE_RETRY_S = 2.0
+"""Pause between attempts to read the restart state from an unreachable service-state store."""
 
 
 def streamer_instance(settings: Settings, name: str = "main") -> ServiceInstance:
@@ -107,14 +109,25 @@ def run_streamer(
     metrics_port: int | None = None,
     overrides: FeedOverrides | None = None,
     config: StreamerConfig | None = None,
-) -> Streamer:
-    """Stream the configured venues into ``bus`` until ``stop`` is set."""
+) -> Streamer | None:
+    """Stream the configured venues into ``bus`` until ``stop`` is set (None: stopped before it began)."""
     metrics = StreamerMetrics()
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
     instance = streamer_instance(settings, instance_name)
-    migrate_legacy_state(state, instance, settings.home)
-    feeds = build_feeds(settings, load_state(state, instance), overrides)
+    # Streaming without the restart state would leave what was missed while down unfilled: wait for it.
+    while True:
+        try:
+            migrate_legacy_state(state, instance, settings.home)
+            resume = load_state(state, instance)
+            break
+        except ServiceStateUnavailableError as exc:
+            log.warning(
+                "%s: restart state unreadable (%s); waiting for it before streaming", instance.label, exc
+            )
+            if stop.wait(STATE_RETRY_S):
+                return None
+    feeds = build_feeds(settings, resume, overrides)
     streamer = Streamer(feeds=feeds, bus=bus, state=state, instance=instance, config=config, metrics=metrics)
     log.info("streaming as %s (%s)", instance.label, instance.key)
     streamer.run(stop)
