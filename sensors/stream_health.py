@@ -7,8 +7,6 @@ An instance is *alive* while it beats, *stopped* after a clean shutdown (its las
 problem), and *dead* when it stopped beating without saying so (killed, hung, host gone).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
