@@ -13,7 +13,6 @@ every day of the store and then demands exactly that set of (symbol, trade_id), 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -28,10 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import requests
 
+from resources.service_state import (
+    EmbeddedServiceState,
+    RestartState,
+    ServiceStateUnavailableError,
+    embedded_state_path,
+)
+from resources.service_state.factory import open_service_state
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.servers.base import ManagedServer, tail
-from trading_assets.services.heartbeat import read_heartbeat
+from trading_assets.core.settings import Settings
+from trading_assets.services.heartbeat import service_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 VENUE = "sim"
@@ -42,7 +49,8 @@ class TradegraphProcess(ManagedServer):
     """``python -m trading_assets.cli ARGS`` with its own ``TRADEGRAPH_*`` environment, in its own process group.
 
     Ready once the service (``streamer`` or ``loader``; ``None``: at once) wrote a heartbeat carrying this
-    process's pid, which the services do right after they started their loops.
+    process's pid (any instance of that service: several may share the home), which the services do right
+    after they started their loops.
     """
 
     ready_timeout_s = 60.0
@@ -69,8 +77,12 @@ class TradegraphProcess(ManagedServer):
     def is_ready(self) -> bool:
         if self.service is None:
             return True
-        beat = read_heartbeat(self.home, self.service)
-        return beat is not None and beat.pid == self.pid
+        # Wherever this process's settings keep service state (the SQLite file or ClickHouse).
+        with open_service_state(Settings.from_env(self.env)) as state:
+            try:
+                return any(beat.pid == self.pid for beat in state.heartbeats(self.service))
+            except ServiceStateUnavailableError:
+                return False
 
     @property
     def exit_code(self) -> int | None:
@@ -231,7 +243,9 @@ def expected_last_ids(stats: Mapping) -> dict[str, int]:
     return out
 
 
-def seed_streamer_state(home: Path, symbols: Iterable[str] = SYMBOLS, venue: str = VENUE) -> None:
+def seed_streamer_state(
+    home: Path, symbols: Iterable[str] = SYMBOLS, venue: str = VENUE, instance_name: str = "main"
+) -> None:
     """Tell a first streamer that the exchange's ids start at 1 (last id 0 per symbol).
 
     A streamer without state starts at whatever id it receives first (Binance's history is years long);
@@ -239,9 +253,11 @@ def seed_streamer_state(home: Path, symbols: Iterable[str] = SYMBOLS, venue: str
     as an operator onboarding a new venue would. Without this, a skipped or dropped *first* trade of a
     symbol would be outside what the streamer is responsible for.
     """
-    path = home / "state" / "streamer.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"last_ids": {venue: dict.fromkeys(symbols, 0)}, "gaps": {}}))
+    symbols = tuple(symbols)
+    # The instance `tradegraph stream --instance NAME` runs as on this host with these venues and symbols.
+    instance = service_instance("streamer", venues=(venue,), symbols=symbols, name=instance_name)
+    with EmbeddedServiceState(embedded_state_path(home)) as state:
+        state.save_restart_state(instance, RestartState(last_ids={venue: dict.fromkeys(symbols, 0)}, gaps={}))
 
 
 # --- the store ----------------------------------------------------------------------------------

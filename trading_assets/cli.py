@@ -76,11 +76,12 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("stream", settings):
         return 2
     from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.service_state.factory import open_service_state
     from trading_assets.services.runtime import run_streamer, stop_on_signals
 
     stop = stop_on_signals()
-    with open_tick_bus(TickBusConfig.from_settings(settings)) as bus:
-        run_streamer(settings, bus, stop, metrics_port=args.metrics_port)
+    with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
+        run_streamer(settings, bus, state, stop, instance_name=args.instance, metrics_port=args.metrics_port)
     return 0
 
 
@@ -88,6 +89,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     if not _needs_shared_bus("load", settings):
         return 2
     from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.service_state.factory import open_service_state
     from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
@@ -97,8 +99,18 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     with (
         open_tick_store(TickStoreConfig.from_settings(settings)) as store,
         open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
+        open_service_state(settings) as state,
     ):
-        run_loader(settings, bus, store, stop, metrics_port=args.metrics_port, config=config)
+        run_loader(
+            settings,
+            bus,
+            store,
+            state,
+            stop,
+            instance_name=args.instance,
+            metrics_port=args.metrics_port,
+            config=config,
+        )
     return 0
 
 
@@ -268,6 +280,30 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_services(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.service_state.factory import open_service_state
+    from trading_assets.services.heartbeat import now_us, retire
+
+    with open_service_state(settings) as state:
+        if args.retire:
+            retired = retire(state, args.retire)
+            if retired is None:
+                print(f"tradegraph services: no instance {args.retire!r}", file=sys.stderr)
+                return 1
+            print(f"retired {retired.instance.label} ({retired.instance.key})")
+            return 0
+        beats = state.heartbeats()
+    now = now_us()
+    for beat in beats:
+        age = (now - beat.wall_time_us) / 1e6
+        print(
+            f"{beat.status:<8} {age:>9.1f} s ago  {beat.ticks:>12,} ticks  {beat.instance.label}  {beat.instance.key}"
+        )
+    if not beats:
+        print(f"no service instance has beaten yet ({settings.service_state} service state)")
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     # Secrets print masked (SecretStr); the reference of every variable is docs/CONFIGURATION.md.
     for name in type(settings).model_fields:
@@ -306,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
     )
+    stream.add_argument(
+        "--instance",
+        default="main",
+        help="name of this streamer among others on the same venues, symbols and host (default main); "
+        "its heartbeat and restart state are its own",
+    )
     stream.set_defaults(handler=_cmd_stream)
 
     load = sub.add_parser(
@@ -321,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     # 0.1 s keeps exchange-to-queryable p99 near 0.3 s at 5,000 ticks/s (bench/ingest.py); faster feeds fill
     # --batch-rows first, so this only sets the insert rate of quiet ones (at most 10 a second).
     load.add_argument("--batch-seconds", type=float, default=0.1, help="insert at least this often (0.1 s)")
+    load.add_argument("--instance", default="main", help="name of this loader's heartbeat (default main)")
     load.set_defaults(handler=_cmd_load)
 
     run = sub.add_parser(
@@ -400,6 +443,16 @@ def build_parser() -> argparse.ArgumentParser:
     bars.add_argument("--symbol", default=None, help="only this symbol (default: all)")
     bars.add_argument("--out", default=None, help="CSV file (default: standard output)")
     bars.set_defaults(handler=_cmd_bars)
+
+    services = sub.add_parser(
+        "services",
+        help="list the streamer and loader instances and their last heartbeats",
+        description="Every service instance in the service state (TRADEGRAPH_SERVICE_STATE), newest beat "
+        "first. --retire KEY marks an instance retired on purpose as stopped, so the stream-health sensor "
+        "no longer reports it dead.",
+    )
+    services.add_argument("--retire", metavar="KEY", default=None, help="mark instance KEY as stopped")
+    services.set_defaults(handler=_cmd_services)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

@@ -17,6 +17,7 @@ from resources.archive.factory import TickArchiveConfig
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.registry import rest_urls_from
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.service_state.resource import ServiceStateResource
 from resources.table_store.factory import TableStoreConfig
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.factory import TickStoreConfig
@@ -85,6 +86,7 @@ def resources(
     *,
     venue_history: VenueHistoryResource | None = None,
     table_store: TableStoreResource | None = None,
+    service_state: ServiceStateResource | None = None,
 ) -> dict[str, object]:
     """The resources of the graph, configured from ``settings`` (tests may replace some)."""
     store = tick_store_resource(settings)
@@ -94,6 +96,8 @@ def resources(
         "table_store": table_store or table_store_resource(settings),
         "tick_archive": archive,
         "venue_history": venue_history or VenueHistoryResource(rest_urls=rest_urls_from(settings)),
+        # Fields set here from the settings, so the UI shows where the services' state is read.
+        "service_state": service_state or ServiceStateResource.from_settings(settings),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
     }
 

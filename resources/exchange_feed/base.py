@@ -45,6 +45,12 @@ class FeedEvent:
     count: int = 0
     """How many: missing or filled trade ids for gap events; for ``reconnect`` the backoff attempt (0: at
     once, the venue closed a working connection cleanly)."""
+    first_id: int | None = None
+    """Gap events: first trade id of the range concerned."""
+    last_id: int | None = None
+    """Gap events: last trade id (inclusive) of the range concerned."""
+    trade_time_us: int | None = None
+    """``gap_filled``: exchange time of the first trade filled (the day the gap belongs to)."""
 
     def describe(self) -> str:
         """One line for logs: ``binance gap_found BTCUSDT: ids 5..9 missing (5)``, no empty fields."""

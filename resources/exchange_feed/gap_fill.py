@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyarrow.compute as pc
+
 from resources.exchange_feed.base import FeedEvent, FeedSink, FeedStats
 from resources.exchange_feed.gaps import Gap, GapLedger
 from resources.exchange_feed.history import HistoryError, TradeHistory
@@ -123,6 +125,7 @@ class GapFiller:
 
     def _fill(self, gap: Gap) -> None:
         next_id, filled = gap.first_id, 0
+        first_time_us: int | None = None  # exchange time of the first trade filled: the gap's day
         if gap.count > self._max_gap_ids:
             # Likely a bogus id from the venue; fetching it would page through REST for hours.
             self._failed(
@@ -138,15 +141,19 @@ class GapFiller:
             except HistoryError as exc:
                 if self._stop.is_set():
                     return
-                self._failed(gap, next_id, filled, str(exc))
+                self._failed(gap, next_id, filled, str(exc), first_time_us)
                 return
             if page is None:
-                self._failed(gap, next_id, filled, f"the venue returned no trades from id {next_id}")
+                self._failed(
+                    gap, next_id, filled, f"the venue returned no trades from id {next_id}", first_time_us
+                )
                 return
             for frame in page.malformed:
                 log.warning("%s gap fill: malformed trade: %s", self._venue, frame.reason)
                 self._sink.on_malformed(frame)
             self._sink.on_ticks(page.ticks)
+            if first_time_us is None and page.ticks.num_rows:
+                first_time_us = int(pc.min(page.ticks["trade_time_us"]).as_py())
             filled += page.ids
             self._stats.gap_filled_ticks += page.ids
             next_id = page.next_id
@@ -176,9 +183,11 @@ class GapFiller:
             self._event("gap_fill_failed", gap, skipped, f"{detail}: the venue skipped ids")
         else:
             log.info("%s %s: gap %s: filled %d missing trades", self._venue, gap.symbol, detail, filled)
-        self._event("gap_filled", gap, filled, detail)
+        self._event("gap_filled", gap, filled, detail, trade_time_us=first_time_us)
 
-    def _failed(self, gap: Gap, next_id: int, filled: int, reason: str) -> None:
+    def _failed(
+        self, gap: Gap, next_id: int, filled: int, reason: str, first_time_us: int | None = None
+    ) -> None:
         missing = gap.last_id - next_id + 1
         self._ledger.resolved(filled=filled, failed=missing)
         with self._lock:
@@ -195,10 +204,38 @@ class GapFiller:
             reason,
         )
         if filled:
-            self._event("gap_filled", gap, filled, f"ids {gap.first_id}..{next_id - 1} (partial)")
-        self._event("gap_fill_failed", gap, missing, f"ids {next_id}..{gap.last_id}: {reason}")
+            self._event(
+                "gap_filled",
+                gap,
+                filled,
+                f"ids {gap.first_id}..{next_id - 1} (partial)",
+                last_id=next_id - 1,
+                trade_time_us=first_time_us,
+            )
+        self._event(
+            "gap_fill_failed", gap, missing, f"ids {next_id}..{gap.last_id}: {reason}", first_id=next_id
+        )
 
-    def _event(self, kind: str, gap: Gap, count: int, detail: str) -> None:
+    def _event(
+        self,
+        kind: str,
+        gap: Gap,
+        count: int,
+        detail: str,
+        *,
+        first_id: int | None = None,
+        last_id: int | None = None,
+        trade_time_us: int | None = None,
+    ) -> None:
         self._sink.on_event(
-            FeedEvent(kind=kind, venue=self._venue, symbol=gap.symbol, detail=detail, count=count)  # type: ignore[arg-type]
+            FeedEvent(
+                kind=kind,  # type: ignore[arg-type]
+                venue=self._venue,
+                symbol=gap.symbol,
+                detail=detail,
+                count=count,
+                first_id=gap.first_id if first_id is None else first_id,
+                last_id=gap.last_id if last_id is None else last_id,
+                trade_time_us=trade_time_us,
+            )
         )

@@ -61,7 +61,7 @@ def test_importing_definitions_has_no_side_effects(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "TRADEGRAPH_STORE": "not-a-store", "PYTHONPATH": str(ROOT)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )
 
     assert result.returncode == 0, result.stderr

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     """ClickHouse database that holds the tick tables."""
     bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
+    service_state: Literal["embedded", "clickhouse"] = "embedded"
+    """Where heartbeats and restart state live: ``embedded`` (SQLite under the home) or ``clickhouse``."""
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Kafka bootstrap servers ``host:port[,host:port]``, used when the bus is ``kafka``."""
     archive: str = Field(default="", json_schema_extra={"doc_default": "`$TRADEGRAPH_HOME/archive`"})
@@ -178,10 +180,14 @@ class Settings(BaseSettings):
     def _check_home(cls, value: Any) -> Path:
         return _home(value)
 
-    @field_validator("store", "bus", mode="before")
+    @field_validator("store", "bus", "service_state", mode="before")
     @classmethod
     def _check_choice(cls, value: Any, info: ValidationInfo) -> Any:
-        allowed = {"store": ("embedded", "clickhouse"), "bus": ("embedded", "kafka")}[str(info.field_name)]
+        allowed = {
+            "store": ("embedded", "clickhouse"),
+            "bus": ("embedded", "kafka"),
+            "service_state": ("embedded", "clickhouse"),
+        }[str(info.field_name)]
         name = cls.env_name(str(info.field_name))
         if value not in allowed:
             raise ValueError(

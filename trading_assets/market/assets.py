@@ -15,11 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.service_state.resource import ServiceStateResource
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.core.time import day_bounds_us
 from trading_assets.market import quality
 from trading_assets.market.bars import BARS_TABLE, bars_chart_png, compute_bars_1m
+from trading_assets.market.live_gaps import live_gap_metadata
 from trading_assets.market.partitions import DAILY, partition_day
 from trading_assets.market.sealing import seal_day
 
@@ -91,7 +93,10 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     ],
 )
 def tick_partition(
-    context: dg.AssetExecutionContext, tick_store: TickStoreResource, venue_history: VenueHistoryResource
+    context: dg.AssetExecutionContext,
+    tick_store: TickStoreResource,
+    venue_history: VenueHistoryResource,
+    service_state: ServiceStateResource,
 ):  # -> MaterializeResult holding the sealed day: annotated, Dagster would type the output as Nothing
     """One closed UTC day of ticks, sealed: trade-id gaps filled from the venue's REST history, duplicates
     removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
@@ -114,6 +119,8 @@ def tick_partition(
         "gaps_found": dg.MetadataValue.int(report.gaps_found),
         "gaps_filled": dg.MetadataValue.int(report.gaps_filled),
         "gaps_left": dg.MetadataValue.int(sum(g.size for g in report.gaps_left)),
+        # Beside what the seal found: what the streamers found and filled live for this day.
+        **live_gap_metadata(service_state, day),
     }
     # The value is the sealed day itself: readers later in the run get it in memory (day_io).
     return dg.MaterializeResult(value=ticks, metadata=metadata, check_results=checks)

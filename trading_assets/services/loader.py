@@ -14,20 +14,19 @@ next one gets those records again and the store's dedup drops the second copy.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.bus.base import BusError, TickConsumer
+from resources.service_state.base import Status
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from trading_assets.services import failpoints
-from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
+from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.metrics import LoaderMetrics
 
 log = logging.getLogger(__name__)
@@ -75,13 +74,13 @@ class Loader:
         config: LoaderConfig | None = None,
         *,
         metrics: LoaderMetrics | None = None,
-        home: Path | None = None,
+        heartbeat: HeartbeatWriter | None = None,
     ) -> None:
         self.consumer = consumer
         self.store = store
         self.config = config or LoaderConfig()
         self.metrics = metrics or LoaderMetrics()
-        self.home = home
+        self.heartbeat = heartbeat
         self.stats = LoaderStats()
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -196,28 +195,23 @@ class Loader:
             time.sleep(0.01)
         return True
 
-    def beat(self) -> None:
-        """Update the lag figure and write the loader's heartbeat (when it has a home folder)."""
+    def beat(self, *, status: Status = "running") -> None:
+        """Update the lag figure and write the loader's heartbeat (when it has a heartbeat writer)."""
         self.stats.lag = self.consumer.lag()
         self.metrics.consumer_lag.set(float("nan") if self.stats.lag is None else self.stats.lag)
         self.metrics.heartbeat.set(time.time())
-        if self.home is None:
+        if self.heartbeat is None:
             return
-        write_heartbeat(
-            self.home,
-            Heartbeat(
-                service="loader",
-                pid=os.getpid(),
-                wall_time_us=now_us(),
-                ticks=self.stats.ticks,
-                last_trade_time_us=self.stats.newest_trade_us,
-                detail={
-                    "insert_failures": float(self.stats.insert_failures),
-                    "bus_failures": float(self.stats.bus_failures),
-                    "pending": float(self._pending_rows),
-                    **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
-                },
-            ),
+        self.heartbeat.beat(
+            ticks=self.stats.ticks,
+            last_trade_time_us=self.stats.newest_trade_us,
+            detail={
+                "insert_failures": float(self.stats.insert_failures),
+                "bus_failures": float(self.stats.bus_failures),
+                "pending": float(self._pending_rows),
+                **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
+            },
+            status=status,
         )
 
     def maybe_beat(self) -> None:
@@ -234,7 +228,7 @@ class Loader:
         # ``stop`` is set, so an unreachable store gets one attempt, not a wait: what is left stays
         # uncommitted on the bus and is delivered again to the next loader.
         self.flush(stop)
-        self.beat()
+        self.beat(status="stopped")
         log.info("loader stopped: %d ticks in %d batches", self.stats.ticks, self.stats.batches)
 
     def drain(self, *, idle_s: float = 1.0, timeout_s: float = 600.0) -> int:

@@ -23,12 +23,22 @@ from typing import Any
 
 from resources.bus.base import TickBus
 from resources.exchange_feed.binance import BinanceFeed
+from resources.service_state import ServiceStateStore
+from resources.service_state.factory import open_service_state
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig, FaultConfig
+from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
-from trading_assets.services.runtime import LOADER_GROUP, FeedOverrides, build_feeds
+from trading_assets.services.runtime import (
+    LOADER_GROUP,
+    FeedOverrides,
+    build_feeds,
+    loader_instance,
+    streamer_instance,
+)
+from trading_assets.services.state_migration import migrate_legacy_state
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state, save_state
 
 log = logging.getLogger(__name__)
@@ -98,9 +108,21 @@ class PipelineSummary:
 
 
 def run_pipeline(
-    settings: Settings, bus: TickBus, store: TickStore, config: PipelineConfig, stop: threading.Event
+    settings: Settings,
+    bus: TickBus,
+    store: TickStore,
+    config: PipelineConfig,
+    stop: threading.Event,
+    state: ServiceStateStore | None = None,
 ) -> PipelineSummary:
-    """Run exchange (optional), streamer and loader until done or stopped; return what happened."""
+    """Run exchange (optional), streamer and loader until done or stopped; return what happened.
+
+    ``state``: where heartbeats and restart state go (default: the store the settings name)."""
+    if state is None:
+        with open_service_state(settings) as opened:
+            return run_pipeline(settings, bus, store, config, stop, opened)
+    streamer_id, loader_id = streamer_instance(settings), loader_instance(settings)
+    migrate_legacy_state(state, streamer_id, settings.home)
     started = time.monotonic()
     sim: ExchangeSim | None = None
     overrides = FeedOverrides()
@@ -125,9 +147,10 @@ def run_pipeline(
         # This exchange is new and numbers its trades from 1: the ids and gaps the state holds for venue
         # 'sim' belong to an earlier one and would make this one's ids look old (its gaps unseen). Start
         # from "last id 0", so even a first trade the exchange skips is fetched.
-        previous = load_state(settings.home)
+        previous = load_state(state, streamer_id)
         save_state(
-            settings.home,
+            state,
+            streamer_id,
             StreamerState(
                 last_ids={**previous.last_ids, "sim": dict.fromkeys(settings.symbols, 0)},
                 gaps={venue: gaps for venue, gaps in previous.gaps.items() if venue != "sim"},
@@ -138,14 +161,17 @@ def run_pipeline(
         serve_metrics(streamer_metrics.registry, config.metrics_port)
         serve_metrics(loader_metrics.registry, config.metrics_port + 1)
     consumer = bus.consumer(group=LOADER_GROUP, venues=settings.venues)
-    loader = Loader(consumer, store, config.loader, metrics=loader_metrics, home=settings.home)
+    loader = Loader(
+        consumer, store, config.loader, metrics=loader_metrics, heartbeat=HeartbeatWriter(state, loader_id)
+    )
     # The in-process bus dies with the process: a tick counts as safe only once the loader stored it,
     # so the streamer's restart state never runs ahead of the store.
     durable = None if settings.bus == "kafka" else (lambda n: loader.wait_loaded(n, timeout_s=2.0))
     streamer = Streamer(
-        feeds=build_feeds(settings, load_state(settings.home), overrides),
+        feeds=build_feeds(settings, load_state(state, streamer_id), overrides),
         bus=bus,
-        home=settings.home,
+        state=state,
+        instance=streamer_id,
         config=StreamerConfig(),
         metrics=streamer_metrics,
         durable=durable,

@@ -12,15 +12,30 @@ from resources.bus.base import TickBus
 from resources.exchange_feed.base import ExchangeFeed
 from resources.exchange_feed.registry import build_feed, endpoints_from
 from resources.exchange_feed.venue import FeedResume, VenueConfig
+from resources.service_state import ServiceInstance, ServiceStateStore, ServiceStateUnavailableError
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
+from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
+from trading_assets.services.state_migration import migrate_legacy_state
 from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state
 
 log = logging.getLogger(__name__)
 
 LOADER_GROUP = "loader"
+STATE_RETRY_S = 2.0
+"""Pause between attempts to read the restart state from an unreachable service-state store."""
+
+
+def streamer_instance(settings: Settings, name: str = "main") -> ServiceInstance:
+    """The instance a streamer of ``settings`` runs as on this host: its venues and symbols, and ``name``."""
+    return service_instance("streamer", venues=settings.venues, symbols=settings.symbols, name=name)
+
+
+def loader_instance(settings: Settings, name: str = "main") -> ServiceInstance:
+    """The instance a loader of ``settings`` runs as on this host (it loads every symbol of its venues)."""
+    return service_instance("loader", venues=settings.venues, name=name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,19 +87,34 @@ def stop_on_signals() -> threading.Event:
 def run_streamer(
     settings: Settings,
     bus: TickBus,
+    state: ServiceStateStore,
     stop: threading.Event,
     *,
+    instance_name: str = "main",
     metrics_port: int | None = None,
     overrides: FeedOverrides | None = None,
     config: StreamerConfig | None = None,
-) -> Streamer:
-    """Stream the configured venues into ``bus`` until ``stop`` is set."""
+) -> Streamer | None:
+    """Stream the configured venues into ``bus`` until ``stop`` is set (None: stopped before it began)."""
     metrics = StreamerMetrics()
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
-    feeds = build_feeds(settings, load_state(settings.home), overrides)
-    streamer = Streamer(feeds=feeds, bus=bus, home=settings.home, config=config, metrics=metrics)
-    log.info("streaming %s for %s", ", ".join(settings.venues), ", ".join(settings.symbols))
+    instance = streamer_instance(settings, instance_name)
+    # Streaming without the restart state would leave what was missed while down unfilled: wait for it.
+    while True:
+        try:
+            migrate_legacy_state(state, instance, settings.home)
+            resume = load_state(state, instance)
+            break
+        except ServiceStateUnavailableError as exc:
+            log.warning(
+                "%s: restart state unreadable (%s); waiting for it before streaming", instance.label, exc
+            )
+            if stop.wait(STATE_RETRY_S):
+                return None
+    feeds = build_feeds(settings, resume, overrides)
+    streamer = Streamer(feeds=feeds, bus=bus, state=state, instance=instance, config=config, metrics=metrics)
+    log.info("streaming as %s (%s)", instance.label, instance.key)
     streamer.run(stop)
     return streamer
 
@@ -93,8 +123,10 @@ def run_loader(
     settings: Settings,
     bus: TickBus,
     store: TickStore,
+    state: ServiceStateStore,
     stop: threading.Event,
     *,
+    instance_name: str = "main",
     metrics_port: int | None = None,
     config: LoaderConfig | None = None,
 ) -> Loader:
@@ -103,6 +135,7 @@ def run_loader(
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port)
     with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
-        loader = Loader(consumer, store, config, metrics=metrics, home=settings.home)
+        heartbeat = HeartbeatWriter(state, loader_instance(settings, instance_name))
+        loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat)
         loader.run(stop)
     return loader

@@ -4,20 +4,20 @@ Feeds run in their own threads and hand parsed tick tables to :class:`Streamer` 
 validates each table column-wise, publishes the good rows, sends malformed frames and invalid ticks to the
 dead letters with the reason, and every ``flush_interval_s`` waits for the bus to acknowledge what was
 published. Only after an acknowledgement does it record, per symbol, the last trade id published
-and the feeds' still-open gaps (``state/streamer.json``): a restarted streamer hands both to its feeds,
-which fill what is missing from the venue's REST history, so a kill loses nothing.
+and the feeds' still-open gaps, as the restart state of its own service instance in the service-state
+store (:mod:`resources.service_state`): a restarted streamer with the same identity (venues, symbols,
+host, name) hands both to its feeds, which fill what is missing from the venue's REST history, so a kill
+loses nothing; a streamer on other symbols never sees them. Gaps the feeds filled are recorded in the
+same store (once their ticks are durable), for the day's seal to report.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -26,8 +26,17 @@ import pyarrow.compute as pc
 from resources.bus.base import DeadLetter, TickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent
 from resources.exchange_feed.wire import MalformedFrame
+from resources.service_state import (
+    LiveGapFill,
+    RestartState,
+    ServiceInstance,
+    ServiceStateStore,
+    ServiceStateUnavailableError,
+)
+from resources.service_state.base import Status
+from trading_assets.core.time import date_of
 from trading_assets.core.validation import DEFAULT_MAX_FUTURE_US, validate_table
-from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
+from trading_assets.services.heartbeat import HeartbeatWriter, now_us
 from trading_assets.services.metrics import StreamerMetrics
 
 log = logging.getLogger(__name__)
@@ -45,43 +54,19 @@ class StreamerConfig:
     """Ticks whose trade time is further ahead of their receive time are rejected."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StreamerState:
-    """What a restarted streamer needs so that nothing is lost across the restart."""
-
-    last_ids: dict[str, dict[str, int]]
-    """Highest trade id acknowledged by the bus, per venue and symbol."""
-    gaps: dict[str, dict[str, list[tuple[int, int]]]]
-    """Trade-id ranges known missing and not yet filled, per venue and symbol."""
+StreamerState = RestartState
+"""What a restarted streamer needs so that nothing is lost across the restart (last ids, open gaps)."""
 
 
-def state_path(home: Path) -> Path:
-    """Where the streamer keeps its :class:`StreamerState`."""
-    return home / "state" / "streamer.json"
+def load_state(store: ServiceStateStore, instance: ServiceInstance) -> RestartState:
+    """The state ``instance`` left last (empty on its first start; never another instance's)."""
+    return store.restart_state(instance) or RestartState.empty()
 
 
-def load_state(home: Path) -> StreamerState:
-    """The state the last streamer left (empty on a first start)."""
-    try:
-        data = json.loads(state_path(home).read_text())
-    except FileNotFoundError:
-        return StreamerState(last_ids={}, gaps={})
-    return StreamerState(
-        last_ids={v: {s: int(i) for s, i in ids.items()} for v, ids in data["last_ids"].items()},
-        gaps={
-            v: {s: [(int(a), int(b)) for a, b in ranges] for s, ranges in by_symbol.items()}
-            for v, by_symbol in data["gaps"].items()
-        },
-    )
-
-
-def save_state(home: Path, state: StreamerState) -> None:
-    """Write ``state`` atomically (a new exchange, e.g. ``tradegraph run``'s own, starts from a reset one)."""
-    path = state_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"last_ids": state.last_ids, "gaps": state.gaps}, sort_keys=True))
-    os.replace(tmp, path)
+def save_state(store: ServiceStateStore, instance: ServiceInstance, state: RestartState) -> None:
+    """Replace the restart state of ``instance`` (a new exchange, e.g. ``tradegraph run``'s own, starts
+    from a reset one)."""
+    store.save_restart_state(instance, state)
 
 
 @dataclass(slots=True)
@@ -101,7 +86,8 @@ class Streamer:
         *,
         feeds: Sequence[ExchangeFeed],
         bus: TickBus,
-        home: Path,
+        state: ServiceStateStore,
+        instance: ServiceInstance,
         config: StreamerConfig | None = None,
         metrics: StreamerMetrics | None = None,
         durable: Callable[[int], bool] | None = None,
@@ -111,14 +97,17 @@ class Streamer:
         self.feeds = list(feeds)
         self._durable = durable
         self.bus = bus
-        self.home = home
+        self.state = state
+        self.instance = instance
+        self._heartbeat = HeartbeatWriter(state, instance)
         self.config = config or StreamerConfig()
         self.metrics = metrics or StreamerMetrics()
         self.published = 0
         self.dead_lettered = 0
         self._lock = threading.Lock()
         self._unacked: list[_Unacked] = []
-        self._last_ids = load_state(home).last_ids
+        self._last_ids = load_state(state, instance).last_ids
+        self._gap_fills: list[LiveGapFill] = []  # filled by the feeds, not yet recorded in the store
         self._newest_trade_us: int | None = None
 
     # --- the feeds' sink (called from feed threads) -------------------------------------------------
@@ -160,11 +149,30 @@ class Streamer:
             "gap_filled": self.metrics.gaps_filled,
             "gap_fill_failed": self.metrics.gap_fill_failures,
         }
+        if event.kind == "gap_filled" and event.count > 0 and event.symbol is not None:
+            self._note_gap_fill(event)
         counter = counters.get(event.kind)
         if counter is not None:
             counter.labels(venue=event.venue).inc(max(event.count, 1) if event.kind != "reconnect" else 1)
         # The feed logs each event once, with its context; repeating it here doubled every line.
         log.debug("feed event: %s", event.describe())
+
+    def _note_gap_fill(self, event: FeedEvent) -> None:
+        if event.first_id is None or event.last_id is None or event.trade_time_us is None:
+            return  # a feed that does not say which ids or day: counted in the metrics only
+        assert event.symbol is not None
+        fill = LiveGapFill(
+            instance_key=self.instance.key,
+            venue=event.venue,
+            symbol=event.symbol,
+            day=date_of(event.trade_time_us),
+            first_id=event.first_id,
+            last_id=event.last_id,
+            filled=event.count,
+            recorded_us=now_us(),
+        )
+        with self._lock:
+            self._gap_fills.append(fill)
 
     def _dead_letter(self, venue: str, raw: bytes, reason: str, kind: str) -> None:
         self.bus.publish_dead_letter(
@@ -207,28 +215,40 @@ class Streamer:
                 self._newest_trade_us = max(self._newest_trade_us or newest, newest)
         return True
 
-    def beat(self) -> None:
-        """Save the restart state and write the heartbeat."""
-        # Order matters: take the feeds' open gaps first, then flush the bus. A gap that is no longer
-        # open had its ticks handed over before the snapshot, so the flush covers them; a gap still
-        # open is saved and fetched again by the next streamer if this one dies.
+    def beat(self, *, status: Status = "running") -> None:
+        """Save the restart state, record the gaps filled since the last beat, write the heartbeat."""
+        # Order matters: take the feeds' open gaps and the filled ones first, then flush the bus. A gap
+        # that is no longer open had its ticks handed over before the snapshot, so the flush covers them;
+        # a gap still open is saved and fetched again by the next streamer if this one dies.
         gaps = {feed.venue: feed.unfilled_gaps() for feed in self.feeds}
+        with self._lock:
+            fills = list(self._gap_fills)
         if not self.acknowledge():
-            return  # not durable yet: keep the previous state, it is still true
+            # Not durable yet: keep the previous state, it is still true. A last beat still says that
+            # this instance stopped (rather than died), so the health sensor does not call it dead.
+            if status == "stopped":
+                self._write_heartbeat(status)
+            return
         with self._lock:
             ids = {venue: dict(v) for venue, v in self._last_ids.items()}
+        state = RestartState(last_ids=ids, gaps={v: g for v, g in gaps.items() if g})
+        try:
+            save_state(self.state, self.instance, state)
+            self.state.record_gap_fills(fills)
+        except ServiceStateUnavailableError as exc:
+            # The saved state stays true (older ids only mean more to fetch again); the next beat retries.
+            # The heartbeat would meet the same unreachable store: skip it rather than wait twice.
+            log.warning("%s: restart state not saved (%s); trying again next beat", self.instance.label, exc)
+            return
+        with self._lock:
+            del self._gap_fills[: len(fills)]
+        self._write_heartbeat(status)
+
+    def _write_heartbeat(self, status: Status) -> None:
+        with self._lock:
             published, newest, dead = self.published, self._newest_trade_us, self.dead_lettered
-        save_state(self.home, StreamerState(last_ids=ids, gaps={v: g for v, g in gaps.items() if g}))
-        write_heartbeat(
-            self.home,
-            Heartbeat(
-                service="streamer",
-                pid=os.getpid(),
-                wall_time_us=now_us(),
-                ticks=published,
-                last_trade_time_us=newest,
-                detail={"dead_letters": float(dead)},
-            ),
+        self._heartbeat.beat(
+            ticks=published, last_trade_time_us=newest, detail={"dead_letters": float(dead)}, status=status
         )
         self.metrics.heartbeat.set(time.time())
 
@@ -257,7 +277,7 @@ class Streamer:
                 thread.join(timeout=10)
             # Feeds may hand over a last batch while stopping: acknowledge it before the final beat.
             self.acknowledge()
-            self.beat()
+            self.beat(status="stopped")
             log.info(
                 "streamer stopped: %d ticks published, %d dead letters", self.published, self.dead_lettered
             )
@@ -292,4 +312,4 @@ def _counts(table: pa.Table) -> dict[tuple[str, str], int]:
     }
 
 
-__all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state", "state_path"]
+__all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state"]

@@ -15,8 +15,11 @@ from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.exchange_feed.registry import build_history
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.exchange_feed.venue import VenueConfig
+from resources.service_state import EmbeddedServiceState, LiveGapFill
+from resources.service_state.resource import ServiceStateResource
 from resources.table_store.embedded import EmbeddedTableStore
 from resources.tick_store.base import TickStore
+from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.archive.assets import tick_archive
 from trading_assets.core.settings import Settings
@@ -57,7 +60,11 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
 def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, object]:
     # The embedded defaults under tmp_path: the store in ticks/, the archive in archive/.
     settings = Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)})
-    return resources(settings, venue_history=VenueHistoryResource(rest_urls={"sim": rest_url}, **history))
+    return resources(
+        settings,
+        venue_history=VenueHistoryResource(rest_urls={"sim": rest_url}, **history),
+        service_state=ServiceStateResource(sqlite_path=str(tmp_path / "state.sqlite")),
+    )
 
 
 def _store(tmp_path: Path) -> TickStore:
@@ -225,3 +232,47 @@ def test_trades_missing_at_the_days_edges_are_found_and_filled(
     meta = _metadata(result, "tick_partition")
     assert (meta["gaps_found"], meta["gaps_filled"], meta["rows"]) == (70, 70, TRADES)
     assert all(_checks(result).values())
+
+
+def test_seal_reports_the_gaps_streamers_filled_live_beside_its_own(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
+    # Arrange: the day is stored complete; streamers recorded two gaps they filled live that day (one of
+    # them short of ids the venue lacked) and one on the next day
+    rest_url, every_trade = venue
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+
+    def fill(symbol: str, first: int, last: int, filled: int, day: dt.date = DAY) -> LiveGapFill:
+        return LiveGapFill(
+            instance_key="streamer/main/h/sim/abc",
+            venue="sim",
+            symbol=symbol,
+            day=day,
+            first_id=first,
+            last_id=last,
+            filled=filled,
+            recorded_us=1,
+        )
+
+    with EmbeddedServiceState(tmp_path / "state.sqlite") as state:
+        state.record_gap_fills(
+            [
+                fill("BTCUSDT", 10, 19, 10),
+                fill("ETHUSDT", 5, 9, 4),
+                fill("BTCUSDT", 1, 2, 2, DAY + dt.timedelta(1)),
+            ]
+        )
+
+    # Act
+    result = dg.materialize(
+        [tick_partition], partition_key=DAY.isoformat(), resources=_resources(tmp_path, rest_url)
+    )
+
+    # Assert: the seal found nothing itself, and reports what was filled live that day
+    meta = _metadata(result, "tick_partition")
+    assert (meta["gaps_found"], meta["gaps_filled"]) == (0, 0)
+    assert (meta["live_gaps_filled"], meta["live_ids_missing"], meta["live_ids_filled"]) == (2, 15, 14)
+    assert meta["live_gaps_by_symbol"] == {
+        "sim:BTCUSDT": {"gaps": 1, "missing": 10, "filled": 10},
+        "sim:ETHUSDT": {"gaps": 1, "missing": 5, "filled": 4},
+    }

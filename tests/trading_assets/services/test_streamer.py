@@ -1,17 +1,34 @@
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.compute as pc
 
-from resources.bus.factory import TickBusConfig, open_tick_bus
+from resources.bus.embedded import EmbeddedTickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent, FeedSink
 from resources.exchange_feed.wire import MalformedFrame
-from trading_assets.core.time import US_PER_DAY
+from resources.service_state import (
+    EmbeddedServiceState,
+    RestartState,
+    ServiceInstance,
+    ServiceStateStore,
+    ServiceStateUnavailableError,
+)
+from trading_assets.core.time import US_PER_DAY, date_of
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.services.heartbeat import read_heartbeat
 from trading_assets.services.streamer import Streamer, StreamerConfig, load_state
 
 DAY = 20_000 * US_PER_DAY
+
+
+def _instance(*symbols: str, name: str = "main") -> ServiceInstance:
+    return ServiceInstance(
+        service="streamer", venues=("sim",), symbols=symbols or ("BTCUSDT", "ETHUSDT"), host="h", name=name
+    )
+
+
+def _state(tmp_path: Path) -> ServiceStateStore:
+    return EmbeddedServiceState(tmp_path / "state.sqlite")
 
 
 class ScriptedFeed(ExchangeFeed):
@@ -60,8 +77,14 @@ def test_streamer_publishes_valid_ticks_and_dead_letters_the_rest_with_reasons(t
             FeedEvent(kind="reconnect", venue="sim", detail="dropped"),
         ]
     )
-    bus = open_tick_bus(TickBusConfig())
-    streamer = Streamer(feeds=[feed], bus=bus, home=tmp_path, config=StreamerConfig(flush_interval_s=0.01))
+    bus = EmbeddedTickBus()
+    streamer = Streamer(
+        feeds=[feed],
+        bus=bus,
+        state=_state(tmp_path),
+        instance=_instance(),
+        config=StreamerConfig(flush_interval_s=0.01),
+    )
 
     _run_until_done(streamer, feed)
 
@@ -87,17 +110,18 @@ def test_streamer_publishes_valid_ticks_and_dead_letters_the_rest_with_reasons(t
 def test_streamer_saves_acknowledged_last_ids_open_gaps_and_a_heartbeat(tmp_path: Path) -> None:
     ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT", "ETHUSDT")), start_us=DAY).generate(500)
     feed = ScriptedFeed([ticks], gaps={"BTCUSDT": [(900, 950)]})
-    streamer = Streamer(feeds=[feed], bus=open_tick_bus(TickBusConfig()), home=tmp_path)
+    store = _state(tmp_path)
+    streamer = Streamer(feeds=[feed], bus=EmbeddedTickBus(), state=store, instance=_instance())
 
     _run_until_done(streamer, feed)
 
-    state = load_state(tmp_path)
+    state = load_state(store, _instance())
     for symbol in ("BTCUSDT", "ETHUSDT"):
         ids = ticks.filter(pc.equal(ticks["symbol"], symbol))["trade_id"]
         assert state.last_ids["sim"][symbol] == pc.max(ids).as_py()
     assert state.gaps == {"sim": {"BTCUSDT": [(900, 950)]}}
-    beat = read_heartbeat(tmp_path, "streamer")
-    assert beat is not None and beat.ticks == 500
+    beat = store.heartbeat(_instance())
+    assert beat is not None and beat.ticks == 500 and beat.status == "stopped"
     assert beat.last_trade_time_us == pc.max(ticks["trade_time_us"]).as_py()
 
 
@@ -105,8 +129,146 @@ def test_restarted_streamer_resumes_from_the_saved_state(tmp_path: Path) -> None
     first = ScriptedFeed(
         [MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)]
     )
-    _run_until_done(Streamer(feeds=[first], bus=open_tick_bus(TickBusConfig()), home=tmp_path), first)
+    store = _state(tmp_path)
+    _run_until_done(
+        Streamer(feeds=[first], bus=EmbeddedTickBus(), state=store, instance=_instance("BTCUSDT")), first
+    )
 
-    second = Streamer(feeds=[], bus=open_tick_bus(TickBusConfig()), home=tmp_path)
+    second = Streamer(feeds=[], bus=EmbeddedTickBus(), state=store, instance=_instance("BTCUSDT"))
 
     assert second.last_ids() == {"sim": {"BTCUSDT": 10}}
+
+
+def test_a_streamer_on_other_symbols_never_loads_another_instances_state(tmp_path: Path) -> None:
+    # Arrange: streamer A (BTCUSDT) ran and saved its ids and an open gap
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)
+    feed = ScriptedFeed([ticks], gaps={"BTCUSDT": [(20, 25)]})
+    store = _state(tmp_path)
+    _run_until_done(
+        Streamer(feeds=[feed], bus=EmbeddedTickBus(), state=store, instance=_instance("BTCUSDT")), feed
+    )
+
+    # Act: streamer B on ETHUSDT starts against the same store (and A restarts)
+    other = Streamer(feeds=[], bus=EmbeddedTickBus(), state=store, instance=_instance("ETHUSDT"))
+    same = Streamer(feeds=[], bus=EmbeddedTickBus(), state=store, instance=_instance("BTCUSDT"))
+
+    # Assert
+    assert other.last_ids() == {}
+    assert load_state(store, _instance("ETHUSDT")).gaps == {}
+    assert same.last_ids() == {"sim": {"BTCUSDT": 10}}
+    assert load_state(store, _instance("BTCUSDT")).gaps == {"sim": {"BTCUSDT": [(20, 25)]}}
+
+
+def test_gaps_filled_live_are_recorded_with_their_ids_and_day(tmp_path: Path) -> None:
+    # Arrange: a feed that fills a gap (ticks first, then the event, as the gap filler does)
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
+    filled = FeedEvent(
+        kind="gap_filled",
+        venue="sim",
+        symbol="BTCUSDT",
+        detail="ids 5..9",
+        count=5,
+        first_id=5,
+        last_id=9,
+        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
+    )
+    without_ids = FeedEvent(kind="gap_filled", venue="sim", symbol="BTCUSDT", detail="old feed", count=3)
+    feed = ScriptedFeed([ticks, filled, without_ids])
+    store = _state(tmp_path)
+    instance = _instance("BTCUSDT")
+
+    # Act
+    _run_until_done(Streamer(feeds=[feed], bus=EmbeddedTickBus(), state=store, instance=instance), feed)
+
+    # Assert: one record with its ids, day and count (an event without ids is only counted)
+    (fill,) = store.gap_fills(date_of(DAY))
+    assert (fill.venue, fill.symbol, fill.first_id, fill.last_id, fill.filled) == ("sim", "BTCUSDT", 5, 9, 5)
+    assert fill.instance_key == instance.key
+
+
+def test_nothing_is_recorded_while_the_published_ticks_are_not_durable(tmp_path: Path) -> None:
+    # Arrange: the in-process bus's check that the loader stored the ticks never confirms
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
+    filled = FeedEvent(
+        kind="gap_filled",
+        venue="sim",
+        symbol="BTCUSDT",
+        count=5,
+        first_id=5,
+        last_id=9,
+        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
+    )
+    feed = ScriptedFeed([ticks, filled])
+    store = _state(tmp_path)
+    streamer = Streamer(
+        feeds=[feed],
+        bus=EmbeddedTickBus(),
+        state=store,
+        instance=_instance("BTCUSDT"),
+        durable=lambda n: False,
+    )
+
+    # Act
+    _run_until_done(streamer, feed)
+
+    # Assert: neither restart state nor gap record ran ahead of the store
+    saved = store.restart_state(_instance("BTCUSDT"))
+    assert saved is None or saved.last_ids == {}  # a beat before the first ticks saves an empty state
+    assert store.gap_fills(date_of(DAY)) == []
+    # ... yet its last heartbeat says it stopped, rather than leaving it to look dead
+    beat = store.heartbeat(_instance("BTCUSDT"))
+    assert beat is not None and beat.status == "stopped"
+
+
+class _UnreachableAtFirst(EmbeddedServiceState):
+    """A state store that cannot be reached for its first ``failures`` restart-state saves."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    def save_restart_state(self, instance: ServiceInstance, state: RestartState) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ServiceStateUnavailableError("state store away (test)")
+        super().save_restart_state(instance, state)
+
+
+def test_an_unreachable_state_store_is_ridden_out_and_gap_fills_are_recorded_later(tmp_path: Path) -> None:
+    # Arrange: the store refuses the first saves (the streamer beats at start and at stop at least)
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
+    filled = FeedEvent(
+        kind="gap_filled",
+        venue="sim",
+        symbol="BTCUSDT",
+        count=5,
+        first_id=5,
+        last_id=9,
+        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
+    )
+    feed = ScriptedFeed([ticks, filled])
+    store = _UnreachableAtFirst(tmp_path / "state.sqlite", failures=2)
+    streamer = Streamer(
+        feeds=[feed],
+        bus=EmbeddedTickBus(),
+        state=store,
+        instance=_instance("BTCUSDT"),
+        config=StreamerConfig(heartbeat_interval_s=0.05),
+    )
+
+    # Act: run until the store took a save again (it comes back after two refusals)
+    stop = threading.Event()
+    thread = threading.Thread(target=streamer.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while store.restart_state(_instance("BTCUSDT")) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feed.done.wait(10)
+    stop.set()
+    thread.join(10)
+
+    # Assert: the streamer kept going, published everything, and the fill was recorded once
+    assert not thread.is_alive() and streamer.published == 20
+    assert [f.first_id for f in store.gap_fills(date_of(DAY))] == [5]
+    saved = store.restart_state(_instance("BTCUSDT"))
+    assert saved is not None and saved.last_ids == {"sim": {"BTCUSDT": 20}}

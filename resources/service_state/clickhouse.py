@@ -1,0 +1,155 @@
+"""The production service-state store: ClickHouse tables every host and the Dagster daemon can read.
+
+Services beat every second or so, so the client uses short timeouts: a ClickHouse that is down or hung
+costs a service a few seconds per beat (reported as :class:`ServiceStateUnavailableError`, which the
+services log and ride out), never the 300 s a bulk insert may wait. The tables are created on the first
+call, not in the constructor, so a service starts while ClickHouse is still away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from clickhouse_driver import Client
+from clickhouse_driver import errors as ch_errors
+from clickhouse_driver.util.helpers import parse_url
+
+from resources.service_state import clickhouse_sql as sql
+from resources.service_state import codec
+from resources.service_state.base import (
+    Heartbeat,
+    LiveGapFill,
+    RestartState,
+    ServiceInstance,
+    ServiceStateStore,
+    ServiceStateUnavailableError,
+)
+
+
+class ClickHouseServiceStateError(RuntimeError):
+    """A ClickHouse statement of the state store failed for a reason retrying will not cure."""
+
+
+class ClickHouseServiceState(ServiceStateStore):
+    """Service state in ``database`` on the ClickHouse server at ``url`` (18.16 or newer)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        database: str = "tradegraph",
+        heartbeats_table: str = "service_heartbeats",
+        state_table: str = "service_restart_state",
+        gaps_table: str = "live_gap_fills",
+        connect_timeout_s: float = 2.0,
+        send_receive_timeout_s: float = 5.0,
+    ) -> None:
+        self.database = sql.identifier(database)
+        self.heartbeats_table = sql.identifier(heartbeats_table)
+        self.state_table = sql.identifier(state_table)
+        self.gaps_table = sql.identifier(gaps_table)
+        host, kwargs = parse_url(url)
+        self.host = f"{host}:{kwargs.get('port', 9000)}"
+        kwargs["connect_timeout"] = connect_timeout_s
+        kwargs["send_receive_timeout"] = send_receive_timeout_s
+        kwargs["sync_request_timeout"] = min(connect_timeout_s, 5.0)
+        self._client = Client(host, **kwargs)
+        self._lock = threading.Lock()
+        self._ready = False
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _wrapped(self, operation: str) -> Iterator[None]:
+        where = f"service state on ClickHouse at {self.host} ({self.database})"
+        try:
+            yield
+        except (ch_errors.NetworkError, ch_errors.SocketTimeoutError, OSError, EOFError) as exc:
+            self._client.disconnect()  # a half-read answer must not meet the next query
+            raise ServiceStateUnavailableError(f"{where}: {operation} failed, unreachable: {exc}") from exc
+        except ch_errors.ServerException as exc:
+            reason = (exc.message or str(exc)).split("Stack trace:")[0].strip()
+            raise ClickHouseServiceStateError(
+                f"{where}: {operation} failed (code {exc.code}): {reason}"
+            ) from exc
+        except ch_errors.Error as exc:
+            raise ClickHouseServiceStateError(f"{where}: {operation} failed: {exc}") from exc
+
+    def _execute(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None, operation: str) -> Any:
+        with self._lock, self._wrapped(operation):
+            if not self._ready:
+                self._client.execute(sql.create_database(self.database))
+                self._client.execute(sql.create_heartbeats(self.database, self.heartbeats_table))
+                self._client.execute(sql.create_restart_state(self.database, self.state_table))
+                self._client.execute(sql.create_gap_fills(self.database, self.gaps_table))
+                self._ready = True
+            return self._client.execute(query, params)
+
+    # -- ServiceStateStore ------------------------------------------------------------------------
+
+    def write_heartbeat(self, beat: Heartbeat) -> None:
+        """Replace the heartbeat of ``beat.instance`` (a new version of its row)."""
+        self._execute(
+            sql.insert_heartbeat(self.database, self.heartbeats_table),
+            [codec.heartbeat_row(beat)],
+            "write heartbeat",
+        )
+
+    def heartbeats(self, service: str | None = None) -> list[Heartbeat]:
+        """The newest heartbeat of every instance (of ``service``), newest first."""
+        query = sql.select_heartbeats(self.database, self.heartbeats_table, with_service=service is not None)
+        rows = self._execute(query, {"service": service} if service is not None else None, "read heartbeats")
+        return [codec.heartbeat_from(tuple(row)) for row in rows]
+
+    def save_restart_state(self, instance: ServiceInstance, state: RestartState) -> None:
+        """Replace the restart state of ``instance`` (a new version of its row)."""
+        row = (*codec.instance_row(instance), time.time_ns() // 1_000, codec.state_to_json(state))
+        self._execute(sql.insert_restart_state(self.database, self.state_table), [row], "save restart state")
+
+    def restart_state(self, instance: ServiceInstance) -> RestartState | None:
+        """The restart state ``instance`` saved last, or None."""
+        rows = self._execute(
+            sql.select_restart_state(self.database, self.state_table),
+            {"instance_key": instance.key},
+            "read restart state",
+        )
+        return codec.state_from_json(rows[0][0]) if rows else None
+
+    def record_gap_fills(self, fills: Sequence[LiveGapFill]) -> None:
+        """Append ``fills`` (a fill recorded twice is one row to readers)."""
+        if not fills:
+            return
+        rows = [
+            (f.instance_key, f.venue, f.symbol, f.day, f.first_id, f.last_id, f.filled, f.recorded_us)
+            for f in fills
+        ]
+        self._execute(sql.insert_gap_fills(self.database, self.gaps_table), rows, "record gap fills")
+
+    def gap_fills(self, day: dt.date) -> list[LiveGapFill]:
+        """Live gap fills of ``day``, ordered by venue, symbol and first id."""
+        rows = self._execute(
+            sql.select_gap_fills(self.database, self.gaps_table), {"day": day}, "read gap fills"
+        )
+        return [
+            LiveGapFill(
+                instance_key=str(key),
+                venue=str(venue),
+                symbol=str(symbol),
+                day=row_day,
+                first_id=int(first),
+                last_id=int(last),
+                filled=int(filled),
+                recorded_us=int(recorded),
+            )
+            for key, venue, symbol, row_day, first, last, filled, recorded in rows
+        ]
+
+    def close(self) -> None:
+        """Close the connection (a later call reconnects)."""
+        with self._lock:
+            self._client.disconnect()
