@@ -1,4 +1,4 @@
-"""The archive schedule: every night, archive yesterday's sealed ticks; older days leave the hot store."""
+"""The archive schedule: every night, archive yesterday's sealed ticks (retention runs on its own schedule)."""
 
 import dagster as dg
 

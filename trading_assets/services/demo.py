@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.compute as pc
 from tqdm import tqdm
@@ -18,6 +20,7 @@ from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.core.validation import validate_table
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
+from trading_assets.services.heartbeat import Heartbeat, now_us, write_heartbeat
 from trading_assets.services.loader import Loader, LoaderConfig
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,33 @@ class DemoSummary:
     """Exchange time of the last trade."""
 
 
-def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bool = True) -> DemoSummary:
-    """Simulate ``config.ticks`` trades, stream them through ``bus`` into ``store``, seal and summarise."""
+def _beat(home: Path, service: str, ticks: int, last_trade_us: int | None) -> None:
+    """Leave the heartbeat the stream-health sensor reads, as the streamer and loader services do."""
+    write_heartbeat(
+        home,
+        Heartbeat(
+            service=service,
+            pid=os.getpid(),
+            wall_time_us=now_us(),
+            ticks=ticks,
+            last_trade_time_us=last_trade_us,
+            detail={"demo": 1.0},
+        ),
+    )
+
+
+def run_demo(
+    store: TickStore,
+    bus: TickBus,
+    config: DemoConfig,
+    *,
+    progress: bool = True,
+    home: Path | None = None,
+) -> DemoSummary:
+    """Simulate ``config.ticks`` trades, stream them through ``bus`` into ``store``, seal and summarise.
+
+    With ``home``, the demo's streaming and loading leave their heartbeats there, like the services do,
+    so the stream-health sensor reports what ran (and, later, that it stopped)."""
     today = dt.datetime.now(dt.UTC).date()
     start_us = (
         int(dt.datetime.combine(today - dt.timedelta(days=config.days), dt.time(), dt.UTC).timestamp())
@@ -95,6 +123,9 @@ def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bo
             bar.update(batch.num_rows)
     loader.drain(idle_s=0.5)
     consumer.close()
+    if home is not None:
+        _beat(home, "streamer", published, last_us if first_us is not None else None)
+        _beat(home, "loader", loader.stats.ticks, last_us if loader.stats.ticks else None)
     partitions = store.partitions()
     gaps: list[TradeIdGap] = []
     for part in tqdm(partitions, desc="seal", unit="day", disable=not progress):
