@@ -14,7 +14,7 @@ import pyarrow as pa
 from resources.archive.resource import TickArchiveResource
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.retention import days_to_drop
-from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.market.partitions import DAILY, daily_check_spec, partition_day
 
 
 @dg.asset(
@@ -22,7 +22,7 @@ from trading_assets.market.partitions import DAILY, partition_day
     group_name="archive",
     kinds={"s3", "parquet"},
     check_specs=[
-        dg.AssetCheckSpec(
+        daily_check_spec(
             "archive_rows_match_partition",
             asset="tick_archive",
             blocking=True,

@@ -23,7 +23,7 @@ from trading_assets.market import quality
 from trading_assets.market.bars import bars_chart_png, compute_bars_1m
 from trading_assets.market.chart_md import bars_sparklines_md
 from trading_assets.market.completeness import MAX_SILENCE_US, day_coverage
-from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.market.partitions import DAILY, daily_check_spec, partition_day
 from trading_assets.market.sealing import seal_day
 
 tick_stream = dg.AssetSpec(
@@ -160,10 +160,10 @@ def _coverage_check(ticks: pa.Table, day: dt.date) -> dg.AssetCheckResult:
     io_manager_key="sealed_day_io",
     check_specs=[
         *(
-            dg.AssetCheckSpec(name, asset="tick_partition", blocking=True, description=text)
+            daily_check_spec(name, asset="tick_partition", blocking=True, description=text)
             for name, text in _SEAL_CHECKS.items()
         ),
-        dg.AssetCheckSpec(
+        daily_check_spec(
             _COMPLETE_CHECK,
             asset="tick_partition",
             description=f"Trades cover the whole UTC day: no stretch longer than {MAX_SILENCE_US // 60_000_000} "
@@ -216,7 +216,7 @@ def tick_partition(
     group_name="market",
     kinds={"clickhouse", "parquet"},
     check_specs=[
-        dg.AssetCheckSpec(
+        daily_check_spec(
             "bars_reconcile_with_ticks",
             asset="bars_1m",
             blocking=True,

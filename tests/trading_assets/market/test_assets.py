@@ -2,6 +2,8 @@
 and the simulated exchange as the venue whose REST history fills gaps."""
 
 import datetime as dt
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +228,88 @@ def test_trades_missing_at_the_days_edges_are_found_and_filled(
     meta = _metadata(result, "tick_partition")
     assert (meta["gaps_found"], meta["gaps_filled"], meta["rows"]) == (70, 70, TRADES)
     assert _seal_checks(result) == dict.fromkeys(SEAL_CHECKS, True)
+
+
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    """A venue REST server that answers every request with 503 (retryable) and counts them."""
+
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unavailable_history() -> Iterator[tuple[str, type[_Unavailable]]]:
+    handler = type("Unavailable", (_Unavailable,), {"requests": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unreadable_venue_history_fails_the_seal_after_one_venue_worth_of_retries(
+    tmp_path: Path, venue: tuple[str, pa.Table], unavailable_history: tuple[str, type[_Unavailable]]
+) -> None:
+    _, every_trade = venue
+    url, handler = unavailable_history
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+    resources = _resources(tmp_path, url, max_attempts=3, timeout_s=2.0)
+
+    result = dg.materialize(
+        [tick_partition, bars_1m],
+        partition_key=DAY.isoformat(),
+        resources=resources,
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "could not read the REST history of sim" in message and "without_history" in message
+    # One venue, two symbols: the venue is given up after its first request failed 3 times, not retried
+    # again for the other symbol or the other edge.
+    assert handler.requests == 3
+    assert result.get_asset_materialization_events() == []
+
+
+def test_each_check_run_is_one_record_of_the_days_partition_with_no_planned_row_left_behind(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
+    # Unpartitioned checks on a daily asset left, per run, a planned row of the partition that the UI
+    # shows as "Skipped", beside the result under partition "—".
+    rest_url, every_trade = venue
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            result = dg.materialize(
+                [tick_partition, bars_1m, tick_archive],
+                partition_key=DAY.isoformat(),
+                resources=_resources(tmp_path, rest_url),
+                instance=instance,
+            )
+            assert result.success
+        history = {
+            f"{key.asset_key.to_user_string()}:{key.name}": [
+                (record.status.value, record.partition)
+                for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+            ]
+            for key in result.job_def.asset_layer.asset_graph.asset_check_keys
+        }
+
+    assert len(history) == 7
+    for check, records in history.items():
+        # day_complete fails (a warning): the venue printed an hour of trades.
+        status = "FAILED" if check == "tick_partition:day_complete" else "SUCCEEDED"
+        assert records == [(status, DAY.isoformat())] * 2, check
