@@ -3,8 +3,8 @@ from pathlib import Path
 from resources.bus.embedded import EmbeddedTickBus
 from resources.tick_store.embedded import EmbeddedTickStore
 from trading_assets.cli import main
-from trading_assets.services.heartbeat import read_heartbeat
 from trading_assets.services.demo import DemoConfig, run_demo
+from trading_assets.services.heartbeat import read_heartbeat
 
 
 def test_demo_lands_every_simulated_trade_once_across_its_days(tmp_path: Path) -> None:
