@@ -26,7 +26,7 @@ LOCATION = "tradegraph"
 JOB = "day_pipeline"
 """The job the demo runs for each day."""
 INSTANCE_YAML = """\
-# The Dagster instance of tradegraph (written by `tradegraph demo` when missing; edit freely).
+# The Dagster instance of tradegraph: copy into DAGSTER_HOME (`tradegraph demo` writes it there when missing).
 # Runs, event logs and schedules are kept in SQLite under this folder (DAGSTER_HOME).
 telemetry:
   enabled: false
@@ -35,7 +35,7 @@ telemetry:
 run_queue:
   max_concurrent_runs: 1
 """
-"""Content of the dagster.yaml the demo writes into a Dagster home that has none."""
+"""Content of the dagster.yaml the demo writes into a Dagster home that has none (= scripts/dagster.yaml)."""
 DEMO_RUN_CONFIG: Mapping[str, object] = {
     "resources": {"venue_history": {"config": {"without_history": ["sim"]}}},
     # The demo prints its own summary; the run's full log is in the instance for the UI.
