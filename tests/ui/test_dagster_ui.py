@@ -620,7 +620,7 @@ def test_dg_dev_prints_no_deprecation_supersession_or_instance_warnings(dagster_
         "PreviewWarning",
         "BetaWarning",
         "UserWarning",
-        "No dagster instance configuration file (dagster.yaml)",
+        "Found a dagster instance configuration value",
         "virtual environment does not match",
     ):
         assert marker not in log, f"{marker!r} in the dg dev output"
