@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_partitions_start_no_later_than_2017_by_default() -> None:
-    assert DEFAULT_START <= dt.date(2017, 1, 1)
+    assert dt.date(2017, 1, 1) >= DEFAULT_START
     assert partitions_start({}) == DEFAULT_START
     assert DAILY.has_partition_key("2017-08-17")  # Binance's first trading day
     assert DAILY.has_partition_key("2020-03-12")
