@@ -1,9 +1,9 @@
 """A day's bars as a small Markdown table of sparklines, short enough for the Dagster UI to show inline.
 
-Dagster 1.13's UI renders Markdown metadata inline only below 1,000 characters (longer values hide
-behind "[Show Markdown]"), and its Markdown sanitizer lets images load only over http(s), so a PNG in a
-``data:`` URI never shows. A row of Unicode block characters per symbol does: the hourly closing price
-and the hourly traded value, each scaled to its own range.
+Dagster 1.13's UI renders Markdown metadata inline in the metadata table only below 1,000 characters;
+anything longer (a chart PNG as a ``data:`` URI is tens of kilobytes) hides behind a "[Show Markdown]"
+link that opens it in a dialog. A row of Unicode block characters per symbol fits: the hourly closing
+price and the hourly traded value, each scaled to its own range. The full PNG chart stays beside it.
 """
 
 from __future__ import annotations
