@@ -7,7 +7,7 @@ from trading_assets.definitions import defs
 
 
 def test_retention_runs_on_its_own_schedule_after_the_archive() -> None:
-    schedule = defs.get_schedule_def(retention_schedule.name)
+    schedule = retention_schedule
     when = dt.datetime(2025, 6, 10, 3, 0, tzinfo=dt.UTC)
 
     with dg.build_schedule_context(scheduled_execution_time=when) as context:
@@ -15,7 +15,7 @@ def test_retention_runs_on_its_own_schedule_after_the_archive() -> None:
 
     (request,) = requests
     assert request.partition_key is None  # not a daily run: retention looks at every stored day
-    assert schedule.job_name == "store_retention"
+    assert defs.resolve_schedule_def(retention_schedule.name).job_name == "store_retention"
     assert schedule.cron_schedule == "0 3 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
