@@ -9,20 +9,19 @@ of decorated functions (context, resources, config) and needs real types, not st
 
 import base64
 import datetime as dt
-from collections.abc import Callable
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.exchange_feed.resource import VenueHistoryResource
-from resources.exchange_feed.rest import RestError
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.core.time import day_bounds_us
 from trading_assets.market import quality
 from trading_assets.market.bars import bars_chart_png, compute_bars_1m
 from trading_assets.market.chart_md import bars_sparklines_md
 from trading_assets.market.completeness import MAX_SILENCE_US, day_coverage
+from trading_assets.market.history_guard import GuardedHistory
 from trading_assets.market.partitions import DAILY, daily_check_spec, partition_day
 from trading_assets.market.sealing import seal_day
 
@@ -85,47 +84,6 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     }
 
 
-class _UnreadableHistory:
-    """The seal's view of the venues' REST history that remembers which venue could not be read.
-
-    After a venue's history fails once (the client already retried what is retryable), the seal stops
-    asking that venue for the rest of the day instead of retrying again for every symbol; the asset then
-    fails with what went wrong, rather than reporting a seal it could not verify.
-    """
-
-    def __init__(self, client_for: Callable[[str], object | None]) -> None:
-        self._client_for = client_for
-        self.failures: dict[str, str] = {}
-        """Venue -> the first error reading its history."""
-
-    def __call__(self, venue: str) -> object | None:
-        if venue in self.failures:
-            return None
-        client = self._client_for(venue)
-        return None if client is None else _RecordingClient(client, venue, self.failures)
-
-
-class _RecordingClient:
-    """Passes calls to a history client and records the first error of its venue."""
-
-    def __init__(self, client: object, venue: str, failures: dict[str, str]) -> None:
-        self._client, self._venue, self._failures = client, venue, failures
-
-    def __getattr__(self, name: str) -> object:
-        attribute = getattr(self._client, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: object, **kwargs: object) -> object:
-            try:
-                return attribute(*args, **kwargs)
-            except RestError as exc:
-                self._failures.setdefault(self._venue, str(exc))
-                raise
-
-        return call
-
-
 def _coverage_check(ticks: pa.Table, day: dt.date) -> dg.AssetCheckResult:
     coverage = day_coverage(ticks, day)
     longest_at = coverage.longest_inner_silence_start_us
@@ -177,7 +135,7 @@ def tick_partition(
     """One closed UTC day of ticks, sealed: trade-id gaps filled from the venue's REST history, duplicates
     removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
     day = partition_day(context.partition_key)
-    history = _UnreadableHistory(venue_history.client_for)
+    history = GuardedHistory(venue_history.client_for)
     with tick_store.open() as store:
         report, ticks = seal_day(store, day, history)
     if history.failures:
