@@ -33,7 +33,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         open_tick_store(TickStoreConfig.from_settings(settings)) as store,
         open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
     ):
-        summary = run_demo(store, bus, config, progress=not args.quiet)
+        summary = run_demo(store, bus, config, progress=not args.quiet, home=settings.home)
     print(f"\npublished {summary.published:,}  rejected {summary.rejected:,}  loaded {summary.loaded:,}")
     print(f"trades from {_fmt_us(summary.first_trade_us)} to {_fmt_us(summary.last_trade_us)}")
     print(f"{'day':<12}{'rows (sealed)':>16}")
@@ -50,13 +50,15 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}"
     )
-    print(f"{'day':<12}{'ticks':>12}{'bars':>8}{'archive B/tick':>16}{'checks ok/failed':>18}")
+    print(f"{'day':<12}{'ticks':>12}{'bars':>8}{'archive B/tick':>16}{'checks ok/failed':>18}  warnings")
     for r in results:
         print(
             f"{r.day.isoformat():<12}{r.rows:>12,}{r.bars:>8,}{r.archive_bytes_per_tick:>16.2f}"
-            f"{f'{r.checks_passed}/{r.checks_failed}':>18}"
+            f"{f'{r.checks_passed}/{r.checks_failed}':>18}  {r.checks_warned or '-'}"
         )
-    print(f"\nbrowse it: DAGSTER_HOME={dagster_home(settings.home)} .venv/bin/dagster dev -w workspace.yaml")
+    print(
+        f"\nbrowse it (re-execute a day from its run page): DAGSTER_HOME={dagster_home(settings.home)} .venv/bin/dg dev"
+    )
     return 0 if all(r.checks_failed == 0 and r.rows for r in results) else 1
 
 

@@ -24,10 +24,11 @@ from resources.tick_store.factory import TickStoreConfig
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
+from sensors.retention_schedule import retention_schedule
 from sensors.stream_health import stream_health_sensor
-from trading_assets.archive.assets import tick_archive
+from trading_assets.archive.assets import hot_retention, tick_archive
 from trading_assets.core.settings import Settings
-from trading_assets.jobs import archive_job, seal_and_bars_job
+from trading_assets.jobs import archive_job, day_pipeline_job, retention_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 
@@ -105,10 +106,10 @@ def resources(
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for ``settings``."""
     return dg.Definitions(
-        assets=[tick_stream, tick_partition, bars_1m, tick_archive],
-        jobs=[seal_and_bars_job, archive_job],
+        assets=[tick_stream, tick_partition, bars_1m, tick_archive, hot_retention],
+        jobs=[day_pipeline_job, seal_and_bars_job, archive_job, retention_job],
         sensors=[day_closed_sensor, stream_health_sensor],
-        schedules=[archive_schedule],
+        schedules=[archive_schedule, retention_schedule],
         resources=resources(settings),
         executor=dg.in_process_executor,
     )

@@ -1,8 +1,23 @@
-"""Jobs over the daily tick assets, shared by the sensors and schedules that launch them."""
+"""Jobs of the code location, shared by the sensors and schedules that launch them and by the demo.
+
+``day_pipeline`` is "this day, everything": every daily asset of one partition in one run (seal, bars,
+archive), so a day is never left half synced. The others are its parts, launched by the sensor and
+schedules, and retention, which is not daily.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
+
+DAILY_ASSETS = ("tick_partition", "bars_1m", "tick_archive")
+"""Every daily-partitioned asset, in the order a day flows through them."""
+
+day_pipeline_job = dg.define_asset_job(
+    "day_pipeline",
+    selection=list(DAILY_ASSETS),
+    description="One day, everything: seal (gap fill, dedupe, checks), 1-minute bars and the verified "
+    "archive of a partition, in one run.",
+)
 
 seal_and_bars_job = dg.define_asset_job(
     "seal_and_bars",
@@ -13,5 +28,12 @@ seal_and_bars_job = dg.define_asset_job(
 archive_job = dg.define_asset_job(
     "archive_ticks",
     selection=["tick_archive"],
-    description="Archive a sealed day to Parquet and drop store partitions past the hot retention.",
+    description="Archive a sealed day to Parquet and verify it (no day leaves the store here).",
+)
+
+retention_job = dg.define_asset_job(
+    "store_retention",
+    selection=["hot_retention"],
+    description="Drop from the tick store the days that are archived, verified and older than the hot "
+    "retention; the materialization lists the days dropped.",
 )

@@ -1,16 +1,18 @@
-"""The Dagster UI as the README starts it: ``dagster dev -w workspace.yaml`` serves the tradegraph code
-location, its GraphQL API shows the asset graph (groups, descriptions, lineage, daily partitions, checks),
-the sensors and the schedule, and a partition run launched through it succeeds with its metadata and checks.
+"""The Dagster UI as the README starts it: ``dg dev`` serves the tradegraph code location, its GraphQL
+API shows the asset graph (groups, descriptions, lineage, daily partitions, checks), the sensors and the
+schedules, and a partition run launched through it succeeds with its metadata and checks.
 
-One ``dagster dev`` (webserver + daemon, about 10 s to start) serves the whole module, over an embedded
-tick store holding one closed day of the simulated exchange, which stays up as the venue whose REST
-history the seal consults. The daemon runs the day-closed sensor too, which requests that day by itself;
-runs are queued one at a time (see ``_DAGSTER_YAML``), so the sensor's run and the test's run of the
-same day never overlap.
+One ``dg dev`` (webserver + daemon, about 10 s to start) serves the whole module, over an embedded tick
+store holding two closed days of the simulated exchange, which stays up as the venue whose REST history
+the seal consults. The first day was sealed before the UI started by the demo's own code (a run of the
+``day_pipeline`` job); the daemon's day-closed sensor must leave it alone and seal only the second.
+Runs are queued one at a time (the instance's dagster.yaml is the project's template), so the sensor's
+run and the test's runs never overlap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -32,12 +34,16 @@ from resources.exchange_feed.venue import VenueConfig
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.servers import free_port
 from trading_assets.core.time import day_bounds_us
+from trading_assets.demo_graph import INSTANCE_YAML, materialize_days
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2024, 6, 3)
+"""Sealed by the demo's code before the UI starts."""
+DAY2 = DAY + dt.timedelta(days=1)
+"""Left for the day-closed sensor."""
 TICKS = 20_000
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 LOCATION = "tradegraph"
@@ -46,15 +52,6 @@ START_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 _TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
-
-# Telemetry off (no network from tests); one run at a time, so the day-closed sensor's run of DAY and
-# the run this module launches take turns on the embedded store instead of racing.
-_DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-run_queue:
-  max_concurrent_runs: 1
-"""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,15 +141,17 @@ def with_server_log(test: Callable[P, R]) -> Callable[P, R]:
 
 @pytest.fixture(scope="module")
 def venue() -> Iterator[tuple[str, pa.Table]]:
-    """The simulated exchange after it printed DAY's TICKS trades, and every one of them via REST.
+    """The simulated exchange after it printed TICKS trades over DAY's last and DAY2's first hours, and
+    every one of them via REST.
 
     It stays up while the UI runs: sealing a day asks the venue's REST history for trades past the
-    day's first and last ids, and this venue's history matches the stored day, so there is nothing to add.
+    day's first and last ids, and this venue's history matches the stored days, so there is nothing to add.
     """
-    start_us, end_us = day_bounds_us(DAY)
-    # 20,000 trades over four exchange hours from 08:00, played in about a wall second.
+    start_us, _ = day_bounds_us(DAY)
+    _, end_us = day_bounds_us(DAY2)
+    # 20,000 trades over four exchange hours from 22:00 across midnight, played in about a wall second.
     config = ExchangeSimConfig(
-        symbols=SYMBOLS, rate=20_000, speed=14_400, start_us=start_us + 8 * 3_600_000_000, max_trades=TICKS
+        symbols=SYMBOLS, rate=20_000, speed=14_400, start_us=start_us + 22 * 3_600_000_000, max_trades=TICKS
     )
     with ExchangeSim(config) as sim:
         deadline = time.monotonic() + 30
@@ -169,30 +168,58 @@ def venue() -> Iterator[tuple[str, pa.Table]]:
         ticks = pa.concat_tables(pages)
         times = ticks["trade_time_us"].to_numpy()
         assert ticks.num_rows == TICKS and start_us <= times.min() and times.max() < end_us, (
-            "trades outside DAY"
+            "trades outside DAY and DAY2"
         )
+        assert 0 < _rows_of(ticks, DAY) < TICKS, "the trades do not cross midnight"
         yield sim.rest_url, ticks
+
+
+def _rows_of(ticks: pa.Table, day: dt.date) -> int:
+    start_us, end_us = day_bounds_us(day)
+    times = ticks["trade_time_us"].to_numpy()
+    return int(((times >= start_us) & (times < end_us)).sum())
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the body, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
 def homes(tmp_path_factory: pytest.TempPathFactory, venue: tuple[str, pa.Table]) -> tuple[Path, Path]:
-    """(TRADEGRAPH_HOME with DAY's trades in the embedded store, DAGSTER_HOME)."""
+    """(TRADEGRAPH_HOME with DAY's and DAY2's trades in the embedded store, DAGSTER_HOME with DAY
+    sealed, barred and archived by the demo's code)."""
     _, ticks = venue
     root = tmp_path_factory.mktemp("ui")
     tradegraph_home, dagster_home = root / "tradegraph", root / "dagster"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(_DAGSTER_YAML)
     store = open_tick_store(TickStoreConfig(embedded_dir=tradegraph_home / "ticks"))
     try:
         store.insert(ticks)
     finally:
         store.close()
+    with _environ(
+        TRADEGRAPH_HOME=str(tradegraph_home), TRADEGRAPH_STORE="embedded", DAGSTER_HOME=str(dagster_home)
+    ):
+        (demo_day,) = materialize_days([DAY], home=tradegraph_home, progress=False)
+    assert (demo_day.rows, demo_day.checks_failed) == (_rows_of(ticks, DAY), 0), demo_day
+    assert (dagster_home / "dagster.yaml").read_text() == INSTANCE_YAML
     return tradegraph_home, dagster_home
 
 
 @pytest.fixture(scope="module")
 def dagster_dev(homes: tuple[Path, Path], venue: tuple[str, pa.Table]) -> Iterator[DagsterDev]:
-    """``dagster dev`` from the repository root, serving on a free 127.0.0.1 port; always stopped."""
+    """``dg dev`` from the repository root (as the README starts it), serving on a free 127.0.0.1 port;
+    always stopped."""
     tradegraph_home, dagster_home = homes
     rest_url, _ = venue
     env = {name: value for name, value in os.environ.items() if not name.startswith("TRADEGRAPH_")}
@@ -202,12 +229,13 @@ def dagster_dev(homes: tuple[Path, Path], venue: tuple[str, pa.Table]) -> Iterat
         TRADEGRAPH_STORE="embedded",
         TRADEGRAPH_SIM_REST_URL=rest_url,
         PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(REPO_ROOT) + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
     )
     port = free_port()
     log_path = dagster_home / "dagster_dev.log"
     command = [
         *_WITH_DEFAULT_SIGINT,
-        *(sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)),
+        *(str(Path(sys.executable).parent / "dg"), "dev", "-h", "127.0.0.1", "-p", str(port)),
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -277,25 +305,29 @@ def test_the_code_location_loads_with_one_repository(dagster_dev: DagsterDev) ->
     )
     (repository,) = data["repositoriesOrError"]["nodes"]
     assert (repository["name"], repository["location"]["name"]) == (REPOSITORY, LOCATION)
-    assert {"seal_and_bars", "archive_ticks"} <= {job["name"] for job in repository["jobs"]}
+    assert {"day_pipeline", "seal_and_bars", "archive_ticks", "store_retention"} <= {
+        job["name"] for job in repository["jobs"]
+    }
 
 
 @with_server_log
 def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: DagsterDev) -> None:
     nodes = _asset_nodes(dagster_dev)
 
-    assert set(nodes) == {"tick_stream", "tick_partition", "bars_1m", "tick_archive"}
+    assert set(nodes) == {"tick_stream", "tick_partition", "bars_1m", "tick_archive", "hot_retention"}
     assert {key: node["groupName"] for key, node in nodes.items()} == {
         "tick_stream": "ingestion",
         "tick_partition": "market",
         "bars_1m": "market",
         "tick_archive": "archive",
+        "hot_retention": "archive",
     }
     for key, words in {
         "tick_stream": "websocket",
         "tick_partition": "sealed",
         "bars_1m": "OHLCV",
         "tick_archive": "Parquet",
+        "hot_retention": "retention",
     }.items():
         assert words in (nodes[key]["description"] or ""), f"{key} description: {nodes[key]['description']!r}"
     assert _keys(nodes["tick_stream"]["dependencyKeys"]) == set()
@@ -303,10 +335,12 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
     assert _keys(nodes["bars_1m"]["dependencyKeys"]) == {"tick_partition"}
     assert _keys(nodes["tick_archive"]["dependencyKeys"]) == {"tick_partition"}
     assert _keys(nodes["tick_partition"]["dependedByKeys"]) == {"bars_1m", "tick_archive"}
+    assert _keys(nodes["hot_retention"]["dependencyKeys"]) == {"tick_archive"}
     # tick_stream is fed by the services outside Dagster: shown, never materialized by a run.
     assert nodes["tick_stream"]["isExecutable"] is False
-    assert set(nodes["tick_partition"]["jobNames"]) >= {"seal_and_bars"}
-    assert set(nodes["tick_archive"]["jobNames"]) >= {"archive_ticks"}
+    assert set(nodes["tick_partition"]["jobNames"]) >= {"seal_and_bars", "day_pipeline"}
+    assert set(nodes["tick_archive"]["jobNames"]) >= {"archive_ticks", "day_pipeline"}
+    assert set(nodes["hot_retention"]["jobNames"]) >= {"store_retention"}
 
 
 @with_server_log
@@ -317,21 +351,27 @@ def test_daily_assets_show_daily_partitions_and_blocking_checks(dagster_dev: Dag
         definition = nodes[key]["partitionDefinition"]
         assert nodes[key]["isPartitioned"] is True
         assert definition["type"] == "TIME_WINDOW"
-        assert definition["description"].startswith("Daily, starting 2024-01-01"), definition
+        assert definition["description"].startswith("Daily, starting 2017-01-01"), definition
     assert nodes["tick_stream"]["isPartitioned"] is False
+    assert nodes["hot_retention"]["isPartitioned"] is False
     checks = {key: node["assetChecksOrError"]["checks"] for key, node in nodes.items()}
     assert {c["name"] for c in checks["tick_partition"]} == {
         "no_trade_id_gaps",
         "no_duplicates",
         "time_monotonic",
         "price_jumps_within_bounds",
+        "day_complete",
     }
     assert [c["name"] for c in checks["bars_1m"]] == ["bars_reconcile_with_ticks"]
     assert [c["name"] for c in checks["tick_archive"]] == ["archive_rows_match_partition"]
-    assert checks["tick_stream"] == []
+    assert checks["tick_stream"] == checks["hot_retention"] == []
     for key in ("tick_partition", "bars_1m", "tick_archive"):
         for check in checks[key]:
-            assert check["blocking"] is True and check["description"], (key, check)
+            # A day that is not covered to midnight warns; it does not stop bars or the archive.
+            assert check["blocking"] is (check["name"] != "day_complete") and check["description"], (
+                key,
+                check,
+            )
 
 
 @with_server_log
@@ -350,14 +390,15 @@ def test_sensors_and_the_archive_schedule_are_running_by_default(dagster_dev: Da
     for sensor in sensors.values():
         assert (sensor["defaultStatus"], sensor["sensorState"]["status"]) == ("RUNNING", "RUNNING"), sensor
         assert sensor["description"]
-    (schedule,) = data["schedules"]
-    assert schedule["name"] == "archive_ticks_schedule"
-    assert (schedule["cronSchedule"], schedule["executionTimezone"], schedule["pipelineName"]) == (
-        "30 1 * * *",
-        "UTC",
-        "archive_ticks",
-    )
-    assert (schedule["defaultStatus"], schedule["scheduleState"]["status"]) == ("RUNNING", "RUNNING")
+    schedules = {s["name"]: s for s in data["schedules"]}
+    assert {
+        name: (s["cronSchedule"], s["executionTimezone"], s["pipelineName"]) for name, s in schedules.items()
+    } == {
+        "archive_ticks_schedule": ("30 1 * * *", "UTC", "archive_ticks"),
+        "store_retention_schedule": ("0 3 * * *", "UTC", "store_retention"),
+    }
+    for schedule in schedules.values():
+        assert (schedule["defaultStatus"], schedule["scheduleState"]["status"]) == ("RUNNING", "RUNNING")
 
 
 _LAUNCH = """
@@ -412,7 +453,7 @@ def _failure_story(events: list[dict[str, Any]]) -> str:
 
 @with_server_log
 def test_a_launched_seal_and_bars_partition_run_succeeds_with_metadata_and_passing_checks(
-    dagster_dev: DagsterDev,
+    dagster_dev: DagsterDev, venue: tuple[str, pa.Table]
 ) -> None:
     launched = dagster_dev.graphql(
         _LAUNCH,
@@ -439,15 +480,18 @@ def test_a_launched_seal_and_bars_partition_run_succeeds_with_metadata_and_passi
     }
     assert set(materialized) == {"tick_partition", "bars_1m"}
     assert {e["partition"] for e in materialized.values()} == {DAY.isoformat()}
+    _, every_trade = venue
     ticks_meta = {m["label"]: m for m in materialized["tick_partition"]["metadataEntries"]}
-    assert ticks_meta["rows"]["intValue"] == TICKS
+    assert ticks_meta["rows"]["intValue"] == _rows_of(every_trade, DAY)
     assert ticks_meta["symbols"]["intValue"] == 5
     assert (ticks_meta["gaps_found"]["intValue"], ticks_meta["gaps_left"]["intValue"]) == (0, 0)
     assert ticks_meta["first_trade"]["text"].startswith(DAY.isoformat())
     bars_meta = {m["label"]: m for m in materialized["bars_1m"]["metadataEntries"]}
-    assert bars_meta["ticks"]["intValue"] == TICKS
+    assert bars_meta["ticks"]["intValue"] == _rows_of(every_trade, DAY)
     assert bars_meta["bars"]["intValue"] > 0
-    assert bars_meta["chart"]["mdStr"].startswith("![price and volume](data:image/png;base64,")
+    # Below 1,000 characters the UI shows Markdown metadata inline, not behind "[Show Markdown]".
+    assert len(bars_meta["chart"]["mdStr"]) < 1_000 and "| BTCUSDT |" in bars_meta["chart"]["mdStr"]
+    assert bars_meta["chart_png"]["mdStr"].startswith("![price and volume](data:image/png;base64,")
     checks = {
         e["evaluation"]["checkName"]: e["evaluation"]["success"]
         for e in events
@@ -458,6 +502,8 @@ def test_a_launched_seal_and_bars_partition_run_succeeds_with_metadata_and_passi
         "no_duplicates": True,
         "time_monotonic": True,
         "price_jumps_within_bounds": True,
+        # DAY's trades start at 22:00: the day is not complete, and the check says so.
+        "day_complete": False,
         "bars_reconcile_with_ticks": True,
     }
     # The in-process executor runs both steps in one process: bars_1m takes the sealed day from
@@ -471,8 +517,11 @@ def test_a_launched_seal_and_bars_partition_run_succeeds_with_metadata_and_passi
 
 
 @with_server_log
-def test_the_daemon_runs_the_day_closed_sensor_which_seals_the_stored_day(dagster_dev: DagsterDev) -> None:
-    # The daemon evaluates the sensor as it starts; the stored day is long closed, so it is requested.
+def test_the_daemon_runs_the_day_closed_sensor_which_seals_only_the_day_not_sealed_yet(
+    dagster_dev: DagsterDev,
+) -> None:
+    # The daemon evaluates the sensor as it starts; both stored days are long closed, but DAY was sealed
+    # by the demo's run, so only DAY2 is requested.
     query = (
         '{ runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: "day_closed_sensor"}]}) {'
         " __typename ... on Runs { results { runId status tags { key value } } } } }"
@@ -488,5 +537,88 @@ def test_the_daemon_runs_the_day_closed_sensor_which_seals_the_stored_day(dagste
     assert len(runs) == 1, runs
     (run,) = runs
     tags = {tag["key"]: tag["value"] for tag in run["tags"]}
-    assert (tags["dagster/partition"], tags["dagster/run_key"]) == (DAY.isoformat(), f"seal-{DAY}")
+    assert (tags["dagster/partition"], tags["dagster/run_key"]) == (DAY2.isoformat(), f"seal-{DAY2}")
     assert run["status"] == "SUCCESS", _failure_story(_run_events(dagster_dev, run["runId"]))
+
+
+_REEXECUTE = """
+mutation($parentRunId: String!) {
+  launchRunReexecution(reexecutionParams: {parentRunId: $parentRunId, strategy: ALL_STEPS}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message stack }
+  }
+}
+"""
+
+_DEMO_RUNS = (
+    '{ runsOrError(filter: {tags: [{key: "tradegraph/source", value: "demo"}]}) {'
+    " __typename ... on Runs { results { runId status pipelineName"
+    " repositoryOrigin { repositoryLocationName repositoryName } tags { key value } } } } }"
+)
+
+
+@with_server_log
+def test_the_demos_run_is_a_day_pipeline_run_the_ui_re_executes(dagster_dev: DagsterDev) -> None:
+    (demo,) = dagster_dev.graphql(_DEMO_RUNS)["runsOrError"]["results"]
+    assert (demo["pipelineName"], demo["status"]) == ("day_pipeline", "SUCCESS")
+    assert demo["repositoryOrigin"] == {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+
+    launched = dagster_dev.graphql(_REEXECUTE, {"parentRunId": demo["runId"]})["launchRunReexecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    status = _wait_for_run(dagster_dev, run_id)
+
+    assert status == "SUCCESS", (
+        f"re-execution {run_id} ended {status}:\n{_failure_story(_run_events(dagster_dev, run_id))}"
+    )
+    materialized = {
+        "/".join(e["assetKey"]["path"]): e["partition"]
+        for e in _run_events(dagster_dev, run_id)
+        if e["__typename"] == "MaterializationEvent"
+    }
+    assert materialized == dict.fromkeys(("tick_partition", "bars_1m", "tick_archive"), DAY.isoformat())
+
+
+_CHECK_EXECUTIONS = """
+query($asset: AssetKeyInput!, $check: String!) {
+  assetCheckExecutions(assetKey: $asset, checkName: $check, limit: 50) { runId status partition }
+}
+"""
+
+
+@with_server_log
+def test_check_results_are_recorded_under_their_partition_with_no_skipped_rows(
+    dagster_dev: DagsterDev,
+) -> None:
+    # Whatever runs have finished by now (the demo's at least): each is one row of its day, none skipped.
+    for asset, check in (
+        ("tick_partition", "no_duplicates"),
+        ("tick_partition", "day_complete"),
+        ("bars_1m", "bars_reconcile_with_ticks"),
+        ("tick_archive", "archive_rows_match_partition"),
+    ):
+        executions = dagster_dev.graphql(_CHECK_EXECUTIONS, {"asset": {"path": [asset]}, "check": check})[
+            "assetCheckExecutions"
+        ]
+        finished = [e for e in executions if e["status"] != "IN_PROGRESS"]
+        assert finished, (asset, check)
+        assert all(e["partition"] in (DAY.isoformat(), DAY2.isoformat()) for e in finished), executions
+        assert not [e for e in finished if e["status"] == "SKIPPED"], executions
+        assert len({e["runId"] for e in executions}) == len(executions), executions
+
+
+@with_server_log
+def test_dg_dev_prints_no_deprecation_supersession_or_instance_warnings(dagster_dev: DagsterDev) -> None:
+    log = dagster_dev.log_path.read_text(errors="replace")
+
+    for marker in (
+        "DeprecationWarning",
+        "SupersessionWarning",
+        "PreviewWarning",
+        "BetaWarning",
+        "UserWarning",
+        "Found a dagster instance configuration value",
+        "virtual environment does not match",
+    ):
+        assert marker not in log, f"{marker!r} in the dg dev output"

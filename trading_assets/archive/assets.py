@@ -1,5 +1,10 @@
-"""The tick archive asset: a sealed day as zstd Parquet on S3 or in a local folder, verified, after which
-store partitions past the hot retention leave the store."""
+"""The archive assets: ``tick_archive`` writes one sealed day as zstd Parquet on S3 or in a local folder
+and verifies it; ``hot_retention`` (its own asset, run on its own schedule) drops from the tick store the
+days that are archived, verified and older than the hot retention, and records which.
+
+Archiving a day never drops any day: retention is a separate step, so a backfill of old days or a
+re-archive of one day cannot shrink the store as a side effect.
+"""
 
 import datetime as dt
 
@@ -9,14 +14,7 @@ import pyarrow as pa
 from resources.archive.resource import TickArchiveResource
 from resources.tick_store.resource import TickStoreResource
 from trading_assets.archive.retention import days_to_drop
-from trading_assets.market.partitions import DAILY, partition_day
-
-
-class ArchiveConfig(dg.Config):
-    """Run configuration of ``tick_archive``."""
-
-    hot_retention_days: int | None = None
-    """Archived days younger than this stay in the store; unset: TRADEGRAPH_HOT_RETENTION_DAYS (7)."""
+from trading_assets.market.partitions import DAILY, daily_check_spec, partition_day
 
 
 @dg.asset(
@@ -24,7 +22,7 @@ class ArchiveConfig(dg.Config):
     group_name="archive",
     kinds={"s3", "parquet"},
     check_specs=[
-        dg.AssetCheckSpec(
+        daily_check_spec(
             "archive_rows_match_partition",
             asset="tick_archive",
             blocking=True,
@@ -34,20 +32,13 @@ class ArchiveConfig(dg.Config):
 )
 def tick_archive(
     context: dg.AssetExecutionContext,
-    config: ArchiveConfig,
     tick_partition: pa.Table,
     tick_store: TickStoreResource,
     tick_archive: TickArchiveResource,
 ) -> dg.MaterializeResult:
-    """One day of ticks as zstd Parquet, checked by row count and SHA-256 after upload. Then every store
-    partition that is archived, verified and older than the hot retention is dropped from the store; reads
-    of those days go to the archive through the same reader."""
-    from trading_assets.core.settings import Settings
-
+    """One day of ticks as zstd Parquet, checked by row count and SHA-256 after upload. Only this day is
+    touched: dropping old days from the store is ``hot_retention``'s job."""
     day = partition_day(context.partition_key)
-    retention = config.hot_retention_days
-    if retention is None:
-        retention = Settings.from_env().hot_retention_days
     with tick_store.open() as store, tick_archive.open() as archive:
         store_rows = {p.day: p.rows for p in store.partitions()}
         if day not in store_rows:
@@ -60,17 +51,6 @@ def tick_archive(
             # The sealed partition's own count: it differs from the archive if the day was not sealed or
             # trades arrived after the seal, and then the check stops the day from being trusted.
             partition_rows = store_rows[day]
-        archived_days = {record.day: record for record in archive.days()}
-        dropped = days_to_drop(
-            sorted(store_rows),
-            archived_days,
-            store_rows,
-            today=dt.datetime.now(dt.UTC).date(),
-            hot_retention_days=retention,
-        )
-        for old_day in dropped:
-            store.drop(old_day)
-            context.log.info("dropped %s from the store: archived and older than %d days", old_day, retention)
     check = dg.AssetCheckResult(
         check_name="archive_rows_match_partition",
         passed=archived.rows == partition_rows,
@@ -83,8 +63,65 @@ def tick_archive(
             "bytes_per_tick": dg.MetadataValue.float(round(archived.bytes_per_tick, 3)),
             "sha256": dg.MetadataValue.text(archived.sha256),
             "uri": dg.MetadataValue.text(archived.uri),
-            "hot_retention_days": dg.MetadataValue.int(retention),
-            "dropped_from_store": dg.MetadataValue.text(", ".join(d.isoformat() for d in dropped) or "none"),
         },
         check_results=[check],
+    )
+
+
+class RetentionConfig(dg.Config):
+    """Run configuration of ``hot_retention``."""
+
+    hot_retention_days: int | None = None
+    """Archived days younger than this stay in the store; unset: TRADEGRAPH_HOT_RETENTION_DAYS (7)."""
+    today: str | None = None
+    """The day retention counts from (``YYYY-MM-DD``); unset: today in UTC. For replays and tests."""
+
+
+@dg.asset(
+    group_name="archive",
+    deps=[tick_archive],
+    kinds={"clickhouse", "parquet"},
+    description="The hot tick store after retention: days archived, verified and older than the hot "
+    "retention are dropped from it (reads of those days go to the archive through the same reader). "
+    "Each materialization records the days it dropped.",
+)
+def hot_retention(
+    context: dg.AssetExecutionContext,
+    config: RetentionConfig,
+    tick_store: TickStoreResource,
+    tick_archive: TickArchiveResource,
+) -> dg.MaterializeResult:
+    """Drop from the store every day that is archived with the store's row count and older than the hot
+    retention (:func:`trading_assets.archive.retention.days_to_drop`); record what was dropped."""
+    from trading_assets.core.settings import Settings
+
+    retention = config.hot_retention_days
+    if retention is None:
+        retention = Settings.from_env().hot_retention_days
+    today = dt.date.fromisoformat(config.today) if config.today else dt.datetime.now(dt.UTC).date()
+    with tick_store.open() as store, tick_archive.open() as archive:
+        store_rows = {p.day: p.rows for p in store.partitions()}
+        archived = {record.day: record for record in archive.days()}
+        dropped = days_to_drop(
+            sorted(store_rows), archived, store_rows, today=today, hot_retention_days=retention
+        )
+        for day in dropped:
+            store.drop(day)
+            context.log.info(
+                f"dropped {day} ({store_rows[day]:,} ticks) from the store: archived and older than "
+                f"{retention} days"
+            )
+    kept = sorted(set(store_rows) - set(dropped))
+    not_archived = [day for day in kept if day not in archived]
+    return dg.MaterializeResult(
+        metadata={
+            "dropped_days": dg.MetadataValue.json([day.isoformat() for day in dropped]),
+            "dropped": dg.MetadataValue.int(len(dropped)),
+            "dropped_rows": dg.MetadataValue.int(sum(store_rows[day] for day in dropped)),
+            "hot_days": dg.MetadataValue.int(len(kept)),
+            "oldest_hot_day": dg.MetadataValue.text(kept[0].isoformat() if kept else "-"),
+            "hot_days_not_archived": dg.MetadataValue.int(len(not_archived)),
+            "hot_retention_days": dg.MetadataValue.int(retention),
+            "today": dg.MetadataValue.text(today.isoformat()),
+        }
     )

@@ -21,8 +21,11 @@ from resources.tick_store.resource import TickStoreResource
 from trading_assets.core.time import day_bounds_us
 from trading_assets.market import quality
 from trading_assets.market.bars import BARS_TABLE, bars_chart_png, compute_bars_1m
+from trading_assets.market.chart_md import bars_sparklines_md
+from trading_assets.market.completeness import MAX_SILENCE_US, day_coverage
+from trading_assets.market.history_guard import GuardedHistory
 from trading_assets.market.live_gaps import live_gap_metadata
-from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.market.partitions import DAILY, daily_check_spec, partition_day
 from trading_assets.market.sealing import seal_day
 
 tick_stream = dg.AssetSpec(
@@ -41,6 +44,9 @@ _SEAL_CHECKS = {
     "time_monotonic": "Within a symbol, trade time never decreases as trade ids increase.",
     "price_jumps_within_bounds": "No consecutive trades of a symbol differ in price by more than 10%.",
 }
+
+
+_COMPLETE_CHECK = "day_complete"
 
 
 def _time(time_us: int) -> str:
@@ -81,6 +87,32 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     }
 
 
+def _coverage_check(ticks: pa.Table, day: dt.date) -> dg.AssetCheckResult:
+    coverage = day_coverage(ticks, day)
+    longest_at = coverage.longest_inner_silence_start_us
+    return dg.AssetCheckResult(
+        check_name=_COMPLETE_CHECK,
+        passed=coverage.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None
+        if coverage.passed
+        else f"{day} is not covered by trades: a stretch longer than {MAX_SILENCE_US / 60e6:.0f} min "
+        "has none (stream stopped, started late or paused); the day may be incomplete",
+        metadata={
+            "covered_fraction": dg.MetadataValue.float(round(coverage.covered_fraction, 6)),
+            "head_silence_min": dg.MetadataValue.float(round(coverage.head_silence_us / 60e6, 2)),
+            "tail_silence_min": dg.MetadataValue.float(round(coverage.tail_silence_us / 60e6, 2)),
+            "longest_inner_silence_min": dg.MetadataValue.float(
+                round(coverage.longest_inner_silence_us / 60e6, 2)
+            ),
+            "longest_inner_silence_from": dg.MetadataValue.text(
+                _time(longest_at) if longest_at is not None else "-"
+            ),
+            "max_silence_min": dg.MetadataValue.float(MAX_SILENCE_US / 60e6),
+        },
+    )
+
+
 @dg.asset(
     partitions_def=DAILY,
     group_name="market",
@@ -88,8 +120,16 @@ def day_summary(ticks: pa.Table) -> dict[str, dg.MetadataValue]:
     kinds={"clickhouse", "parquet"},
     io_manager_key="sealed_day_io",
     check_specs=[
-        dg.AssetCheckSpec(name, asset="tick_partition", blocking=True, description=text)
-        for name, text in _SEAL_CHECKS.items()
+        *(
+            daily_check_spec(name, asset="tick_partition", blocking=True, description=text)
+            for name, text in _SEAL_CHECKS.items()
+        ),
+        daily_check_spec(
+            _COMPLETE_CHECK,
+            asset="tick_partition",
+            description=f"Trades cover the whole UTC day: no stretch longer than {MAX_SILENCE_US // 60_000_000} "
+            "min without any trade, from midnight to midnight. Warns (does not block) when the day is partial.",
+        ),
     ],
 )
 def tick_partition(
@@ -101,8 +141,18 @@ def tick_partition(
     """One closed UTC day of ticks, sealed: trade-id gaps filled from the venue's REST history, duplicates
     removed for good. Blocking checks keep bad days from flowing into bars, features and models."""
     day = partition_day(context.partition_key)
+    history = GuardedHistory(venue_history.history_for)
     with tick_store.open() as store:
-        report, ticks = seal_day(store, day, venue_history.history_for)
+        report, ticks = seal_day(store, day, history)
+    if history.failures:
+        raise dg.Failure(
+            f"{day}: the seal could not read the REST history of "
+            + "; ".join(f"{venue} ({error})" for venue, error in sorted(history.failures.items()))
+            + ". Missing trades may be unfilled: start the venue's REST server (for the simulated exchange "
+            "`tradegraph exchange-sim`) or list the venue in VenueHistoryResource.without_history, then "
+            "re-run this partition.",
+            metadata={"history_errors": dg.MetadataValue.text("\n".join(history.failures.values()))},
+        )
     if ticks.num_rows == 0:
         raise dg.Failure(
             f"no ticks are stored for {day}: the loader has not written this day (is `tradegraph load` or "
@@ -113,6 +163,7 @@ def tick_partition(
         _check_result(quality.check_no_duplicates(ticks), "no_duplicates"),
         _check_result(quality.check_time_monotonic(ticks), "time_monotonic"),
         _check_result(quality.check_price_jumps(ticks), "price_jumps_within_bounds"),
+        _coverage_check(ticks, day),
     ]
     metadata = {
         **day_summary(ticks),
@@ -131,7 +182,7 @@ def tick_partition(
     group_name="market",
     kinds={"clickhouse", "parquet"},
     check_specs=[
-        dg.AssetCheckSpec(
+        daily_check_spec(
             "bars_reconcile_with_ticks",
             asset="bars_1m",
             blocking=True,
@@ -164,7 +215,10 @@ def bars_1m(
             "last_minute": dg.MetadataValue.text(
                 _time(pc.max(bars["minute_us"]).as_py()) if bars.num_rows else "-"
             ),
-            "chart": dg.MetadataValue.md(f"![price and volume](data:image/png;base64,{png})"),
+            # Shown inline in the UI's metadata table: Markdown below 1,000 characters (see chart_md).
+            "chart": dg.MetadataValue.md(bars_sparklines_md(bars, day_start_us=day_bounds_us(day)[0])),
+            # The full chart: too long to show inline, the UI opens it from "[Show Markdown]".
+            "chart_png": dg.MetadataValue.md(f"![price and volume](data:image/png;base64,{png})"),
         },
         check_results=[check],
     )

@@ -9,15 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.compute as pc
 from tqdm import tqdm
 
 from resources.bus.base import TickBus
+from resources.service_state import EmbeddedServiceState
+from resources.service_state.embedded import embedded_state_path
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.core.validation import validate_table
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
+from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
 from trading_assets.services.loader import Loader, LoaderConfig
 
 log = logging.getLogger(__name__)
@@ -59,8 +63,30 @@ class DemoSummary:
     """Exchange time of the last trade."""
 
 
-def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bool = True) -> DemoSummary:
-    """Simulate ``config.ticks`` trades, stream them through ``bus`` into ``store``, seal and summarise."""
+def _beat(
+    home: Path, service: str, ticks: int, last_trade_us: int | None, *, symbols: tuple[str, ...]
+) -> None:
+    """Leave the heartbeat the stream-health sensor reads, as the streamer and loader services do; the
+    demo's run ends with it, so it says ``stopped``."""
+    instance = service_instance(service, venues=("sim",), symbols=symbols, name="demo")
+    with EmbeddedServiceState(embedded_state_path(home)) as state:
+        HeartbeatWriter(state, instance).beat(
+            ticks=ticks, last_trade_time_us=last_trade_us, detail={"demo": 1.0}, status="stopped"
+        )
+
+
+def run_demo(
+    store: TickStore,
+    bus: TickBus,
+    config: DemoConfig,
+    *,
+    progress: bool = True,
+    home: Path | None = None,
+) -> DemoSummary:
+    """Simulate ``config.ticks`` trades, stream them through ``bus`` into ``store``, seal and summarise.
+
+    With ``home``, the demo's streaming and loading leave their heartbeats there, like the services do,
+    so the stream-health sensor reports what ran (and, later, that it stopped)."""
     today = dt.datetime.now(dt.UTC).date()
     start_us = (
         int(dt.datetime.combine(today - dt.timedelta(days=config.days), dt.time(), dt.UTC).timestamp())
@@ -95,6 +121,15 @@ def run_demo(store: TickStore, bus: TickBus, config: DemoConfig, *, progress: bo
             bar.update(batch.num_rows)
     loader.drain(idle_s=0.5)
     consumer.close()
+    if home is not None:
+        _beat(home, "streamer", published, last_us if first_us is not None else None, symbols=config.symbols)
+        _beat(
+            home,
+            "loader",
+            loader.stats.ticks,
+            last_us if loader.stats.ticks else None,
+            symbols=config.symbols,
+        )
     partitions = store.partitions()
     gaps: list[TradeIdGap] = []
     for part in tqdm(partitions, desc="seal", unit="day", disable=not progress):

@@ -2,6 +2,8 @@
 and the simulated exchange as the venue whose REST history fills gaps."""
 
 import datetime as dt
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +83,13 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
+SEAL_CHECKS = {"no_trade_id_gaps", "no_duplicates", "time_monotonic", "price_jumps_within_bounds"}
+
+
+def _seal_checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {name: passed for name, passed in _checks(result).items() if name in SEAL_CHECKS}
+
+
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
     (event,) = [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == asset]
     return {k: v.value for k, v in event.materialization.metadata.items()}
@@ -103,7 +112,9 @@ def test_tick_partition_fills_gaps_from_rest_removes_duplicates_and_passes_its_c
     meta = _metadata(result, "tick_partition")
     assert meta["rows"] == every_trade.num_rows == TRADES
     assert (meta["gaps_found"], meta["gaps_filled"], meta["gaps_left"]) == (50, 50, 0)
-    assert set(_checks(result).values()) == {True} and len(_checks(result)) == 4
+    assert _seal_checks(result) == dict.fromkeys(SEAL_CHECKS, True)
+    # The venue printed an hour of trades: the day is not complete, which warns without blocking.
+    assert _checks(result)["day_complete"] is False
     assert (
         store.export(DAY)
         .sort_by([("symbol", "ascending"), ("trade_id", "ascending")])["trade_id"]
@@ -146,7 +157,12 @@ def test_bars_are_stored_queryable_reconciled_and_charted(
     assert _checks(result)["bars_reconcile_with_ticks"] is True
     meta = _metadata(result, "bars_1m")
     assert meta["bars"] == expected.num_rows
-    assert str(meta["chart"]).startswith("![price and volume](data:image/png;base64,")
+    # The UI shows Markdown metadata inline only below 1,000 characters: the sparkline table fits.
+    chart = str(meta["chart"])
+    assert len(chart) < 1_000
+    assert all(f"| {symbol} |" in chart for symbol in SYMBOLS)
+    assert set(chart) & set("▁▂▃▄▅▆▇█")
+    assert str(meta["chart_png"]).startswith("![price and volume](data:image/png;base64,")
 
 
 def test_a_failed_blocking_check_stops_bars_from_being_built(
@@ -155,10 +171,10 @@ def test_a_failed_blocking_check_stops_bars_from_being_built(
     _, every_trade = venue
     store = _store(tmp_path)
     store.insert(every_trade)
-    # Nothing can fill this gap: the venue has no REST history here, so the no-gaps check fails.
+    # Nothing can fill this gap: the venue's history is turned off, so the no-gaps check fails.
     store.drop(DAY)
     store.insert(_without(every_trade, "ETHUSDT", 10, 19))
-    resources = _resources(tmp_path, "http://127.0.0.1:9", timeout_s=0.5, max_attempts=1)
+    resources = _resources(tmp_path, "http://127.0.0.1:9", without_history=["sim"])
 
     result = dg.materialize(
         [tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
@@ -180,40 +196,27 @@ def test_an_empty_day_fails_with_what_to_do(tmp_path: Path, venue: tuple[str, pa
         )
 
 
-def test_archive_writes_the_day_drops_it_from_the_store_and_bars_still_read_it(
+def test_archive_writes_and_verifies_the_day_and_leaves_the_store_alone(
     tmp_path: Path, venue: tuple[str, pa.Table]
 ) -> None:
     rest_url, every_trade = venue
     store = _store(tmp_path)
     store.insert(every_trade)
     resources = _resources(tmp_path, rest_url)
-    dg.materialize([tick_partition, bars_1m], partition_key=DAY.isoformat(), resources=resources)
-    tables = EmbeddedTableStore(tmp_path / "tables")
-    start_us, end_us = day_bounds_us(DAY)
-    bars_before = tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"})
 
-    graph = [tick_partition, bars_1m, tick_archive]
     archived = dg.materialize(
-        graph,
-        selection=[tick_archive],
+        [tick_partition, bars_1m, tick_archive],
+        selection=[tick_partition, tick_archive],
         partition_key=DAY.isoformat(),
         resources=resources,
-        run_config={"ops": {"tick_archive": {"config": {"hot_retention_days": 0}}}},
     )
-    # bars_1m alone reads the day through the IO manager: from the archive, since the store dropped it.
-    rebuilt = dg.materialize(graph, selection=[bars_1m], partition_key=DAY.isoformat(), resources=resources)
 
     meta = _metadata(archived, "tick_archive")
     assert meta["rows"] == TRADES
-    assert meta["dropped_from_store"] == DAY.isoformat()
     assert _checks(archived)["archive_rows_match_partition"] is True
-    assert [p.day for p in store.partitions()] == []
     assert open_tick_archive(TickArchiveConfig(location=str(tmp_path / "archive"))).verify(DAY).rows == TRADES
-    assert rebuilt.success
-    assert bars_before.num_rows > 0
-    assert tables.read(BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"}).equals(
-        bars_before
-    )
+    # Dropping days from the store is hot_retention's job (tests/trading_assets/archive).
+    assert [(p.day, p.rows) for p in store.partitions()] == [(DAY, TRADES)]
 
 
 def test_trades_missing_at_the_days_edges_are_found_and_filled(
@@ -276,3 +279,90 @@ def test_seal_reports_the_gaps_streamers_filled_live_beside_its_own(
         "sim:BTCUSDT": {"gaps": 1, "missing": 10, "filled": 10},
         "sim:ETHUSDT": {"gaps": 1, "missing": 5, "filled": 4},
     }
+
+    assert _seal_checks(result) == dict.fromkeys(SEAL_CHECKS, True)
+
+
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    """A venue REST server that answers every request with 503 (retryable) and counts them."""
+
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unavailable_history() -> Iterator[tuple[str, type[_Unavailable]]]:
+    handler = type("Unavailable", (_Unavailable,), {"requests": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unreadable_venue_history_fails_the_seal_after_one_venue_worth_of_retries(
+    tmp_path: Path, venue: tuple[str, pa.Table], unavailable_history: tuple[str, type[_Unavailable]]
+) -> None:
+    _, every_trade = venue
+    url, handler = unavailable_history
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+    resources = _resources(tmp_path, url, max_attempts=3, timeout_s=2.0)
+
+    result = dg.materialize(
+        [tick_partition, bars_1m],
+        partition_key=DAY.isoformat(),
+        resources=resources,
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "could not read the REST history of sim" in message and "without_history" in message
+    # One venue, two symbols: the venue is given up after its first request failed 3 times, not retried
+    # again for the other symbol or the other edge.
+    assert handler.requests == 3
+    assert result.get_asset_materialization_events() == []
+
+
+def test_each_check_run_is_one_record_of_the_days_partition_with_no_planned_row_left_behind(
+    tmp_path: Path, venue: tuple[str, pa.Table]
+) -> None:
+    # Unpartitioned checks on a daily asset left, per run, a planned row of the partition that the UI
+    # shows as "Skipped", beside the result under partition "—".
+    rest_url, every_trade = venue
+    EmbeddedTickStore(tmp_path / "ticks").insert(every_trade)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            result = dg.materialize(
+                [tick_partition, bars_1m, tick_archive],
+                partition_key=DAY.isoformat(),
+                resources=_resources(tmp_path, rest_url),
+                instance=instance,
+            )
+            assert result.success
+        history = {
+            f"{key.asset_key.to_user_string()}:{key.name}": [
+                (record.status.value, record.partition)
+                for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+            ]
+            for key in result.job_def.asset_layer.asset_graph.asset_check_keys
+        }
+
+    assert len(history) == 7
+    for check, records in history.items():
+        # day_complete fails (a warning): the venue printed an hour of trades.
+        status = "FAILED" if check == "tick_partition:day_complete" else "SUCCEEDED"
+        assert records == [(status, DAY.isoformat())] * 2, check
