@@ -461,6 +461,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_venues(settings: Settings) -> None:
+    """Fail at start when TRADEGRAPH_VENUES names a venue the registry does not know."""
+    from resources.exchange_feed.registry import venue_names
+
+    known = venue_names()
+    unknown = [venue for venue in settings.venues if venue not in known]
+    if unknown:
+        raise SettingsError(
+            f"TRADEGRAPH_VENUES names unknown venues {unknown}; known: {', '.join(known)}; "
+            "e.g. TRADEGRAPH_VENUES=binance,finnhub"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tradegraph`` console script."""
     parser = build_parser()
@@ -473,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
+        _check_venues(settings)
     except SettingsError as exc:
         print(f"tradegraph: bad setting: {exc}", file=sys.stderr)
         return 2

@@ -129,3 +129,16 @@ def test_run_without_the_simulator_refuses_the_simulators_options_naming_them(
 
     assert code == 2
     assert f"{named} only apply to the simulated exchange" in capsys.readouterr().err
+
+
+def test_an_unknown_venue_stops_the_command_at_start_naming_the_setting_and_the_known_venues(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_VENUES", "sim,nasdaq")
+
+    code = main(["settings"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "TRADEGRAPH_VENUES names unknown venues ['nasdaq']" in err
+    assert "known: binance, finnhub, sim" in err

@@ -35,7 +35,6 @@ from trading_assets.core.validation import SYMBOL_PATTERN, VENUE_PATTERN
 ENV_PREFIX = "TRADEGRAPH_"
 DEFAULT_HOME = ".tradegraph"
 DEFAULT_SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
-KNOWN_VENUES: tuple[str, ...] = ("sim", "binance", "finnhub")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOSTPORT = re.compile(r"^[A-Za-z0-9_.\-]+:\d{1,5}$")
 
@@ -263,14 +262,9 @@ class Settings(BaseSettings):
     @field_validator("venues", mode="before")
     @classmethod
     def _check_venues(cls, value: Any) -> tuple[str, ...]:
-        venues = _list(value, "TRADEGRAPH_VENUES", VENUE_PATTERN, "sim,binance")
-        unknown = [v for v in venues if v not in KNOWN_VENUES]
-        if unknown:
-            raise ValueError(
-                f"TRADEGRAPH_VENUES names unknown venues {unknown}; known: {', '.join(KNOWN_VENUES)}; "
-                "e.g. TRADEGRAPH_VENUES=binance,finnhub"
-            )
-        return venues
+        # Which venues exist is the venue registry's to say (resources/exchange_feed): the command line
+        # checks the names against it at start, so a new venue is one package and one registry line.
+        return _list(value, "TRADEGRAPH_VENUES", VENUE_PATTERN, "sim,binance")
 
     @field_validator("symbols", mode="before")
     @classmethod
