@@ -52,7 +52,7 @@ def test_real_systems_are_configuration_only() -> None:
         ("TRADEGRAPH_ARCHIVE", "s3://", "TRADEGRAPH_ARCHIVE=s3://my-bucket/ticks"),
         ("TRADEGRAPH_ARCHIVE", "gs://b/x", "TRADEGRAPH_ARCHIVE=s3://my-bucket/ticks"),
         ("TRADEGRAPH_S3_ENDPOINT", "127.0.0.1:9000", "TRADEGRAPH_S3_ENDPOINT=http://"),
-        ("TRADEGRAPH_VENUES", "kraken", "TRADEGRAPH_VENUES=binance,finnhub"),
+        ("TRADEGRAPH_VENUES", "Kraken!", "TRADEGRAPH_VENUES=sim,binance"),
         ("TRADEGRAPH_SYMBOLS", "btc usdt", "TRADEGRAPH_SYMBOLS=BTCUSDT,ETHUSDT"),
     ],
 )
