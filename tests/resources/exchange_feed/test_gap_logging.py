@@ -15,6 +15,7 @@ import pytest
 from resources.bus.embedded import EmbeddedTickBus
 from resources.exchange_feed.base import FeedEvent
 from resources.exchange_feed.binance import BinanceFeed, BinanceFeedConfig
+from resources.service_state import EmbeddedServiceState, ServiceInstance
 from tests.resources.exchange_feed.venue import ScriptedVenue, Send, binance_trade, wait_for
 from trading_assets.services.streamer import Streamer, StreamerConfig
 
@@ -40,7 +41,11 @@ def test_each_gap_is_logged_once_and_the_run_ends_with_a_summary(
             )
         )
         streamer = Streamer(
-            feeds=[feed], bus=EmbeddedTickBus(), home=tmp_path, config=StreamerConfig(flush_interval_s=0.01)
+            feeds=[feed],
+            bus=EmbeddedTickBus(),
+            state=EmbeddedServiceState(tmp_path / "state.sqlite"),
+            instance=ServiceInstance(service="streamer", venues=("binance",), symbols=("BTCUSDT",), host="h"),
+            config=StreamerConfig(flush_interval_s=0.01),
         )
         stop = threading.Event()
         thread = threading.Thread(target=streamer.run, args=(stop,), daemon=True)
