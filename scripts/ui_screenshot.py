@@ -9,7 +9,7 @@ Start the UI first (README), e.g. ``DAGSTER_HOME=$PWD/.dagster_home .venv/bin/da
 
 It first sends the GraphQL mutation ``setNuxSeen``: until then a "Join the Dagster community" pop-up
 covers every page. Pages are shot with ``chromium --headless --screenshot``; the bars chart lives in a
-dialog behind the "[Show Markdown]" link of the ``chart`` metadata, so that one page is driven over the
+dialog behind the "[Show Markdown]" link of the ``chart_png`` metadata (``chart`` itself is an inline table of sparklines), so that one page is driven over the
 DevTools protocol (navigate, click, wait for the image to decode, capture). Chromium comes from Debian
 (``apt-get install -y chromium``). Exits non-zero when a page cannot be shot or the chart does not render.
 """
@@ -210,7 +210,7 @@ def devtools_page(chromium: str, timeout_s: float) -> Iterator[DevTools]:
 
 
 _CLICK_CHART = """(() => {
-  const rows = [...document.querySelectorAll('tr')].filter(r => r.textContent.trim().startsWith('chart'));
+  const rows = [...document.querySelectorAll('tr')].filter(r => r.textContent.trim().startsWith('chart_png'));
   for (const row of rows) {
     const link = [...row.querySelectorAll('*')].find(e => e.children.length === 0 && e.textContent.trim() === '[Show Markdown]');
     if (link) { link.click(); return true; }
