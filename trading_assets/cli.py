@@ -45,7 +45,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.demo_graph import dagster_home, materialize_days
 
     results = materialize_days(
-        [p.day for p in summary.partitions], settings=settings, progress=not args.quiet
+        [p.day for p in summary.partitions], home=settings.home, progress=not args.quiet
     )
     print(
         f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}"

@@ -11,7 +11,7 @@ def test_archive_schedule_archives_yesterday_at_half_past_one() -> None:
     when = dt.datetime(2025, 6, 10, 1, 30, tzinfo=dt.UTC)
 
     with dg.build_schedule_context(
-        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        scheduled_execution_time=when, repository_def=defs().get_repository_def()
     ) as context:
         requests = schedule.evaluate_tick(context).run_requests
 

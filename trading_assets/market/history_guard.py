@@ -46,10 +46,17 @@ class _RecordingHistory:
     def _record(self, exc: HistoryError) -> None:
         self._failures.setdefault(self.venue, str(exc))
 
+    def _given_up(self) -> None:
+        # The seal holds one history per venue for the whole day: after the first failure every later
+        # request fails at once instead of retrying an unreachable server again.
+        if self.venue in self._failures:
+            raise HistoryError(f"{self.venue}: history given up for this seal: {self._failures[self.venue]}")
+
     def trades_by_id(
         self, symbol: str, first_id: int, last_id: int, *, page_limit: int = 1000
     ) -> Iterator[TradePage]:
         """The wrapped history's pages; an error while paging is recorded, then raised."""
+        self._given_up()
         try:
             yield from self._history.trades_by_id(symbol, first_id, last_id, page_limit=page_limit)
         except HistoryError as exc:
@@ -58,6 +65,7 @@ class _RecordingHistory:
 
     def recent_trades(self, symbol: str, *, limit: int = 1) -> pa.Table:
         """The wrapped history's newest trades; an error is recorded, then raised."""
+        self._given_up()
         try:
             return self._history.recent_trades(symbol, limit=limit)
         except HistoryError as exc:

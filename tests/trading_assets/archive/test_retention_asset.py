@@ -7,12 +7,11 @@ from pathlib import Path
 import dagster as dg
 
 from resources.archive.local import LocalTickArchive
-from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.tick_store.embedded import EmbeddedTickStore
-from resources.tick_store.resource import TickStoreResource
 from tests.resources.archive.conftest import sim_day
 from trading_assets.archive.assets import hot_retention, tick_archive
+from trading_assets.core.settings import Settings
 from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
 
@@ -27,11 +26,9 @@ GRAPH = [tick_partition, bars_1m, tick_archive, hot_retention]
 
 
 def _resources(tmp_path: Path) -> dict[str, object]:
-    return resources(
-        TickStoreResource(store="embedded", embedded_dir=str(tmp_path / "ticks")),
-        TickArchiveResource(location=str(tmp_path / "archive")),
-        VenueHistoryResource(without_history=["sim"]),
-    )
+    # The embedded defaults under tmp_path: the store in ticks/, the archive in archive/.
+    settings = Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)})
+    return resources(settings, venue_history=VenueHistoryResource(without_history=["sim"]))
 
 
 def _store_sealed(tmp_path: Path, days: list[dt.date]) -> EmbeddedTickStore:

@@ -234,7 +234,7 @@ def test_trades_missing_at_the_days_edges_are_found_and_filled(
 
     meta = _metadata(result, "tick_partition")
     assert (meta["gaps_found"], meta["gaps_filled"], meta["rows"]) == (70, 70, TRADES)
-    assert all(_checks(result).values())
+    assert _seal_checks(result) == dict.fromkeys(SEAL_CHECKS, True)
 
 
 def test_seal_reports_the_gaps_streamers_filled_live_beside_its_own(

@@ -13,6 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from resources.bus.base import BusError, Delivery, TickConsumer
 from resources.bus.embedded import EmbeddedTickBus
+from resources.service_state import EmbeddedServiceState, ServiceInstance
+from resources.service_state.embedded import embedded_state_path
 from resources.tick_store.base import TickStore
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
@@ -20,7 +22,7 @@ from testkit.servers import free_port
 from trading_assets.core.ticks import TICK_SCHEMA
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.services.heartbeat import read_heartbeat
+from trading_assets.services.heartbeat import HeartbeatWriter, read_heartbeat
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import serve_metrics
 
@@ -125,7 +127,14 @@ def test_consumer_lag_of_the_embedded_bus_is_exact_on_the_metrics_endpoint(
     bus = EmbeddedTickBus(max_ticks_per_record=10)
     bus.publish(TICKS)
     consumer = bus.consumer(group="loader", venues=["sim"])
-    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0), home=tmp_path)
+    state = EmbeddedServiceState(embedded_state_path(tmp_path))
+    instance = ServiceInstance(service="loader", venues=("sim",), symbols=(), host="h")
+    loader = Loader(
+        consumer,
+        store,
+        LoaderConfig(max_rows=1_000, max_wait_s=0.0),
+        heartbeat=HeartbeatWriter(state, instance),
+    )
     port = free_port()
     serve_metrics(loader.metrics.registry, port)
 
