@@ -16,10 +16,12 @@ import pyarrow.csv as pacsv
 import pytest
 
 from resources.archive.local import LocalTickArchive
+from resources.table_store.embedded import EmbeddedTableStore
 from resources.tick_store.embedded import EmbeddedTickStore
 from testkit.exchange_sim import ExchangeSimProcess
 from trading_assets.core.time import day_bounds_us
 from trading_assets.demo_graph import INSTANCE_YAML
+from trading_assets.market.bars import BARS_TABLE
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +87,10 @@ def test_a_2020_trades_file_replayed_through_run_no_sim_is_sealed_for_its_day(tm
         start_us <= day["trade_time_us"].to_numpy().min() and day["trade_time_us"].to_numpy().max() < end_us
     )
     assert LocalTickArchive(home / "archive").verify(DAY).rows == len(ids)
-    assert store.read_bars(symbol="BTCUSDT", start_us=start_us, end_us=end_us).num_rows > 0
+    bars = EmbeddedTableStore(home / "tables").read(
+        BARS_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": "BTCUSDT"}
+    )
+    assert bars.num_rows > 0
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         (run,) = instance.get_runs()
         assert (run.job_name, run.status, run.tags["dagster/partition"]) == (
