@@ -8,9 +8,11 @@ importing test module when chdb is not installed.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
@@ -21,6 +23,16 @@ from clickhouse_driver.util.escape import escape_param, escape_params
 from resources.clickhouse import sql
 
 chdb_session = pytest.importorskip("chdb.session")
+
+
+def statements_of(module: ModuleType) -> set[str]:
+    """The public functions ``module`` defines itself (not those it imports): the statements a modern check
+    must cover."""
+    return {
+        name
+        for name, value in inspect.getmembers(module, inspect.isfunction)
+        if value.__module__ == module.__name__ and not name.startswith("_")
+    }
 
 
 def render(query: str, params: dict[str, Any] | None = None) -> str:

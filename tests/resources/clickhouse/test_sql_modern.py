@@ -4,14 +4,13 @@ ClickHouse (chdb) as on 18.16, where the stores' contract suites run it."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import re
 from collections.abc import Iterator
 
 import pytest
 
 from resources.clickhouse import sql
-from tests.resources.clickhouse.modern import Modern, modern_database
+from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 from trading_assets.core.time import day_bounds_us
 
 DATABASE = "clickhouse_shared_modern"
@@ -24,11 +23,7 @@ def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Modern]:
 
 
 def test_every_statement_of_the_module_is_covered_here() -> None:
-    statements = {
-        name
-        for name, value in inspect.getmembers(sql, inspect.isfunction)
-        if value.__module__ == sql.__name__ and not name.startswith("_")
-    }
+    statements = statements_of(sql)
 
     assert statements == {
         "identifier",

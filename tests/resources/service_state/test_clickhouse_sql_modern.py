@@ -5,7 +5,6 @@ SQL ``VALUES`` escaped as the driver escapes parameters."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from resources.service_state import Heartbeat, RestartState, ServiceInstance, codec
 from resources.service_state import clickhouse_sql as sql
-from tests.resources.clickhouse.modern import Modern, modern_database
+from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 
 DATABASE = "service_state_modern"
 A = ServiceInstance(service="streamer", venues=("sim",), symbols=("BTCUSDT",), host="h")
@@ -32,11 +31,7 @@ def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Modern]:
 
 
 def test_every_statement_of_the_module_is_covered_here() -> None:
-    statements = {
-        name
-        for name, value in inspect.getmembers(sql, inspect.isfunction)
-        if value.__module__ == sql.__name__ and not name.startswith("_")
-    }
+    statements = statements_of(sql)
 
     assert statements == {
         "create_heartbeats",

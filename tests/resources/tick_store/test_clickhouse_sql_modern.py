@@ -7,7 +7,6 @@ SQL ``VALUES`` so the answers can be checked.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
-from tests.resources.clickhouse.modern import Modern, modern_database
+from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, table, tick
 from trading_assets.core.time import US_PER_DAY
 
@@ -67,11 +66,7 @@ def ticks_table(modern: Modern) -> str:
 
 
 def test_every_statement_of_the_module_is_covered_here() -> None:
-    statements = {
-        name
-        for name, value in inspect.getmembers(sql, inspect.isfunction)
-        if value.__module__ == sql.__name__ and not name.startswith("_")
-    }
+    statements = statements_of(sql)
 
     assert statements == {
         "create_table",
