@@ -9,6 +9,7 @@ the in-process executor: steps of one run share the embedded store without fight
 
 from __future__ import annotations
 
+from typing import TypedDict
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -38,19 +39,30 @@ def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
     return None if getattr(settings, field) is None else dg.EnvVar(Settings.env_name(field))
 
 
+class _ClickHouseConnection(TypedDict):
+    clickhouse_url: str | dg.EnvVar
+    clickhouse_password: dg.EnvVar | None
+
+
+def _clickhouse_connection(settings: Settings, url: str) -> _ClickHouseConnection:
+    """The ClickHouse URL and password fields of a store resource: the password only by its variable's
+    name, and the URL too when it holds a password (it would show in the UI)."""
+    shown: str | dg.EnvVar = url
+    if urlparse(url).password is not None:
+        shown = dg.EnvVar(Settings.env_name("clickhouse_url"))
+    return _ClickHouseConnection(
+        clickhouse_url=shown, clickhouse_password=_secret(settings, "clickhouse_password")
+    )
+
+
 def tick_store_resource(settings: Settings) -> TickStoreResource:
     """The tick store of ``settings`` as a Dagster resource; the password only by its variable's name."""
     config = TickStoreConfig.from_settings(settings)
-    url: str | dg.EnvVar = config.clickhouse_url
-    if urlparse(config.clickhouse_url).password is not None:
-        # A password inside the URL would show in the UI: the URL then travels by its variable too.
-        url = dg.EnvVar(Settings.env_name("clickhouse_url"))
     return TickStoreResource(
         kind=config.kind,
         embedded_dir=str(config.embedded_dir),
-        clickhouse_url=url,
-        clickhouse_password=_secret(settings, "clickhouse_password"),
         clickhouse_database=config.database,
+        **_clickhouse_connection(settings, config.clickhouse_url),
     )
 
 
@@ -70,15 +82,11 @@ def tick_archive_resource(settings: Settings) -> TickArchiveResource:
 def table_store_resource(settings: Settings) -> TableStoreResource:
     """The table store beside the tick store of ``settings``; the password only by its variable's name."""
     config = TableStoreConfig.from_settings(settings)
-    url: str | dg.EnvVar = config.clickhouse_url
-    if urlparse(config.clickhouse_url).password is not None:
-        url = dg.EnvVar(Settings.env_name("clickhouse_url"))
     return TableStoreResource(
         kind=config.kind,
         embedded_dir=str(config.embedded_dir),
-        clickhouse_url=url,
-        clickhouse_password=_secret(settings, "clickhouse_password"),
         clickhouse_database=config.clickhouse_database,
+        **_clickhouse_connection(settings, config.clickhouse_url),
     )
 
 

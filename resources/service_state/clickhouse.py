@@ -15,10 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from clickhouse_driver import Client
-from clickhouse_driver import errors as ch_errors
-from clickhouse_driver.util.helpers import parse_url
-
+from resources.clickhouse import parse_endpoint, wrapped_errors
+from resources.clickhouse import sql as ch_sql
 from resources.service_state import clickhouse_sql as sql
 from resources.service_state import codec
 from resources.service_state.base import (
@@ -49,16 +47,16 @@ class ClickHouseServiceState(ServiceStateStore):
         connect_timeout_s: float = 2.0,
         send_receive_timeout_s: float = 5.0,
     ) -> None:
-        self.database = sql.identifier(database)
-        self.heartbeats_table = sql.identifier(heartbeats_table)
-        self.state_table = sql.identifier(state_table)
-        self.gaps_table = sql.identifier(gaps_table)
-        host, kwargs = parse_url(url)
-        self.host = f"{host}:{kwargs.get('port', 9000)}"
-        kwargs["connect_timeout"] = connect_timeout_s
-        kwargs["send_receive_timeout"] = send_receive_timeout_s
-        kwargs["sync_request_timeout"] = min(connect_timeout_s, 5.0)
-        self._client = Client(host, **kwargs)
+        self.database = ch_sql.identifier(database)
+        self.heartbeats_table = ch_sql.identifier(heartbeats_table)
+        self.state_table = ch_sql.identifier(state_table)
+        self.gaps_table = ch_sql.identifier(gaps_table)
+        # The short timeouts hold whatever the (shared) URL says.
+        endpoint = parse_endpoint(
+            url, connect_timeout_s=connect_timeout_s, send_receive_timeout_s=send_receive_timeout_s
+        )
+        self.host = endpoint.address
+        self._client = endpoint.client()
         self._lock = threading.Lock()
         self._ready = False
 
@@ -66,24 +64,25 @@ class ClickHouseServiceState(ServiceStateStore):
 
     @contextmanager
     def _wrapped(self, operation: str) -> Iterator[None]:
-        where = f"service state on ClickHouse at {self.host} ({self.database})"
         try:
-            yield
-        except (ch_errors.NetworkError, ch_errors.SocketTimeoutError, OSError, EOFError) as exc:
+            with wrapped_errors(
+                f"service state on ClickHouse at {self.host} ({self.database})",
+                operation,
+                error=ClickHouseServiceStateError,
+                unavailable=ServiceStateUnavailableError,
+                # Only a lost, refused or timed-out connection is "not now" for the state store; every
+                # server error is a ClickHouseServiceStateError.
+                transient_codes=frozenset(),
+            ):
+                yield
+        except ServiceStateUnavailableError:
             self._client.disconnect()  # a half-read answer must not meet the next query
-            raise ServiceStateUnavailableError(f"{where}: {operation} failed, unreachable: {exc}") from exc
-        except ch_errors.ServerException as exc:
-            reason = (exc.message or str(exc)).split("Stack trace:")[0].strip()
-            raise ClickHouseServiceStateError(
-                f"{where}: {operation} failed (code {exc.code}): {reason}"
-            ) from exc
-        except ch_errors.Error as exc:
-            raise ClickHouseServiceStateError(f"{where}: {operation} failed: {exc}") from exc
+            raise
 
     def _execute(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None, operation: str) -> Any:
         with self._lock, self._wrapped(operation):
             if not self._ready:
-                self._client.execute(sql.create_database(self.database))
+                self._client.execute(ch_sql.create_database(self.database))
                 self._client.execute(sql.create_heartbeats(self.database, self.heartbeats_table))
                 self._client.execute(sql.create_restart_state(self.database, self.state_table))
                 self._client.execute(sql.create_gap_fills(self.database, self.gaps_table))
@@ -124,10 +123,7 @@ class ClickHouseServiceState(ServiceStateStore):
         """Append ``fills`` (a fill recorded twice is one row to readers)."""
         if not fills:
             return
-        rows = [
-            (f.instance_key, f.venue, f.symbol, f.day, f.first_id, f.last_id, f.filled, f.recorded_us)
-            for f in fills
-        ]
+        rows = [codec.gap_fill_row(fill) for fill in fills]
         self._execute(sql.insert_gap_fills(self.database, self.gaps_table), rows, "record gap fills")
 
     def gap_fills(self, day: dt.date) -> list[LiveGapFill]:
@@ -135,19 +131,7 @@ class ClickHouseServiceState(ServiceStateStore):
         rows = self._execute(
             sql.select_gap_fills(self.database, self.gaps_table), {"day": day}, "read gap fills"
         )
-        return [
-            LiveGapFill(
-                instance_key=str(key),
-                venue=str(venue),
-                symbol=str(symbol),
-                day=row_day,
-                first_id=int(first),
-                last_id=int(last),
-                filled=int(filled),
-                recorded_us=int(recorded),
-            )
-            for key, venue, symbol, row_day, first, last, filled, recorded in rows
-        ]
+        return [codec.gap_fill_from(tuple(row)) for row in rows]
 
     def close(self) -> None:
         """Close the connection (a later call reconnects)."""

@@ -3,7 +3,8 @@
 Kept apart from the client so that ``tests/resources/service_state/test_clickhouse_sql_modern.py`` runs
 exactly these statements on a current ClickHouse (chdb) while the store runs them on 18.16.
 
-Identifiers are validated and only then formatted in; values travel as clickhouse-driver parameters
+Identifiers are validated (by :func:`resources.clickhouse.sql.identifier`, which module also has the
+statements on whole databases) and only then formatted in; values travel as clickhouse-driver parameters
 (``%(name)s``) or as insert data, never formatted into the text. 18.16 limits: no Map or JSON types (the
 detail and the restart state are JSON text), and the version column of a ReplacingMergeTree is unsigned.
 Per-instance tables keep every write until a merge; readers take the newest version per instance with
@@ -12,39 +13,14 @@ Per-instance tables keep every write until a merge; readers take the newest vers
 
 from __future__ import annotations
 
-import re
-
+from resources.clickhouse.sql import qualified as _qualified
 from resources.service_state.codec import GAP_COLUMNS, HEARTBEAT_COLUMNS, INSTANCE_COLUMNS
-
-IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 
 STATE_COLUMNS: tuple[str, ...] = (*INSTANCE_COLUMNS, "saved_us", "state")
 """Columns of the restart-state table."""
 
 
-def identifier(name: str) -> str:
-    """Return ``name`` if it is a safe SQL identifier, else raise ``ValueError`` naming it."""
-    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
-        raise ValueError(f"invalid ClickHouse identifier {name!r}: it must match {IDENTIFIER_PATTERN}")
-    return name
-
-
-def _qualified(database: str, table: str) -> str:
-    return f"{identifier(database)}.{identifier(table)}"
-
-
 _INSTANCE_DDL = "instance_key String, service String, name String, host String, venues String, symbols String"
-
-
-def create_database(database: str) -> str:
-    """``CREATE DATABASE IF NOT EXISTS``."""
-    return f"CREATE DATABASE IF NOT EXISTS {identifier(database)}"
-
-
-def drop_database(database: str) -> str:
-    """``DROP DATABASE IF EXISTS`` (tests and tear-down)."""
-    return f"DROP DATABASE IF EXISTS {identifier(database)}"
 
 
 def create_heartbeats(database: str, table: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
-from resources.service_state.base import Heartbeat, RestartState, ServiceInstance, Status
+from resources.service_state.base import Heartbeat, LiveGapFill, RestartState, ServiceInstance, Status
 
 INSTANCE_COLUMNS: tuple[str, ...] = ("instance_key", "service", "name", "host", "venues", "symbols")
 """The columns that name an instance, first in every per-instance table."""
@@ -83,6 +84,35 @@ def heartbeat_from(row: tuple[Any, ...]) -> Heartbeat:
         ticks=int(ticks),
         last_trade_time_us=None if last_trade is None else int(last_trade),
         detail={str(k): float(v) for k, v in json.loads(detail or "{}").items()},
+    )
+
+
+def gap_fill_row(fill: LiveGapFill, *, day_as_text: bool = False) -> tuple[Any, ...]:
+    """The :data:`GAP_COLUMNS` values of ``fill``; the day as a date, or as ISO text (SQLite)."""
+    return (
+        fill.instance_key,
+        fill.venue,
+        fill.symbol,
+        fill.day.isoformat() if day_as_text else fill.day,
+        fill.first_id,
+        fill.last_id,
+        fill.filled,
+        fill.recorded_us,
+    )
+
+
+def gap_fill_from(row: tuple[Any, ...]) -> LiveGapFill:
+    """The live gap fill in a row of :data:`GAP_COLUMNS` values (the day as a date or as ISO text)."""
+    key, venue, symbol, day, first, last, filled, recorded = row
+    return LiveGapFill(
+        instance_key=str(key),
+        venue=str(venue),
+        symbol=str(symbol),
+        day=day if isinstance(day, dt.date) else dt.date.fromisoformat(day),
+        first_id=int(first),
+        last_id=int(last),
+        filled=int(filled),
+        recorded_us=int(recorded),
     )
 
 

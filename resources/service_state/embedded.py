@@ -148,19 +148,7 @@ class EmbeddedServiceState(ServiceStateStore):
         if not fills:
             return
         columns = codec.GAP_COLUMNS
-        rows = [
-            (
-                f.instance_key,
-                f.venue,
-                f.symbol,
-                f.day.isoformat(),
-                f.first_id,
-                f.last_id,
-                f.filled,
-                f.recorded_us,
-            )
-            for f in fills
-        ]
+        rows = [codec.gap_fill_row(fill, day_as_text=True) for fill in fills]
         with self._db("record gap fills", write=True) as conn:
             assert conn is not None
             conn.execute("BEGIN IMMEDIATE")
@@ -183,19 +171,7 @@ class EmbeddedServiceState(ServiceStateStore):
             (day.isoformat(),),
             "read gap fills",
         )
-        return [
-            LiveGapFill(
-                instance_key=key,
-                venue=venue,
-                symbol=symbol,
-                day=dt.date.fromisoformat(day_text),
-                first_id=int(first),
-                last_id=int(last),
-                filled=int(filled),
-                recorded_us=int(recorded),
-            )
-            for key, venue, symbol, day_text, first, last, filled, recorded in rows
-        ]
+        return [codec.gap_fill_from(row) for row in rows]
 
     def close(self) -> None:
         """Close the database connection (a later call opens it again)."""

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from resources.table_store.spec import TableSchemaError, TableSpec
+
+log = logging.getLogger(__name__)
 
 FilterValue = str | int | float | bool
 Filters = Mapping[str, FilterValue | Collection[FilterValue]]
@@ -70,16 +73,26 @@ def normalized_filters(spec: TableSpec, filters: Filters | None) -> dict[str, tu
 class TableStore(abc.ABC):
     """Day-partitioned storage of tables described by specs; see the module docstring for the guarantees."""
 
-    @abc.abstractmethod
     def write_partition(self, spec: TableSpec, day: dt.date, table: pa.Table) -> int:
         """Replace the rows of ``day`` in ``spec``'s table by ``table``, atomically; return the rows written.
 
         Raises :class:`~resources.table_store.spec.PartitionDayError` when a row's time lies outside
         ``day`` and :class:`~resources.table_store.spec.TableSchemaError` when ``table`` does not fit the
-        spec; in both cases the stored partition is unchanged.
+        spec; in both cases the stored partition is unchanged. No rows: the day is dropped.
         """
+        rows = spec.day_partition(day, table)
+        if rows.num_rows == 0:
+            self.drop_partition(spec, day)
+            return 0
+        self._replace_day(spec, day, rows)
+        log.info("wrote %d rows of %s for %s", rows.num_rows, spec.name, day)
+        return rows.num_rows
 
     @abc.abstractmethod
+    def _replace_day(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
+        """Replace the stored rows of ``day`` by ``rows`` (conformed, sorted, within the day, not empty),
+        atomically; stored when this returns."""
+
     def read(
         self,
         spec: TableSpec,
@@ -88,7 +101,19 @@ class TableStore(abc.ABC):
         end_us: int,
         filters: Filters | None = None,
     ) -> pa.Table:
-        """Rows with ``start_us <= time_column < end_us`` that pass ``filters``, in key order."""
+        """Rows with ``start_us <= time_column < end_us`` that pass ``filters``, in key order.
+
+        Raises :class:`TableSchemaError` naming the table when a filter names a column it does not have.
+        """
+        chosen = normalized_filters(spec, filters)
+        return self._read(spec, start_us=int(start_us), end_us=int(end_us), filters=chosen)
+
+    @abc.abstractmethod
+    def _read(
+        self, spec: TableSpec, *, start_us: int, end_us: int, filters: Mapping[str, tuple[FilterValue, ...]]
+    ) -> pa.Table:
+        """Rows with ``start_us <= time_column < end_us`` whose value in each column of ``filters`` is one
+        of its values, in key order."""
 
     @abc.abstractmethod
     def days(self, spec: TableSpec) -> list[TablePartition]:

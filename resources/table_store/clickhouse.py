@@ -13,48 +13,28 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from clickhouse_driver import Client
-from clickhouse_driver import errors as ch_errors
-from clickhouse_driver.util.helpers import parse_url
 
+from resources.clickhouse import parse_endpoint, wrapped_errors
+from resources.clickhouse import sql as ch_sql
+from resources.clickhouse.sql import partition_id
 from resources.table_store import clickhouse_sql as sql
 from resources.table_store.base import (
-    Filters,
+    FilterValue,
     TablePartition,
     TableStore,
     TableStoreError,
     TableStoreUnavailableError,
-    normalized_filters,
 )
 from resources.table_store.spec import TableSchemaError, TableSpec
 
 log = logging.getLogger(__name__)
-
-# Server errors that say "not now" rather than "never": the same call may succeed after a pause.
-_TRANSIENT_CODES = frozenset(
-    {
-        ch_errors.ErrorCodes.TIMEOUT_EXCEEDED,
-        ch_errors.ErrorCodes.TOO_MANY_SIMULTANEOUS_QUERIES,
-        ch_errors.ErrorCodes.SOCKET_TIMEOUT,
-        ch_errors.ErrorCodes.NETWORK_ERROR,
-        ch_errors.ErrorCodes.ABORTED,
-        ch_errors.ErrorCodes.MEMORY_LIMIT_EXCEEDED,
-        ch_errors.ErrorCodes.TABLE_IS_READ_ONLY,
-        ch_errors.ErrorCodes.TOO_MANY_PARTS,
-    }
-)
-
-
-def partition_id(day: dt.date) -> int:
-    """The YYYYMMDD partition number of ``day``."""
-    return day.year * 10_000 + day.month * 100 + day.day
 
 
 def numpy_columns(table: pa.Table) -> list[np.ndarray]:
@@ -101,36 +81,25 @@ class ClickHouseTableStore(TableStore):
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 60.0,
     ) -> None:
-        self.database = sql.identifier(database)
-        host, kwargs = parse_url(url)
-        self.host = f"{host}:{kwargs.get('port', 9000)}"
-        settings = dict(kwargs.pop("settings", None) or {})
-        settings["use_numpy"] = True  # client-level: results come back as NumPy columns too
-        kwargs["connect_timeout"] = connect_timeout_s
-        kwargs["send_receive_timeout"] = send_receive_timeout_s
-        kwargs["sync_request_timeout"] = min(connect_timeout_s, 5.0)
-        self._client = Client(host, settings=settings, **kwargs)
+        self.database = ch_sql.identifier(database)
+        endpoint = parse_endpoint(
+            url, connect_timeout_s=connect_timeout_s, send_receive_timeout_s=send_receive_timeout_s
+        )
+        self.host = endpoint.address
+        # Client-level use_numpy: results come back as NumPy columns too.
+        self._client = endpoint.client(settings={**endpoint.settings, "use_numpy": True})
         self._lock = threading.Lock()
         self._ready: set[TableSpec] = set()
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    @contextmanager
-    def _wrapped(self, operation: str) -> Iterator[None]:
-        where = f"ClickHouse table store at {self.host} ({self.database})"
-        try:
-            yield
-        except ch_errors.ServerException as exc:
-            error = TableStoreUnavailableError if exc.code in _TRANSIENT_CODES else TableStoreError
-            # 18.16 appends a server stack trace to the message; what went wrong comes before it.
-            reason = (exc.message or str(exc)).split("Stack trace:")[0].strip()
-            raise error(f"{where}: {operation} failed (code {exc.code}): {reason}") from exc
-        except (ch_errors.NetworkError, ch_errors.SocketTimeoutError, OSError, EOFError) as exc:
-            raise TableStoreUnavailableError(
-                f"{where}: {operation} failed, server unreachable: {exc}"
-            ) from exc
-        except ch_errors.Error as exc:
-            raise TableStoreError(f"{where}: {operation} failed: {exc}") from exc
+    def _wrapped(self, operation: str) -> AbstractContextManager[None]:
+        return wrapped_errors(
+            f"ClickHouse table store at {self.host} ({self.database})",
+            operation,
+            error=TableStoreError,
+            unavailable=TableStoreUnavailableError,
+        )
 
     def _execute(self, query: str, params: Mapping[str, Any] | None = None, *, operation: str) -> Any:
         with self._lock, self._wrapped(operation):
@@ -151,7 +120,7 @@ class ClickHouseTableStore(TableStore):
         """Create the spec's table on first use; refuse a stored table whose columns differ from the spec."""
         if spec in self._ready:
             return
-        self._execute(sql.create_database(self.database), operation="create database")
+        self._execute(ch_sql.create_database(self.database), operation="create database")
         self._execute(sql.create_table(self.database, spec), operation=f"create table {spec.name}")
         result = self._execute(
             sql.table_columns(),
@@ -169,18 +138,13 @@ class ClickHouseTableStore(TableStore):
 
     # -- TableStore ---------------------------------------------------------------------------------
 
-    def write_partition(self, spec: TableSpec, day: dt.date, table: pa.Table) -> int:
+    def _replace_day(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
         """Insert into a fresh staging table, then ``REPLACE PARTITION`` the day from it (atomic).
 
-        No rows: the day's partition is dropped (also atomic). The staging table is dropped afterwards,
-        also when the write fails.
+        The staging table is dropped afterwards, also when the write fails.
         """
-        rows = spec.day_partition(day, table)
         self._ensure(spec)
         partition = {"partition": partition_id(day)}
-        if rows.num_rows == 0:
-            self.drop_partition(spec, day)
-            return 0
         # A staging table of its own per write: concurrent writers never share one.
         staging = f"{spec.name}__staging_{uuid.uuid4().hex[:16]}"
         operation = f"write {rows.num_rows} rows of {spec.name} for {day}"
@@ -198,29 +162,21 @@ class ClickHouseTableStore(TableStore):
                 log.warning("%s; the staging table %s is left behind", exc, staging)
             raise
         self._execute(drop_staging, operation=f"drop staging table {staging}")
-        log.info("wrote %d rows of %s for %s", rows.num_rows, spec.name, day)
-        return rows.num_rows
 
-    def read(
-        self,
-        spec: TableSpec,
-        *,
-        start_us: int,
-        end_us: int,
-        filters: Filters | None = None,
+    def _read(
+        self, spec: TableSpec, *, start_us: int, end_us: int, filters: Mapping[str, tuple[FilterValue, ...]]
     ) -> pa.Table:
         """Rows with ``start_us <= time_column < end_us`` that pass ``filters``, in key order."""
-        chosen = normalized_filters(spec, filters)
         self._ensure(spec)
-        if any(not values for values in chosen.values()):
+        if any(not values for values in filters.values()):
             return spec.schema.empty_table()  # ``IN ()`` is a syntax error; nothing can match anyway
-        params: dict[str, Any] = {"start_us": int(start_us), "end_us": int(end_us)}
-        for i, (column, values) in enumerate(chosen.items()):
+        params: dict[str, Any] = {"start_us": start_us, "end_us": end_us}
+        for i, (column, values) in enumerate(filters.items()):
             is_bool = spec.schema.field(column).type == pa.bool_()
             # Bool columns are stored as UInt8 0/1 (a bool would render as the name False).
             params[f"filter_{i}"] = tuple(int(bool(v)) for v in values) if is_bool else values
         result = self._execute(
-            sql.select_range(self.database, spec, list(chosen)), params, operation=f"read {spec.name}"
+            sql.select_range(self.database, spec, list(filters)), params, operation=f"read {spec.name}"
         )
         return columns_to_table(result, spec)
 
@@ -235,7 +191,7 @@ class ClickHouseTableStore(TableStore):
         if not result:
             return []
         return [
-            TablePartition(day=dt.datetime.strptime(str(pid), "%Y%m%d").date(), rows=int(rows))
+            TablePartition(day=ch_sql.partition_day(pid), rows=int(rows))
             for pid, rows in zip(result[0], result[1], strict=True)
             if int(rows)
         ]

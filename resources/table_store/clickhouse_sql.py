@@ -3,8 +3,9 @@
 Kept apart from the client code so that ``tests/resources/table_store/test_clickhouse_sql_modern.py``
 runs exactly these statements on a current ClickHouse (chdb) while the store runs them on 18.16.
 
-Identifiers (database, table and column names) are validated against :data:`IDENTIFIER_PATTERN` and only
-then formatted into the text. Values are never formatted in: statements carry clickhouse-driver
+Identifiers (database, table and column names) are validated by
+:func:`resources.clickhouse.sql.identifier` (which module also has the statements on whole databases) and
+only then formatted into the text. Values are never formatted in: statements carry clickhouse-driver
 placeholders (``%(name)s``) that the driver fills with escaped literals.
 
 The SQL is restricted to what ClickHouse 18.16 understands (no window functions, no DateTime64, no
@@ -13,15 +14,13 @@ CODEC); ``ALTER TABLE .. REPLACE PARTITION .. FROM`` is there since 18.x.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pyarrow as pa
 
+from resources.clickhouse.sql import day_partition_expression, identifier
+from resources.clickhouse.sql import qualified as _qualified
 from resources.table_store.spec import TableSpec
-
-IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 
 CLICKHOUSE_TYPES: dict[pa.DataType, str] = {
     pa.string(): "String",
@@ -36,39 +35,18 @@ CLICKHOUSE_TYPES: dict[pa.DataType, str] = {
 """The ClickHouse column type of each supported Arrow type (18.16 has no Bool: UInt8 0/1)."""
 
 
-def identifier(name: str) -> str:
-    """Return ``name`` if it is a safe SQL identifier, else raise ``ValueError`` naming it."""
-    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
-        raise ValueError(f"invalid ClickHouse identifier {name!r}: it must match {IDENTIFIER_PATTERN}")
-    return name
-
-
-def _qualified(database: str, table: str) -> str:
-    return f"{identifier(database)}.{identifier(table)}"
-
-
 def _columns(spec: TableSpec) -> str:
     return ", ".join(identifier(name) for name in spec.columns)
 
 
 def partition_expression(spec: TableSpec) -> str:
     """The partition key: the YYYYMMDD number of the time column's UTC day."""
-    return f"toYYYYMMDD(toDateTime(intDiv({identifier(spec.time_column)}, 1000000), 'UTC'))"
+    return day_partition_expression(spec.time_column)
 
 
 def column_types(spec: TableSpec) -> list[tuple[str, str]]:
     """(column, ClickHouse type) of the spec's table, in schema order."""
     return [(field.name, CLICKHOUSE_TYPES[field.type]) for field in spec.schema]
-
-
-def create_database(database: str) -> str:
-    """``CREATE DATABASE IF NOT EXISTS``."""
-    return f"CREATE DATABASE IF NOT EXISTS {identifier(database)}"
-
-
-def drop_database(database: str) -> str:
-    """``DROP DATABASE IF EXISTS`` (tests and tear-down)."""
-    return f"DROP DATABASE IF EXISTS {identifier(database)}"
 
 
 def create_table(database: str, spec: TableSpec) -> str:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,16 +29,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from resources.table_store.base import (
-    Filters,
+    FilterValue,
     TablePartition,
     TableStore,
     TableStoreError,
-    normalized_filters,
 )
 from resources.table_store.spec import TableSpec
 from trading_assets.core.time import day_bounds_us
-
-log = logging.getLogger(__name__)
 
 _DAY_PREFIX = "day="
 _FILE_NAME = "part.parquet"
@@ -99,12 +95,8 @@ class EmbeddedTableStore(TableStore):
 
     # -- TableStore ---------------------------------------------------------------------------------
 
-    def write_partition(self, spec: TableSpec, day: dt.date, table: pa.Table) -> int:
-        """Replace the day's file by ``table`` (no rows: remove it); fsynced and visible on return."""
-        rows = spec.day_partition(day, table)
-        if rows.num_rows == 0:
-            self.drop_partition(spec, day)
-            return 0
+    def _replace_day(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
+        """Replace the day's file by ``rows`` (written aside, then renamed over it); fsynced and visible on return."""
         directory = self._day_dir(spec, day)
         with self._lock(spec, day):
             directory.mkdir(parents=True, exist_ok=True)
@@ -120,8 +112,6 @@ class EmbeddedTableStore(TableStore):
             finally:
                 temp.unlink(missing_ok=True)
             _fsync(directory, directory=True)
-        log.info("wrote %d rows of %s for %s", rows.num_rows, spec.name, day)
-        return rows.num_rows
 
     def _read_day(self, spec: TableSpec, day: dt.date, predicate: pc.Expression) -> pa.Table | None:
         """The day's rows matching ``predicate``; None when the day has no file (or was just dropped)."""
@@ -132,18 +122,13 @@ class EmbeddedTableStore(TableStore):
         except FileNotFoundError:
             return None
 
-    def read(
-        self,
-        spec: TableSpec,
-        *,
-        start_us: int,
-        end_us: int,
-        filters: Filters | None = None,
+    def _read(
+        self, spec: TableSpec, *, start_us: int, end_us: int, filters: Mapping[str, tuple[FilterValue, ...]]
     ) -> pa.Table:
         """Rows with ``start_us <= time_column < end_us`` that pass ``filters``, in key order."""
         time = pc.field(spec.time_column)
-        predicate = (time >= int(start_us)) & (time < int(end_us))
-        for column, values in normalized_filters(spec, filters).items():
+        predicate = (time >= start_us) & (time < end_us)
+        for column, values in filters.items():
             value_type = spec.schema.field(column).type
             predicate &= pc.field(column).isin(pa.array(values, type=value_type))
         tables = []

@@ -9,22 +9,25 @@ dialect limits (18.16).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
-from clickhouse_driver.util.helpers import parse_url
 
+from resources.clickhouse import parse_endpoint, wrapped_errors
+from resources.clickhouse import sql as ch_sql
+from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns, partition_id
+from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
@@ -35,19 +38,6 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
-# Server errors that say "not now" rather than "never": the same call may succeed after a pause.
-_TRANSIENT_CODES = frozenset(
-    {
-        ch_errors.ErrorCodes.TIMEOUT_EXCEEDED,
-        ch_errors.ErrorCodes.TOO_MANY_SIMULTANEOUS_QUERIES,
-        ch_errors.ErrorCodes.SOCKET_TIMEOUT,
-        ch_errors.ErrorCodes.NETWORK_ERROR,
-        ch_errors.ErrorCodes.ABORTED,
-        ch_errors.ErrorCodes.MEMORY_LIMIT_EXCEEDED,
-        ch_errors.ErrorCodes.TABLE_IS_READ_ONLY,
-        ch_errors.ErrorCodes.TOO_MANY_PARTS,
-    }
-)
 
 
 class ClickHouseTickStoreError(RuntimeError):
@@ -98,67 +88,44 @@ class ClickHouseTickStore(TickStore):
         send_receive_timeout_s: float = 300.0,
         insert_timeout_s: float = 30.0,
     ) -> None:
-        self.database = sql.identifier(database)
-        self.table = sql.identifier(table)
-        host, kwargs = parse_url(url)
-        self.host = f"{host}:{kwargs.get('port', 9000)}"
-        settings = dict(kwargs.pop("settings", None) or {})
+        self.database = ch_sql.identifier(database)
+        self.table = ch_sql.identifier(table)
+        endpoint = parse_endpoint(
+            url,
+            connect_timeout_s=connect_timeout_s,
+            send_receive_timeout_s=send_receive_timeout_s,
+            url_timeouts_win=True,
+        )
+        self.host = endpoint.address
+        settings = dict(endpoint.settings)
         # Not a clickhouse-driver parameter (parse_url files unknown ones under settings): ours.
         insert_timeout_s = float(settings.pop("insert_timeout", insert_timeout_s))
         # Client-level use_numpy: results come back as NumPy columns (the per-query setting only
         # affects inserts).
         settings["use_numpy"] = True
-        kwargs.setdefault("connect_timeout", connect_timeout_s)
-        kwargs.setdefault("send_receive_timeout", send_receive_timeout_s)
-        kwargs.setdefault("sync_request_timeout", min(kwargs["connect_timeout"], 5.0))
         self.insert_timeout_s = insert_timeout_s
         # Two connections, so inserts get a short timeout without cutting long statements short.
-        self._client = Client(host, settings=settings, **kwargs)
-        self._insert_client = Client(
-            host, settings=settings, **{**kwargs, "send_receive_timeout": insert_timeout_s}
-        )
+        self._client = endpoint.client(settings=settings)
+        self._insert_client = endpoint.client(settings=settings, send_receive_timeout=insert_timeout_s)
         self._lock = threading.Lock()
         self._schema_ready = False
         # Statements that parts of the store issue while it is constructed (e.g. creating their own
         # tables) run with the schema at the first connection instead, so the constructor never connects.
         self._insert_sql = sql.insert(self.database, self.table)
         self._schema = [
-            (sql.create_database(self.database), "create database"),
+            (ch_sql.create_database(self.database), "create database"),
             (sql.create_table(self.database, self.table), "create table"),
         ]
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    @contextmanager
-    def _wrapped(self, operation: str) -> Iterator[None]:
-        where = f"ClickHouse at {self.host} ({self.database}.{self.table})"
-        try:
-            yield
-        except ch_errors.ServerException as exc:
-            error = ClickHouseUnavailableError if exc.code in _TRANSIENT_CODES else ClickHouseTickStoreError
-            # 18.16 appends a server stack trace to the message; what went wrong comes before it.
-            reason = (exc.message or str(exc)).split("Stack trace:")[0].strip()
-            raise error(
-                f"{where}: {operation} failed (code {exc.code}): {reason}",
-                host=self.host,
-                operation=operation,
-            ) from exc
-        except (ch_errors.SocketTimeoutError, TimeoutError) as exc:
-            raise ClickHouseUnavailableError(
-                f"{where}: {operation} failed, timed out waiting for the server (hung or overloaded): {exc}",
-                host=self.host,
-                operation=operation,
-            ) from exc
-        except (ch_errors.NetworkError, OSError, EOFError) as exc:
-            raise ClickHouseUnavailableError(
-                f"{where}: {operation} failed, server unreachable: {exc}",
-                host=self.host,
-                operation=operation,
-            ) from exc
-        except ch_errors.Error as exc:
-            raise ClickHouseTickStoreError(
-                f"{where}: {operation} failed: {exc}", host=self.host, operation=operation
-            ) from exc
+    def _wrapped(self, operation: str) -> AbstractContextManager[None]:
+        return wrapped_errors(
+            f"ClickHouse at {self.host} ({self.database}.{self.table})",
+            operation,
+            error=functools.partial(ClickHouseTickStoreError, host=self.host, operation=operation),
+            unavailable=functools.partial(ClickHouseUnavailableError, host=self.host, operation=operation),
+        )
 
     def _execute(
         self,
@@ -216,7 +183,7 @@ class ClickHouseTickStore(TickStore):
             return []
         ids, rows = result[0], result[1]
         return [
-            PartitionInfo(day=dt.datetime.strptime(str(pid), "%Y%m%d").date(), rows=int(n))
+            PartitionInfo(day=ch_sql.partition_day(pid), rows=int(n))
             for pid, n in zip(ids, rows, strict=True)
         ]
 

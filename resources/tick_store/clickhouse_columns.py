@@ -1,8 +1,7 @@
-"""Tick columns between Arrow and clickhouse-driver's NumPy protocol, and partition numbers."""
+"""Tick columns between Arrow and clickhouse-driver's NumPy protocol."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,11 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _STRING_COLUMNS = frozenset({"venue", "symbol"})
-
-
-def partition_id(day: dt.date) -> int:
-    """The YYYYMMDD partition number of ``day``."""
-    return day.year * 10_000 + day.month * 100 + day.day
 
 
 def numpy_columns(table: pa.Table, names: Sequence[str]) -> list[np.ndarray]:

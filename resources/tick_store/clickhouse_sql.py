@@ -3,19 +3,18 @@
 Kept apart from the client code so that ``tests/resources/tick_store/test_clickhouse_sql_modern.py`` can
 run exactly these statements on a current ClickHouse (chdb) while the store runs them on 18.16.
 
-Identifiers (database and table names) are validated against :data:`IDENTIFIER_PATTERN` and only then
-formatted into the text. Values are never formatted in: statements carry clickhouse-driver placeholders
-(``%(name)s``) that the driver fills with escaped literals.
+Identifiers (database and table names) are validated by :func:`resources.clickhouse.sql.identifier` (which
+module also has the statements on whole databases) and only then formatted into the text. Values are
+never formatted in: statements carry clickhouse-driver placeholders (``%(name)s``) that the driver fills
+with escaped literals.
 
 The SQL is restricted to what ClickHouse 18.16 understands: no window functions, no DateTime64, no CODEC.
 """
 
 from __future__ import annotations
 
-import re
-
-IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
+from resources.clickhouse.sql import day_partition_expression
+from resources.clickhouse.sql import qualified as _qualified
 
 COLUMNS: tuple[str, ...] = (
     "venue",
@@ -32,30 +31,8 @@ COLUMNS: tuple[str, ...] = (
 
 _COLUMN_LIST = ", ".join(COLUMNS)
 
-# The partition key as a day number YYYYMMDD; parts also keep a min/max index on trade_time_us, so range
-# conditions on it prune whole partitions.
-PARTITION_EXPRESSION = "toYYYYMMDD(toDateTime(intDiv(trade_time_us, 1000000), 'UTC'))"
-
-
-def identifier(name: str) -> str:
-    """Return ``name`` if it is a safe SQL identifier, else raise ``ValueError`` naming it."""
-    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
-        raise ValueError(f"invalid ClickHouse identifier {name!r}: it must match {IDENTIFIER_PATTERN}")
-    return name
-
-
-def _qualified(database: str, table: str) -> str:
-    return f"{identifier(database)}.{identifier(table)}"
-
-
-def create_database(database: str) -> str:
-    """``CREATE DATABASE IF NOT EXISTS``."""
-    return f"CREATE DATABASE IF NOT EXISTS {identifier(database)}"
-
-
-def drop_database(database: str) -> str:
-    """``DROP DATABASE IF EXISTS`` (tests and tear-down)."""
-    return f"DROP DATABASE IF EXISTS {identifier(database)}"
+# The partition key: the YYYYMMDD number of the trade time's UTC day.
+PARTITION_EXPRESSION = day_partition_expression("trade_time_us")
 
 
 def create_table(database: str, table: str) -> str:

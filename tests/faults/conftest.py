@@ -15,9 +15,18 @@ from pathlib import Path
 import boto3
 import pytest
 
+from testkit.harness import Processes
 from testkit.servers import ClickHouseServer, KafkaBroker, S3Server
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY
 from tests.faults.stack import KafkaIngest
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Whatever a test starts here is stopped afterwards, also when it fails."""
+    started = Processes()
+    yield started
+    started.close()
 
 
 @pytest.fixture

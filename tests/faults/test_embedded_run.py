@@ -5,7 +5,6 @@ every trade id the exchange generated is in the store exactly once after sealing
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,27 +23,9 @@ from testkit.harness import (
     wait_finished,
     wait_generated,
 )
+from tests.faults.run import embedded_run_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    """Whatever a test starts here is stopped afterwards, also when it fails."""
-    started = Processes()
-    yield started
-    started.close()
-
-
-def _run_env(home: Path, **extra: str) -> dict[str, str]:
-    # Embedded bus and store are the defaults; spelled out so the test does not depend on them.
-    return {
-        "TRADEGRAPH_HOME": str(home),
-        "TRADEGRAPH_BUS": "embedded",
-        "TRADEGRAPH_STORE": "embedded",
-        "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS),
-        **extra,
-    }
 
 
 def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, processes: Processes) -> None:
@@ -54,7 +35,7 @@ def test_run_with_exchange_faults_stores_every_trade_once(tmp_path: Path, proces
         tmp_path / "run",
         name="run",
         service=None,
-        env=_run_env(home),
+        env=embedded_run_env(home),
         args=[
             "run",
             "--rate",
@@ -111,7 +92,7 @@ def test_run_sigkilled_mid_run_and_run_again_stores_every_trade_once(
     seed_streamer_state(home)
     sim = ExchangeSimProcess(tmp_path / "sim", sim_args(rate=5_000, max_trades=30_000))
     processes.start(sim)
-    env = _run_env(
+    env = embedded_run_env(
         home, TRADEGRAPH_VENUES="sim", TRADEGRAPH_SIM_WS_URL=sim.ws_url, TRADEGRAPH_SIM_REST_URL=sim.rest_url
     )
     run = TradegraphProcess(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,26 +14,9 @@ import pytest
 from resources.tick_store.embedded import EmbeddedTickStore
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.harness import SYMBOLS, Processes, TradegraphProcess, sim_args
+from tests.faults.run import embedded_run_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    """Whatever a test starts here is stopped afterwards, also when it fails."""
-    started = Processes()
-    yield started
-    started.close()
-
-
-def _run_env(home: Path, **extra: str) -> dict[str, str]:
-    return {
-        "TRADEGRAPH_HOME": str(home),
-        "TRADEGRAPH_BUS": "embedded",
-        "TRADEGRAPH_STORE": "embedded",
-        "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS),
-        **extra,
-    }
 
 
 def _count(output: str, label: str) -> int:
@@ -52,7 +34,7 @@ def test_a_run_that_ends_by_duration_stores_exactly_what_the_streamer_published(
     sim = ExchangeSimProcess(tmp_path / "sim", sim_args(rate=20_000, max_trades=10_000_000))
     processes.start(sim)
     _write_state(home, gaps={})
-    env = _run_env(
+    env = embedded_run_env(
         home, TRADEGRAPH_VENUES="sim", TRADEGRAPH_SIM_WS_URL=sim.ws_url, TRADEGRAPH_SIM_REST_URL=sim.rest_url
     )
     run = TradegraphProcess(
@@ -88,7 +70,7 @@ def test_run_without_the_simulator_stops_after_max_trades_and_reports_open_gaps(
     sim = ExchangeSimProcess(tmp_path / "sim", sim_args(rate=2_000, max_trades=10_000_000))
     processes.start(sim)
     _write_state(home, gaps={"sim": {"BTCUSDT": [[5_000_000, 5_000_026]]}})
-    env = _run_env(
+    env = embedded_run_env(
         home, TRADEGRAPH_VENUES="sim", TRADEGRAPH_SIM_WS_URL=sim.ws_url, TRADEGRAPH_SIM_REST_URL=sim.rest_url
     )
     run = TradegraphProcess(

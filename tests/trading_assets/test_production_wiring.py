@@ -6,7 +6,6 @@ Binance's protocol) fill the gaps the seal finds."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +17,15 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
-from resources.exchange_feed.registry import build_history
-from resources.exchange_feed.venue import VenueConfig
 from resources.table_store.factory import TableStoreConfig, open_table_store
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.servers.clickhouse import ClickHouseServer
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from tests.trading_assets.venues import traded_venue
 from trading_assets.core.settings import Settings
 from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import defs
 from trading_assets.market.bars import BARS_TABLE
-from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 TODAY = dt.datetime.now(dt.UTC).date()
 OLD = TODAY - dt.timedelta(days=5)  # past a one-day hot retention
@@ -37,38 +34,18 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 TRADES = 3_000
 
 
-def _venue_day(venue: str, day: dt.date) -> Iterator[tuple[str, pa.Table]]:
-    """A simulated exchange that printed TRADES trades on ``day``, and all of them read back over REST."""
-    start_us, _ = day_bounds_us(day)
-    config = ExchangeSimConfig(
-        symbols=SYMBOLS, rate=20_000, speed=600, start_us=start_us + 3_600_000_000, max_trades=TRADES
-    )
-    with ExchangeSim(config) as sim:
-        deadline = time.monotonic() + 30
-        while not sim.stats()["finished"]:
-            assert time.monotonic() < deadline, "the simulated exchange did not finish"
-            time.sleep(0.05)
-        history = build_history(VenueConfig(venue=venue, rest_url=sim.rest_url))
-        assert history is not None
-        pages = [
-            page.ticks
-            for symbol in SYMBOLS
-            for page in history.trades_by_id(symbol, 1, sim.stats()["symbols"][symbol]["last_id_emitted"])
-        ]
-        history.close()
-        yield sim.rest_url, pa.concat_tables(pages)
-
-
 @pytest.fixture(scope="module")
 def sim_venue() -> Iterator[tuple[str, pa.Table]]:
     """Venue ``sim`` traded on OLD."""
-    yield from _venue_day("sim", OLD)
+    with traded_venue("sim", OLD, symbols=SYMBOLS, trades=TRADES) as venue:
+        yield venue
 
 
 @pytest.fixture(scope="module")
 def binance_venue() -> Iterator[tuple[str, pa.Table]]:
     """Venue ``binance`` (the simulator on Binance's REST protocol) traded on RECENT."""
-    yield from _venue_day("binance", RECENT)
+    with traded_venue("binance", RECENT, symbols=SYMBOLS, trades=TRADES) as venue:
+        yield venue
 
 
 def _without(ticks: pa.Table, symbol: str, first: int, last: int) -> pa.Table:

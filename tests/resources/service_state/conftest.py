@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clickhouse_driver import Client
 
 from resources.service_state import EmbeddedServiceState, ServiceStateStore
-from resources.service_state import clickhouse_sql as sql
 from resources.service_state.clickhouse import ClickHouseServiceState
 from testkit.servers import ClickHouseServer
+from tests.resources.clickhouse.admin import drop_database
 
 _databases = itertools.count()
 
@@ -45,11 +44,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
             return opened[-1]
 
         yield reopen
-        admin = Client.from_url(server.url)
-        try:
-            admin.execute(sql.drop_database(database))
-        finally:
-            admin.disconnect()
+        drop_database(server.url, database)
     for store in opened:
         store.close()
 

@@ -5,19 +5,14 @@ SQL ``VALUES`` escaped as the driver escapes parameters."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from clickhouse_driver.context import Context
-from clickhouse_driver.util.escape import escape_param, escape_params
 
 from resources.service_state import Heartbeat, RestartState, ServiceInstance, codec
 from resources.service_state import clickhouse_sql as sql
-
-chdb_session = pytest.importorskip("chdb.session")
+from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 
 DATABASE = "service_state_modern"
 A = ServiceInstance(service="streamer", venues=("sim",), symbols=("BTCUSDT",), host="h")
@@ -25,45 +20,20 @@ B = ServiceInstance(service="loader", venues=("sim",), symbols=(), host="h")
 DAY = dt.date(2024, 3, 1)
 
 
-class Modern:
-    def __init__(self, path: Path) -> None:
-        self.session = chdb_session.Session(str(path))
-
-    def rows(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        text = query % escape_params(params, Context()) if params else query
-        result = self.session.query(text, "ArrowTable")
-        return list(zip(*(column.to_pylist() for column in result.columns), strict=True))
-
-    def insert(self, query: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        values = ", ".join(
-            "(" + ", ".join(str(escape_param(v, Context())) for v in row) + ")" for row in rows
-        )
-        self.session.query(f"{query} {values}")
-
-
 @pytest.fixture(scope="module")
 def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Modern]:
-    db = Modern(tmp_path_factory.mktemp("chdb"))
-    for _ in range(2):  # every CREATE is idempotent
-        db.rows(sql.create_database(DATABASE))
-        db.rows(sql.create_heartbeats(DATABASE, "beats"))
-        db.rows(sql.create_restart_state(DATABASE, "state"))
-        db.rows(sql.create_gap_fills(DATABASE, "gaps"))
-    yield db
-    db.rows(sql.drop_database(DATABASE))
-    db.session.close()
+    with modern_database(tmp_path_factory.mktemp("chdb"), DATABASE) as db:
+        for _ in range(2):  # every CREATE is idempotent
+            db.run(sql.create_heartbeats(DATABASE, "beats"))
+            db.run(sql.create_restart_state(DATABASE, "state"))
+            db.run(sql.create_gap_fills(DATABASE, "gaps"))
+        yield db
 
 
 def test_every_statement_of_the_module_is_covered_here() -> None:
-    statements = {
-        name
-        for name, value in inspect.getmembers(sql, inspect.isfunction)
-        if value.__module__ == sql.__name__ and not name.startswith("_") and name != "identifier"
-    }
+    statements = statements_of(sql)
 
     assert statements == {
-        "create_database",
-        "drop_database",
         "create_heartbeats",
         "create_restart_state",
         "create_gap_fills",

@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clickhouse_driver import Client
 
 from resources.table_store import TableStore, TableStoreConfig, open_table_store
-from resources.table_store import clickhouse_sql as sql
 from testkit.servers import ClickHouseServer
+from tests.resources.clickhouse.admin import drop_database
 
 _databases = itertools.count()
 
@@ -32,11 +31,7 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tab
     server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
     database = f"table_store_contract_{os.getpid()}_{next(_databases)}"
     yield TableStoreConfig(kind="clickhouse", clickhouse_url=server.url, clickhouse_database=database)
-    admin = Client.from_url(server.url)
-    try:
-        admin.execute(sql.drop_database(database))
-    finally:
-        admin.disconnect()
+    drop_database(server.url, database)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from clickhouse_driver import Client
 
+from resources.clickhouse import sql
 from resources.table_store import (
     TablePartition,
     TableSchemaError,
@@ -15,7 +16,6 @@ from resources.table_store import (
     TableStoreError,
     TableStoreUnavailableError,
 )
-from resources.table_store import clickhouse_sql as sql
 from resources.table_store.clickhouse import ClickHouseTableStore
 from testkit.servers import ClickHouseServer
 from tests.resources.table_store.helpers import DAY1, DAY2, SIGNALS, day_bars, in_key_order, rows

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clickhouse_driver import Client
 
-from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore, clickhouse_sql
+from resources.tick_store import ClickHouseTickStore, EmbeddedTickStore, TickStore
 from testkit.servers import ClickHouseServer
+from tests.resources.clickhouse.admin import drop_database
 
 _databases = itertools.count()
 
@@ -26,8 +26,4 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TickStore]
     database = f"tick_store_contract_{os.getpid()}_{next(_databases)}"
     with ClickHouseTickStore(server.url, database=database) as clickhouse:
         yield clickhouse
-    admin = Client.from_url(server.url)
-    try:
-        admin.execute(clickhouse_sql.drop_database(database))
-    finally:
-        admin.disconnect()
+    drop_database(server.url, database)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from clickhouse_driver import Client
 
 from resources.tick_store import (
     ClickHouseTickStore,
@@ -18,18 +17,10 @@ from resources.tick_store import (
     ClickHouseUnavailableError,
     PartitionInfo,
     StoreUnavailableError,
-    clickhouse_sql,
 )
 from testkit.servers import ClickHouseServer, free_port
+from tests.resources.clickhouse.admin import drop_database
 from tests.resources.tick_store.helpers import DAY1, day_start_us, ids, table, tick
-
-
-def _drop(server: ClickHouseServer, database: str) -> None:
-    admin = Client.from_url(server.url)
-    try:
-        admin.execute(clickhouse_sql.drop_database(database))
-    finally:
-        admin.disconnect()
 
 
 def test_unreachable_server_fails_the_first_call_not_the_constructor_naming_host_and_operation() -> None:
@@ -110,7 +101,7 @@ def test_two_stores_on_one_table_create_it_once_and_share_rows(clickhouse_server
             with ClickHouseTickStore(clickhouse_server.url, database=database) as reader:
                 assert reader.partitions() == [PartitionInfo(day=DAY1, rows=2)]
     finally:
-        _drop(clickhouse_server, database)
+        drop_database(clickhouse_server.url, database)
 
 
 def test_server_errors_are_wrapped_with_the_operation(clickhouse_server: ClickHouseServer) -> None:
@@ -118,7 +109,7 @@ def test_server_errors_are_wrapped_with_the_operation(clickhouse_server: ClickHo
     try:
         with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
             store.partitions()  # connected, tables created
-            _drop(clickhouse_server, database)  # the table vanishes under the store
+            drop_database(clickhouse_server.url, database)  # the table vanishes under the store
 
             with pytest.raises(ClickHouseTickStoreError, match="insert of 1 rows") as failure:
                 store.insert(table([tick(1)]))
@@ -127,7 +118,7 @@ def test_server_errors_are_wrapped_with_the_operation(clickhouse_server: ClickHo
         assert not isinstance(failure.value, StoreUnavailableError)  # a missing table is no outage
         assert "Stack trace" not in str(failure.value)
     finally:
-        _drop(clickhouse_server, database)
+        drop_database(clickhouse_server.url, database)
 
 
 def test_multi_chunk_tables_with_other_string_types_insert_correctly(
@@ -152,7 +143,7 @@ def test_multi_chunk_tables_with_other_string_types_insert_correctly(
         )
         assert ids(exported) == [1, 2, 3]
     finally:
-        _drop(clickhouse_server, database)
+        drop_database(clickhouse_server.url, database)
 
 
 def test_a_server_outage_raises_store_unavailable_and_the_store_recovers_after_restart(
@@ -197,4 +188,4 @@ def test_gaps_of_a_busy_day_are_found_without_running_out_of_memory(
         assert [(g.symbol, g.first_missing, g.last_missing) for g in gaps] == [("BTCUSDT", 1_000, 1_009)]
     finally:
         store.close()
-        _drop(clickhouse_server, database)
+        drop_database(clickhouse_server.url, database)

@@ -7,22 +7,17 @@ SQL ``VALUES`` so the answers can be checked.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
-from clickhouse_driver.context import Context
-from clickhouse_driver.util.escape import escape_param, escape_params
 
+from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
+from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, table, tick
 from trading_assets.core.time import US_PER_DAY
-
-chdb_session = pytest.importorskip("chdb.session")
 
 DATABASE = "tradegraph_modern"
 _tables = itertools.count()
@@ -41,12 +36,7 @@ ROWS = [
 # Inserted again by a second INSERT: current ClickHouse already merges duplicates within one insert
 # block (optimize_on_insert), 18.16 does not; across inserts both keep them until a merge.
 DUPLICATE = ROWS[1]
-DAY1_PARTITION = DAY1.year * 10_000 + DAY1.month * 100 + DAY1.day
-
-
-def render(query: str, params: dict[str, Any] | None = None) -> str:
-    """The statement as clickhouse-driver sends it (client-side parameter substitution)."""
-    return query % escape_params(params, Context()) if params else query
+DAY1_PARTITION = partition_id(DAY1)
 
 
 def day_params(day: Any = DAY1) -> dict[str, int]:
@@ -54,35 +44,10 @@ def day_params(day: Any = DAY1) -> dict[str, int]:
     return {"start_us": start, "end_us": start + US_PER_DAY}
 
 
-class Modern:
-    """A chdb session with helpers that run rendered statements and return Arrow tables."""
-
-    def __init__(self, path: Path) -> None:
-        self.session = chdb_session.Session(str(path))
-
-    def run(self, query: str, params: dict[str, Any] | None = None) -> pa.Table:
-        return self.session.query(render(query, params), "ArrowTable")
-
-    def rows(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        result = self.run(query, params)
-        return list(zip(*(column.to_pylist() for column in result.columns), strict=True))
-
-
 @pytest.fixture(scope="module")
 def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Modern]:
-    db = Modern(tmp_path_factory.mktemp("chdb"))
-    db.run(sql.create_database(DATABASE))
-    db.run(sql.create_database(DATABASE))  # idempotent
-    yield db
-    db.run(sql.drop_database(DATABASE))
-    db.session.close()
-
-
-def values_clause(rows: list[dict[str, Any]]) -> str:
-    """Rows as SQL ``VALUES`` tuples, each value escaped as clickhouse-driver escapes parameters."""
-    return ", ".join(
-        "(" + ", ".join(str(escape_param(value, Context())) for value in row.values()) + ")" for row in rows
-    )
+    with modern_database(tmp_path_factory.mktemp("chdb"), DATABASE) as db:
+        yield db
 
 
 @pytest.fixture
@@ -96,20 +61,14 @@ def ticks_table(modern: Modern) -> str:
             tick(trade_id, symbol=symbol, venue=venue, offset_s=seconds, day=day)
             for venue, symbol, trade_id, seconds, day in rows
         )
-        modern.run(f"{sql.insert(DATABASE, name)} {values_clause(ticks.to_pylist())}")
+        modern.insert(sql.insert(DATABASE, name), (row.values() for row in ticks.to_pylist()))
     return name
 
 
 def test_every_statement_of_the_module_is_covered_here() -> None:
-    statements = {
-        name
-        for name, value in inspect.getmembers(sql, inspect.isfunction)
-        if value.__module__ == sql.__name__ and not name.startswith("_") and name != "identifier"
-    }
+    statements = statements_of(sql)
 
     assert statements == {
-        "create_database",
-        "drop_database",
         "create_table",
         "insert",
         "select_range",
@@ -193,6 +152,6 @@ def test_identifiers_are_validated_before_any_sql_is_rendered(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
         sql.create_table("tradegraph", bad)
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
-        sql.create_database(bad)
+        sql.insert(bad, "ticks")
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
         sql.select_range("tradegraph", bad, with_venue=False)

@@ -4,7 +4,6 @@ and the simulated exchange as the venue whose REST history fills gaps."""
 import datetime as dt
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +13,20 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
-from resources.exchange_feed.registry import build_history
 from resources.exchange_feed.resource import VenueHistoryResource
-from resources.exchange_feed.venue import VenueConfig
 from resources.service_state import EmbeddedServiceState, LiveGapFill
 from resources.service_state.resource import ServiceStateResource
 from resources.table_store.embedded import EmbeddedTableStore
 from resources.tick_store.base import TickStore
 from resources.tick_store.embedded import EmbeddedTickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
+from tests.trading_assets.venues import traded_venue
 from trading_assets.archive.assets import tick_archive
 from trading_assets.core.settings import Settings
 from trading_assets.core.time import day_bounds_us
 from trading_assets.definitions import resources
 from trading_assets.market.assets import bars_1m, tick_partition
 from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
-from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
 DAY = dt.date(2025, 3, 4)
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -39,24 +36,8 @@ TRADES = 4_000
 @pytest.fixture(scope="module")
 def venue() -> Iterator[tuple[str, pa.Table]]:
     """The simulated exchange after it printed TRADES trades on DAY, and every one of them via REST."""
-    start_us, _ = day_bounds_us(DAY)
-    config = ExchangeSimConfig(
-        symbols=SYMBOLS, rate=20_000, speed=600, start_us=start_us + 3_600_000_000, max_trades=TRADES
-    )
-    with ExchangeSim(config) as sim:
-        deadline = time.monotonic() + 30
-        while not sim.stats()["finished"]:
-            assert time.monotonic() < deadline, "the simulated exchange did not finish"
-            time.sleep(0.05)
-        history = build_history(VenueConfig(venue="sim", rest_url=sim.rest_url))
-        assert history is not None
-        pages = [
-            page.ticks
-            for symbol in SYMBOLS
-            for page in history.trades_by_id(symbol, 1, sim.stats()["symbols"][symbol]["last_id_emitted"])
-        ]
-        history.close()
-        yield sim.rest_url, pa.concat_tables(pages)
+    with traded_venue("sim", DAY, symbols=SYMBOLS, trades=TRADES) as venue:
+        yield venue
 
 
 def _resources(tmp_path: Path, rest_url: str, **history: object) -> dict[str, object]:

@@ -159,8 +159,9 @@ def test_a_streamer_on_other_symbols_never_loads_another_instances_state(tmp_pat
     assert load_state(store, _instance("BTCUSDT")).gaps == {"sim": {"BTCUSDT": [(20, 25)]}}
 
 
-def test_gaps_filled_live_are_recorded_with_their_ids_and_day(tmp_path: Path) -> None:
-    # Arrange: a feed that fills a gap (ticks first, then the event, as the gap filler does)
+def _ticks_then_a_filled_gap() -> list[object]:
+    """20 BTCUSDT ticks of DAY, then the event that ids 5..9 among them filled a gap (as the gap filler
+    sends them: ticks first)."""
     ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
     filled = FeedEvent(
         kind="gap_filled",
@@ -172,8 +173,13 @@ def test_gaps_filled_live_are_recorded_with_their_ids_and_day(tmp_path: Path) ->
         last_id=9,
         trade_time_us=int(ticks["trade_time_us"][4].as_py()),
     )
+    return [ticks, filled]
+
+
+def test_gaps_filled_live_are_recorded_with_their_ids_and_day(tmp_path: Path) -> None:
+    # Arrange: a feed that fills a gap (ticks first, then the event, as the gap filler does)
     without_ids = FeedEvent(kind="gap_filled", venue="sim", symbol="BTCUSDT", detail="old feed", count=3)
-    feed = ScriptedFeed([ticks, filled, without_ids])
+    feed = ScriptedFeed([*_ticks_then_a_filled_gap(), without_ids])
     store = _state(tmp_path)
     instance = _instance("BTCUSDT")
 
@@ -188,17 +194,7 @@ def test_gaps_filled_live_are_recorded_with_their_ids_and_day(tmp_path: Path) ->
 
 def test_nothing_is_recorded_while_the_published_ticks_are_not_durable(tmp_path: Path) -> None:
     # Arrange: the in-process bus's check that the loader stored the ticks never confirms
-    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
-    filled = FeedEvent(
-        kind="gap_filled",
-        venue="sim",
-        symbol="BTCUSDT",
-        count=5,
-        first_id=5,
-        last_id=9,
-        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
-    )
-    feed = ScriptedFeed([ticks, filled])
+    feed = ScriptedFeed(_ticks_then_a_filled_gap())
     store = _state(tmp_path)
     streamer = Streamer(
         feeds=[feed],
@@ -236,17 +232,7 @@ class _UnreachableAtFirst(EmbeddedServiceState):
 
 def test_an_unreachable_state_store_is_ridden_out_and_gap_fills_are_recorded_later(tmp_path: Path) -> None:
     # Arrange: the store refuses the first saves (the streamer beats at start and at stop at least)
-    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(20)
-    filled = FeedEvent(
-        kind="gap_filled",
-        venue="sim",
-        symbol="BTCUSDT",
-        count=5,
-        first_id=5,
-        last_id=9,
-        trade_time_us=int(ticks["trade_time_us"][4].as_py()),
-    )
-    feed = ScriptedFeed([ticks, filled])
+    feed = ScriptedFeed(_ticks_then_a_filled_gap())
     store = _UnreachableAtFirst(tmp_path / "state.sqlite", failures=2)
     streamer = Streamer(
         feeds=[feed],
