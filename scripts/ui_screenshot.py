@@ -2,14 +2,15 @@
 sensors and schedule, and the bars chart of a day. A developer tool for looking at the UI without a
 desktop; not part of the tests or CI.
 
-Start the UI first (README), e.g. ``DAGSTER_HOME=$PWD/.dagster_home .venv/bin/dagster dev -w workspace.yaml
--h 127.0.0.1 -p 3000``, materialize a day, then::
+Start the UI first (README), e.g. after ``bash scripts/demo.sh``:
+``DAGSTER_HOME=$PWD/.tradegraph/dagster .venv/bin/dg dev -h 127.0.0.1 -p 3000``, then::
 
     .venv/bin/python scripts/ui_screenshot.py --url http://127.0.0.1:3000 --out /tmp/tradegraph-ui
 
 It first sends the GraphQL mutation ``setNuxSeen``: until then a "Join the Dagster community" pop-up
-covers every page. Pages are shot with ``chromium --headless --screenshot``; the bars chart lives in a
-dialog behind the "[Show Markdown]" link of the ``chart_png`` metadata (``chart`` itself is an inline table of sparklines), so that one page is driven over the
+covers every page. Pages are shot with ``chromium --headless --screenshot``; the full bars chart lives
+in a dialog behind the "[Show Markdown]" link of the ``chart_png`` metadata (``chart`` itself is an
+inline table of sparklines), so that one page is driven over the
 DevTools protocol (navigate, click, wait for the image to decode, capture). Chromium comes from Debian
 (``apt-get install -y chromium``). Exits non-zero when a page cannot be shot or the chart does not render.
 """
