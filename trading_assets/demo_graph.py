@@ -112,13 +112,17 @@ def run_day_pipeline(
 ) -> dg.DagsterRun:
     """Create a run of ``day_pipeline`` for ``day`` as the code location would launch it, execute it in
     this process, and return the finished run."""
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
     from dagster._core.execution.api import execute_run
 
     repository = ReconstructableRepository.for_module(
         "trading_assets.definitions", "defs", working_directory=os.getcwd()
     )
     recon_job = repository.get_reconstructable_job(JOB)
+    # Dagster caches the last job it reconstructed; the definitions depend on the settings in the
+    # environment, so a second demo in one process (the tests) must not get the first one's stores.
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
     job_def = recon_job.get_definition()
     key = day.isoformat()
     run = instance.create_run_for_job(

@@ -47,7 +47,10 @@ def test_streamer_sigkilled_mid_stream_and_restarted_loses_nothing(
 ) -> None:
     # Arrange
     ingest = kafka_ingest(broker=fresh_broker)
-    sim = ingest.start_sim(sim_args(rate=RATE, max_trades=TRADES))
+    # Twice the usual trades: the exchange must still be trading when the restarted streamer (a new
+    # process that imports its clients first, a few seconds on a loaded machine) connects.
+    trades = 2 * TRADES
+    sim = ingest.start_sim(sim_args(rate=RATE, max_trades=trades))
     ingest.start_loader()
     streamer = ingest.start_streamer()
     wait_generated(sim, TRADES // 3, timeout_s=30)
@@ -59,7 +62,7 @@ def test_streamer_sigkilled_mid_stream_and_restarted_loses_nothing(
     stats = ingest.finish()
 
     # Assert (the store check ran in finish); the restarted streamer found what it missed and filled it
-    assert generated_while_down < TRADES and stats["connections"]["opened"]["binance_combined"] >= 2
+    assert generated_while_down < trades and stats["connections"]["opened"]["binance_combined"] >= 2
     assert log_lines(streamer.log_path, r"gap_filled"), "the restarted streamer filled no gap"
 
 

@@ -16,12 +16,10 @@ from collections.abc import Callable
 import dagster as dg
 import pytest
 
-from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.resource import VenueHistoryResource
 from resources.service_state import Heartbeat, RestartState, ServiceInstance
 from resources.service_state.clickhouse import ClickHouseServiceState
 from resources.service_state.resource import ServiceStateResource
-from resources.tick_store.resource import TickStoreResource
 from sensors.stream_health import StaleStreamError, build_stream_health_sensor
 from testkit.harness import (
     SYMBOLS,
@@ -36,6 +34,7 @@ from testkit.harness import (
 )
 from testkit.servers import KafkaBroker
 from tests.faults.stack import KafkaIngest
+from trading_assets.core.settings import Settings
 from trading_assets.definitions import resources
 from trading_assets.market.assets import tick_partition
 from trading_assets.services.heartbeat import service_instance
@@ -166,13 +165,16 @@ def test_two_streamers_on_split_symbols_run_side_by_side_and_a_dead_one_is_repor
 
     # The day's seal, on the production store, reports those live fills beside what it found itself
     days = sorted({f.day for f in fills})
+    settings = Settings.from_env(
+        {
+            "TRADEGRAPH_HOME": str(ingest.workdir),
+            "TRADEGRAPH_STORE": "clickhouse",
+            "TRADEGRAPH_CLICKHOUSE_URL": ingest.clickhouse.url,
+            "TRADEGRAPH_CLICKHOUSE_DATABASE": ingest.database,
+        }
+    )
     graph = resources(
-        TickStoreResource(
-            store="clickhouse", clickhouse_url=ingest.clickhouse.url, clickhouse_database=ingest.database
-        ),
-        TickArchiveResource(location=str(ingest.workdir / "archive")),
-        VenueHistoryResource(sim_rest_url=sim.rest_url),
-        resource,
+        settings, venue_history=VenueHistoryResource(rest_urls={"sim": sim.rest_url}), service_state=resource
     )
     for seal_day in days:
         result = dg.materialize([tick_partition], partition_key=seal_day.isoformat(), resources=graph)
