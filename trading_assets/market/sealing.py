@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from resources.exchange_feed.history import HistoryError, TradeHistory, TradePage
 from resources.tick_store.base import TickStore, TradeIdGap
 from trading_assets.core.time import day_bounds_us
+from trading_assets.market.quality import trade_id_gap_runs
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,11 @@ def seal_day(store: TickStore, day: dt.date, history: History) -> tuple[SealRepo
     if edges:
         store.seal(day)
         ticks = store.export(day)
-    left = tuple(store.trade_id_gaps(day))
+    # The export is the sealed day, once each: its gaps are the store's (without another query).
+    left = tuple(
+        TradeIdGap(venue=venue, symbol=symbol, first_missing=first, last_missing=last)
+        for venue, symbol, first, last in trade_id_gap_runs(ticks)
+    )
     report = SealReport(
         gaps_found=sum(g.size for g in gaps) + edges,
         gaps_filled=inside + edges,
