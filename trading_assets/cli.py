@@ -84,7 +84,9 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
     stop = stop_on_signals()
-    config = LoaderConfig(max_rows=args.batch_rows, max_wait_s=args.batch_seconds)
+    config = LoaderConfig(
+        max_rows=args.batch_rows, max_wait_s=args.batch_seconds, min_wait_s=args.batch_min_seconds
+    )
     with open_tick_store(settings) as store, open_tick_bus(settings) as bus:
         run_loader(settings, bus, store, stop, metrics_port=args.metrics_port, config=config)
     return 0
@@ -239,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     # 0.1 s keeps exchange-to-queryable p99 near 0.3 s at 5,000 ticks/s (bench/ingest.py); faster feeds fill
     # --batch-rows first, so this only sets the insert rate of quiet ones (at most 10 a second).
     load.add_argument("--batch-seconds", type=float, default=0.1, help="insert at least this often (0.1 s)")
+    # Caught up with the bus (nothing more buffered), the batch goes in once this old, so a trickle waits
+    # about one fetch instead of --batch-seconds (docs/BENCHMARKS.md, issue 7); the floor bounds the inserts
+    # (ClickHouse parts) a second. --batch-seconds or more restores the plain age bound.
+    load.add_argument(
+        "--batch-min-seconds",
+        type=float,
+        default=0.02,
+        help="once caught up with the bus, insert batches this old (0.02 s; --batch-seconds or more: off)",
+    )
     load.set_defaults(handler=_cmd_load)
 
     run = sub.add_parser(
