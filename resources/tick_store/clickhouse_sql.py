@@ -124,7 +124,7 @@ def select_symbol_day(database: str, table: str) -> str:
     Parameters: ``venue``, ``symbol``, ``start_us``, ``end_us``; once each (``FINAL``, one day as in
     :func:`select_range`), in no particular order: the caller sorts. An export of a whole day runs this
     once per pair of :func:`day_symbols` because that is several times faster on 18.16 than one query of
-    all columns ordered on the server (2,000,000 ticks: about 1.6 s against 8.5 s): the (venue, symbol)
+    all columns ordered on the server (a 2,000,000-tick export: about 2.5 s against 8.5-11 s): the (venue, symbol)
     condition reads only that symbol's granules of the primary key, no String column travels or is decoded
     row by row, and there is no server-side sort.
     """
