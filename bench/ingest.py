@@ -13,7 +13,11 @@ Runs, each against a fresh exchange (it holds its clock until the streamers subs
    and row count; a trade counts as queryable at the end of the first poll whose contiguous prefix
    1..max(id) (count == max id) includes it. Latency = that moment - trade time: exchange batching,
    websocket, parsing, the streamer's flush, Kafka, the loader's batch wait, the insert and the poll
-   interval (so the figures are upper bounds, by at most the poll interval plus one query).
+   interval (so the figures are upper bounds, by at most the poll interval plus one query). ``--runs N``
+   repeats this run N times (fresh exchange, broker and database each) and reports each run and the
+   pooled p50/p99/max; each run names when its slowest trade happened and how often the loaders joined
+   their group after the trades started (a rebalance that stalled them). The trades start only once the
+   loaders' group has settled: no (re)join for 4 s after the first join.
 3. Lost and duplicated: after each run the services are stopped (SIGTERM, flush), every day is sealed and
    the store is compared with ``/sim/stats``: lost = ids 1..last per symbol not stored, duplicated = rows
    - distinct trades.
@@ -23,7 +27,7 @@ Runs, each against a fresh exchange (it holds its clock until the streamers subs
 
 Prints the figures, then one JSON object as the last line.
 
-    .venv/bin/python bench/ingest.py [--trades 1500000] [--rate 1000000] [--latency-trades 60000]
+    .venv/bin/python bench/ingest.py [--trades 1500000] [--rate 1000000] [--latency-trades 60000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -89,7 +93,9 @@ class RunResult:
     seconds: float
     cpu: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] | None = None
+    latencies: np.ndarray | None = None
     sim_paused_s: float = 0.0
+    group_joins: int = 0
 
 
 class Poller(threading.Thread):
@@ -148,7 +154,7 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
 
 def latency_ms(
     url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], np.ndarray]:
     """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
     client = Client.from_url(url + "?use_numpy=true")
     try:
@@ -164,6 +170,7 @@ def latency_ms(
         np.asarray(received, np.int64),
     )
     latencies: list[np.ndarray] = []
+    trade_times: list[np.ndarray] = []
     unmeasured = 0
     for symbol in np.unique(symbols):
         mine = symbols == symbol
@@ -182,6 +189,7 @@ def latency_ms(
         seen = first < len(prefix)
         unmeasured += int((~seen).sum())
         latencies.append((sample_us[first[seen]] - times[mine][seen]) / 1_000)
+        trade_times.append(times[mine][seen])
     every = np.concatenate(latencies) if latencies else np.empty(0)
     if not len(every):
         return {
@@ -190,7 +198,9 @@ def latency_ms(
             "max": float("nan"),
             "trades": 0,
             "unmeasured": unmeasured,
-        }
+        }, every
+    every_time = np.concatenate(trade_times)
+    worst = int(np.argmax(every))
     # The part up to the streamer's socket read (exchange batching, websocket), for the breakdown.
     to_streamer = (received - times) / 1_000
     return {
@@ -199,9 +209,13 @@ def latency_ms(
         "p50": float(np.percentile(every, 50)),
         "p99": float(np.percentile(every, 99)),
         "max": float(every.max()),
+        # When the slowest trade happened, seconds after the run's first trade: a stall shows as a
+        # cluster of slow trades at one moment (a rebalance at the start, a merge or flush later).
+        "max_at_s": float((every_time[worst] - every_time.min()) / 1e6),
+        "over_100ms": int(np.count_nonzero(every > 100)),
         "trades": len(every),
         "unmeasured": unmeasured,
-    }
+    }, every
 
 
 def lost_and_duplicated(
@@ -228,6 +242,7 @@ def kafka_run(
     loaders: int,
     batch_rows: int,
     batch_seconds: float,
+    batch_min_seconds: float,
     measure_latency: bool,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns."""
@@ -268,7 +283,15 @@ def kafka_run(
                 name=f"loader{i}",
                 service=None,
                 env={**env, "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
-                args=["load", "--batch-rows", str(batch_rows), "--batch-seconds", str(batch_seconds)],
+                args=[
+                    "load",
+                    "--batch-rows",
+                    str(batch_rows),
+                    "--batch-seconds",
+                    str(batch_seconds),
+                    "--batch-min-seconds",
+                    str(batch_min_seconds),
+                ],
             )
             for i in range(loaders)
         ]
@@ -282,7 +305,21 @@ def kafka_run(
                     "the loaders did not join their group within 30 s\n" + processes.diagnostics()
                 )
             time.sleep(0.1)
+        # The first join is often followed by a second one about 3 s later (Tansu holds each join for its
+        # rebalance delay); trades that arrive during it wait those seconds, which once made a run's p99
+        # read 2.5 s. Start the trades only once no loader has (re)joined for longer than that delay.
+        settled_s = 4.0
+        while True:
+            joins = sum(len(log_lines(p.log_path, r"joining group|joined group")) for p in loader_procs)
+            time.sleep(settled_s)
+            if sum(len(log_lines(p.log_path, r"joining group|joined group")) for p in loader_procs) == joins:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the loaders' group did not settle within 30 s\n" + processes.diagnostics()
+                )
         time.sleep(0.5)  # the partition assignment follows the join
+        joined_before = sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
         poller = Poller(clickhouse.url, database, frontier=measure_latency)
         counter = poller if not measure_latency else Poller(clickhouse.url, database, frontier=False)
         streamer_procs = []
@@ -320,7 +357,21 @@ def kafka_run(
             thread.stop.set()
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
-        latency = latency_ms(clickhouse.url, database, poller.frontiers) if measure_latency else None
+        latency, latencies = (
+            latency_ms(clickhouse.url, database, poller.frontiers) if measure_latency else (None, None)
+        )
+        # Any join once the trades started: the group rebalanced during the run (seconds without polls).
+        joins = (
+            sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
+            - joined_before
+        )
+        if joins:
+            # Say why: a rejoin stops every loader's polls for the broker's rebalance delay (seconds).
+            for loader in loader_procs:
+                for line in log_lines(
+                    loader.log_path, r"joined group|[Rr]ebalanc|Heartbeat|session|[Rr]evoking|dead"
+                ):
+                    print(f"         {loader.name}: {line}")
         # Stop the services (streamers first, loaders once the store is quiet), seal, compare.
         for streamer in streamer_procs:
             streamer.terminate()
@@ -343,7 +394,9 @@ def kafka_run(
             seconds=seconds,
             cpu=cpu,
             latency_ms=latency,
+            latencies=latencies,
             sim_paused_s=float(sim_stats(sim)["paused_s"]),
+            group_joins=joins,
         )
     finally:
         processes.close()
@@ -420,6 +473,18 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=100_000, help="loader --batch-rows (100,000)")
     parser.add_argument("--batch-seconds", type=float, default=0.1, help="loader --batch-seconds (0.1)")
     parser.add_argument(
+        "--batch-min-seconds", type=float, default=0.02, help="loader --batch-min-seconds (0.02)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="latency runs, each on a fresh exchange, broker and database; p50/p99/max per run and "
+        "over all their trades (1)",
+    )
+    parser.add_argument("--no-throughput", action="store_true", help="skip the flat-out Kafka run")
+    parser.add_argument("--no-embedded", action="store_true", help="skip the `tradegraph run` run")
+    parser.add_argument(
         "--embedded-trades", type=int, default=None, help="trades of the embedded run (--trades)"
     )
     args = parser.parse_args()
@@ -438,64 +503,99 @@ def main() -> None:
                 "loaders": args.loaders,
                 "batch_rows": args.batch_rows,
                 "batch_seconds": args.batch_seconds,
+                "batch_min_seconds": args.batch_min_seconds,
             }
-            throughput = kafka_run(
-                "throughput",
-                workdir,
-                clickhouse,
-                trades=args.trades,
-                rate=args.rate,
-                measure_latency=False,
-                **common,
+            throughput = (
+                None
+                if args.no_throughput
+                else kafka_run(
+                    "throughput",
+                    workdir,
+                    clickhouse,
+                    trades=args.trades,
+                    rate=args.rate,
+                    measure_latency=False,
+                    **common,
+                )
             )
+            if throughput is not None:
+                print(
+                    f"kafka    throughput: {throughput.ticks_per_s:,.0f} ticks/s sustained (store growth 10%..90% of "
+                    f"{throughput.trades:,} trades); run {throughput.seconds:.1f} s, exchange paused "
+                    f"{throughput.sim_paused_s:.1f} s for a full client buffer"
+                )
+                print("         CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in throughput.cpu.items()))
+                print(f"         lost {throughput.lost}, duplicated {throughput.duplicated} after sealing")
+            latency_runs = []
+            for run in range(args.runs):
+                latency = kafka_run(
+                    f"latency-{run + 1}",
+                    workdir,
+                    clickhouse,
+                    trades=args.latency_trades,
+                    rate=args.latency_rate,
+                    measure_latency=True,
+                    **common,
+                )
+                latency_runs.append(latency)
+                lat = latency.latency_ms or {}
+                print(
+                    f"kafka    latency run {run + 1}/{args.runs} at {args.latency_rate:,.0f} ticks/s, exchange time -> "
+                    f"queryable in ClickHouse (poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 "
+                    f"{lat['p99']:.0f} ms, max {lat['max']:.0f} ms (at {lat.get('max_at_s', float('nan')):.1f} s) "
+                    f"over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured, "
+                    f"{lat.get('over_100ms', 0)} over 100 ms); exchange -> streamer socket read p50 "
+                    f"{lat.get('to_streamer_p50', float('nan')):.0f} ms, p99 {lat.get('to_streamer_p99', float('nan')):.0f} ms; "
+                    f"loader group joins during the run {latency.group_joins}, load average {os.getloadavg()[0]:.2f}"
+                )
+                print(f"         lost {latency.lost}, duplicated {latency.duplicated} after sealing")
+        pooled = np.concatenate([r.latencies for r in latency_runs if r.latencies is not None])
+        overall = {
+            "p50": float(np.percentile(pooled, 50)) if len(pooled) else float("nan"),
+            "p99": float(np.percentile(pooled, 99)) if len(pooled) else float("nan"),
+            "max": float(pooled.max()) if len(pooled) else float("nan"),
+        }
+        if args.runs > 1:
+            per_run_p99 = [round((r.latency_ms or {}).get("p99", float("nan"))) for r in latency_runs]
             print(
-                f"kafka    throughput: {throughput.ticks_per_s:,.0f} ticks/s sustained (store growth 10%..90% of "
-                f"{throughput.trades:,} trades); run {throughput.seconds:.1f} s, exchange paused "
-                f"{throughput.sim_paused_s:.1f} s for a full client buffer"
+                f"kafka    latency over {args.runs} runs ({len(pooled):,} trades): p50 {overall['p50']:.0f} ms, "
+                f"p99 {overall['p99']:.0f} ms, max {overall['max']:.0f} ms; p99 per run {per_run_p99} ms"
             )
-            print("         CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in throughput.cpu.items()))
-            print(f"         lost {throughput.lost}, duplicated {throughput.duplicated} after sealing")
-            latency = kafka_run(
-                "latency",
-                workdir,
-                clickhouse,
-                trades=args.latency_trades,
-                rate=args.latency_rate,
-                measure_latency=True,
-                **common,
-            )
-            lat = latency.latency_ms or {}
-            print(
-                f"kafka    latency at {args.latency_rate:,.0f} ticks/s, exchange time -> queryable in ClickHouse "
-                f"(poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
-                f"max {lat['max']:.0f} ms over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured); of which "
-                f"exchange -> streamer socket read p50 {lat['to_streamer_p50']:.0f} ms, p99 {lat['to_streamer_p99']:.0f} ms"
-            )
-            print(f"         lost {latency.lost}, duplicated {latency.duplicated} after sealing")
-        embedded = embedded_run(workdir, trades=args.embedded_trades or args.trades, rate=args.rate)
-        print(
-            f"embedded tradegraph run: {embedded.ticks_per_s:,.0f} ticks/s sustained (loader heartbeat 10%..90% of "
-            f"{embedded.trades:,}); run {embedded.seconds:.1f} s, CPU {embedded.cpu['tradegraph run']:.2f} cores"
+        embedded = (
+            None
+            if args.no_embedded
+            else embedded_run(workdir, trades=args.embedded_trades or args.trades, rate=args.rate)
         )
-        print(f"         lost {embedded.lost}, duplicated {embedded.duplicated} after sealing")
+        if embedded is not None:
+            print(
+                f"embedded tradegraph run: {embedded.ticks_per_s:,.0f} ticks/s sustained (loader heartbeat 10%..90% of "
+                f"{embedded.trades:,}); run {embedded.seconds:.1f} s, CPU {embedded.cpu['tradegraph run']:.2f} cores"
+            )
+            print(f"         lost {embedded.lost}, duplicated {embedded.duplicated} after sealing")
     print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine shares the cores)")
     print(
         json.dumps(
             {
-                "ticks_per_s": round(throughput.ticks_per_s),
-                "p50_ms_at_5k": round(lat["p50"], 1),
-                "p99_ms_at_5k": round(lat["p99"], 1),
-                "max_ms_at_5k": round(lat["max"], 1),
-                "lost": throughput.lost + latency.lost + embedded.lost,
-                "duplicated": throughput.duplicated + latency.duplicated + embedded.duplicated,
-                "embedded_ticks_per_s": round(embedded.ticks_per_s),
-                "embedded_lost": embedded.lost,
-                "embedded_duplicated": embedded.duplicated,
+                "ticks_per_s": round(throughput.ticks_per_s) if throughput else None,
+                "p50_ms_at_5k": round(overall["p50"], 1),
+                "p99_ms_at_5k": round(overall["p99"], 1),
+                "max_ms_at_5k": round(overall["max"], 1),
+                "p99_ms_at_5k_per_run": [round((r.latency_ms or {})["p99"], 1) for r in latency_runs],
+                "max_ms_at_5k_per_run": [round((r.latency_ms or {})["max"], 1) for r in latency_runs],
+                "lost": sum(r.lost for r in (throughput, *latency_runs, embedded) if r is not None),
+                "duplicated": sum(
+                    r.duplicated for r in (throughput, *latency_runs, embedded) if r is not None
+                ),
+                "embedded_ticks_per_s": round(embedded.ticks_per_s) if embedded else None,
+                "embedded_lost": embedded.lost if embedded else None,
+                "embedded_duplicated": embedded.duplicated if embedded else None,
+                "runs": args.runs,
                 "trades": args.trades,
                 "latency_trades": args.latency_trades,
                 "streamers": args.streamers,
                 "loaders": args.loaders,
                 "loader_batch_seconds": args.batch_seconds,
+                "loader_batch_min_seconds": args.batch_min_seconds,
             }
         )
     )

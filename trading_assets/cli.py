@@ -97,7 +97,9 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
     stop = stop_on_signals()
-    config = LoaderConfig(max_rows=args.batch_rows, max_wait_s=args.batch_seconds)
+    config = LoaderConfig(
+        max_rows=args.batch_rows, max_wait_s=args.batch_seconds, min_wait_s=args.batch_min_seconds
+    )
     with (
         open_tick_store(TickStoreConfig.from_settings(settings)) as store,
         open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
@@ -366,6 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
     # --batch-rows first, so this only sets the insert rate of quiet ones (at most 10 a second).
     load.add_argument("--batch-seconds", type=float, default=0.1, help="insert at least this often (0.1 s)")
     load.add_argument("--instance", default="main", help="name of this loader's heartbeat (default main)")
+    # Caught up with the bus (nothing more buffered), the batch goes in once this old, so a trickle waits
+    # about one fetch instead of --batch-seconds (docs/BENCHMARKS.md, issue 7); the floor bounds the inserts
+    # (ClickHouse parts) a second. --batch-seconds or more restores the plain age bound.
+    load.add_argument(
+        "--batch-min-seconds",
+        type=float,
+        default=0.02,
+        help="once caught up with the bus, insert batches this old (0.02 s; --batch-seconds or more: off)",
+    )
     load.set_defaults(handler=_cmd_load)
 
     run = sub.add_parser(

@@ -292,7 +292,9 @@ class KafkaTickBus(TickBus):
                 bootstrap_timeout_ms=self.request_timeout_ms,
                 # How long the broker may hold a fetch when no record is there. Kafka answers as soon as
                 # records arrive; Tansu holds it for the whole wait, which then adds up to this much
-                # latency (measured: 200 ms gave p50 55 ms from publish to poll, 50 ms gave 12 ms).
+                # latency (measured: 200 ms gave p50 55 ms from publish to poll, 50 ms gave 12 ms). Not lower:
+                # with 20 ms a Tansu on S3 storage answered the loader's fetches with almost nothing (571
+                # ticks in 5 batches in two minutes, tests/faults/test_kafka_ingest.py broker restart test).
                 fetch_max_wait_ms=50,
                 allow_auto_create_topics=False,
             ),

@@ -27,7 +27,7 @@ from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns
+from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns, symbol_table
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
@@ -260,11 +260,22 @@ class ClickHouseTickStore(TickStore):
         return int(counted[0][0])
 
     def export(self, day: dt.date) -> pa.Table:
-        """The day's ticks, once each, ordered by (venue, symbol, trade_time_us)."""
-        result = self._execute(
-            sql.select_day(self.database, self.table), _day_range(day), operation=f"export {day}"
-        )
-        return columns_to_table(result, TICK_SCHEMA)
+        """The day's ticks, once each, ordered by (venue, symbol, trade_time_us, trade_id).
+
+        One query per (venue, symbol) of the day, numeric columns only, sorted here: see
+        :func:`resources.tick_store.clickhouse_sql.select_symbol_day` for why.
+        """
+        operation = f"export {day}"
+        bounds = _day_range(day)
+        pairs = self._execute(sql.day_symbols(self.database, self.table), bounds, operation=operation)
+        query = sql.select_symbol_day(self.database, self.table)
+        tables = []
+        for venue, symbol in zip(*pairs, strict=True) if pairs else ():
+            params = {**bounds, "venue": str(venue), "symbol": str(symbol)}
+            numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
+            if numeric and len(numeric[0]):
+                tables.append(symbol_table(str(venue), str(symbol), numeric, TICK_SCHEMA))
+        return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
     def drop(self, day: dt.date) -> None:
         """Drop the day's partition (nothing happens when it does not exist)."""

@@ -33,3 +33,26 @@ def columns_to_table(columns: Sequence[Any], schema: pa.Schema) -> pa.Table:
         return schema.empty_table()
     arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def symbol_table(venue: str, symbol: str, numeric: Sequence[Any], schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` for one venue's symbol from its numeric columns (``schema``'s fields after
+    venue and symbol, as NumPy arrays), ordered by (trade_time_us, trade_id).
+
+    The venue and symbol columns are built in Arrow (one string taken n times), never as n Python
+    objects. Rows already in that order (the usual case: trade ids follow trade time) are not moved.
+    """
+    rows = len(numeric[0]) if numeric else 0
+    names = schema.names[2:]
+    arrays = {name: np.asarray(values) for name, values in zip(names, numeric, strict=True)}
+    time_us, trade_id = arrays["trade_time_us"], arrays["trade_id"]
+    step_time, step_id = np.diff(time_us), np.diff(trade_id)
+    if not np.all((step_time > 0) | ((step_time == 0) & (step_id >= 0))):
+        order = np.lexsort((trade_id, time_us))
+        arrays = {name: values[order] for name, values in arrays.items()}
+    zeros = pa.array(np.zeros(rows, np.int32))
+    columns = [
+        pa.array([venue], schema.field("venue").type).take(zeros),
+        pa.array([symbol], schema.field("symbol").type).take(zeros),
+    ] + [pa.array(arrays[name], type=schema.field(name).type) for name in names]
+    return pa.Table.from_arrays(columns, schema=schema)

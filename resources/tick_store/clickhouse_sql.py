@@ -78,12 +78,37 @@ def select_range(database: str, table: str, *, with_venue: bool) -> str:
     )
 
 
-def select_day(database: str, table: str) -> str:
-    """All ticks with trade time in ``[start_us, end_us)`` (one day), once each, by (venue, symbol, time)."""
+NUMERIC_COLUMNS: tuple[str, ...] = COLUMNS[2:]
+"""The columns after ``venue`` and ``symbol``: what a per-symbol export reads (see :func:`select_symbol_day`)."""
+
+
+def day_symbols(database: str, table: str) -> str:
+    """The (venue, symbol) pairs with ticks in ``[start_us, end_us)`` (one day), in export order.
+
+    Rows are (venue, symbol), ordered by venue then symbol (byte order, as Python orders ``str``).
+    """
     return (
-        f"SELECT {_COLUMN_LIST} FROM {_qualified(database, table)} FINAL\n"
+        f"SELECT venue, symbol FROM {_qualified(database, table)}\n"
         "WHERE trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s\n"
-        "ORDER BY venue, symbol, trade_time_us, trade_id"
+        "GROUP BY venue, symbol\n"
+        "ORDER BY venue, symbol"
+    )
+
+
+def select_symbol_day(database: str, table: str) -> str:
+    """The numeric columns (:data:`NUMERIC_COLUMNS`) of one venue's symbol in ``[start_us, end_us)``.
+
+    Parameters: ``venue``, ``symbol``, ``start_us``, ``end_us``; once each (``FINAL``, one day as in
+    :func:`select_range`), in no particular order: the caller sorts. An export of a whole day runs this
+    once per pair of :func:`day_symbols` because that is several times faster on 18.16 than one query of
+    all columns ordered on the server (a 2,000,000-tick export: about 2.5 s against 8.5-11 s): the (venue, symbol)
+    condition reads only that symbol's granules of the primary key, no String column travels or is decoded
+    row by row, and there is no server-side sort.
+    """
+    return (
+        f"SELECT {', '.join(NUMERIC_COLUMNS)} FROM {_qualified(database, table)} FINAL\n"
+        "WHERE venue = %(venue)s AND symbol = %(symbol)s\n"
+        "  AND trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s"
     )
 
 

@@ -63,7 +63,9 @@ def test_streamer_sigkilled_mid_stream_and_restarted_loses_nothing(
 
     # Assert (the store check ran in finish); the restarted streamer found what it missed and filled it
     assert generated_while_down < trades and stats["connections"]["opened"]["binance_combined"] >= 2
-    assert log_lines(streamer.log_path, r"gap ids \d+\.\.\d+: filled \d+ "), "the restarted streamer filled no gap"
+    assert log_lines(streamer.log_path, r"gap ids \d+\.\.\d+: filled \d+ "), (
+        "the restarted streamer filled no gap"
+    )
 
 
 def test_loader_sigkilled_between_insert_and_commit_loses_and_doubles_nothing(

@@ -54,8 +54,12 @@ class _Groups:
 
     def label(self, code: int) -> str:
         """``"venue symbol"`` of a code."""
+        return " ".join(self.names(code))
+
+    def names(self, code: int) -> tuple[str, str]:
+        """(venue, symbol) of a code."""
         venue, symbol = divmod(int(code), len(self._symbols))
-        return f"{self._venues[venue]} {self._symbols[symbol]}"
+        return self._venues[venue], self._symbols[symbol]
 
 
 def _ranked_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
@@ -114,6 +118,21 @@ def _with_ids(ticks: pa.Table, *columns: str) -> tuple[_Groups, np.ndarray, list
     if exchange.all():  # the usual day: no venue without ids, no copies needed
         return groups, groups.codes, arrays
     return groups, groups.codes[exchange], [array[exchange] for array in arrays]
+
+
+def trade_id_gap_runs(ticks: pa.Table) -> list[tuple[str, str, int, int]]:
+    """Runs of missing trade ids per (venue, symbol) in a tick table, as (venue, symbol, first missing,
+    last missing), in (venue, symbol, id) order.
+
+    The same runs as ``TickStore.trade_id_gaps`` of a day when ``ticks`` is that day's export: content
+    keys (negative ids) are ignored and duplicates are never a gap. The seal uses it on the day it has
+    just exported instead of asking the store again (on ClickHouse a second array query over the day).
+    """
+    groups, codes, (ids,) = _with_ids(ticks, "trade_id")
+    codes, ids = _sorted_view([codes, ids])
+    step = np.diff(ids)
+    holes = np.flatnonzero((codes[1:] == codes[:-1]) & (step > 1))
+    return [(*groups.names(codes[i]), int(ids[i]) + 1, int(ids[i + 1]) - 1) for i in holes]
 
 
 def check_no_trade_id_gaps(ticks: pa.Table) -> CheckResult:

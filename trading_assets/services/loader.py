@@ -31,6 +31,9 @@ from trading_assets.services.metrics import LoaderMetrics
 
 log = logging.getLogger(__name__)
 
+# Records asked for per poll; a poll that returns fewer found nothing more buffered (see min_wait_s).
+POLL_RECORDS = 500
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoaderConfig:
@@ -40,6 +43,11 @@ class LoaderConfig:
     """Insert once this many ticks are waiting."""
     max_wait_s: float = 1.0
     """Insert at the latest this long after the first waiting tick arrived."""
+    min_wait_s: float | None = None
+    """When set, also insert as soon as the loader has caught up with the bus (a poll returned fewer
+    records than it asked for: nothing more is buffered) and the first waiting tick is at least this old;
+    a trickle of ticks is then queryable within about one fetch, while a busy bus still fills big
+    batches. None: only ``max_rows`` and ``max_wait_s`` end a batch."""
     poll_timeout_s: float = 0.2
     """How long one poll of the bus may wait."""
     retry_initial_s: float = 0.2
@@ -86,16 +94,17 @@ class Loader:
         self._pending_rows = 0
         self._first_pending_at: float | None = None
         self._next_beat = 0.0
+        self._caught_up = False
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
         timeout_s = self.config.poll_timeout_s
         if self._first_pending_at is not None:
             # Wait for more only until the waiting batch is due, so max_wait_s bounds the added latency.
-            due_in = self._first_pending_at + self.config.max_wait_s - time.monotonic()
+            due_in = self._first_pending_at + self._batch_age_due() - time.monotonic()
             timeout_s = max(0.0, min(timeout_s, due_in))
         try:
-            delivery = self.consumer.poll(timeout_s=timeout_s)
+            delivery = self.consumer.poll(timeout_s=timeout_s, max_records=POLL_RECORDS)
         except BusError as exc:
             # The broker is away (e.g. restarting); the waiting batch stays, the next poll tries again.
             self.stats.bus_failures += 1
@@ -106,6 +115,7 @@ class Loader:
             else:
                 time.sleep(self.config.retry_initial_s)
             return 0
+        self._caught_up = delivery.records < POLL_RECORDS
         if delivery.dead_letters:
             self.stats.dead_letters += len(delivery.dead_letters)
             self.metrics.dead_letters.inc(len(delivery.dead_letters))
@@ -120,9 +130,16 @@ class Loader:
             self._commit()
         full = self._pending_rows >= self.config.max_rows
         old = self._first_pending_at is not None and (
-            time.monotonic() - self._first_pending_at >= self.config.max_wait_s
+            time.monotonic() - self._first_pending_at >= self._batch_age_due()
         )
         return self.flush(stop) if full or old else 0
+
+    def _batch_age_due(self) -> float:
+        """Age of the waiting batch at which it is inserted: ``max_wait_s``, or ``min_wait_s`` once the
+        loader has caught up with the bus."""
+        if self.config.min_wait_s is not None and self._caught_up:
+            return min(self.config.min_wait_s, self.config.max_wait_s)
+        return self.config.max_wait_s
 
     def flush(self, stop: threading.Event | None = None) -> int:
         """Insert what is waiting (retrying while the store is unavailable), then commit.

@@ -72,7 +72,8 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
         "create_table",
         "insert",
         "select_range",
-        "select_day",
+        "day_symbols",
+        "select_symbol_day",
         "count_range",
         "partitions",
         "partition_parts",
@@ -99,15 +100,23 @@ def test_select_range_returns_each_trade_once_by_time(modern: Modern, ticks_tabl
     assert rows[0] == tuple(table([tick(1)]).to_pylist()[0].values())
 
 
-def test_select_day_orders_by_venue_symbol_time(modern: Modern, ticks_table: str) -> None:
-    rows = modern.rows(sql.select_day(DATABASE, ticks_table), day_params())
+def test_day_symbols_lists_each_venue_symbol_of_the_day_in_order(modern: Modern, ticks_table: str) -> None:
+    rows = modern.rows(sql.day_symbols(DATABASE, ticks_table), day_params())
 
-    assert [(row[0], row[1]) for row in rows] == [("binance", "BTCUSDT")] * 4 + [
-        ("binance", "ETHUSDT"),
-        ("binance", "ETHUSDT"),
-        ("finnhub", "BINANCE:BTCUSDT"),
-    ]
-    assert [row[2] for row in rows[:6]] == [1, 2, 3, 6, 10, 12]
+    assert rows == [("binance", "BTCUSDT"), ("binance", "ETHUSDT"), ("finnhub", "BINANCE:BTCUSDT")]
+
+
+def test_select_symbol_day_returns_the_numeric_columns_of_one_symbol_once_each(
+    modern: Modern, ticks_table: str
+) -> None:
+    params = {"venue": "binance", "symbol": "BTCUSDT", **day_params()}
+
+    rows = modern.rows(sql.select_symbol_day(DATABASE, ticks_table), params)
+    other_venue = modern.rows(sql.select_symbol_day(DATABASE, ticks_table), {**params, "venue": "sim"})
+
+    assert sorted(row[0] for row in rows) == [1, 2, 3, 6]
+    assert other_venue == []
+    assert sorted(rows)[0] == tuple(table([tick(1)]).to_pylist()[0].values())[2:]
 
 
 def test_partitions_and_counts_see_stored_rows(modern: Modern, ticks_table: str) -> None:

@@ -203,6 +203,34 @@ def test_export_returns_the_day_as_a_tick_table_ordered_by_venue_symbol_time(sto
     assert exported.to_pylist()[0] == table([ticks[3]]).to_pylist()[0]
 
 
+def test_export_orders_equal_trade_times_by_trade_id_across_insert_batches(store: TickStore) -> None:
+    # Several batches (several parts on ClickHouse), ids not in time order, ties in time, two venues.
+    batches = [
+        [tick(5, offset_s=30), tick(4, offset_s=30), tick(1, symbol="ETHUSDT", venue="sim", offset_s=2)],
+        [tick(2, offset_s=40), tick(9, offset_s=10), tick(3, offset_s=30)],
+        [tick(1, offset_s=50), tick(9, offset_s=10), tick(2, symbol="ETHUSDT", venue="sim", offset_s=1)],
+    ]
+    for batch in batches:
+        store.insert(table(batch))
+
+    exported = store.export(DAY1)
+
+    assert keys(exported) == [
+        ("binance", "BTCUSDT", 9),
+        ("binance", "BTCUSDT", 3),
+        ("binance", "BTCUSDT", 4),
+        ("binance", "BTCUSDT", 5),
+        ("binance", "BTCUSDT", 2),
+        ("binance", "BTCUSDT", 1),
+        ("sim", "ETHUSDT", 2),
+        ("sim", "ETHUSDT", 1),
+    ]
+    assert exported.column("trade_time_us").to_pylist()[:4] == [
+        day_start_us(DAY1) + s * 1_000_000 for s in (10, 30, 30, 30)
+    ]
+    assert exported.to_pylist()[0] == table([tick(9, offset_s=10)]).to_pylist()[0]
+
+
 def test_drop_removes_only_that_day(store: TickStore) -> None:
     store.insert(table([tick(i, day=day) for day in (DAY1, DAY2, DAY3) for i in range(1, 4)]))
 

@@ -20,6 +20,7 @@ from trading_assets.market.quality import (
     check_no_trade_id_gaps,
     check_price_jumps,
     check_time_monotonic,
+    trade_id_gap_runs,
 )
 from trading_assets.market.simulation import simulate_day
 
@@ -160,6 +161,21 @@ def test_gaps_count_every_missing_id_and_name_each_run(ordering: str) -> None:
         "sim ETHUSDT: ids 50..50 missing (1)",
     )
     assert result.description.startswith("4 trade ids missing in 2 runs")
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS)
+def test_gap_runs_name_venue_symbol_and_the_missing_ids_ignoring_copies_and_content_keys(
+    ordering: str,
+) -> None:
+    holed = without_ids(without_ids(clean_day(), "BTCUSDT", {10, 11, 12, 40}), "ETHUSDT", {50})
+    duplicated = pa.concat_tables([holed, holed.slice(0, 5)])
+    ticks = ORDERINGS[ordering](pa.concat_tables([duplicated, finnhub_ticks(5)]))
+
+    runs = trade_id_gap_runs(ticks)
+
+    assert runs == [("sim", "BTCUSDT", 10, 12), ("sim", "BTCUSDT", 40, 40), ("sim", "ETHUSDT", 50, 50)]
+    assert trade_id_gap_runs(clean_day()) == []
+    assert trade_id_gap_runs(clean_day().slice(0, 0)) == []
 
 
 @pytest.mark.parametrize("ordering", ORDERINGS)

@@ -32,9 +32,12 @@ TICKS = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=20_0
 class ScriptedConsumer(TickConsumer):
     """Hands out ``script`` (tick tables, or exceptions to raise) one per poll; commits may fail on cue."""
 
-    def __init__(self, script: list[pa.Table | Exception], failing_commits: int = 0) -> None:
+    def __init__(
+        self, script: list[pa.Table | Exception], failing_commits: int = 0, full_polls: int = 0
+    ) -> None:
         self.script = list(script)
         self.failing_commits = failing_commits
+        self.full_polls = full_polls  # the first this many polls with ticks return all they asked for
         self.commits = 0
         self.timeouts: list[float] = []
 
@@ -45,7 +48,11 @@ class ScriptedConsumer(TickConsumer):
             raise item
         if not item.num_rows:
             time.sleep(timeout_s)  # nothing arrived: a real poll waits out its timeout
-        return Delivery(ticks=item, records=1 if item.num_rows else 0, dead_letters=())
+        records = 0
+        if item.num_rows:
+            records = max_records if self.full_polls else 1
+            self.full_polls = max(0, self.full_polls - 1)
+        return Delivery(ticks=item, records=records, dead_letters=())
 
     def commit(self) -> None:
         if self.failing_commits:
@@ -161,3 +168,57 @@ def _scrape(port: int) -> dict[str, float]:
         for sample in family.samples
         if not sample.labels
     }
+
+
+def test_caught_up_with_the_bus_a_batch_goes_in_without_waiting_for_max_wait(
+    store: EmbeddedTickStore,
+) -> None:
+    # Arrange: batches may wait 10 s, but the loader inserts as soon as a poll comes back short
+    consumer = ScriptedConsumer([TICKS.slice(0, 10), TICKS.slice(10, 10)])
+    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=10, min_wait_s=0.0))
+
+    # Act
+    inserted = [loader.run_once(), loader.run_once()]
+
+    # Assert
+    assert inserted == [10, 10] and consumer.commits == 2
+
+
+def test_while_the_bus_has_more_buffered_the_batch_keeps_filling(store: EmbeddedTickStore) -> None:
+    # Arrange: the first two polls return all they asked for (more is buffered), the third comes back short
+    consumer = ScriptedConsumer([TICKS.slice(0, 10), TICKS.slice(10, 10), TICKS.slice(20, 10)], full_polls=2)
+    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=10, min_wait_s=0.0))
+
+    # Act
+    inserted = [loader.run_once() for _ in range(3)]
+
+    # Assert: one insert of everything, once the loader had caught up
+    assert inserted == [0, 0, 30] and consumer.commits == 1
+
+
+def test_caught_up_a_batch_still_waits_min_wait_and_polls_only_until_then(store: EmbeddedTickStore) -> None:
+    # Arrange: caught up after the first poll, but batches go in no younger than 0.05 s
+    consumer = ScriptedConsumer([TICKS.slice(0, 10)])
+    loader = Loader(
+        consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=10, min_wait_s=0.05, poll_timeout_s=5.0)
+    )
+
+    # Act
+    first = loader.run_once()
+    second = loader.run_once()
+
+    # Assert: the empty second poll waited at most until min_wait, then the batch went in
+    assert (first, second) == (0, 10)
+    assert consumer.timeouts[1] <= 0.05
+
+
+def test_without_min_wait_a_short_poll_does_not_end_the_batch(store: EmbeddedTickStore) -> None:
+    # Arrange: the default configuration waits for max_rows or max_wait_s only
+    consumer = ScriptedConsumer([TICKS.slice(0, 10), TICKS.slice(10, 10)])
+    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=10))
+
+    # Act
+    inserted = [loader.run_once(), loader.run_once()]
+
+    # Assert
+    assert inserted == [0, 0] and consumer.commits == 0
