@@ -374,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--batch-min-seconds",
         type=float,
-        default=0.02,
-        help="once caught up with the bus, insert batches this old (0.02 s; --batch-seconds or more: off)",
+        default=None,
+        help="once caught up with the bus, insert batches this old, e.g. 0.02 (default: off, batches wait "
+        "--batch-seconds; see docs/BENCHMARKS.md, issue 7, for why it is off against Tansu)",
     )
     load.set_defaults(handler=_cmd_load)
 
