@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from trading_assets.core.schema import conform_to_schema
+
 BARS_SCHEMA = pa.schema(
     [
         pa.field("venue", pa.string(), nullable=False),
@@ -58,20 +60,4 @@ def conform_bars(table: pa.Table) -> pa.Table:
 
     Raises ``ValueError`` naming missing columns, columns with nulls, or a column that cannot be cast.
     """
-    missing = [name for name in BAR_COLUMNS if name not in table.column_names]
-    if missing:
-        raise ValueError(f"bar table is missing columns {missing}; expected columns {list(BAR_COLUMNS)}")
-    if table.schema.equals(BARS_SCHEMA):
-        return table
-    columns = []
-    for field in BARS_SCHEMA:
-        column = table.column(field.name)
-        if column.null_count:
-            raise ValueError(f"bar column {field.name!r} has {column.null_count} null values")
-        try:
-            columns.append(column.cast(field.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ValueError(
-                f"bar column {field.name!r} of type {column.type} cannot be cast to {field.type}: {exc}"
-            ) from exc
-    return pa.Table.from_arrays(columns, schema=BARS_SCHEMA)
+    return conform_to_schema(table, BARS_SCHEMA, "bar")

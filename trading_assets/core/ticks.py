@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from trading_assets.core.schema import conform_to_schema
+
 
 class Side(enum.IntEnum):
     """Aggressor side of a trade: who crossed the spread."""
@@ -159,20 +161,4 @@ def conform(table: pa.Table) -> pa.Table:
 
     Raises ``ValueError`` naming the missing columns, or the column whose values cannot be cast.
     """
-    missing = [name for name in TICK_COLUMNS if name not in table.column_names]
-    if missing:
-        raise ValueError(f"tick table is missing columns {missing}; expected columns {list(TICK_COLUMNS)}")
-    if table.schema.equals(TICK_SCHEMA):
-        return table
-    columns = []
-    for field in TICK_SCHEMA:
-        column = table.column(field.name)
-        if column.null_count:
-            raise ValueError(f"tick column {field.name!r} has {column.null_count} null values")
-        try:
-            columns.append(column.cast(field.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ValueError(
-                f"tick column {field.name!r} of type {column.type} cannot be cast to {field.type}: {exc}"
-            ) from exc
-    return pa.Table.from_arrays(columns, schema=TICK_SCHEMA)
+    return conform_to_schema(table, TICK_SCHEMA, "tick")
