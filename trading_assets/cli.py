@@ -48,7 +48,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         [p.day for p in summary.partitions], home=settings.home, progress=not args.quiet
     )
     print(
-        f"\nasset graph (tick_partition -> bars_1m, tick_archive), runs recorded in {dagster_home(settings.home)}"
+        f"\nasset graph (tick_partition -> bars_1m -> features, tick_archive), runs recorded in {dagster_home(settings.home)}"
     )
     print(f"{'day':<12}{'ticks':>12}{'bars':>8}{'archive B/tick':>16}{'checks ok/failed':>18}  warnings")
     for r in results:
@@ -56,10 +56,36 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{r.day.isoformat():<12}{r.rows:>12,}{r.bars:>8,}{r.archive_bytes_per_tick:>16.2f}"
             f"{f'{r.checks_passed}/{r.checks_failed}':>18}  {r.checks_warned or '-'}"
         )
+    days_ok = all(r.checks_failed == 0 and r.rows for r in results)
+    models_ok = True
+    if not args.no_models:
+        models_ok = _demo_models(settings, days=len(results), progress=not args.quiet)
     print(
         f"\nbrowse it (re-execute a day from its run page): DAGSTER_HOME={dagster_home(settings.home)} .venv/bin/dg dev"
     )
-    return 0 if all(r.checks_failed == 0 and r.rows for r in results) else 1
+    print(f"browse the models: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_uri} --port 5000")
+    return 0 if days_ok and models_ok else 1
+
+
+def _demo_models(settings: Settings, *, days: int, progress: bool) -> bool:
+    """Train, backtest and gate a model per symbol on the demo's days; print the outcome."""
+    from trading_assets.demo_models import train_symbols
+
+    if days < 2:
+        print("\nmodels: skipped, they need at least 2 days (train on all but the last, score on the last)")
+        return True
+    results = train_symbols(settings.symbols, home=settings.home, train_days=days - 1, progress=progress)
+    print("\nmodels (retrain_models: trained_models -> backtest -> champion_model), walk-forward on the last day")
+    print(f"{'symbol':<10}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>8}  champion gate")
+    for r in results:
+        m = r.metrics
+        print(
+            f"{r.symbol:<10}{r.version or '-':>8}{m.get('total_return', float('nan')):>9.2%}"
+            f"{m.get('sharpe', float('nan')):>8.2f}{m.get('max_drawdown', float('nan')):>8.2%}"
+            f"{int(m.get('trades', 0)):>8}  {r.decision}"
+        )
+    # A refused model is the gate working; only a run that never reached a backtest is an error.
+    return all(r.version is not None and r.metrics for r in results)
 
 
 def _needs_shared_bus(command: str, settings: Settings) -> bool:
@@ -328,13 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="simulate trades through the bus into the store and summarise")
-    demo.add_argument("--ticks", type=int, default=1_000_000, help="trades to simulate (default 1,000,000)")
+    demo.add_argument("--ticks", type=int, default=1_500_000, help="trades to simulate (default 1,500,000)")
     demo.add_argument(
-        "--days", type=int, default=2, help="days the trades span, ending yesterday (default 2)"
+        "--days", type=int, default=3, help="days the trades span, ending yesterday (default 3; the models "
+        "train on all but the last and are scored on the last)"
     )
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    demo.add_argument("--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive)")
+    demo.add_argument("--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive, models)")
+    demo.add_argument("--no-models", action="store_true", help="skip training, backtest and champion gate")
     demo.set_defaults(handler=_cmd_demo)
 
     stream = sub.add_parser(

@@ -18,6 +18,8 @@ from resources.archive.factory import TickArchiveConfig
 from resources.archive.resource import TickArchiveResource
 from resources.exchange_feed.registry import rest_urls_from
 from resources.exchange_feed.resource import VenueHistoryResource
+from resources.model_registry.factory import ModelRegistryConfig
+from resources.model_registry.resource import ModelRegistryResource
 from resources.service_state.resource import ServiceStateResource
 from resources.table_store.factory import TableStoreConfig
 from resources.table_store.resource import TableStoreResource
@@ -25,13 +27,17 @@ from resources.tick_store.factory import TickStoreConfig
 from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
+from sensors.model_drift import build_drift_sensor
 from sensors.retention_schedule import retention_schedule
+from sensors.retrain_schedule import build_retrain_schedule
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import hot_retention, tick_archive
 from trading_assets.core.settings import Settings
-from trading_assets.jobs import archive_job, day_pipeline_job, retention_job, seal_and_bars_job
+from trading_assets.jobs import archive_job, day_pipeline_job, retention_job, retrain_job, seal_and_bars_job
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
+from trading_assets.models.features_asset import features
+from trading_assets.models.model_assets import build_model_assets
 
 
 def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
@@ -90,12 +96,24 @@ def table_store_resource(settings: Settings) -> TableStoreResource:
     )
 
 
+def model_registry_resource(settings: Settings) -> ModelRegistryResource:
+    """The model registry of ``settings`` as a Dagster resource."""
+    config = ModelRegistryConfig.from_settings(settings)
+    return ModelRegistryResource(
+        tracking_uri=config.tracking_uri,
+        artifacts_dir=None if config.artifacts_dir is None else str(config.artifacts_dir),
+        request_timeout_s=config.request_timeout_s,
+        max_retries=config.max_retries,
+    )
+
+
 def resources(
     settings: Settings,
     *,
     venue_history: VenueHistoryResource | None = None,
     table_store: TableStoreResource | None = None,
     service_state: ServiceStateResource | None = None,
+    model_registry: ModelRegistryResource | None = None,
 ) -> dict[str, object]:
     """The resources of the graph, configured from ``settings`` (tests may replace some)."""
     store = tick_store_resource(settings)
@@ -108,16 +126,34 @@ def resources(
         # Fields set here from the settings, so the UI shows where the services' state is read.
         "service_state": service_state or ServiceStateResource.from_settings(settings),
         "sealed_day_io": SealedDayIOManager(tick_store=store, tick_archive=archive),
+        "model_registry": model_registry or model_registry_resource(settings),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for ``settings``."""
+    symbols = settings.symbols
     return dg.Definitions(
-        assets=[tick_stream, tick_partition, bars_1m, tick_archive, hot_retention],
-        jobs=[day_pipeline_job, seal_and_bars_job, archive_job, retention_job],
-        sensors=[day_closed_sensor, stream_health_sensor],
-        schedules=[archive_schedule, retention_schedule],
+        assets=[
+            tick_stream,
+            tick_partition,
+            bars_1m,
+            tick_archive,
+            hot_retention,
+            features,
+            *build_model_assets(symbols),
+        ],
+        jobs=[day_pipeline_job, seal_and_bars_job, archive_job, retention_job, retrain_job],
+        sensors=[
+            day_closed_sensor,
+            stream_health_sensor,
+            build_drift_sensor(symbols, threshold=settings.drift_psi_threshold),
+        ],
+        schedules=[
+            archive_schedule,
+            retention_schedule,
+            build_retrain_schedule(settings.retrain_cron, symbols),
+        ],
         resources=resources(settings),
         executor=dg.in_process_executor,
     )

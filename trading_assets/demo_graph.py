@@ -25,6 +25,8 @@ LOCATION = "tradegraph"
 """The code location's name, as workspace.yaml and [tool.dg.project] name it."""
 JOB = "day_pipeline"
 """The job the demo runs for each day."""
+MODELS_JOB = "retrain_models"
+"""The job the demo runs for each symbol once the days are in."""
 INSTANCE_YAML = """\
 # The Dagster instance of tradegraph: copy into DAGSTER_HOME (`tradegraph demo` writes it there when missing).
 # Runs, event logs and schedules are kept in SQLite under this folder (DAGSTER_HOME).
@@ -80,7 +82,7 @@ def ensure_instance_yaml(instance_dir: Path) -> Path:
     return path
 
 
-def _remote_origin(recon_job: object) -> object:
+def _remote_origin(recon_job: object, job_name: str) -> object:
     """The origin a run launched from the UI's ``tradegraph`` location carries: it names the location,
     repository and job, which is what the UI and the re-execution mutation look up."""
     from dagster._core.definitions.repository_definition.valid_definitions import (
@@ -103,7 +105,7 @@ def _remote_origin(recon_job: object) -> object:
         repository_origin=RemoteRepositoryOrigin(
             code_location_origin=location, repository_name=SINGLETON_REPOSITORY_NAME
         ),
-        job_name=JOB,
+        job_name=job_name,
     )
 
 
@@ -112,19 +114,26 @@ def run_day_pipeline(
 ) -> dg.DagsterRun:
     """Create a run of ``day_pipeline`` for ``day`` as the code location would launch it, execute it in
     this process, and return the finished run."""
+    return run_job(instance, JOB, day.isoformat(), run_config=run_config)
+
+
+def run_job(
+    instance: dg.DagsterInstance, job_name: str, key: str, *, run_config: Mapping[str, object]
+) -> dg.DagsterRun:
+    """Create a run of the location's job ``job_name`` for partition ``key`` as the code location would
+    launch it, execute it in this process, and return the finished run."""
     from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
     from dagster._core.execution.api import execute_run
 
     repository = ReconstructableRepository.for_module(
         "trading_assets.definitions", "defs", working_directory=os.getcwd()
     )
-    recon_job = repository.get_reconstructable_job(JOB)
+    recon_job = repository.get_reconstructable_job(job_name)
     # Dagster caches the last job it reconstructed; the definitions depend on the settings in the
     # environment, so a second demo in one process (the tests) must not get the first one's stores.
     ReconstructableJob.get_definition.cache_clear()
     ReconstructableJob.get_repository_definition.cache_clear()
     job_def = recon_job.get_definition()
-    key = day.isoformat()
     run = instance.create_run_for_job(
         job_def=job_def,
         run_config=dict(run_config),
@@ -132,7 +141,7 @@ def run_day_pipeline(
             **job_def.get_tags_for_partition_key(key, selected_asset_keys=None),
             "tradegraph/source": "demo",
         },
-        remote_job_origin=_remote_origin(recon_job),  # type: ignore[arg-type]
+        remote_job_origin=_remote_origin(recon_job, job_name),  # type: ignore[arg-type]
         job_code_origin=recon_job.get_python_origin(),
     )
     execute_run(recon_job, run, instance)

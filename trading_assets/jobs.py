@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-DAILY_ASSETS = ("tick_partition", "bars_1m", "tick_archive")
+DAILY_ASSETS = ("tick_partition", "bars_1m", "tick_archive", "features")
 """Every daily-partitioned asset, in the order a day flows through them."""
 
 day_pipeline_job = dg.define_asset_job(
     "day_pipeline",
     selection=list(DAILY_ASSETS),
-    description="One day, everything: seal (gap fill, dedupe, checks), 1-minute bars and the verified "
-    "archive of a partition, in one run.",
+    description="One day, everything: seal (gap fill, dedupe, checks), 1-minute bars, the verified "
+    "archive and the model features of a partition, in one run.",
 )
 
 seal_and_bars_job = dg.define_asset_job(
     "seal_and_bars",
-    selection=["tick_partition", "bars_1m"],
-    description="Seal a closed day (gap fill, dedupe, checks) and compute its 1-minute bars.",
+    selection=["tick_partition", "bars_1m", "features"],
+    description="Seal a closed day (gap fill, dedupe, checks) and compute its 1-minute bars and features.",
 )
 
 archive_job = dg.define_asset_job(
@@ -36,4 +36,14 @@ retention_job = dg.define_asset_job(
     selection=["hot_retention"],
     description="Drop from the tick store the days that are archived, verified and older than the hot "
     "retention; the materialization lists the days dropped.",
+)
+
+MODEL_ASSETS = ("trained_models", "backtest", "champion_model")
+"""The per-symbol model assets, in the order a retrain flows through them."""
+
+retrain_job = dg.define_asset_job(
+    "retrain_models",
+    selection=list(MODEL_ASSETS),
+    description="Retrain one symbol's model on its trailing window of features, backtest it walk-forward, "
+    "and let the champion gate decide whether it replaces the champion.",
 )

@@ -103,7 +103,13 @@ class Settings(BaseSettings):
     mlflow_uri: str = Field(
         default="", json_schema_extra={"doc_default": "`sqlite:///$TRADEGRAPH_HOME/mlflow.db`"}
     )
-    """MLflow tracking URI."""
+    """MLflow tracking URI of the model registry: ``http://host:port`` of an MLflow server, or a
+    ``sqlite:///`` file (the embedded default)."""
+    retrain_cron: str = "0 */6 * * *"
+    """Cron schedule (UTC) of the model retraining of every symbol."""
+    drift_psi_threshold: float = 0.25
+    """Population stability index above which a symbol's features or predictions count as drifted
+    and its model is retrained."""
     venues: Annotated[tuple[str, ...], NoDecode] = ("sim",)
     """Comma-separated venues to stream from (known: sim, binance, finnhub)."""
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
@@ -257,6 +263,24 @@ class Settings(BaseSettings):
                 f"TRADEGRAPH_HOT_RETENTION_DAYS={value!r} must be a whole number of days; "
                 "e.g. TRADEGRAPH_HOT_RETENTION_DAYS=7"
             )
+        return value
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        # Five fields is what a cron string needs here; Dagster checks each field when it builds the schedule.
+        if len(value.split()) != 5:
+            raise ValueError(
+                f"TRADEGRAPH_RETRAIN_CRON={value!r} must be a cron string of 5 fields (minute hour day month "
+                "weekday); e.g. TRADEGRAPH_RETRAIN_CRON='0 */6 * * *'"
+            )
+        return value
+
+    @field_validator("drift_psi_threshold")
+    @classmethod
+    def _check_psi(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"TRADEGRAPH_DRIFT_PSI_THRESHOLD={value!r} must be > 0; e.g. 0.25")
         return value
 
     @field_validator("venues", mode="before")

@@ -65,7 +65,14 @@ def outside_partitions(
 
 
 def daily_check_spec(name: str, *, asset: str, **kwargs: Any) -> dg.AssetCheckSpec:
-    """An asset check of a daily asset, evaluated per partition like the asset.
+    """An asset check of a daily asset, evaluated per partition like the asset (see :func:`check_spec`)."""
+    return check_spec(name, asset=asset, partitions_def=DAILY, **kwargs)
+
+
+def check_spec(
+    name: str, *, asset: str, partitions_def: dg.PartitionsDefinition, **kwargs: Any
+) -> dg.AssetCheckSpec:
+    """An asset check of a partitioned asset, evaluated per partition like the asset.
 
     Without ``partitions_def`` on the spec, Dagster 1.13 records a planned evaluation for the run's
     partition but the evaluation itself without one: the UI then lists the latest result under partition
@@ -78,4 +85,4 @@ def daily_check_spec(name: str, *, asset: str, **kwargs: Any) -> dg.AssetCheckSp
         warnings.filterwarnings(
             "ignore", message=".*partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
         )
-        return dg.AssetCheckSpec(name, asset=asset, partitions_def=DAILY, **kwargs)
+        return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions_def, **kwargs)

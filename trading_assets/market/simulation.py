@@ -5,6 +5,11 @@ Per symbol, prices follow a geometric random walk on the symbol's tick grid, tra
 around a typical notional, aggressor sides cluster (a buy is more likely after a buy), and trades arrive
 as a Poisson process. Trade ids are consecutive per symbol, as on Binance. All generation is vectorised
 with numpy: a million ticks take well under a second.
+
+Optionally (``trend``), a symbol's returns carry a slow hidden drift, an AR(1) process with a half-life of
+``trend_half_life_s``: past returns then predict future ones a little, as momentum does in real markets.
+It is off by default (a pure random walk, which no model can beat after costs); the demo plants it in some
+symbols so that the model gate has something to find and something to refuse.
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class MarketConfig:
     """Median trade value in quote currency."""
     side_persistence: float = 0.65
     """Probability that a trade has the same aggressor side as the one before it."""
+    trend: tuple[tuple[str, float], ...] = ()
+    """(symbol, strength) pairs: a hidden drift of ``strength`` per-trade standard deviations, scaled by a
+    slow AR(1) process; symbols not listed follow a pure random walk."""
+    trend_half_life_s: float = 1_800.0
+    """Half-life of the hidden drift process (exchange time)."""
 
 
 @dataclass(slots=True)
@@ -55,6 +65,7 @@ class _SymbolState:
     increment: float
     next_trade_id: int
     last_side: int
+    drift: float = 0.0
 
 
 @dataclass(slots=True)
@@ -85,6 +96,16 @@ class MarketSimulator:
         """The id the next trade of each symbol will get."""
         return {symbol: state.next_trade_id for symbol, state in self._state.items()}
 
+    def _drift(self, state: _SymbolState, n: int, seconds_per_trade: float) -> np.ndarray:
+        """The next ``n`` values of the symbol's hidden AR(1) drift (unit variance), state carried over."""
+        from scipy.signal import lfilter
+
+        keep = 0.5 ** (seconds_per_trade / self.config.trend_half_life_s)
+        shocks = self._rng.normal(0.0, np.sqrt(1.0 - keep * keep), size=n)
+        values, _ = lfilter([1.0], [1.0, -keep], shocks, zi=[keep * state.drift])
+        state.drift = float(values[-1])
+        return np.asarray(values)
+
     def generate(self, count: int, *, receive_lag_us: int = 0) -> pa.Table:
         """The next ``count`` trades over all symbols, in exchange-time order, as a tick table."""
         rng = self._rng
@@ -99,6 +120,7 @@ class MarketSimulator:
         quantities = np.empty(count, dtype=np.float64)
         sides = np.empty(count, dtype=np.int8)
         seconds_per_trade = len(cfg.symbols) / cfg.trades_per_second
+        trends = dict(cfg.trend)
         step_sigma = cfg.daily_volatility * np.sqrt(seconds_per_trade / 86_400)
         for index, symbol in enumerate(cfg.symbols):
             rows = np.flatnonzero(which == index)
@@ -106,7 +128,11 @@ class MarketSimulator:
             if n == 0:
                 continue
             state = self._state[symbol]
-            log_path = np.log(state.price) + np.cumsum(rng.normal(0.0, step_sigma, size=n))
+            steps = rng.normal(0.0, step_sigma, size=n)
+            strength = trends.get(symbol, 0.0)
+            if strength:
+                steps += strength * step_sigma * self._drift(state, n, seconds_per_trade)
+            log_path = np.log(state.price) + np.cumsum(steps)
             # Snap to the tick grid, then to 8 decimals: the float nearest the decimal price a venue prints
             # ("65024.77000000"), not 65024.770000000004 from the multiplication.
             grid = np.round(np.exp(log_path) / state.increment) * state.increment

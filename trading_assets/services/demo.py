@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 class DemoConfig:
     """What the demo simulates."""
 
-    ticks: int = 1_000_000
+    ticks: int = 1_500_000
     """Trades to simulate in total."""
-    days: int = 2
+    days: int = 3
     """UTC days the trades span, ending yesterday."""
     symbols: tuple[str, ...] = MarketConfig().symbols
     """Symbols to simulate."""
@@ -41,6 +41,9 @@ class DemoConfig:
     """Seed of the simulated market."""
     batch: int = 50_000
     """Trades per published batch."""
+    trend: tuple[tuple[str, float], ...] = (("BTCUSDT", 0.02), ("ETHUSDT", 0.02), ("SOLUSDT", 0.02))
+    """Symbols with a planted hidden trend and its strength (see MarketConfig.trend); the others are
+    pure random walks, which no model should be allowed to trade."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +99,7 @@ def run_demo(
         symbols=config.symbols,
         seed=config.seed,
         trades_per_second=config.ticks / (config.days * US_PER_DAY / 1e6) * 1.01,
+        trend=tuple((symbol, strength) for symbol, strength in config.trend if symbol in config.symbols),
     )
     simulator = MarketSimulator(config=market, start_us=start_us)
     consumer = bus.consumer(group="loader", venues=[market.venue])
