@@ -55,7 +55,9 @@ def synthetic_bars(
 ) -> pa.Table:
     """A bar table of ``minutes`` minutes from ``start_us`` for each symbol, sorted by (symbol, minute)."""
     rng = np.random.default_rng(seed)
-    tables = [_symbol_bars(spec, minutes=minutes, venue=venue, start_us=start_us, rng=rng) for spec in symbols]
+    tables = [
+        _symbol_bars(spec, minutes=minutes, venue=venue, start_us=start_us, rng=rng) for spec in symbols
+    ]
     table = pa.concat_tables(tables)
     return table.sort_by([("venue", "ascending"), ("symbol", "ascending"), ("minute_us", "ascending")])
 
@@ -78,7 +80,7 @@ def _symbol_bars(
     high = np.maximum(open_, close) * np.exp(wick[0])
     low = np.minimum(open_, close) * np.exp(-wick[1])
     trades = rng.poisson(spec.trades_per_minute, minutes) + 1
-    volume = rng.lognormal(0.0, 1.0, minutes) * trades * 10.0 / spec.price ** 0.5
+    volume = rng.lognormal(0.0, 1.0, minutes) * trades * 10.0 / spec.price**0.5
     vwap = low + (high - low) * rng.uniform(0.2, 0.8, minutes)
     buy_share = rng.beta(2.0, 2.0, minutes)
     known = np.where(rng.random(minutes) < 0.05, rng.uniform(0.5, 1.0, minutes), 1.0)

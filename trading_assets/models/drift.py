@@ -13,6 +13,7 @@ NaN values (incomplete feature windows, unknown labels) and infinities are left 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,7 @@ DEFAULT_EPSILON = 1e-4
 PSI_DRIFT_THRESHOLD = 0.25
 """PSI above which a distribution is usually said to have drifted (a major shift)."""
 
-Sample = pa.Table | Mapping[str, np.ndarray]
+Sample: TypeAlias = pa.Table | Mapping[str, np.ndarray]
 """Columns of samples: an Arrow table or a mapping of column name to a 1-D array."""
 
 

@@ -156,7 +156,9 @@ def train_validation_split(
     if rows.size > 1 and (np.diff(rows) <= 0).any():
         raise ValueError("training rows must be strictly ascending")
     if rows.size <= validation_rows:
-        raise ValueError(f"{rows.size} training rows leave none to fit on beside {validation_rows} validation rows")
+        raise ValueError(
+            f"{rows.size} training rows leave none to fit on beside {validation_rows} validation rows"
+        )
     validation = rows[-validation_rows:]
     fit = purged_train_indices(
         rows[:-validation_rows],

@@ -39,7 +39,12 @@ def lookahead_differences(
     """
     full = compute(bars)
     full_rows = _rows_by_key(full)
-    symbols = np.array([f"{v}\0{s}" for v, s in zip(bars.column("venue").to_pylist(), bars.column("symbol").to_pylist(), strict=True)])
+    symbols = np.array(
+        [
+            f"{v}\0{s}"
+            for v, s in zip(bars.column("venue").to_pylist(), bars.column("symbol").to_pylist(), strict=True)
+        ]
+    )
     differences: list[str] = []
     for cut in cuts:
         truncated = compute(bars.slice(0, cut + 1))
@@ -62,7 +67,9 @@ def _rows_by_key(table: pa.Table) -> dict[tuple[object, ...], int]:
 
 def _last_rows_per_symbol(table: pa.Table) -> list[int]:
     last: dict[tuple[object, object], int] = {}
-    for index, key in enumerate(zip(table.column("venue").to_pylist(), table.column("symbol").to_pylist(), strict=True)):
+    for index, key in enumerate(
+        zip(table.column("venue").to_pylist(), table.column("symbol").to_pylist(), strict=True)
+    ):
         last[key] = index
     return list(last.values())
 

@@ -49,7 +49,9 @@ def test_features_of_a_bar_do_not_change_when_later_bars_are_cut_off_or_only_the
     assert len(cuts) >= 50
 
     # Act
-    differences = lookahead_differences(compute_features, bars, cuts=cuts, warmup=WARMUP_BARS, tolerance=TOLERANCE)
+    differences = lookahead_differences(
+        compute_features, bars, cuts=cuts, warmup=WARMUP_BARS, tolerance=TOLERANCE
+    )
 
     # Assert
     assert differences == []
@@ -109,7 +111,10 @@ def reference_features(bars: pa.Table) -> dict[tuple[str, str, int], dict[str, f
     nan = float("nan")
     for series in by_symbol.values():
         for t, row in enumerate(series):
-            def col(name: str, first: int, last: int = t) -> list[float]:
+
+            def col(
+                name: str, first: int, last: int = t, series: list[dict[str, object]] = series
+            ) -> list[float]:
                 return [float(series[k][name]) for k in range(first, last + 1)]  # type: ignore[arg-type]
 
             c = col("close", 0)
@@ -124,7 +129,10 @@ def reference_features(bars: pa.Table) -> dict[tuple[str, str, int], dict[str, f
                 )
             for w in (1, 15):
                 if t >= w - 1:
-                    ranges = [math.log(hi / lo) for hi, lo in zip(col("high", t - w + 1), col("low", t - w + 1), strict=True)]
+                    ranges = [
+                        math.log(hi / lo)
+                        for hi, lo in zip(col("high", t - w + 1), col("low", t - w + 1), strict=True)
+                    ]
                     values[f"range_{w}"] = sum(ranges) / w
                 else:
                     values[f"range_{w}"] = nan
@@ -191,7 +199,10 @@ def test_warmup_is_the_longest_window_and_each_feature_is_nan_exactly_until_its_
     # Assert: the last row is complete, the one before lacks the 60-return features.
     assert WARMUP_BARS == 61
     assert not any(math.isnan(table.column(name)[-1].as_py()) for name in FEATURE_COLUMNS)
-    assert {name for name in FEATURE_COLUMNS if math.isnan(table.column(name)[-2].as_py())} == {"ret_60", "rvol_60"}
+    assert {name for name in FEATURE_COLUMNS if math.isnan(table.column(name)[-2].as_py())} == {
+        "ret_60",
+        "rvol_60",
+    }
     assert {name for name in FEATURE_COLUMNS if math.isnan(table.column(name)[0].as_py())} == (
         set(FEATURE_COLUMNS) - {"range_1", "ofi_1", "tod_sin", "tod_cos"}
     )
@@ -202,7 +213,8 @@ def assert_same_table(left: pa.Table, right: pa.Table) -> None:
     assert left.column_names == right.column_names
     for name in left.column_names:
         np.testing.assert_array_equal(
-            left.column(name).to_numpy(zero_copy_only=False), right.column(name).to_numpy(zero_copy_only=False)
+            left.column(name).to_numpy(zero_copy_only=False),
+            right.column(name).to_numpy(zero_copy_only=False),
         )
 
 
