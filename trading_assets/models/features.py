@@ -124,6 +124,43 @@ def compute_features(bars: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=FEATURES_SCHEMA)
 
 
+def features_between(bars: pa.Table, start_us: int, end_us: int) -> pa.Table:
+    """The features of the bars with ``start_us <= minute_us < end_us``; earlier bars serve as history.
+
+    For a day's partition pass the day's bars plus the last ``WARMUP_BARS - 1`` bars of each symbol
+    before it (:func:`last_bars` with ``before_us``): then every row equals the features of the full
+    history. With less history the first rows hold NaN where a window reaches before it, never another
+    value (windows are counted in rows and summed directly).
+    """
+    table = compute_features(bars)
+    minute_us = table.column("minute_us")
+    return table.filter(
+        pc.and_(
+            pc.greater_equal(minute_us, pa.scalar(start_us, pa.int64())),
+            pc.less(minute_us, pa.scalar(end_us, pa.int64())),
+        )
+    )
+
+
+def last_bars(bars: pa.Table, rows: int = WARMUP_BARS, *, before_us: int | None = None) -> pa.Table:
+    """The last ``rows`` bars of each (venue, symbol), only those before ``before_us`` when given,
+    sorted by (venue, symbol, minute_us): the warm-up the executor keeps, or the history a day needs."""
+    if rows < 0:
+        raise ValueError(f"rows must be >= 0, got {rows}")
+    if before_us is not None:
+        bars = bars.filter(pc.less(bars.column("minute_us"), pa.scalar(before_us, pa.int64())))
+    if bars.num_rows:
+        bars = bars.take(pc.sort_indices(bars, [(name, "ascending") for name in _KEY_COLUMNS]))
+    starts = _group_starts(bars)
+    # Rows from the end of the group: the position within the reversed groups.
+    ends = np.zeros(bars.num_rows, dtype=bool)
+    ends[:-1] = starts[1:]
+    if bars.num_rows:
+        ends[-1] = True
+    from_end = positions_in_groups(ends[::-1])[::-1]
+    return bars.filter(pa.array(from_end < rows))
+
+
 def _group_starts(bars: pa.Table) -> np.ndarray:
     """True on the first row of each (venue, symbol) of a table sorted by them."""
     starts = np.ones(bars.num_rows, dtype=bool)
