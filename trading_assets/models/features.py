@@ -196,8 +196,10 @@ def _feature_arrays(bars: pa.Table, minute_us: np.ndarray) -> dict[str, np.ndarr
         buys, sells = window_sum(buy, rows), window_sum(sell, rows)
         out[f"ofi_{rows}"] = _ratio(buys - sells, buys + sells)
     for rows in VWAP_WINDOWS:
-        vwap = _ratio(window_sum(numpy["quote_volume"], rows), window_sum(numpy["volume"], rows))
+        volume = window_sum(numpy["volume"], rows)
         with np.errstate(divide="ignore", invalid="ignore"):
+            # No volume in the window (only zero-quantity trades): no VWAP, so NaN rather than inf.
+            vwap = np.where(volume > 0, window_sum(numpy["quote_volume"], rows) / volume, np.nan)
             out[f"vwap_dist_{rows}"] = np.log(close / vwap)
     out["gap_minutes"] = (minute_us.astype(np.float64) - lagged(minute_us, 1)) / US_PER_MINUTE
     minute_of_day = (minute_us // US_PER_MINUTE) % MINUTES_PER_DAY
