@@ -187,8 +187,8 @@ def compute_metrics(
     max_drawdown = sums.max_drawdown
 
     growth = float(equity[-1]) / capital
-    with np.errstate(over="ignore"):
-        annual_return = growth ** (bars_per_year / n) - 1.0 if growth > 0 else -1.0
+    with np.errstate(over="ignore"):  # a short history compounds to infinity: inf, not an error
+        annual_return = float(np.float64(growth) ** (bars_per_year / n)) - 1.0 if growth > 0 else -1.0
     return BacktestMetrics(
         total_return=growth - 1.0,
         annual_return=annual_return,
