@@ -189,7 +189,11 @@ def run_backtest(
 
 
 def _per_bar(
-    changed: npt.NDArray[np.bool_], held: FloatArray, cash_after: FloatArray, close: FloatArray, capital: float
+    changed: npt.NDArray[np.bool_],
+    held: FloatArray,
+    cash_after: FloatArray,
+    close: FloatArray,
+    capital: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Position, cash and equity per bar: each fill's position and cash hold until the next fill.
 
@@ -216,7 +220,9 @@ def _per_bar(
     return position, cash, equity
 
 
-def _target_per_bar(minute_us: IntArray, wanted: npt.NDArray[np.int8], latency_us: int) -> npt.NDArray[np.int8]:
+def _target_per_bar(
+    minute_us: IntArray, wanted: npt.NDArray[np.int8], latency_us: int
+) -> npt.NDArray[np.int8]:
     """The target signal in force during each bar: set at the fill bar of the latest decision landing there."""
     n = len(minute_us)
     target = np.zeros(n, dtype=np.int8)

@@ -138,7 +138,10 @@ def _round_trip_counts(
     for start in range(0, max(len(position) - 1, 0), CHUNK):
         part = slice(start, min(start + CHUNK + 1, len(position)))
         pnl = round_trip_pnl(
-            fill_quantity=quantity[part], fill_price=price[part], fill_fee=fee[part], fill_position=position[part]
+            fill_quantity=quantity[part],
+            fill_price=price[part],
+            fill_fee=fee[part],
+            fill_position=position[part],
         )
         closed += len(pnl)
         wins += int(np.count_nonzero(pnl > 0.0))

@@ -62,6 +62,7 @@ class CostModel:
         """The fee of a fill of ``notional`` (quantity × fill price; its sign is ignored)."""
         return abs(notional) * self.fee_fraction
 
+    @property
     def round_trip_cost(self) -> float:
         """Cost of an entry plus an exit as a fraction of the entry notional, to first order.
 

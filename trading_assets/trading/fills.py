@@ -70,7 +70,9 @@ def fills_on_trade(trade_time_us: int, decision_us: int, latency_us: int) -> boo
     return trade_time_us >= earliest_fill_us(decision_us, latency_us)
 
 
-def target_quantity(signal: FloatOrArray | int, capital: float, reference_price: FloatOrArray) -> FloatOrArray:
+def target_quantity(
+    signal: FloatOrArray | int, capital: float, reference_price: FloatOrArray
+) -> FloatOrArray:
     """Units held for ``signal`` (-1, 0, +1) when it is filled at ``reference_price``: signal × capital / price.
 
     Signed (negative is short). Called once per change of target, at the fill; the quantity is then

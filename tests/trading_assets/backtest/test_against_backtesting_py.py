@@ -21,7 +21,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from backtesting import Backtest, Strategy
 
 from trading_assets.backtest.engine import run_backtest
@@ -51,7 +50,14 @@ def _signals(seed: int, n: int) -> np.ndarray:
 
 
 def _run_backtesting_py(
-    minute_us: np.ndarray, open_: np.ndarray, close: np.ndarray, units: np.ndarray, signal: np.ndarray, *, commission: float, spread: float
+    minute_us: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+    units: np.ndarray,
+    signal: np.ndarray,
+    *,
+    commission: float,
+    spread: float,
 ):
     frame = pd.DataFrame(
         {
@@ -114,12 +120,12 @@ def test_fees_only_equity_fills_and_prices_match_backtesting_py(seed: int) -> No
     assert ours.equity[-1] == pytest.approx(theirs["Equity Final [$]"] - (BROKER_CASH - CAPITAL), rel=1e-9)
     their_fills = _fills_by_bar(theirs._trades)
     assert ours.fills.bar_index.tolist() == list(their_fills)
-    np.testing.assert_allclose(
-        ours.fills.side * ours.fills.quantity, list(their_fills.values()), rtol=1e-9
-    )
+    np.testing.assert_allclose(ours.fills.side * ours.fills.quantity, list(their_fills.values()), rtol=1e-9)
     trades = theirs._trades
     np.testing.assert_allclose(
-        trades.EntryPrice, ours.fills.price[np.searchsorted(ours.fills.bar_index, trades.EntryBar)], rtol=1e-12
+        trades.EntryPrice,
+        ours.fills.price[np.searchsorted(ours.fills.bar_index, trades.EntryBar)],
+        rtol=1e-12,
     )
     np.testing.assert_allclose(trades.Commission.sum(), ours.fills.fee.sum(), rtol=1e-9)
     assert len(ours.fills) > 20

@@ -106,7 +106,9 @@ def test_engine_matches_the_independent_loop_on_random_signals(
     assert result.metrics.trades == len(expected.fills)
 
 
-def test_chunked_per_bar_pass_matches_the_loop_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunked_per_bar_pass_matches_the_loop_across_chunk_boundaries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Chunks of 7 bars (and 5 fills) instead of 1M: every boundary case is crossed many times.
     monkeypatch.setattr(engine, "CHUNK", 7)
     monkeypatch.setattr(metrics, "CHUNK", 5)
@@ -165,4 +167,6 @@ def test_hand_computed_long_then_short_then_flat() -> None:
     cash.append(cash[-1] + 18 * 124.975 - 2.24955)
     cash.append(cash[-1] - 8 * 80.016 - 0.640128)
     np.testing.assert_allclose(result.cash, cash, rtol=1e-12)
-    np.testing.assert_allclose(result.equity, [1_000.0, cash[1] + 1100.0, cash[2] - 960.0, cash[3]], rtol=1e-12)
+    np.testing.assert_allclose(
+        result.equity, [1_000.0, cash[1] + 1100.0, cash[2] - 960.0, cash[3]], rtol=1e-12
+    )

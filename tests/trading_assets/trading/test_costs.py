@@ -43,7 +43,7 @@ def test_scalar_and_array_forms_agree_elementwise() -> None:
 def test_round_trip_cost_is_twice_fee_spread_and_slippage() -> None:
     costs = CostModel(fee_bps=10.0, half_spread_bps=1.0, slippage_bps=1.0)
 
-    assert costs.round_trip_cost() == pytest.approx(0.0024, rel=1e-12)
+    assert costs.round_trip_cost == pytest.approx(0.0024, rel=1e-12)
 
 
 def test_round_trip_cost_is_close_to_the_exact_cost_of_buying_and_selling_at_one_price() -> None:
@@ -56,7 +56,7 @@ def test_round_trip_cost_is_close_to_the_exact_cost_of_buying_and_selling_at_one
 
     exact = (paid - received) / (quantity * price)
 
-    assert exact == pytest.approx(costs.round_trip_cost(), abs=1e-6)
+    assert exact == pytest.approx(costs.round_trip_cost, abs=1e-6)
 
 
 @pytest.mark.parametrize(
