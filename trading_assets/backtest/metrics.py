@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -163,7 +164,7 @@ def compute_metrics(
     n = len(equity)
     nan = math.nan
     round_trips, wins = _round_trip_counts(fill_quantity, fill_price, fill_fee, fill_position)
-    counts = {
+    counts: dict[str, Any] = {
         "trades": len(fill_quantity),
         "round_trips": round_trips,
         "bars": n,

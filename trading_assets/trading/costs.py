@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
 _BPS = 1e-4
 
-ArrayOrFloat = TypeVar("ArrayOrFloat", float, npt.NDArray[np.float64])
+FloatArray = npt.NDArray[np.float64]
+Sides = npt.NDArray[np.integer[Any]] | npt.NDArray[np.floating[Any]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +51,13 @@ class CostModel:
         """The fee as a fraction of a fill's notional (0.001 for 10 bps)."""
         return self.fee_bps * _BPS
 
-    def fill_price(self, reference_price: ArrayOrFloat, side: ArrayOrFloat | int) -> ArrayOrFloat:
+    @overload
+    def fill_price(self, reference_price: float, side: int) -> float: ...
+    @overload
+    def fill_price(self, reference_price: FloatArray, side: Sides | int) -> FloatArray: ...
+    @overload
+    def fill_price(self, reference_price: float, side: Sides) -> FloatArray: ...
+    def fill_price(self, reference_price: float | FloatArray, side: Sides | int) -> float | FloatArray:
         """The price paid (``side`` +1, buy) or received (``side`` -1, sell) at ``reference_price``.
 
         ``reference_price`` is the market price the fill rule picks (a bar's open, or a trade's price);
@@ -62,7 +69,11 @@ class CostModel:
         price *= reference_price
         return price
 
-    def fee(self, notional: ArrayOrFloat) -> ArrayOrFloat:
+    @overload
+    def fee(self, notional: float) -> float: ...
+    @overload
+    def fee(self, notional: FloatArray) -> FloatArray: ...
+    def fee(self, notional: float | FloatArray) -> float | FloatArray:
         """The fee of a fill of ``notional`` (quantity × fill price; its sign is ignored)."""
         fee = np.abs(notional)
         fee *= self.fee_fraction

@@ -23,7 +23,7 @@ the price drifts, so a position's size is known from its entry fill alone (:func
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,6 @@ BAR_US = US_PER_MINUTE
 """Length of a bar: a decision on bar ``minute_us`` is known at its close, ``minute_us + BAR_US``."""
 
 IntOrArray = TypeVar("IntOrArray", int, npt.NDArray[np.int64])
-FloatOrArray = TypeVar("FloatOrArray", float, npt.NDArray[np.float64])
 
 
 def decision_time_us(minute_us: IntOrArray) -> IntOrArray:
@@ -70,9 +69,15 @@ def fills_on_trade(trade_time_us: int, decision_us: int, latency_us: int) -> boo
     return trade_time_us >= earliest_fill_us(decision_us, latency_us)
 
 
+@overload
+def target_quantity(signal: int | float, capital: float, reference_price: float) -> float: ...
+@overload
 def target_quantity(
-    signal: FloatOrArray | int, capital: float, reference_price: FloatOrArray
-) -> FloatOrArray:
+    signal: int | float | npt.NDArray[Any], capital: float, reference_price: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
+def target_quantity(
+    signal: int | float | npt.NDArray[Any], capital: float, reference_price: float | npt.NDArray[np.float64]
+) -> float | npt.NDArray[np.float64]:
     """Units held for ``signal`` (-1, 0, +1) when it is filled at ``reference_price``: signal × capital / price.
 
     Signed (negative is short). Called once per change of target, at the fill; the quantity is then
