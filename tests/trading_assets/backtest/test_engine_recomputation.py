@@ -26,10 +26,8 @@ def _bars(seed: int, n: int, gap_share: float) -> tuple[np.ndarray, np.ndarray, 
 
 def _assert_same(result: engine.BacktestResult, expected, capital: float) -> None:
     np.testing.assert_allclose(result.position, expected.position, rtol=REL, atol=0.0)
-    # Cash and equity are compared relative to the capital: a flat position's cash of exactly 0 change
-    # is still checked to 1e-9 of the money at stake.
-    np.testing.assert_allclose(result.cash, expected.cash, rtol=REL, atol=REL * capital)
-    np.testing.assert_allclose(result.equity, expected.equity, rtol=REL, atol=REL * capital)
+    np.testing.assert_allclose(result.cash, expected.cash, rtol=REL, atol=0.0)
+    np.testing.assert_allclose(result.equity, expected.equity, rtol=REL, atol=0.0)
     fills = result.fills
     assert len(fills) == len(expected.fills)
     if expected.fills:
