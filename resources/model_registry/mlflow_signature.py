@@ -24,7 +24,7 @@ def model_output(model: Any, rows: pd.DataFrame) -> pd.Series:
                 f"expected a binary classifier (2 probability columns), got shape {probabilities.shape}"
             )
         return pd.Series(probabilities[:, 1], name="probability", index=rows.index)
-    return pd.Series(model.predict(rows), name="prediction", index=rows.index, dtype="float64")
+    return pd.Series(model.predict(rows), name="prediction", index=rows.index)
 
 
 def model_signature(model: Any, input_example: pd.DataFrame) -> ModelSignature:
