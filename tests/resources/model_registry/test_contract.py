@@ -41,7 +41,12 @@ def test_register_logs_the_run_and_the_model_and_makes_version_one(
     assert version.run_id and version.created_ms > 0
     # the run: parameters (as text), metrics, tags, the plot, finished
     run = stored_run(registry, version.run_id, tmp_path / "run")
-    assert run.params == {"max_depth": "2", "learning_rate": "0.1", "objective": "binary:logistic", "search": "False"}
+    assert run.params == {
+        "max_depth": "2",
+        "learning_rate": "0.1",
+        "objective": "binary:logistic",
+        "search": "False",
+    }
     assert run.metrics == {"val_auc": 0.61, "val_logloss": 0.68}
     assert TAGS.items() <= run.tags.items()
     assert run.artifacts == {"feature_importance.png": PNG}
@@ -175,7 +180,12 @@ def test_log_to_run_adds_metrics_artifacts_params_and_tags_to_the_versions_run(
 
     # Assert: added beside what training logged
     run = stored_run(registry, version.run_id, tmp_path)
-    assert run.metrics == {"val_auc": 0.61, "val_logloss": 0.68, "backtest_sharpe": 1.25, "backtest_trades": 42.0}
+    assert run.metrics == {
+        "val_auc": 0.61,
+        "val_logloss": 0.68,
+        "backtest_sharpe": 1.25,
+        "backtest_trades": 42.0,
+    }
     assert run.artifacts == {"feature_importance.png": PNG, "equity_curve.png": b"equity"}
     assert run.params["backtest_window"] == "2024-04-01..2024-04-07"
     assert run.tags["backtested"] == "true"
