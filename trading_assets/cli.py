@@ -75,7 +75,9 @@ def _demo_models(settings: Settings, *, days: int, progress: bool) -> bool:
         print("\nmodels: skipped, they need at least 2 days (train on all but the last, score on the last)")
         return True
     results = train_symbols(settings.symbols, home=settings.home, train_days=days - 1, progress=progress)
-    print("\nmodels (retrain_models: trained_models -> backtest -> champion_model), walk-forward on the last day")
+    print(
+        "\nmodels (retrain_models: trained_models -> backtest -> champion_model), walk-forward on the last day"
+    )
     print(f"{'symbol':<10}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>8}  champion gate")
     for r in results:
         m = r.metrics
@@ -356,12 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulate trades through the bus into the store and summarise")
     demo.add_argument("--ticks", type=int, default=1_500_000, help="trades to simulate (default 1,500,000)")
     demo.add_argument(
-        "--days", type=int, default=3, help="days the trades span, ending yesterday (default 3; the models "
-        "train on all but the last and are scored on the last)"
+        "--days",
+        type=int,
+        default=3,
+        help="days the trades span, ending yesterday (default 3; the models "
+        "train on all but the last and are scored on the last)",
     )
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated market (default 7)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    demo.add_argument("--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive, models)")
+    demo.add_argument(
+        "--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive, models)"
+    )
     demo.add_argument("--no-models", action="store_true", help="skip training, backtest and champion gate")
     demo.set_defaults(handler=_cmd_demo)
 

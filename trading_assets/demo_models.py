@@ -78,7 +78,11 @@ def train_symbols(
             backtest = found.get("backtest", {})
             champion = found.get("champion_model", {})
             model = str(trained.get("model", ""))
-            metrics = {k: float(v) for k, v in backtest.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+            metrics = {
+                k: float(v)
+                for k, v in backtest.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            }
             if champion:
                 decision = str(champion.get("decision", ""))
             elif backtest:

@@ -238,7 +238,7 @@ def _totals(
     counts = np.bincount(groups.codes, weights=trades)
     sums = np.bincount(groups.codes, weights=volume)
     present = np.flatnonzero(np.bincount(groups.codes))
-    return {groups.label(code): (int(counts[code]), float(sums[code])) for code in present}
+    return {groups.label(int(code)): (int(counts[code]), float(sums[code])) for code in present}
 
 
 def check_bars_reconcile(ticks: pa.Table, bars: pa.Table, *, rel_tol: float = 1e-9) -> CheckResult:

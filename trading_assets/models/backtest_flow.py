@@ -12,19 +12,27 @@ import numpy as np
 
 from resources.model_registry.base import ModelRegistry
 from resources.table_store.base import TableStore
-from trading_assets.backtest.engine import BacktestResult
 from trading_assets.backtest.plots import equity_curve_png
-from trading_assets.backtest.walk_forward import chain_windows
 from trading_assets.models.champion import GateConfig, Scorecard, sanity
 from trading_assets.models.dataset import build_dataset, read_window
-from trading_assets.models.evaluation import backtest_rows, baseline_backtests, walk_forward
+from trading_assets.models.evaluation import walk_forward, walk_forward_backtest, walk_forward_baselines
 from trading_assets.models.refs import TrainedModelRef
 from trading_assets.models.report import float_metadata, metrics_table, png_md, time_text
 from trading_assets.models.run_config import GateRunConfig
 from trading_assets.models.signal_store import signal_rows, write_signals
 from trading_assets.models.spec import ModelSpec
 
-_SHOWN = ("total_return", "sharpe", "sortino", "max_drawdown", "calmar", "hit_rate", "turnover", "exposure", "trades")
+_SHOWN = (
+    "total_return",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "turnover",
+    "exposure",
+    "trades",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,27 +58,30 @@ def backtest_symbol(
     dataset = build_dataset(table, spec)
     # The last days of the window, each predicted by a refit on every day before it: never the first
     # day, which has nothing before it to learn from.
-    days = [model.first_day + dt.timedelta(days=offset) for offset in range((model.last_day - model.first_day).days + 1)]
+    days = [
+        model.first_day + dt.timedelta(days=offset)
+        for offset in range((model.last_day - model.first_day).days + 1)
+    ]
     test_days = days[1:][-config.walk_forward_folds :]
     oos = walk_forward(dataset, spec, spec.training.params, test_days)
     if not oos.windows:
         raise dg.Failure(f"{model.name} v{model.version}: no out-of-sample rows in {test_days}")
-    results = [backtest_rows(dataset, rows, signal, spec) for rows, signal in zip(oos.windows, oos.signals, strict=True)]
-    chained = chain_windows(results)
-    baselines: dict[str, list[BacktestResult]] = {}
-    for rows in oos.windows:
-        for name, result in baseline_backtests(dataset, rows, spec).items():
-            baselines.setdefault(name, []).append(result)
-    chained_baselines = {name: chain_windows(parts) for name, parts in baselines.items()}
+    chained = walk_forward_backtest(dataset, oos, spec)
+    chained_baselines = walk_forward_baselines(dataset, oos, spec)
     metrics = chained.metrics.as_dict()
     gate = GateConfig(min_trades=config.min_trades, max_drawdown=config.max_drawdown, metric=config.metric)
     sane, reasons = sanity(Scorecard(name=f"v{model.version}", metrics=metrics), gate)
     title = f"{model.name} v{model.version}: walk-forward, {len(oos.windows)} out-of-sample days"
-    png = equity_curve_png({f"v{model.version}": chained, **chained_baselines}, title=title)
+    png = equity_curve_png(chained, baselines=chained_baselines, title=title)
     registry.log_to_run(
         model.run_id,
         metrics={f"backtest_{name}": value for name, value in metrics.items() if np.isfinite(value)}
-        | {f"baseline_{b}_{k}": v for b, r in chained_baselines.items() for k, v in r.metrics.as_dict().items() if k in ("total_return", "sharpe") and np.isfinite(v)},
+        | {
+            f"baseline_{b}_{k}": v
+            for b, r in chained_baselines.items()
+            for k, v in r.metrics.as_dict().items()
+            if k in ("total_return", "sharpe") and np.isfinite(v)
+        },
         artifacts={"equity_curve.png": png},
         tags={"tradegraph.backtest_sane": str(sane).lower()},
     )
@@ -82,8 +93,8 @@ def backtest_symbol(
             minute_us=[dataset.minute_us[rows] for rows in oos.windows],
             predictions=list(oos.predictions),
             signals=list(oos.signals),
-            positions=[r.position for r in results],
-            equity=[r.equity for r in results],
+            positions=_split(chained.position, oos.windows),
+            equity=_split(chained.equity, oos.windows),
         ),
     )
     first, last = int(dataset.minute_us[oos.windows[0][0]]), int(dataset.minute_us[oos.windows[-1][-1]])
@@ -99,3 +110,8 @@ def backtest_symbol(
         "equity_curve": png_md(png, alt="walk-forward equity"),
     }
     return BacktestOutcome(metrics=metrics, sane=sane, sanity_reasons=tuple(reasons), metadata=metadata)
+
+
+def _split(values: np.ndarray, windows: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Per-bar values of the chained windows, cut back into one array per window."""
+    return list(np.split(values, np.cumsum([len(rows) for rows in windows])[:-1]))

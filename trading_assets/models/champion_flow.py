@@ -27,7 +27,17 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 """The MLflow alias of the version a symbol trades with."""
-_SHOWN = ("total_return", "sharpe", "sortino", "max_drawdown", "calmar", "hit_rate", "turnover", "exposure", "trades")
+_SHOWN = (
+    "total_return",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "turnover",
+    "exposure",
+    "trades",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +78,9 @@ def _champion_comparable(champion: ModelVersion) -> str | None:
     return None
 
 
-def challenge(store: TableStore, registry: ModelRegistry, challenger: TrainedModelRef, gate: GateConfig) -> Challenge:
+def challenge(
+    store: TableStore, registry: ModelRegistry, challenger: TrainedModelRef, gate: GateConfig
+) -> Challenge:
     """Score ``challenger`` and the current champion on the same rows, decide, and act on the decision."""
     spec = ModelSpec.from_json(challenger.spec_json)
     current = registry.get_alias(challenger.name, CHAMPION)
@@ -90,8 +102,16 @@ def challenge(store: TableStore, registry: ModelRegistry, challenger: TrainedMod
             f"(the champion's training ended later than this window's holdout); retrain with a later end_day"
         )
     model: Any = registry.load(challenger.name, version=challenger.version)
-    results = {f"v{challenger.version} (challenger)": backtest_rows(dataset, rows, model_signals(model, dataset, rows, spec), spec)}
-    scorecards = {"challenger": Scorecard(name=f"v{challenger.version}", metrics=next(iter(results.values())).metrics.as_dict())}
+    results = {
+        f"v{challenger.version} (challenger)": backtest_rows(
+            dataset, rows, model_signals(model, dataset, rows, spec), spec
+        )
+    }
+    scorecards = {
+        "challenger": Scorecard(
+            name=f"v{challenger.version}", metrics=next(iter(results.values())).metrics.as_dict()
+        )
+    }
     champion_card = None
     if opponent is not None:
         theirs = ModelSpec.from_json(opponent.tags[SPEC_TAG])
@@ -100,8 +120,12 @@ def challenge(store: TableStore, registry: ModelRegistry, challenger: TrainedMod
         results[f"v{opponent.version} (champion)"] = result
         champion_card = Scorecard(name=f"v{opponent.version}", metrics=result.metrics.as_dict())
     baselines = baseline_backtests(dataset, rows, spec)
-    baseline_cards = {name: Scorecard(name=name, metrics=r.metrics.as_dict()) for name, r in baselines.items()}
-    decision = decide(challenger=scorecards["challenger"], champion=champion_card, baselines=baseline_cards, gate=gate)
+    baseline_cards = {
+        name: Scorecard(name=name, metrics=r.metrics.as_dict()) for name, r in baselines.items()
+    }
+    decision = decide(
+        challenger=scorecards["challenger"], champion=champion_card, baselines=baseline_cards, gate=gate
+    )
     reasons = list(decision.reasons)
     if incomparable is not None:
         reasons.append(f"note: {incomparable}; the challenger competed against the baselines only")
@@ -110,12 +134,16 @@ def challenge(store: TableStore, registry: ModelRegistry, challenger: TrainedMod
     after = challenger.version if decision.promote else (None if current is None else current.version)
     verdict = "promoted" if decision.promote else "kept"
     log.info("%s v%d: %s (%s)", challenger.name, challenger.version, verdict, "; ".join(reasons))
+    mine, *others = results.values()
     png = equity_curve_png(
-        {**{name: r for name, r in results.items()}, **{name: r for name, r in baselines.items()}},
-        title=f"{challenger.name}: scoring window",
+        mine,
+        baselines={**dict(zip(list(results)[1:], others, strict=True)), **baselines},
+        title=f"{challenger.name} v{challenger.version} (challenger): scoring window",
     )
     registry.set_version_tags(
-        challenger.name, challenger.version, {"tradegraph.gate": verdict, "tradegraph.gate_reasons": " | ".join(reasons)}
+        challenger.name,
+        challenger.version,
+        {"tradegraph.gate": verdict, "tradegraph.gate_reasons": " | ".join(reasons)},
     )
     registry.log_to_run(
         challenger.run_id,

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from trading_assets.backtest.baselines import buy_and_hold_signal, flat_signal
+from trading_assets.backtest.baselines import BASELINES, baseline_signal
 from trading_assets.backtest.engine import BacktestResult, run_backtest
+from trading_assets.backtest.walk_forward import backtest_windows
 from trading_assets.core.time import day_bounds_us
 from trading_assets.models.dataset import Dataset
-from trading_assets.models.splits import Split, purged_train_indices, train_validation_split
 from trading_assets.models.spec import ModelSpec
+from trading_assets.models.splits import Split, purged_train_indices, train_validation_split
 from trading_assets.models.training import XGBoostParams, fit_params, predict
 
 
@@ -117,9 +118,42 @@ def model_signals(model: Any, dataset: Dataset, rows: np.ndarray, spec: ModelSpe
 
 
 def baseline_backtests(dataset: Dataset, rows: np.ndarray, spec: ModelSpec) -> dict[str, BacktestResult]:
-    """The naive baselines on ``rows`` with the same costs: always flat, and buy-and-hold."""
-    count = len(rows)
+    """The naive baselines (always flat, buy-and-hold) on ``rows`` with the same costs and capital."""
+    return {name: backtest_rows(dataset, rows, baseline_signal(name, len(rows)), spec) for name in BASELINES}
+
+
+def _ranges(oos: OutOfSample) -> list[tuple[int, int]]:
+    return [(int(rows[0]), int(rows[-1]) + 1) for rows in oos.windows]
+
+
+def _windows_backtest(
+    dataset: Dataset, oos: OutOfSample, signals: Sequence[np.ndarray], spec: ModelSpec
+) -> BacktestResult:
+    signal = np.zeros(len(dataset), dtype=np.int8)
+    for rows, values in zip(oos.windows, signals, strict=True):
+        signal[rows] = values
+    return backtest_windows(
+        dataset.minute_us,
+        dataset.open,
+        dataset.close,
+        signal,
+        _ranges(oos),
+        costs=spec.costs,
+        capital=spec.capital,
+        allow_short=spec.policy.allow_short,
+    )
+
+
+def walk_forward_backtest(dataset: Dataset, oos: OutOfSample, spec: ModelSpec) -> BacktestResult:
+    """The out-of-sample windows traded one after another (each starts and ends flat), chained."""
+    return _windows_backtest(dataset, oos, oos.signals, spec)
+
+
+def walk_forward_baselines(dataset: Dataset, oos: OutOfSample, spec: ModelSpec) -> dict[str, BacktestResult]:
+    """The naive baselines over the same windows, traded the same way."""
     return {
-        "flat": backtest_rows(dataset, rows, flat_signal(count), spec),
-        "buy_and_hold": backtest_rows(dataset, rows, buy_and_hold_signal(count), spec),
+        name: _windows_backtest(
+            dataset, oos, [baseline_signal(name, len(rows)) for rows in oos.windows], spec
+        )
+        for name in BASELINES
     }

@@ -4,6 +4,7 @@ No ``from __future__ import annotations``: Dagster reads the annotations of deco
 """
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 import numpy as np
@@ -25,6 +26,19 @@ from trading_assets.models.features import (
     feature_code_digest,
 )
 from trading_assets.models.inputs import bars_for_features
+
+
+def _warmup_mapping() -> dg.TimeWindowPartitionMapping:
+    """The day and the day before it; the first partition's day before does not exist, and may not.
+
+    Dagster 1.13 marks ``allow_nonexistent_upstream_partitions`` as beta and warns when it is set; that
+    one warning is silenced here, only around this constructor.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*allow_nonexistent_upstream_partitions", category=dg.BetaWarning
+        )
+        return dg.TimeWindowPartitionMapping(start_offset=-1, allow_nonexistent_upstream_partitions=True)
 
 
 def _day_rows(table: pa.Table, day: dt.date) -> pa.Table:
@@ -61,12 +75,7 @@ def features_metadata(table: pa.Table) -> dict[str, dg.MetadataValue]:
     kinds={"xgboost", "parquet"},
     deps=[
         # The day's bars and the day before's (the warm-up of the longest window).
-        dg.AssetDep(
-            bars_1m,
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-1, allow_nonexistent_upstream_partitions=True
-            ),
-        )
+        dg.AssetDep(bars_1m, partition_mapping=_warmup_mapping())
     ],
 )
 def features(

@@ -17,6 +17,7 @@ from resources.table_store.resource import TableStoreResource
 from trading_assets.core.time import parse_day
 from trading_assets.market.partitions import check_spec
 from trading_assets.models import champion_flow
+from trading_assets.models.backtest_flow import backtest_symbol
 from trading_assets.models.dataset import build_dataset, data_digest, read_window
 from trading_assets.models.evaluation import training_split
 from trading_assets.models.features import FEATURES_TABLE, WARMUP_BARS, feature_code_digest
@@ -28,7 +29,6 @@ from trading_assets.models.report import float_metadata, png_md, time_text
 from trading_assets.models.run_config import GateRunConfig, TrainingRunConfig
 from trading_assets.models.spec import SPEC_TAG
 from trading_assets.models.training import fit
-from trading_assets.models.backtest_flow import backtest_symbol
 from trading_assets.models.window import choose_window
 
 SANITY_CHECK = "sanity_gates"

@@ -46,7 +46,9 @@ def _read(store: TableStore, symbol: str, days: list[dt.date]) -> pa.Table:
     tables = []
     for day in days:
         start_us, end_us = day_bounds_us(day)
-        tables.append(store.read(FEATURES_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": symbol}))
+        tables.append(
+            store.read(FEATURES_TABLE, start_us=start_us, end_us=end_us, filters={"symbol": symbol})
+        )
     return pa.concat_tables(tables) if tables else FEATURES_TABLE.schema.empty_table()
 
 
@@ -74,7 +76,8 @@ def drift_report(
     model = registry.load(version.name, version=version.version)
     columns = list(FEATURE_COLUMNS)
     prediction = prediction_drift(
-        predict(model, reference.select(columns).to_pandas()), predict(model, recent.select(columns).to_pandas())
+        predict(model, reference.select(columns).to_pandas()),
+        predict(model, recent.select(columns).to_pandas()),
     )
     scores = {**by_feature, "prediction": prediction}
     return DriftReport(

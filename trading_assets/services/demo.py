@@ -41,7 +41,7 @@ class DemoConfig:
     """Seed of the simulated market."""
     batch: int = 50_000
     """Trades per published batch."""
-    trend: tuple[tuple[str, float], ...] = (("BTCUSDT", 0.02), ("ETHUSDT", 0.02), ("SOLUSDT", 0.02))
+    trend: tuple[tuple[str, float], ...] = (("BTCUSDT", 0.08), ("ETHUSDT", 0.08), ("SOLUSDT", 0.08))
     """Symbols with a planted hidden trend and its strength (see MarketConfig.trend); the others are
     pure random walks, which no model should be allowed to trade."""
 

@@ -21,13 +21,17 @@ def baselines(hold: float) -> dict[str, Scorecard]:
 
 
 def test_a_challenger_that_beats_champion_by_the_margin_and_the_baselines_is_promoted() -> None:
-    decision = decide(challenger=card("v2", 1.5), champion=card("v1", 1.3), baselines=baselines(0.5), gate=GATE)
+    decision = decide(
+        challenger=card("v2", 1.5), champion=card("v1", 1.3), baselines=baselines(0.5), gate=GATE
+    )
     assert decision.promote and decision.sane
     assert all(reason.startswith("pass") for reason in decision.reasons)
 
 
 def test_a_win_smaller_than_the_margin_keeps_the_champion() -> None:
-    decision = decide(challenger=card("v2", 1.35), champion=card("v1", 1.3), baselines=baselines(0.5), gate=GATE)
+    decision = decide(
+        challenger=card("v2", 1.35), champion=card("v1", 1.3), baselines=baselines(0.5), gate=GATE
+    )
     assert not decision.promote
     assert any(reason.startswith("FAIL") and "champion v1" in reason for reason in decision.reasons)
 

@@ -40,7 +40,11 @@ def test_same_data_and_seed_give_identical_predictions() -> None:
 def test_informative_features_get_the_importance_and_validation_beats_chance() -> None:
     x, y = _data(2, rows=2_000)
     result = fit(
-        TrainingConfig(params=SMALL), train_x=x[:1500], train_y=y[:1500], validation_x=x[1500:], validation_y=y[1500:]
+        TrainingConfig(params=SMALL),
+        train_x=x[:1500],
+        train_y=y[:1500],
+        validation_x=x[1500:],
+        validation_y=y[1500:],
     )
     assert result.importance["a"] > result.importance["noise"]
     assert abs(sum(result.importance.values()) - 1.0) < 1e-9
@@ -76,7 +80,13 @@ def test_regression_predicts_values_and_scores_rmse() -> None:
 def test_a_single_class_is_refused_with_a_reason() -> None:
     x, _ = _data(5, rows=100)
     with pytest.raises(ValueError, match="all 1"):
-        fit(TrainingConfig(params=SMALL), train_x=x, train_y=np.ones(100), validation_x=x, validation_y=np.ones(100))
+        fit(
+            TrainingConfig(params=SMALL),
+            train_x=x,
+            train_y=np.ones(100),
+            validation_x=x,
+            validation_y=np.ones(100),
+        )
 
 
 def test_nan_labels_are_refused() -> None:
