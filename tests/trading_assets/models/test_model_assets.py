@@ -3,7 +3,6 @@ store, with the model registry on sqlite and on a real MLflow server."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,7 +102,9 @@ def test_features_are_stored_per_day_with_every_column(graph: dict) -> None:
     stored = {partition.day: partition.rows for partition in store.days(FEATURES_TABLE)}
     assert sorted(stored) == market_days()
     start, _ = day_bounds_us(market_days()[1])
-    row = store.read(FEATURES_TABLE, start_us=start, end_us=start + 60_000_000 * 90, filters={"symbol": TRENDING})
+    row = store.read(
+        FEATURES_TABLE, start_us=start, end_us=start + 60_000_000 * 90, filters={"symbol": TRENDING}
+    )
     # The second day's first rows are warmed up by the first day: no feature is NaN there.
     assert not np.isnan(np.column_stack([row[c].to_numpy() for c in FEATURE_COLUMNS])).any()
 
