@@ -62,6 +62,6 @@ def test_demo_days_run_as_day_pipeline_runs_of_the_code_location(
             for key in instance.get_asset_keys()
             if instance.get_materialized_partitions(key) == {DAY.isoformat()}
         }
-        assert materialized == {"tick_partition", "bars_1m", "tick_archive"}
+        assert materialized == {"tick_partition", "bars_1m", "tick_archive", "features"}
         # The run config turned the demo venue's REST history off, and a re-execution reuses it.
         assert run.run_config["resources"]["venue_history"]["config"]["without_history"] == ["sim"]

@@ -314,13 +314,16 @@ def test_the_code_location_loads_with_one_repository(dagster_dev: DagsterDev) ->
 def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: DagsterDev) -> None:
     nodes = _asset_nodes(dagster_dev)
 
-    assert set(nodes) == {"tick_stream", "tick_partition", "bars_1m", "tick_archive", "hot_retention"}
     assert {key: node["groupName"] for key, node in nodes.items()} == {
         "tick_stream": "ingestion",
         "tick_partition": "market",
         "bars_1m": "market",
         "tick_archive": "archive",
         "hot_retention": "archive",
+        "features": "models",
+        "trained_models": "models",
+        "backtest": "models",
+        "champion_model": "models",
     }
     for key, words in {
         "tick_stream": "websocket",
@@ -328,6 +331,10 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
         "bars_1m": "OHLCV",
         "tick_archive": "Parquet",
         "hot_retention": "retention",
+        "features": "order-flow imbalance",
+        "trained_models": "XGBoost",
+        "backtest": "Walk-forward",
+        "champion_model": "champion",
     }.items():
         assert words in (nodes[key]["description"] or ""), f"{key} description: {nodes[key]['description']!r}"
     assert _keys(nodes["tick_stream"]["dependencyKeys"]) == set()
@@ -336,6 +343,12 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
     assert _keys(nodes["tick_archive"]["dependencyKeys"]) == {"tick_partition"}
     assert _keys(nodes["tick_partition"]["dependedByKeys"]) == {"bars_1m", "tick_archive"}
     assert _keys(nodes["hot_retention"]["dependencyKeys"]) == {"tick_archive"}
+    # Lineage from a day's bars to the champion: bars -> features -> trained_models -> backtest -> champion.
+    assert _keys(nodes["features"]["dependencyKeys"]) == {"bars_1m"}
+    assert _keys(nodes["trained_models"]["dependencyKeys"]) == {"features"}
+    assert _keys(nodes["backtest"]["dependencyKeys"]) == {"trained_models"}
+    assert _keys(nodes["champion_model"]["dependencyKeys"]) == {"backtest"}
+    assert set(nodes["trained_models"]["jobNames"]) >= {"retrain_models"}
     # tick_stream is fed by the services outside Dagster: shown, never materialized by a run.
     assert nodes["tick_stream"]["isExecutable"] is False
     assert set(nodes["tick_partition"]["jobNames"]) >= {"seal_and_bars", "day_pipeline"}
@@ -364,7 +377,8 @@ def test_daily_assets_show_daily_partitions_and_blocking_checks(dagster_dev: Dag
     }
     assert [c["name"] for c in checks["bars_1m"]] == ["bars_reconcile_with_ticks"]
     assert [c["name"] for c in checks["tick_archive"]] == ["archive_rows_match_partition"]
-    assert checks["tick_stream"] == checks["hot_retention"] == []
+    assert checks["tick_stream"] == checks["hot_retention"] == checks["features"] == []
+    assert [(c["name"], c["blocking"]) for c in checks["backtest"]] == [("sanity_gates", True)]
     for key in ("tick_partition", "bars_1m", "tick_archive"):
         for check in checks[key]:
             # A day that is not covered to midnight warns; it does not stop bars or the archive.
@@ -386,7 +400,7 @@ def test_sensors_and_the_archive_schedule_are_running_by_default(dagster_dev: Da
     )["repositoryOrError"]
 
     sensors = {s["name"]: s for s in data["sensors"]}
-    assert set(sensors) == {"day_closed_sensor", "stream_health_sensor"}
+    assert set(sensors) == {"day_closed_sensor", "stream_health_sensor", "model_drift_sensor"}
     for sensor in sensors.values():
         assert (sensor["defaultStatus"], sensor["sensorState"]["status"]) == ("RUNNING", "RUNNING"), sensor
         assert sensor["description"]
@@ -396,6 +410,7 @@ def test_sensors_and_the_archive_schedule_are_running_by_default(dagster_dev: Da
     } == {
         "archive_ticks_schedule": ("30 1 * * *", "UTC", "archive_ticks"),
         "store_retention_schedule": ("0 3 * * *", "UTC", "store_retention"),
+        "retrain_schedule": ("0 */6 * * *", "UTC", "retrain_models"),
     }
     for schedule in schedules.values():
         assert (schedule["defaultStatus"], schedule["scheduleState"]["status"]) == ("RUNNING", "RUNNING")
@@ -478,7 +493,7 @@ def test_a_launched_seal_and_bars_partition_run_succeeds_with_metadata_and_passi
     materialized = {
         "/".join(e["assetKey"]["path"]): e for e in events if e["__typename"] == "MaterializationEvent"
     }
-    assert set(materialized) == {"tick_partition", "bars_1m"}
+    assert set(materialized) == {"tick_partition", "bars_1m", "features"}
     assert {e["partition"] for e in materialized.values()} == {DAY.isoformat()}
     _, every_trade = venue
     ticks_meta = {m["label"]: m for m in materialized["tick_partition"]["metadataEntries"]}
@@ -577,7 +592,9 @@ def test_the_demos_run_is_a_day_pipeline_run_the_ui_re_executes(dagster_dev: Dag
         for e in _run_events(dagster_dev, run_id)
         if e["__typename"] == "MaterializationEvent"
     }
-    assert materialized == dict.fromkeys(("tick_partition", "bars_1m", "tick_archive"), DAY.isoformat())
+    assert materialized == dict.fromkeys(
+        ("tick_partition", "bars_1m", "tick_archive", "features"), DAY.isoformat()
+    )
 
 
 _CHECK_EXECUTIONS = """
