@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -81,9 +82,16 @@ class MlflowModelRegistry(ModelRegistry):
 
         try:
             with mlflow_scope(self._uri, self._environ), warnings.catch_warnings():
-                # MLflow 3.17 warns on every log_model that it could not validate a conda env or that
-                # integer columns cannot hold missing values; the signature is checked by the tests.
-                warnings.filterwarnings("ignore", module=r"mlflow\..*")
+                # Two deprecation warnings inside mlflow 3.17 itself, on every registration; nothing a
+                # caller can change (pandas 3 on the input example, SQLAlchemy 2.1 in the sqlite store).
+                warnings.filterwarnings(
+                    "ignore", message="Operation with range is deprecated", module=r"mlflow\.models\.utils"
+                )
+                warnings.filterwarnings(
+                    "ignore",
+                    message="The ``noload`` loader strategy is deprecated",
+                    module=r"mlflow\.store\.",
+                )
                 if self._client_cache is None:
                     from mlflow.tracking import MlflowClient
 
@@ -215,9 +223,17 @@ class MlflowModelRegistry(ModelRegistry):
                 token = page.token
                 if not token:
                     break
-            numbers = sorted(int(v.version) for v in found)
-            # Search results may omit aliases on some stores: each version is read in full.
-            return [self._version(client, name, number) for number in numbers]
+            if not found:
+                return []
+            # Search results carry the tags but not the aliases (mlflow 3.17 sqlite store): the
+            # registered model lists them, alias -> version, in one more call.
+            aliases: dict[int, list[str]] = {}
+            for alias, number in client.get_registered_model(name).aliases.items():
+                aliases.setdefault(int(number), []).append(alias)
+            listed = [
+                replace(_to_version(v), aliases=tuple(sorted(aliases.get(int(v.version), ())))) for v in found
+            ]
+            return sorted(listed, key=lambda v: v.version)
 
     def version(self, name: str, version: int) -> ModelVersion:
         check_name(name)
