@@ -155,6 +155,7 @@ class MlflowModelRegistry(ModelRegistry):
         from mlflow.entities import RunStatus
 
         check_name(name)
+        _check_artifact_names(artifacts)
         with self._operation(f"registering a version of {name!r}") as client:
             started = time.monotonic()
             experiment_id = self._experiment_id(client, experiment)
@@ -289,6 +290,7 @@ class MlflowModelRegistry(ModelRegistry):
         params: Mapping[str, ParamValue] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
+        _check_artifact_names(artifacts)
         with self._operation(f"logging to run {run_id}") as client:
             client.get_run(run_id)
             self._log(client, run_id, params=params or {}, metrics=metrics, tags=tags, artifacts=artifacts)
@@ -313,19 +315,27 @@ class MlflowModelRegistry(ModelRegistry):
         from mlflow.entities import Metric, Param, RunTag
 
         now_ms = int(time.time() * 1000)
-        client.log_batch(
-            run_id,
-            metrics=[Metric(key, float(value), now_ms, 0) for key, value in metrics.items()],
-            params=[Param(key, str(value)) for key, value in params.items()],
-            tags=[RunTag(key, value) for key, value in (tags or {}).items()],
-        )
+        metric_list = [Metric(key, float(value), now_ms, 0) for key, value in metrics.items()]
+        param_list = [Param(key, str(value)) for key, value in params.items()]
+        tag_list = [RunTag(key, value) for key, value in (tags or {}).items()]
+        # MLflow takes at most 1000 metrics and 100 parameters and tags per batch (a search logs more).
+        for start in range(0, len(metric_list), 1000):
+            client.log_batch(run_id, metrics=metric_list[start : start + 1000])
+        for start in range(0, max(len(param_list), len(tag_list)), 100):
+            client.log_batch(
+                run_id, params=param_list[start : start + 100], tags=tag_list[start : start + 100]
+            )
         if artifacts:
             with tempfile.TemporaryDirectory(prefix="tradegraph-artifacts-") as tmp:
                 for file_name, content in artifacts.items():
-                    if Path(file_name).name != file_name:
-                        raise ValueError(f"artifact name {file_name!r} must be a plain file name")
                     (Path(tmp) / file_name).write_bytes(content)
                 client.log_artifacts(run_id, tmp)
+
+
+def _check_artifact_names(artifacts: Mapping[str, bytes]) -> None:
+    for file_name in artifacts:
+        if not file_name or Path(file_name).name != file_name or file_name in (".", ".."):
+            raise ValueError(f"artifact name {file_name!r} must be a plain file name, e.g. equity_curve.png")
 
 
 def _to_version(found: MlflowModelVersion) -> ModelVersion:
