@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from resources.model_registry.base import (
@@ -26,6 +26,13 @@ from resources.model_registry.base import (
     ParamValue,
     check_alias,
     check_name,
+)
+from resources.model_registry.mlflow_runs import (
+    NOT_FOUND,
+    check_artifact_names,
+    ensure_registered_model,
+    experiment_id,
+    log_to,
 )
 from resources.model_registry.mlflow_scope import mlflow_scope
 from resources.model_registry.mlflow_signature import model_signature
@@ -41,8 +48,6 @@ T = TypeVar("T")
 
 MODEL_ARTIFACT = "model"
 """Name of the logged model inside its run."""
-_NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
-_EXISTS = "RESOURCE_ALREADY_EXISTS"
 
 
 class MlflowModelRegistry(ModelRegistry):
@@ -78,12 +83,20 @@ class MlflowModelRegistry(ModelRegistry):
     def _operation(self, what: str) -> Iterator[MlflowClient]:
         """One registry operation: MLflow scoped to this registry; MLflow's errors made ours with context."""
         from mlflow.exceptions import MlflowException
+        from sqlalchemy.exc import SQLAlchemyError
 
         try:
             with mlflow_scope(self._uri, self._environ), warnings.catch_warnings():
-                # MLflow 3.17 warns on every log_model that it could not validate a conda env or that
-                # integer columns cannot hold missing values; the signature is checked by the tests.
-                warnings.filterwarnings("ignore", module=r"mlflow\..*")
+                # Two deprecation warnings inside mlflow 3.17 itself, on every registration; nothing a
+                # caller can change (pandas 3 on the input example, SQLAlchemy 2.1 in the sqlite store).
+                warnings.filterwarnings(
+                    "ignore", message="Operation with range is deprecated", module=r"mlflow\.models\.utils"
+                )
+                warnings.filterwarnings(
+                    "ignore",
+                    message="The ``noload`` loader strategy is deprecated",
+                    module=r"mlflow\.store\.",
+                )
                 if self._client_cache is None:
                     from mlflow.tracking import MlflowClient
 
@@ -93,41 +106,27 @@ class MlflowModelRegistry(ModelRegistry):
         except ModelRegistryError:
             raise
         except MlflowException as exc:
-            if exc.error_code == _NOT_FOUND:
+            if exc.error_code == NOT_FOUND:
                 raise ModelNotFoundError(
                     f"{what} in the model registry at {self._uri}: {exc.message}"
                 ) from exc
             raise ModelRegistryError(
                 f"{what} failed in the model registry at {self._uri}: {exc.message}; {self._fix_hint()}"
             ) from exc
-        except OSError as exc:
+        except (OSError, SQLAlchemyError) as exc:
+            # OSError: files of the embedded registry, or the network; SQLAlchemyError: its sqlite file
+            # (locked for too long, corrupt), which MLflow does not always wrap.
             raise ModelRegistryError(
                 f"{what} failed in the model registry at {self._uri}: {exc}; {self._fix_hint()}"
             ) from exc
 
     def _experiment_id(self, client: MlflowClient, experiment: str) -> str:
-        """The id of ``experiment``, created on first use (another process may create it at the same time)."""
-        from mlflow.exceptions import MlflowException
-
-        if experiment in self._experiments:
-            return self._experiments[experiment]
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            try:
-                experiment_id = client.create_experiment(
-                    experiment, artifact_location=self._artifact_location(experiment)
-                )
-            except MlflowException as exc:
-                if exc.error_code != _EXISTS:
-                    raise
-                found = client.get_experiment_by_name(experiment)
-                if found is None:
-                    raise
-                experiment_id = found.experiment_id
-        else:
-            experiment_id = found.experiment_id
-        self._experiments[experiment] = experiment_id
-        return experiment_id
+        """The id of ``experiment``, created on first use."""
+        if experiment not in self._experiments:
+            self._experiments[experiment] = experiment_id(
+                client, experiment, artifact_location=self._artifact_location(experiment)
+            )
+        return self._experiments[experiment]
 
     # -- the interface ------------------------------------------------------------------------------
 
@@ -147,13 +146,14 @@ class MlflowModelRegistry(ModelRegistry):
         from mlflow.entities import RunStatus
 
         check_name(name)
+        check_artifact_names(artifacts)
         with self._operation(f"registering a version of {name!r}") as client:
             started = time.monotonic()
             experiment_id = self._experiment_id(client, experiment)
             run = client.create_run(experiment_id, run_name=name, tags=dict(tags))
             run_id = run.info.run_id
             try:
-                self._log(client, run_id, params=params, metrics=metrics, tags=None, artifacts=artifacts)
+                log_to(client, run_id, params=params, metrics=metrics, tags=None, artifacts=artifacts)
                 signature = model_signature(model, input_example)
                 # The logged model is created here, with the experiment and run, so log_model needs no
                 # active run or active experiment (both process-wide in MLflow).
@@ -170,7 +170,7 @@ class MlflowModelRegistry(ModelRegistry):
                     model_id=logged.model_id,
                     run_id=run_id,
                 )
-                self._ensure_registered_model(client, name)
+                ensure_registered_model(client, name)
                 created = client.create_model_version(
                     name, source=info.model_uri, run_id=run_id, tags=dict(tags), model_id=info.model_id
                 )
@@ -188,21 +188,6 @@ class MlflowModelRegistry(ModelRegistry):
             )
             return self._version(client, name, int(created.version))
 
-    def _ensure_registered_model(self, client: MlflowClient, name: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            client.get_registered_model(name)
-        except MlflowException as exc:
-            if exc.error_code != _NOT_FOUND:
-                raise
-            try:
-                client.create_registered_model(name)
-            except MlflowException as again:
-                # Another process registered the first version of the same name at the same time.
-                if again.error_code != _EXISTS:
-                    raise
-
     def versions(self, name: str) -> list[ModelVersion]:
         check_name(name)
         with self._operation(f"listing the versions of {name!r}") as client:
@@ -215,9 +200,17 @@ class MlflowModelRegistry(ModelRegistry):
                 token = page.token
                 if not token:
                     break
-            numbers = sorted(int(v.version) for v in found)
-            # Search results may omit aliases on some stores: each version is read in full.
-            return [self._version(client, name, number) for number in numbers]
+            if not found:
+                return []
+            # Search results carry the tags but not the aliases (mlflow 3.17 sqlite store): the
+            # registered model lists them, alias -> version, in one more call.
+            aliases: dict[int, list[str]] = {}
+            for alias, number in client.get_registered_model(name).aliases.items():
+                aliases.setdefault(int(number), []).append(alias)
+            listed = [
+                replace(_to_version(v), aliases=tuple(sorted(aliases.get(int(v.version), ())))) for v in found
+            ]
+            return sorted(listed, key=lambda v: v.version)
 
     def version(self, name: str, version: int) -> ModelVersion:
         check_name(name)
@@ -273,9 +266,10 @@ class MlflowModelRegistry(ModelRegistry):
         params: Mapping[str, ParamValue] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
+        check_artifact_names(artifacts)
         with self._operation(f"logging to run {run_id}") as client:
             client.get_run(run_id)
-            self._log(client, run_id, params=params or {}, metrics=metrics, tags=tags, artifacts=artifacts)
+            log_to(client, run_id, params=params or {}, metrics=metrics, tags=tags, artifacts=artifacts)
 
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, str]) -> None:
         check_name(name)
@@ -283,33 +277,6 @@ class MlflowModelRegistry(ModelRegistry):
             client.get_model_version(name, str(version))
             for key, value in tags.items():
                 client.set_model_version_tag(name, str(version), key, value)
-
-    @staticmethod
-    def _log(
-        client: MlflowClient,
-        run_id: str,
-        *,
-        params: Mapping[str, ParamValue],
-        metrics: Mapping[str, float],
-        tags: Mapping[str, str] | None,
-        artifacts: Mapping[str, bytes],
-    ) -> None:
-        from mlflow.entities import Metric, Param, RunTag
-
-        now_ms = int(time.time() * 1000)
-        client.log_batch(
-            run_id,
-            metrics=[Metric(key, float(value), now_ms, 0) for key, value in metrics.items()],
-            params=[Param(key, str(value)) for key, value in params.items()],
-            tags=[RunTag(key, value) for key, value in (tags or {}).items()],
-        )
-        if artifacts:
-            with tempfile.TemporaryDirectory(prefix="tradegraph-artifacts-") as tmp:
-                for file_name, content in artifacts.items():
-                    if Path(file_name).name != file_name:
-                        raise ValueError(f"artifact name {file_name!r} must be a plain file name")
-                    (Path(tmp) / file_name).write_bytes(content)
-                client.log_artifacts(run_id, tmp)
 
 
 def _to_version(found: MlflowModelVersion) -> ModelVersion:
@@ -332,7 +299,7 @@ def _none_if_missing(read: Callable[[], T]) -> T | None:
     except MlflowException as exc:
         # A missing model is RESOURCE_DOES_NOT_EXIST; a missing alias of an existing model is reported
         # as INVALID_PARAMETER_VALUE "Registered model alias ... not found" (mlflow 3.17).
-        if exc.error_code == _NOT_FOUND or (
+        if exc.error_code == NOT_FOUND or (
             exc.error_code == "INVALID_PARAMETER_VALUE"
             and "alias" in exc.message
             and "not found" in exc.message

@@ -203,3 +203,27 @@ def test_the_run_is_in_the_named_experiment(
     experiment = client.get_experiment_by_name(f"exp-{unique_name}")
     assert experiment is not None
     assert client.get_run(version.run_id).info.experiment_id == experiment.experiment_id
+
+
+def test_more_parameters_and_metrics_than_one_mlflow_batch_takes_are_all_logged(
+    registry: ModelRegistry, unique_name: str, classifier: object, data: Data, tmp_path: Path
+) -> None:
+    # Arrange: MLflow takes 100 parameters and 1000 metrics per batch
+    params = {f"p{i:03d}": i for i in range(150)}
+    metrics = {f"m{i:04d}": float(i) for i in range(1200)}
+
+    # Act
+    version = _register(registry, unique_name, classifier, data, params=params, metrics=metrics)
+
+    # Assert
+    run = stored_run(registry, version.run_id, tmp_path)
+    assert run.params == {key: str(value) for key, value in params.items()}
+    assert run.metrics == metrics
+
+
+def test_an_artifact_name_with_a_folder_is_refused_before_anything_is_logged(
+    registry: ModelRegistry, unique_name: str, classifier: object, data: Data
+) -> None:
+    with pytest.raises(ValueError, match="plain file name"):
+        _register(registry, unique_name, classifier, data, artifacts={"../escape.png": b"x"})
+    assert registry.versions(unique_name) == []
