@@ -149,12 +149,13 @@ class MlflowModelRegistry(ModelRegistry):
         check_artifact_names(artifacts)
         with self._operation(f"registering a version of {name!r}") as client:
             started = time.monotonic()
+            # First, so a model the registry cannot describe (not binary) leaves no run behind.
+            signature = model_signature(model, input_example)
             experiment_id = self._experiment_id(client, experiment)
             run = client.create_run(experiment_id, run_name=name, tags=dict(tags))
             run_id = run.info.run_id
             try:
                 log_to(client, run_id, params=params, metrics=metrics, tags=None, artifacts=artifacts)
-                signature = model_signature(model, input_example)
                 # The logged model is created here, with the experiment and run, so log_model needs no
                 # active run or active experiment (both process-wide in MLflow).
                 logged = client.create_logged_model(

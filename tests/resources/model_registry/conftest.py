@@ -37,7 +37,7 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> ModelRegistry:
     """A registry on the session's MLflow server, or on a fresh sqlite file."""
     if request.param == "server":
         server: MlflowServer = request.getfixturevalue("mlflow_server")
-        return ServerModelRegistry(server.tracking_uri, request_timeout_s=30, max_retries=2)
+        return ServerModelRegistry(server.tracking_uri)
     return EmbeddedModelRegistry(tmp_path / "mlflow.db", tmp_path / "mlflow-artifacts")
 
 

@@ -227,3 +227,20 @@ def test_an_artifact_name_with_a_folder_is_refused_before_anything_is_logged(
     with pytest.raises(ValueError, match="plain file name"):
         _register(registry, unique_name, classifier, data, artifacts={"../escape.png": b"x"})
     assert registry.versions(unique_name) == []
+
+
+def test_a_classifier_with_more_than_two_classes_is_refused_and_leaves_no_run(
+    registry: ModelRegistry, unique_name: str, data: Data
+) -> None:
+    import xgboost as xgb
+
+    # Arrange: three classes; the registry's output is the probability of the one positive class
+    labels = np.arange(len(data.features)) % 3
+    model = xgb.XGBClassifier(n_estimators=2, max_depth=2).fit(data.features, labels)
+    experiment = f"exp-{unique_name}"
+
+    # Act / Assert
+    with pytest.raises(ValueError, match="binary classifier"):
+        _register(registry, unique_name, model, data, experiment=experiment)
+    assert registry.versions(unique_name) == []
+    assert client_of(registry).get_experiment_by_name(experiment) is None
