@@ -131,6 +131,17 @@ def test_a_predictable_symbol_is_trained_registered_backtested_and_promoted(grap
     assert set(signals["fold"].to_pylist()) == {0, 1}
     decision = result.asset_materializations_for_node("champion_model")[0].metadata
     assert decision["promoted"].value is True
+    # What the MLflow UI shows of the version's run: training, backtest and gate metrics, and the plots.
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=graph["resources"]["model_registry"].tracking_uri)
+    run = client.get_run(version.run_id)
+    assert {"validation_logloss", "backtest_sharpe", "backtest_trades", "gate_sharpe"} <= set(
+        run.data.metrics
+    )
+    assert run.data.params["horizon_bars"] == "15"
+    artifacts = {item.path for item in client.list_artifacts(version.run_id)}
+    assert {"feature_importance.png", "equity_curve.png", "gate_equity_curve.png"} <= artifacts
 
 
 def test_a_random_walk_is_not_promoted_and_does_not_trade(graph: dict) -> None:
