@@ -30,6 +30,7 @@ position. The latch is part of :class:`RiskState` and survives save and restore;
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from trading_assets.core.time import US_PER_SECOND, day_of
 from trading_assets.trading.orders import FLATTEN, FlattenIntent, Order, flatten_order_id
@@ -253,7 +254,8 @@ class RiskEngine:
         """Track the high-water mark, the daily loss and the kill switch on each equity mark.
 
         Returns the flatten intents of every open position on the mark that trips the kill switch, and
-        nothing otherwise (nor on later marks: the executor places them once, by their stable ids).
+        nothing otherwise (nor on later marks; :meth:`flatten_intents` gives them again after a restart).
+        The engine keeps its own high-water mark (not the snapshot's): a reset restarts it.
         """
         equity = snapshot.equity
         self._roll_day(day_of(snapshot.time_us), equity)
@@ -276,19 +278,30 @@ class RiskEngine:
             )
             self._state, self._latched, self._reason = TradingState.HALTED, True, KILL_SWITCH
             self._halted_us = snapshot.time_us
-            return tuple(
-                FlattenIntent(
-                    order_id=flatten_order_id(symbol, snapshot.time_us, FLATTEN),
-                    symbol=symbol,
-                    side=-1 if quantity > 0 else 1,
-                    quantity=abs(quantity),
-                    mark_us=snapshot.time_us,
-                )
-                for symbol, quantity in snapshot.positions
-                if quantity != 0.0
-            )
+            return self.flatten_intents(snapshot.positions)
         self._check_daily_loss(equity)
         return ()
+
+    def flatten_intents(self, positions: Iterable[tuple[str, float]]) -> tuple[FlattenIntent, ...]:
+        """The flatten intents of the open ``positions`` (symbol, signed quantity) while latched, else ().
+
+        Their ids come from the mark that tripped the switch, so an executor that restarts after the
+        trip gets the same ids again from its restored portfolio's positions and places each at most once.
+        """
+        if not self._latched or self._halted_us is None:
+            return ()
+        mark_us = self._halted_us
+        return tuple(
+            FlattenIntent(
+                order_id=flatten_order_id(symbol, mark_us, FLATTEN),
+                symbol=symbol,
+                side=-1 if quantity > 0 else 1,
+                quantity=abs(quantity),
+                mark_us=mark_us,
+            )
+            for symbol, quantity in sorted(positions)
+            if quantity != 0.0
+        )
 
     def reset(self, who: str, why: str, now_us: int) -> RiskReset:
         """Release a latched HALTED state (the only way out of it), recorded with who and why.

@@ -360,3 +360,19 @@ def test_risk_limits_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="max_position_notional"):
         RiskLimits(max_position_notional=-1.0)
     assert RiskState().state is TradingState.ACTIVE
+
+
+def test_a_restarted_engine_gives_the_same_flatten_orders_for_positions_still_open() -> None:
+    engine = RiskEngine(KILL)
+    p = portfolio_at({"BTC": 100.0, "ETH": 50.0}, {"BTC": 10.0, "ETH": -4.0})
+    engine.on_mark(snap(100_000.0, T0))
+    tripped = [engine.on_mark(snap(80_000.0, T0 + i * S, p.mark({}, T0).positions)) for i in (1, 2, 3)]
+    assert tripped[:2] == [(), ()] and len(tripped[2]) == 2
+    btc = next(i for i in tripped[2] if i.symbol == "BTC")
+    book(p, btc.order(model_name="m", model_version="1", run_id="r"), 100.0)  # BTC flattened, then a crash
+
+    restored = RiskEngine.restore(engine.save(), KILL)
+    again = restored.flatten_intents((s, pos.quantity) for s, pos in p.positions.items())
+
+    assert again == tuple(i for i in tripped[2] if i.symbol == "ETH")  # same id: placed at most once
+    assert RiskEngine(KILL).flatten_intents([("BTC", 1.0)]) == ()  # not latched: nothing to flatten
