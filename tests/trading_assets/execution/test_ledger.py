@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
-from resources.table_store import TableStore, TableStoreConfig, open_table_store
+from resources.table_store import TablePartition, TableSpec, TableStore, TableStoreConfig, open_table_store
+from resources.table_store.base import FilterValue
 from testkit.servers import ClickHouseServer
 from tests.resources.clickhouse.admin import drop_database
 from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND, day_start_us
@@ -364,6 +366,62 @@ def test_an_order_placed_but_not_filled_before_a_crash_is_placed_not_done(open_s
     restarted.load(T0 + US_PER_DAY)
 
     assert restarted.placed(placed.order_id) and not restarted.done(placed.order_id)
+
+
+class Killed(BaseException):
+    """The process died (a BaseException: nothing in the ledger may catch it)."""
+
+
+class KilledAfterWrites(TableStore):
+    """A real store whose process dies at its ``writes``-th + 1 partition write, before that write starts."""
+
+    def __init__(self, inner: TableStore, writes: int) -> None:
+        self.inner = inner
+        self.writes_left = writes
+
+    def write_partition(self, spec: TableSpec, day: dt.date, table: pa.Table) -> int:
+        if self.writes_left == 0:
+            raise Killed(f"killed before writing {spec.name} for {day}")
+        self.writes_left -= 1
+        return self.inner.write_partition(spec, day, table)
+
+    def _replace_day(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
+        raise AssertionError("write_partition delegates to the real store")
+
+    def _read(
+        self, spec: TableSpec, *, start_us: int, end_us: int, filters: Mapping[str, tuple[FilterValue, ...]]
+    ) -> pa.Table:
+        return self.inner.read(spec, start_us=start_us, end_us=end_us, filters=filters)
+
+    def days(self, spec: TableSpec) -> list[TablePartition]:
+        return self.inner.days(spec)
+
+    def drop_partition(self, spec: TableSpec, day: dt.date) -> None:
+        self.inner.drop_partition(spec, day)
+
+
+def test_a_crash_between_the_two_days_of_a_batch_stores_only_the_rest_after_the_restart(
+    open_store: OpenStore,
+) -> None:
+    fills = [
+        fill_of(order(1, bar_us=MIDNIGHT - 3 * US_PER_MINUTE)),
+        fill_of(order(2, symbol="ETHUSDT", bar_us=MIDNIGHT - 3 * US_PER_MINUTE)),
+        fill_of(order(3, bar_us=MIDNIGHT + US_PER_MINUTE)),
+    ]
+    dying = Ledger(KilledAfterWrites(open_store(), writes=1))
+    dying.load(MIDNIGHT)
+    with pytest.raises(Killed):
+        dying.record_fills(fills)  # the first day is written, the process dies before the second
+
+    restarted = Ledger(open_store())
+    restarted.load(MIDNIGHT + US_PER_DAY)
+    done_before = [restarted.done(f.fill_id) for f in fills]
+    stored_again = restarted.record_fills(fills)
+    state = Ledger(open_store()).load(MIDNIGHT + US_PER_DAY)
+
+    assert done_before == [True, True, False]
+    assert stored_again == 1
+    assert state.fills == tuple(fills)
 
 
 # -- the latch -------------------------------------------------------------------------------------
