@@ -175,7 +175,7 @@ class Ledger:
         for day in sorted(by_day):
             start, end = day_bounds_us(day)
             existing = self.store.read(spec, start_us=start, end_us=end)
-            seen = table.identities(existing)
+            seen = table.identities(existing, [row for row, _ in by_day[day]])
             new: list[Row] = []
             new_seqs: list[int] = []
             next_seq = int(pc.max(existing.column(SEQ)).as_py()) + 1 if existing.num_rows else 0

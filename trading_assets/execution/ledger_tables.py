@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from resources.table_store import TableSpec
 
@@ -263,8 +264,18 @@ class LedgerTable(Generic[Row]):
         """Rows of a table read from the store, in the table's order."""
         return [self.row_type(**record) for record in table.select(list(self.fields)).to_pylist()]
 
-    def identities(self, table: pa.Table) -> set[tuple[Any, ...]]:
-        """The identities of a stored table's rows."""
+    def identities(self, table: pa.Table, rows: list[Row]) -> set[tuple[Any, ...]]:
+        """The identities of a stored table's rows that could equal one of ``rows``.
+
+        When the identity includes the time column only stored rows within the times of ``rows`` can
+        match: the others are not turned into Python values (a snapshot day holds thousands of rows).
+        """
+        time_column = self.spec.time_column
+        if rows and time_column in self.identity:
+            times = [getattr(row, time_column) for row in rows]
+            column = table.column(time_column)
+            in_range = pc.and_(pc.greater_equal(column, min(times)), pc.less_equal(column, max(times)))
+            table = table.filter(in_range)
         return set(zip(*(table.column(name).to_pylist() for name in self.identity), strict=True))
 
     def identity_of(self, row: Row) -> tuple[Any, ...]:
