@@ -225,7 +225,9 @@ class ExecutionCore:
         self._decide(bars, out, None)
         for symbol in sorted({str(s) for s in bars.column("symbol").to_pylist()} | set(self._last_tick_us)):
             self._take(self.broker.resolve(symbol, None), out)
-        return Step(bars=bars, decisions=tuple(out.decisions), fills=tuple(out.fills), netted=tuple(out.netted))
+        return Step(
+            bars=bars, decisions=tuple(out.decisions), fills=tuple(out.fills), netted=tuple(out.netted)
+        )
 
     def _take(self, events: BrokerEvents, out: _Collected) -> None:
         for fill in events.fills:
@@ -255,7 +257,17 @@ class ExecutionCore:
             prediction = predict_row(loaded.model, latest[1])
             signal = int(loaded.spec.policy.signals(np.array([prediction]))[0])
             out.decisions.append(
-                self._act(loaded, venue, symbol, minute_us, decision_us, float(closes[row]), prediction, signal, now_us)
+                self._act(
+                    loaded,
+                    venue,
+                    symbol,
+                    minute_us,
+                    decision_us,
+                    float(closes[row]),
+                    prediction,
+                    signal,
+                    now_us,
+                )
             )
 
     def _act(
@@ -307,7 +319,9 @@ class ExecutionCore:
             log.info("%s: order %s denied by %s", symbol, order.order_id, verdict.rule)
             return Decision(action="denied", order=order, rule=verdict.rule, **common)  # type: ignore[arg-type]
         self.broker.submit(
-            PendingOrder(order=order, target_signal=signal, capital=loaded.spec.capital, costs=loaded.spec.costs)
+            PendingOrder(
+                order=order, target_signal=signal, capital=loaded.spec.capital, costs=loaded.spec.costs
+            )
         )
         self._targets[symbol] = signal
         return Decision(action="order", order=order, **common)  # type: ignore[arg-type]

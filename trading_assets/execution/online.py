@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,7 +195,14 @@ class OnlineBars:
         rows = np.flatnonzero(done)
         # Closed ticks by (minute, trade_time_us, trade_id): open and close are the first and last of each.
         order = rows[np.lexsort((ids[rows], times[rows], minutes[rows]))]
-        t, i, p, q, s, m = times[order], ids[order], prices[order], quantities[order], sides[order], minutes[order]
+        t, i, p, q, s, m = (
+            times[order],
+            ids[order],
+            prices[order],
+            quantities[order],
+            sides[order],
+            minutes[order],
+        )
         # One trade counts once: drop a tick whose (time, id) repeats the previous one's, then any id
         # repeated within a minute with another time (a corrected print: the earliest counts).
         first = np.ones(len(order), dtype=bool)
@@ -236,6 +242,17 @@ class OnlineBars:
         return pa.Table.from_pydict(rows_out, schema=BARS_SCHEMA)
 
 
+@dataclass(slots=True)
+class _Kept:
+    """The last bars of one (venue, symbol): one array per bar column, oldest row first."""
+
+    columns: dict[str, np.ndarray]
+    rows: int = 0
+
+
+_NUMERIC_BAR_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+
+
 class FeatureWindow:
     """The last :data:`WARMUP_BARS` bars of each (venue, symbol) and the feature row of the latest one."""
 
@@ -244,25 +261,46 @@ class FeatureWindow:
             raise ValueError(f"rows must be >= 1, got {rows}")
         self.rows = rows
         """Bars kept per (venue, symbol)."""
-        self._bars: dict[Key, deque[dict[str, object]]] = {}
+        self._kept: dict[Key, _Kept] = {}
 
     def add(self, bars: pa.Table) -> None:
-        """Append closed bars (a bar table; each (venue, symbol)'s minutes ascending and after the kept ones)."""
-        for row in bars.to_pylist():
-            key = (str(row["venue"]), str(row["symbol"]))
-            kept = self._bars.setdefault(key, deque(maxlen=self.rows))
-            if kept and int(row["minute_us"]) <= int(kept[-1]["minute_us"]):  # type: ignore[call-overload]
-                raise ValueError(
-                    f"{key[0]}/{key[1]}: bar {row['minute_us']} is not after the last kept {kept[-1]['minute_us']}"
+        """Append closed bars (a bar table; each (venue, symbol)'s minutes ascending, after the kept ones)."""
+        if bars.num_rows == 0:
+            return
+        venues = bars.column("venue").to_pylist()
+        symbols = bars.column("symbol").to_pylist()
+        values = {name: bars.column(name).to_numpy() for name in _NUMERIC_BAR_COLUMNS}
+        for row in range(bars.num_rows):
+            key = (str(venues[row]), str(symbols[row]))
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._kept[key] = _Kept(
+                    columns={name: np.empty(0, dtype=array.dtype) for name, array in values.items()}
                 )
-            kept.append(row)
+            minute_us = int(values["minute_us"][row])
+            if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
+                raise ValueError(
+                    f"{key[0]}/{key[1]}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
+                )
+            # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
+            for name, array in values.items():
+                kept.columns[name] = np.append(
+                    kept.columns[name][-(self.rows - 1) :] if self.rows > 1 else kept.columns[name][:0],
+                    array[row],
+                )
+            kept.rows = len(kept.columns["minute_us"])
 
     def bars(self, venue: str, symbol: str) -> pa.Table:
-        """The kept bars of (venue, symbol), oldest first."""
-        kept = self._bars.get((venue, symbol))
-        if not kept:
+        """The kept bars of (venue, symbol), oldest first, as a bar table."""
+        kept = self._kept.get((venue, symbol))
+        if kept is None or kept.rows == 0:
             return empty_bars_table()
-        return pa.Table.from_pylist(list(kept), schema=BARS_SCHEMA)
+        arrays = [
+            pa.array([venue] * kept.rows, pa.string()),
+            pa.array([symbol] * kept.rows, pa.string()),
+            *(pa.array(kept.columns[name]) for name in _NUMERIC_BAR_COLUMNS),
+        ]
+        return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
 
     def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
         """(minute_us, feature row in :data:`FEATURE_COLUMNS` order) of the latest kept bar, or None."""

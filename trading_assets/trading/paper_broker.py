@@ -134,7 +134,9 @@ class PaperBroker:
         limit = math.inf if closed_until_us is None else closed_until_us
         while book.pending:
             # The first trade at or after decision + latency, by (time, id): the book is sorted so.
-            at = int(fill_index(book.times, book.pending[0].order.decision_us, book.pending[0].costs.latency_us))
+            at = int(
+                fill_index(book.times, book.pending[0].order.decision_us, book.pending[0].costs.latency_us)
+            )
             if at == len(book.times) or _minute_end(int(book.times[at])) > limit:
                 break
             group = [book.pending.pop(0)]

@@ -66,7 +66,9 @@ def spec_for(symbol: str, *, latency_us: int = 0) -> ModelSpec:
     )
 
 
-def train(market: Market, symbol: str, *, version: str = "1", seed: int = 7, latency_us: int = 0) -> LoadedModel:
+def train(
+    market: Market, symbol: str, *, version: str = "1", seed: int = 7, latency_us: int = 0
+) -> LoadedModel:
     """A small XGBClassifier fitted on the warm-up day's features and labels of ``symbol``."""
     spec = spec_for(symbol, latency_us=latency_us)
     features = compute_features(market.warm_up_bars)
@@ -74,7 +76,9 @@ def train(market: Market, symbol: str, *, version: str = "1", seed: int = 7, lat
     rows = dataset.labelled()
     config = TrainingConfig(params=SMALL_MODEL, seed=seed)
     model = fit_params(config, SMALL_MODEL, dataset.features.iloc[rows], dataset.label[rows])
-    return LoadedModel(name=f"tradegraph-{symbol}", version=version, run_id=f"run-{symbol}-{version}", spec=spec, model=model)
+    return LoadedModel(
+        name=f"tradegraph-{symbol}", version=version, run_id=f"run-{symbol}-{version}", spec=spec, model=model
+    )
 
 
 def arrival_order(ticks: pa.Table, *, jitter_us: int, repeats: int, seed: int) -> pa.Table:
