@@ -62,9 +62,9 @@ class RiskVerdict(Protocol):
     """What a risk check answers: whether the order may go, and the rule that decided."""
 
     @property
-    def allowed(self) -> bool: ...  # noqa: D102
+    def allowed(self) -> bool: ...
     @property
-    def rule(self) -> str: ...  # noqa: D102
+    def rule(self) -> str: ...
 
 
 class RiskCheck(Protocol):
@@ -72,13 +72,13 @@ class RiskCheck(Protocol):
 
     def check(
         self, order: Order, portfolio: Any, now_us: int, last_tick_us: int, model_loaded_us: int
-    ) -> RiskVerdict: ...  # noqa: D102
+    ) -> RiskVerdict: ...
 
 
 class PortfolioLike(Protocol):
     """Accounting that takes fills as they happen (``trading_assets.trading.portfolio.Portfolio`` fits)."""
 
-    def apply(self, fill: Fill) -> object: ...  # noqa: D102
+    def apply(self, fill: Fill) -> object: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
