@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -107,6 +106,7 @@ def assert_same_fills(executor: list[Fill], expected: Fills, version: str) -> No
     assert {f.model_version for f in executor} <= {version}
 
 
+@pytest.mark.slow
 def test_the_executor_replaying_a_shuffled_day_makes_the_backtests_fills(
     recorded: tuple[Market, dict[str, LoadedModel]],
 ) -> None:
@@ -128,6 +128,7 @@ def test_the_executor_replaying_a_shuffled_day_makes_the_backtests_fills(
     assert all(opens[(f.symbol, f.time_us - f.time_us % US_PER_MINUTE)] == f.reference_price for f in fills)
 
 
+@pytest.mark.slow
 def test_a_tick_beyond_the_lateness_is_reported_and_only_its_bar_and_later_fills_can_differ(
     recorded: tuple[Market, dict[str, LoadedModel]],
 ) -> None:
@@ -228,9 +229,3 @@ def test_real_binance_trades_replay_to_the_batch_bars_and_the_backtests_fills() 
     assert core.bars.late_ticks == 0
     assert len(fills) >= 2
     assert_same_fills(fills, expected["BTCUSDT"], "7")
-    assert isinstance(
-        predict(
-            FlowModel(), pd.DataFrame(np.zeros((1, len(FEATURE_COLUMNS))), columns=list(FEATURE_COLUMNS))
-        ),
-        np.ndarray,
-    )
