@@ -334,4 +334,4 @@ def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:
     in place on it (well under a millisecond instead of several through pandas), on the same path
     ``predict_proba`` takes for a DataFrame of the same values, so the value is the same.
     """
-    return float(predict(model, row.reshape(1, -1))[0])  # type: ignore[arg-type]
+    return float(predict(model, row.reshape(1, -1))[0])

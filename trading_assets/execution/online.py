@@ -115,7 +115,7 @@ class OnlineBars:
         joined = pc.binary_join_element_wise(table.column("venue"), table.column("symbol"), "\x1f")
         encoded = joined.combine_chunks().dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False)
-        keys: list[Key] = [tuple(text.split("\x1f", 1)) for text in encoded.dictionary.to_pylist()]  # type: ignore[misc]
+        keys: list[Key] = [tuple(text.split("\x1f", 1)) for text in encoded.dictionary.to_pylist()]
         columns = {
             name: table.column(name).to_numpy()
             for name in ("trade_id", "price", "quantity", "side", "trade_time_us")
