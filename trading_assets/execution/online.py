@@ -168,9 +168,19 @@ class OnlineBars:
         return batch, self._close(key, state, state.max_time_us - self.lateness_us), n_late
 
     def flush(self) -> pa.Table:
-        """Close every open bar (the end of a replay): the bars, ordered by (venue, symbol, minute_us)."""
-        closed = [self._close(key, self._open[key], None) for key in sorted(self._open)]
-        closed = [bars for bars in closed if bars.num_rows]
+        """Close every open bar (the end of a replay): the bars, ordered by (venue, symbol, minute_us).
+
+        The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
+        afterwards is late like any other, never the start of a second bar for that minute.
+        """
+        closed = []
+        for key in sorted(self._open):
+            state = self._open[key]
+            bars = self._close(key, state, None)
+            if bars.num_rows:
+                closed.append(bars)
+                end = int(bars.column("minute_us")[-1].as_py()) + US_PER_MINUTE
+                state.max_time_us = max(state.max_time_us, end + self.lateness_us)
         return pa.concat_tables(closed) if closed else empty_bars_table()
 
     def _close(self, key: Key, state: _Open, watermark_us: int | None) -> pa.Table:

@@ -195,3 +195,15 @@ def test_the_feature_window_refuses_a_bar_out_of_order(market: Market) -> None:
 
     with pytest.raises(ValueError, match="not after the last kept"):
         window.add(market.warm_up_bars.slice(0, 1))
+
+
+def test_after_a_flush_a_tick_of_a_flushed_minute_is_late_not_a_second_bar() -> None:
+    minute = 1_000 * US_PER_MINUTE
+    online = OnlineBars(lateness_us=2 * US_PER_SECOND)
+    online.push(ticks_to_table([tick(1, minute + 5 * US_PER_SECOND)]))
+
+    flushed = online.flush()
+    again = online.push(ticks_to_table([tick(2, minute + 50 * US_PER_SECOND)]))
+
+    assert flushed.column("minute_us").to_pylist() == [minute]
+    assert again.late == 1 and online.flush().num_rows == 0
