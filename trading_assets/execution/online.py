@@ -21,6 +21,7 @@ helper guarantees those rows equal the features of the full history, bit for bit
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ class _Open:
 
     max_time_us: int
     chunks: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    first_end_us: int | None = None
+    """End of the earliest open minute (None without open ticks): nothing closes before it."""
+
+
+@functools.cache
+def _no_bars() -> pa.Table:
+    # One shared empty bar table (tables are immutable): building one costs ~0.2 ms, paid per tick otherwise.
+    return empty_bars_table()
 
 
 def _minute(times_us: np.ndarray) -> np.ndarray:
@@ -110,7 +119,7 @@ class OnlineBars:
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
-            return BarsUpdate(bars=empty_bars_table(), trades=(), watermarks={}, late=0)
+            return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
         # One code per (venue, symbol): the two joined by a separator no venue or symbol contains.
         joined = pc.binary_join_element_wise(table.column("venue"), table.column("symbol"), "\x1f")
         encoded = joined.combine_chunks().dictionary_encode()
@@ -130,7 +139,7 @@ class OnlineBars:
             if bars.num_rows:
                 closed.append(bars)
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars = pa.concat_tables(closed) if closed else empty_bars_table()
+        bars = pa.concat_tables(closed) if closed else _no_bars()
         return BarsUpdate(bars=bars, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
     def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, pa.Table, int]:
@@ -158,6 +167,8 @@ class OnlineBars:
             state.chunks.append(
                 tuple(cols[name] for name in ("trade_time_us", "trade_id", "price", "quantity", "side"))
             )
+            end = int(_minute(cols["trade_time_us"].min())) + US_PER_MINUTE
+            state.first_end_us = end if state.first_end_us is None else min(state.first_end_us, end)
         batch = TradeBatch(
             venue=key[0],
             symbol=key[1],
@@ -181,12 +192,14 @@ class OnlineBars:
                 closed.append(bars)
                 end = int(bars.column("minute_us")[-1].as_py()) + US_PER_MINUTE
                 state.max_time_us = max(state.max_time_us, end + self.lateness_us)
-        return pa.concat_tables(closed) if closed else empty_bars_table()
+        return pa.concat_tables(closed) if closed else _no_bars()
 
     def _close(self, key: Key, state: _Open, watermark_us: int | None) -> pa.Table:
         """The bars of ``key`` ending at or before ``watermark_us`` (all when None), removed from the state."""
-        if not state.chunks:
-            return empty_bars_table()
+        if not state.chunks or (
+            watermark_us is not None and state.first_end_us is not None and watermark_us < state.first_end_us
+        ):
+            return _no_bars()
         if len(state.chunks) > 1:
             state.chunks = [tuple(np.concatenate(parts) for parts in zip(*state.chunks, strict=True))]
         times, ids, prices, quantities, sides = state.chunks[0]
@@ -197,11 +210,12 @@ class OnlineBars:
             else minutes + US_PER_MINUTE <= watermark_us
         )
         if not done.any():
-            return empty_bars_table()
+            return _no_bars()
         keep = ~done
         state.chunks = (
             [(times[keep], ids[keep], prices[keep], quantities[keep], sides[keep])] if keep.any() else []
         )
+        state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
         rows = np.flatnonzero(done)
         # Closed ticks by (minute, trade_time_us, trade_id): open and close are the first and last of each.
         order = rows[np.lexsort((ids[rows], times[rows], minutes[rows]))]
@@ -304,7 +318,7 @@ class FeatureWindow:
         """The kept bars of (venue, symbol), oldest first, as a bar table."""
         kept = self._kept.get((venue, symbol))
         if kept is None or kept.rows == 0:
-            return empty_bars_table()
+            return _no_bars()
         arrays = [
             pa.array([venue] * kept.rows, pa.string()),
             pa.array([symbol] * kept.rows, pa.string()),

@@ -78,7 +78,10 @@ class PaperBroker:
         self._books: dict[str, _Book] = {}
 
     def _book(self, symbol: str) -> _Book:
-        return self._books.setdefault(symbol, _Book())
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = _Book()
+        return book
 
     def position(self, symbol: str) -> float:
         """Signed units held in ``symbol`` after the fills so far."""
