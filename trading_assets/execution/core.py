@@ -21,6 +21,7 @@ rule the backtest applies to the same bars, so a replay makes the backtest's fil
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -193,6 +194,11 @@ class ExecutionCore:
         """The model trading ``symbol``, if any."""
         return self._models.get(symbol)
 
+    def restore(self, symbol: str, *, signal: int, position: float) -> None:
+        """Resume ``symbol`` holding ``position`` units, filled to ``signal`` (state from a ledger)."""
+        self.broker.restore(symbol, signal=signal, position=position)
+        self._targets[symbol] = signal
+
     def warm_up(self, bars: pa.Table) -> None:
         """Seed the feature windows with history (e.g. stored bars before the replay's first tick)."""
         self.window.add(last_bars(bars, self.window.rows))
@@ -253,7 +259,8 @@ class ExecutionCore:
             if loaded is None:
                 continue
             latest = self.window.latest(venue, symbol)
-            assert latest is not None  # the bar was just added
+            if latest is None:  # pragma: no cover - the bar was just added
+                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding {minute_us}")
             prediction = predict_row(loaded.model, latest[1])
             signal = int(loaded.spec.policy.signals(np.array([prediction]))[0])
             out.decisions.append(
@@ -282,18 +289,19 @@ class ExecutionCore:
         signal: int,
         now_us: int | None,
     ) -> Decision:
-        common = {
-            "venue": venue,
-            "symbol": symbol,
-            "bar_minute_us": minute_us,
-            "decision_us": decision_us,
-            "model_version": loaded.version,
-            "prediction": prediction,
-            "signal": signal,
-        }
+        held = Decision(
+            venue=venue,
+            symbol=symbol,
+            bar_minute_us=minute_us,
+            decision_us=decision_us,
+            model_version=loaded.version,
+            prediction=prediction,
+            signal=signal,
+            action="hold",
+        )
         target = self._targets.get(symbol, self.broker.signal(symbol))
         if signal == target:
-            return Decision(action="hold", **common)  # type: ignore[arg-type]
+            return held
         # The quantity at the bar's close, for the risk check; the fill sizes at its own reference price.
         estimate = abs(float(target_quantity(signal - target, loaded.spec.capital, close)))
         order = Order(
@@ -317,14 +325,14 @@ class ExecutionCore:
         )
         if not verdict.allowed:
             log.info("%s: order %s denied by %s", symbol, order.order_id, verdict.rule)
-            return Decision(action="denied", order=order, rule=verdict.rule, **common)  # type: ignore[arg-type]
+            return dataclasses.replace(held, action="denied", order=order, rule=verdict.rule)
         self.broker.submit(
             PendingOrder(
                 order=order, target_signal=signal, capital=loaded.spec.capital, costs=loaded.spec.costs
             )
         )
         self._targets[symbol] = signal
-        return Decision(action="order", order=order, **common)  # type: ignore[arg-type]
+        return dataclasses.replace(held, action="order", order=order)
 
 
 def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:

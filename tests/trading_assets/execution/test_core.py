@@ -185,3 +185,32 @@ def test_a_model_for_another_symbol_is_refused(
 
     with pytest.raises(ValueError, match="is for BTCUSDT, not ADAUSDT"):
         ExecutionCore(lateness_us=0).set_model("ADAUSDT", models["BTCUSDT"])
+
+
+class Constant:
+    """A 'model' whose probability is always ``p``."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def predict_proba(self, x: object) -> np.ndarray:
+        rows = len(np.asarray(x))
+        return np.column_stack((np.full(rows, 1.0 - self.p), np.full(rows, self.p)))
+
+
+def test_a_restored_position_is_what_the_first_order_moves_from(
+    recorded: tuple[Market, dict[str, LoadedModel], pa.Table],
+) -> None:
+    market, models, arrivals = recorded
+    short = dataclasses.replace(models["BTCUSDT"], model=Constant(0.0), version="9")
+    core = new_core(market, {"BTCUSDT": short})
+    core.restore("BTCUSDT", signal=1, position=2.0)
+
+    decisions, fills = run(core, arrivals.slice(0, 3_000), 500)
+
+    orders = [d.order for d in decisions if d.order is not None]
+    assert len(orders) == 1 and orders[0].side == -1
+    (fill,) = fills
+    assert fill.side == -1
+    assert fill.quantity == 2.0 + short.spec.capital / fill.reference_price
+    assert core.broker.position("BTCUSDT") == -short.spec.capital / fill.reference_price
