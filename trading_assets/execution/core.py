@@ -56,7 +56,8 @@ class LoadedModel:
     model: Any
     """The fitted model: an ``xgboost`` sklearn estimator, or anything with ``predict_proba``/``predict``."""
     loaded_us: int = 0
-    """When it was loaded (for the stale-model guard), µs."""
+    """When it was loaded or last confirmed current (:meth:`ExecutionCore.confirm_model`), µs: the
+    stale-model guard's ``model_loaded_us``."""
 
 
 class RiskVerdict(Protocol):
@@ -65,14 +66,20 @@ class RiskVerdict(Protocol):
     @property
     def allowed(self) -> bool: ...
     @property
-    def rule(self) -> str: ...
+    def rule(self) -> str | None: ...
 
 
 class RiskCheck(Protocol):
     """The risk engine as the core sees it (``trading_assets.trading.risk.RiskEngine`` fits)."""
 
     def check(
-        self, order: Order, portfolio: Any, now_us: int, last_tick_us: int, model_loaded_us: int
+        self,
+        order: Order,
+        portfolio: Any,
+        *,
+        now_us: int,
+        last_tick_us: int | None,
+        model_loaded_us: int | None,
     ) -> RiskVerdict: ...
 
 
@@ -88,7 +95,7 @@ class Allowed:
 
     allowed: bool = True
     """Always True."""
-    rule: str = "none"
+    rule: str | None = None
     """No rule fired."""
 
 
@@ -96,7 +103,13 @@ class PermissiveRisk:
     """A risk check that allows every order (until the risk engine is wired in)."""
 
     def check(
-        self, order: Order, portfolio: Any, now_us: int, last_tick_us: int, model_loaded_us: int
+        self,
+        order: Order,
+        portfolio: Any,
+        *,
+        now_us: int,
+        last_tick_us: int | None,
+        model_loaded_us: int | None,
     ) -> Allowed:
         """Allow ``order``."""
         return Allowed()
@@ -189,6 +202,14 @@ class ExecutionCore:
             model.version,
             "none" if previous is None else f"v{previous.version}",
         )
+
+    def confirm_model(self, symbol: str, confirmed_us: int) -> None:
+        """Record that ``symbol``'s model is still the registry's champion at ``confirmed_us`` (the
+        stale-model guard reads it as ``model_loaded_us``)."""
+        loaded = self._models.get(symbol)
+        if loaded is None:
+            raise KeyError(f"no model trades {symbol}")
+        self._models[symbol] = dataclasses.replace(loaded, loaded_us=confirmed_us)
 
     def model(self, symbol: str) -> LoadedModel | None:
         """The model trading ``symbol``, if any."""
@@ -319,9 +340,9 @@ class ExecutionCore:
         verdict = self.risk.check(
             order,
             self.portfolio,
-            decision_us if now_us is None else now_us,
-            self._last_tick_us.get(symbol, decision_us),
-            loaded.loaded_us,
+            now_us=decision_us if now_us is None else now_us,
+            last_tick_us=self._last_tick_us.get(symbol),
+            model_loaded_us=loaded.loaded_us,
         )
         if not verdict.allowed:
             log.info("%s: order %s denied by %s", symbol, order.order_id, verdict.rule)

@@ -126,10 +126,16 @@ class DenyShorts:
     """A risk check that denies every sell and records what it saw."""
 
     def __init__(self) -> None:
-        self.seen: list[tuple[Order, object, int, int, int]] = []
+        self.seen: list[tuple[Order, object, int, int | None, int | None]] = []
 
     def check(
-        self, order: Order, portfolio: object, now_us: int, last_tick_us: int, model_loaded_us: int
+        self,
+        order: Order,
+        portfolio: object,
+        *,
+        now_us: int,
+        last_tick_us: int | None,
+        model_loaded_us: int | None,
     ) -> Denied:
         self.seen.append((order, portfolio, now_us, last_tick_us, model_loaded_us))
         return Denied(allowed=order.side > 0, rule="ok" if order.side > 0 else "no_sells")
