@@ -17,6 +17,11 @@ On each tick table, :class:`ExecutionCore`:
 Everything it did comes back as a :class:`Step`. The decision is made at the bar's close in exchange
 time (``minute_us + 60 s``) and fills at the first trade at or after it plus the model's latency: the
 rule the backtest applies to the same bars, so a replay makes the backtest's fills (tests/.../test_parity).
+The bar is known to the executor only once the watermark passes its end, ``lateness_us`` later: live,
+an order decided at the close would reach the market about that much later, so a live executor should
+run with a model latency of at least the lateness (the backtest then uses the same latency).
+
+Models, positions and orders are per symbol: each symbol is traded on one venue.
 """
 
 from __future__ import annotations
