@@ -18,8 +18,10 @@ Everything it did comes back as a :class:`Step`. The decision is made at the bar
 time (``minute_us + 60 s``) and fills at the first trade at or after it plus the model's latency: the
 rule the backtest applies to the same bars, so a replay makes the backtest's fills (tests/.../test_parity).
 The bar is known to the executor only once the watermark passes its end, ``lateness_us`` later: live,
-an order decided at the close would reach the market about that much later, so a live executor should
-run with a model latency of at least the lateness (the backtest then uses the same latency).
+an order decided at the close reaches the market about that much later, which a model's
+``CostModel.latency_us`` should cover. The backtest fills at a bar's open and the executor at a trade, so
+the two agree for a latency of a whole number of minutes (0 or 60 s: the parity test runs both); any
+other latency fills the executor at the first trade after it and the backtest at the next bar's open.
 
 Models, positions and orders are per symbol: each symbol is traded on one venue.
 """

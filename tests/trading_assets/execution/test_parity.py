@@ -5,6 +5,7 @@ trades replay to the batch bars and to the backtest's fills."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,13 @@ from tests.trading_assets.execution.replay import (
 )
 from tests.trading_assets.execution.test_online import assert_same_bars
 from trading_assets.backtest.engine import Fills, run_backtest
-from trading_assets.core.time import US_PER_MINUTE
+from trading_assets.core.time import US_PER_MINUTE, US_PER_SECOND
 from trading_assets.execution.core import ExecutionCore, LoadedModel
 from trading_assets.execution.online import OnlineBars
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.models.features import FEATURE_COLUMNS, compute_features
 from trading_assets.models.training import predict
+from trading_assets.trading.costs import CostModel
 from trading_assets.trading.orders import Fill
 
 CSV = Path(__file__).resolve().parents[2] / "data" / "BTCUSDT-trades-2020-03-12-sample.csv"
@@ -107,10 +109,19 @@ def assert_same_fills(executor: list[Fill], expected: Fills, version: str) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("latency_us", [0, 60 * US_PER_SECOND])
 def test_the_executor_replaying_a_shuffled_day_makes_the_backtests_fills(
-    recorded: tuple[Market, dict[str, LoadedModel]],
+    recorded: tuple[Market, dict[str, LoadedModel]], latency_us: int
 ) -> None:
-    market, models = recorded
+    """Without latency, and with a whole bar of it (a latency that is not a whole number of minutes
+    fills at a trade on the executor and at a later bar's open in the backtest: fills.py's two rules)."""
+    market, trained = recorded
+    models = {
+        symbol: dataclasses.replace(
+            model, spec=dataclasses.replace(model.spec, costs=CostModel(latency_us=latency_us))
+        )
+        for symbol, model in trained.items()
+    }
     arrivals = arrival_order(market.ticks, jitter_us=LATENESS_US, repeats=200, seed=5)
     times = arrivals["trade_time_us"].to_numpy()
     assert int((np.diff(times) < 0).sum()) > 1_000, "ticks must arrive out of order"
@@ -126,6 +137,7 @@ def test_the_executor_replaying_a_shuffled_day_makes_the_backtests_fills(
     online_bars = pa.concat_tables(bars)
     opens = {(b["symbol"], b["minute_us"]): b["open"] for b in online_bars.to_pylist()}
     assert all(opens[(f.symbol, f.time_us - f.time_us % US_PER_MINUTE)] == f.reference_price for f in fills)
+    assert all(f.time_us >= f.decision_us + latency_us for f in fills)
 
 
 @pytest.mark.slow
