@@ -1,0 +1,373 @@
+"""The executor's decision path as pure code: ticks in, decisions, orders and fills out; no IO.
+
+On each tick table, :class:`ExecutionCore`:
+
+1. builds bars online (:class:`~trading_assets.execution.online.OnlineBars`) and hands the accepted
+   trades to the :class:`~trading_assets.trading.paper_broker.PaperBroker`;
+2. for each bar that closed, per symbol in minute order: fills the pending orders whose trade lies before
+   the bar's end (so the position is current), appends the bar to the symbol's
+   :class:`~trading_assets.execution.online.FeatureWindow`, computes the feature row of that bar, the
+   model's prediction of it, the signal of the model's :class:`~trading_assets.models.signals.SignalPolicy`,
+   and, when the signal differs from the target already decided, an order to move there, with the id
+   :func:`~trading_assets.trading.orders.order_id` derives from the decision;
+3. asks the risk check about each order (a permissive stub unless one is given); an allowed order goes to
+   the broker, a denied one is reported with the rule that fired;
+4. fills the orders whose trades are final once the watermark has moved.
+
+Everything it did comes back as a :class:`Step`. The decision is made at the bar's close in exchange
+time (``minute_us + 60 s``) and fills at the first trade at or after it plus the model's latency: the
+rule the backtest applies to the same bars, so a replay makes the backtest's fills (tests/.../test_parity).
+The bar is known to the executor only once the watermark passes its end, ``lateness_us`` later: live,
+an order decided at the close reaches the market about that much later, which a model's
+``CostModel.latency_us`` should cover. The backtest fills at a bar's open and the executor at a trade, so
+the two agree for a latency of a whole number of minutes (0 or 60 s: the parity test runs both); any
+other latency fills the executor at the first trade after it and the backtest at the next bar's open.
+
+Models, positions and orders are per symbol: each symbol is traded on one venue.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trading_assets.execution.online import FeatureWindow, OnlineBars
+from trading_assets.models.features import WARMUP_BARS, last_bars
+from trading_assets.models.spec import ModelSpec
+from trading_assets.models.training import predict
+from trading_assets.trading.fills import decision_time_us, target_quantity
+from trading_assets.trading.orders import SIGNAL, Fill, Order, order_id
+from trading_assets.trading.paper_broker import BrokerEvents, PaperBroker, PendingOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedModel:
+    """A symbol's model as the executor trades it."""
+
+    name: str
+    """Registered model name."""
+    version: str
+    """Model version: every order and fill it makes carries it."""
+    run_id: str
+    """MLflow run id of the version."""
+    spec: ModelSpec
+    """Its recipe: policy, costs (latency included) and capital."""
+    model: Any
+    """The fitted model: an ``xgboost`` sklearn estimator, or anything with ``predict_proba``/``predict``."""
+    loaded_us: int = 0
+    """When it was loaded or last confirmed current (:meth:`ExecutionCore.confirm_model`), µs: the
+    stale-model guard's ``model_loaded_us``."""
+
+
+class RiskVerdict(Protocol):
+    """What a risk check answers: whether the order may go, and the rule that decided."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def rule(self) -> str | None: ...
+
+
+class RiskCheck(Protocol):
+    """The risk engine as the core sees it (``trading_assets.trading.risk.RiskEngine`` fits)."""
+
+    def check(
+        self,
+        order: Order,
+        portfolio: Any,
+        *,
+        now_us: int,
+        last_tick_us: int | None,
+        model_loaded_us: int | None,
+    ) -> RiskVerdict: ...
+
+
+class PortfolioLike(Protocol):
+    """Accounting that takes fills as they happen (``trading_assets.trading.portfolio.Portfolio`` fits)."""
+
+    def apply(self, fill: Fill) -> object: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Allowed:
+    """The permissive stub's verdict: every order may go."""
+
+    allowed: bool = True
+    """Always True."""
+    rule: str | None = None
+    """No rule fired."""
+
+
+class PermissiveRisk:
+    """A risk check that allows every order (until the risk engine is wired in)."""
+
+    def check(
+        self,
+        order: Order,
+        portfolio: Any,
+        *,
+        now_us: int,
+        last_tick_us: int | None,
+        model_loaded_us: int | None,
+    ) -> Allowed:
+        """Allow ``order``."""
+        return Allowed()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """What the model said at one bar's close, and what came of it."""
+
+    venue: str
+    """The bar's venue."""
+    symbol: str
+    """The bar's symbol."""
+    bar_minute_us: int
+    """Start of the bar decided on."""
+    decision_us: int
+    """The bar's close: when the decision is made (exchange time)."""
+    model_version: str
+    """Version of the model that decided."""
+    prediction: float
+    """The model's prediction of the bar's feature row."""
+    signal: int
+    """The policy's signal: the target position (-1, 0, +1)."""
+    action: str
+    """``"hold"`` (target unchanged), ``"order"`` (sent to the broker) or ``"denied"`` (by the risk check)."""
+    order: Order | None = None
+    """The order, when one was made."""
+    rule: str | None = None
+    """The risk rule that denied the order."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """Everything one call of the core did, in order."""
+
+    bars: pa.Table
+    """Bars that closed."""
+    decisions: tuple[Decision, ...] = ()
+    """One per closed bar of a symbol with a model."""
+    fills: tuple[Fill, ...] = ()
+    """Fills, in the order they happened."""
+    netted: tuple[Order, ...] = ()
+    """Orders netted into a later one on the same trade."""
+    late_ticks: int = 0
+    """Ticks not added because their minute had closed."""
+
+
+@dataclass(slots=True)
+class _Collected:
+    decisions: list[Decision] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    netted: list[Order] = field(default_factory=list)
+
+
+class ExecutionCore:
+    """Ticks to decisions, orders and fills for the symbols with a model; see the module doc."""
+
+    def __init__(
+        self,
+        *,
+        lateness_us: int,
+        risk: RiskCheck | None = None,
+        portfolio: PortfolioLike | None = None,
+        window_rows: int = WARMUP_BARS,
+    ) -> None:
+        self.bars = OnlineBars(lateness_us=lateness_us)
+        """The online bars (their late and duplicate counters)."""
+        self.window = FeatureWindow(window_rows)
+        """The bars kept for features."""
+        self.broker = PaperBroker()
+        """The paper broker (positions and pending orders)."""
+        self.risk: RiskCheck = risk if risk is not None else PermissiveRisk()
+        """The check every order passes."""
+        self.portfolio = portfolio
+        """Accounting that receives each fill as it happens (optional)."""
+        self._models: dict[str, LoadedModel] = {}
+        self._targets: dict[str, int] = {}
+        self._last_tick_us: dict[str, int] = {}
+
+    def set_model(self, symbol: str, model: LoadedModel) -> None:
+        """Trade ``symbol`` with ``model`` from the next bar on (a new champion; pending orders keep theirs)."""
+        if model.spec.symbol != symbol:
+            raise ValueError(f"model {model.name} v{model.version} is for {model.spec.symbol}, not {symbol}")
+        previous = self._models.get(symbol)
+        self._models[symbol] = model
+        log.info(
+            "%s: trading model %s v%s (was %s)",
+            symbol,
+            model.name,
+            model.version,
+            "none" if previous is None else f"v{previous.version}",
+        )
+
+    def confirm_model(self, symbol: str, confirmed_us: int) -> None:
+        """Record that ``symbol``'s model is still the registry's champion at ``confirmed_us`` (the
+        stale-model guard reads it as ``model_loaded_us``)."""
+        loaded = self._models.get(symbol)
+        if loaded is None:
+            raise KeyError(f"no model trades {symbol}")
+        self._models[symbol] = dataclasses.replace(loaded, loaded_us=confirmed_us)
+
+    def model(self, symbol: str) -> LoadedModel | None:
+        """The model trading ``symbol``, if any."""
+        return self._models.get(symbol)
+
+    def restore(self, symbol: str, *, signal: int, position: float) -> None:
+        """Resume ``symbol`` holding ``position`` units, filled to ``signal`` (state from a ledger)."""
+        self.broker.restore(symbol, signal=signal, position=position)
+        self._targets[symbol] = signal
+
+    def warm_up(self, bars: pa.Table) -> None:
+        """Seed the feature windows with history (e.g. stored bars before the replay's first tick)."""
+        self.window.add(last_bars(bars, self.window.rows))
+
+    def on_ticks(self, ticks: pa.Table, *, now_us: int | None = None) -> Step:
+        """Process a tick table in arrival order. ``now_us`` is the clock the risk check sees (the
+        wall clock in a live service); by default each decision's own time (a replay)."""
+        update = self.bars.push(ticks)
+        for batch in update.trades:
+            self.broker.on_trades(batch.symbol, batch.trade_time_us, batch.trade_id, batch.price)
+            if len(batch.trade_time_us):
+                latest = int(batch.trade_time_us.max())
+                self._last_tick_us[batch.symbol] = max(latest, self._last_tick_us.get(batch.symbol, latest))
+        out = _Collected()
+        self._decide(update.bars, out, now_us)
+        for (_venue, symbol), watermark in update.watermarks.items():
+            self._take(self.broker.resolve(symbol, watermark), out)
+        return Step(
+            bars=update.bars,
+            decisions=tuple(out.decisions),
+            fills=tuple(out.fills),
+            netted=tuple(out.netted),
+            late_ticks=update.late,
+        )
+
+    def finish(self) -> Step:
+        """The end of a replay: close every open bar, decide on it, fill what has a trade."""
+        bars = self.bars.flush()
+        out = _Collected()
+        self._decide(bars, out, None)
+        for symbol in sorted({str(s) for s in bars.column("symbol").to_pylist()} | set(self._last_tick_us)):
+            self._take(self.broker.resolve(symbol, None), out)
+        return Step(
+            bars=bars, decisions=tuple(out.decisions), fills=tuple(out.fills), netted=tuple(out.netted)
+        )
+
+    def _take(self, events: BrokerEvents, out: _Collected) -> None:
+        for fill in events.fills:
+            if self.portfolio is not None:
+                self.portfolio.apply(fill)
+            out.fills.append(fill)
+        out.netted.extend(events.netted)
+
+    def _decide(self, bars: pa.Table, out: _Collected, now_us: int | None) -> None:
+        if bars.num_rows == 0:
+            return
+        venues = bars.column("venue").to_pylist()
+        symbols = bars.column("symbol").to_pylist()
+        minutes = bars.column("minute_us").to_pylist()
+        closes = bars.column("close").to_pylist()
+        for row in range(bars.num_rows):
+            venue, symbol, minute_us = str(venues[row]), str(symbols[row]), int(minutes[row])
+            decision_us = int(decision_time_us(minute_us))
+            # Fills before this bar's end first: the position the decision sees is current.
+            self._take(self.broker.resolve(symbol, decision_us), out)
+            self.window.add(bars.slice(row, 1))
+            loaded = self._models.get(symbol)
+            if loaded is None:
+                continue
+            latest = self.window.latest(venue, symbol)
+            if latest is None:  # pragma: no cover - the bar was just added
+                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding {minute_us}")
+            prediction = predict_row(loaded.model, latest[1])
+            signal = int(loaded.spec.policy.signals(np.array([prediction]))[0])
+            out.decisions.append(
+                self._act(
+                    loaded,
+                    venue,
+                    symbol,
+                    minute_us,
+                    decision_us,
+                    float(closes[row]),
+                    prediction,
+                    signal,
+                    now_us,
+                )
+            )
+
+    def _act(
+        self,
+        loaded: LoadedModel,
+        venue: str,
+        symbol: str,
+        minute_us: int,
+        decision_us: int,
+        close: float,
+        prediction: float,
+        signal: int,
+        now_us: int | None,
+    ) -> Decision:
+        held = Decision(
+            venue=venue,
+            symbol=symbol,
+            bar_minute_us=minute_us,
+            decision_us=decision_us,
+            model_version=loaded.version,
+            prediction=prediction,
+            signal=signal,
+            action="hold",
+        )
+        target = self._targets.get(symbol, self.broker.signal(symbol))
+        if signal == target:
+            return held
+        # The quantity at the bar's close, for the risk check; the fill sizes at its own reference price.
+        estimate = abs(float(target_quantity(signal - target, loaded.spec.capital, close)))
+        order = Order(
+            order_id=order_id(symbol, minute_us, loaded.version, SIGNAL),
+            symbol=symbol,
+            side=1 if signal > target else -1,
+            quantity=estimate,
+            decision_us=decision_us,
+            bar_minute_us=minute_us,
+            model_name=loaded.name,
+            model_version=loaded.version,
+            run_id=loaded.run_id,
+            reason=SIGNAL,
+        )
+        verdict = self.risk.check(
+            order,
+            self.portfolio,
+            now_us=decision_us if now_us is None else now_us,
+            last_tick_us=self._last_tick_us.get(symbol),
+            model_loaded_us=loaded.loaded_us,
+        )
+        if not verdict.allowed:
+            log.info("%s: order %s denied by %s", symbol, order.order_id, verdict.rule)
+            return dataclasses.replace(held, action="denied", order=order, rule=verdict.rule)
+        self.broker.submit(
+            PendingOrder(
+                order=order, target_signal=signal, capital=loaded.spec.capital, costs=loaded.spec.costs
+            )
+        )
+        self._targets[symbol] = signal
+        return dataclasses.replace(held, action="order", order=order)
+
+
+def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:
+    """The prediction of one feature row: :func:`~trading_assets.models.training.predict` of it.
+
+    The row goes in as a 1 × n numpy array, not a DataFrame: xgboost's sklearn estimators then predict
+    in place on it (well under a millisecond instead of several through pandas), on the same path
+    ``predict_proba`` takes for a DataFrame of the same values, so the value is the same.
+    """
+    return float(predict(model, row.reshape(1, -1))[0])

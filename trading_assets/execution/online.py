@@ -1,0 +1,337 @@
+"""One-minute bars and feature rows built online from ticks in arrival order, equal to the batch code's.
+
+:class:`OnlineBars` takes tick tables as they arrive (late and out-of-order ticks included) and returns
+the bars that closed. Per (venue, symbol), the watermark is the latest trade time seen minus
+``lateness_us``; the bar ``[m, m + 60 s)`` closes when the watermark reaches ``m + 60 s``, and is then
+what :func:`trading_assets.market.bars.compute_bars_1m` makes of the same ticks: open and close by
+(trade_time_us, trade_id), high, low and the trade count exactly; the sums (volume, quote volume, buy and
+sell volume, and the VWAP from them) correctly rounded with ``math.fsum``. DuckDB's ``fsum`` in
+``compute_bars_1m`` is a compensated sum whose last bit depends on the order in which rows reach it
+(threads, row order): it agrees with the correctly rounded sum in most bars and is within one ulp of it
+in the rest, so the online bars equal the batch bars to one ulp in the sums and exactly everywhere else.
+
+A tick whose minute has already closed when it arrives is later than the lateness allows: it is not
+added (the bar was already handed out), but counted in :attr:`OnlineBars.late_ticks` and logged, never
+dropped silently. A trade seen twice (same venue, symbol, trade_id) counts once.
+
+:class:`FeatureWindow` keeps the last :data:`~trading_assets.models.features.WARMUP_BARS` bars of each
+symbol and computes the feature row of the latest one with ``compute_features`` itself: the features
+helper guarantees those rows equal the features of the full history, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
+from trading_assets.core.ticks import Side, conform
+from trading_assets.core.time import US_PER_MINUTE
+from trading_assets.models.features import FEATURE_COLUMNS, WARMUP_BARS, compute_features
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+"""(venue, symbol)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeBatch:
+    """The accepted trades of one (venue, symbol) from one pushed table, in arrival order."""
+
+    venue: str
+    """The venue."""
+    symbol: str
+    """The symbol."""
+    trade_time_us: npt.NDArray[np.int64]
+    """Trade times, µs."""
+    trade_id: npt.NDArray[np.int64]
+    """Trade ids."""
+    price: npt.NDArray[np.float64]
+    """Trade prices."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarsUpdate:
+    """What one pushed tick table did."""
+
+    bars: pa.Table
+    """The bars that closed, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us)."""
+    trades: tuple[TradeBatch, ...]
+    """The accepted (not late) trades per (venue, symbol): what a paper broker may fill at."""
+    watermarks: dict[Key, int]
+    """Watermark of each (venue, symbol) after the table: bars ending at or before it are closed."""
+    late: int
+    """Ticks of this table that arrived after their minute closed (not added)."""
+
+
+@dataclass(slots=True)
+class _Open:
+    """The not yet closed ticks of one (venue, symbol), as chunks of arrays."""
+
+    max_time_us: int
+    chunks: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    first_end_us: int | None = None
+    """End of the earliest open minute (None without open ticks): nothing closes before it."""
+
+
+@functools.cache
+def _no_bars() -> pa.Table:
+    # One shared empty bar table (tables are immutable): building one costs ~0.2 ms, paid per tick otherwise.
+    return empty_bars_table()
+
+
+def _minute(times_us: np.ndarray) -> np.ndarray:
+    # Floor division floors toward -inf: the same minute as compute_bars_1m's modulo for any time.
+    return (times_us // US_PER_MINUTE) * US_PER_MINUTE
+
+
+class OnlineBars:
+    """Closed one-minute bars from ticks in arrival order; see the module doc."""
+
+    def __init__(self, *, lateness_us: int) -> None:
+        if lateness_us < 0:
+            raise ValueError(f"lateness_us must be >= 0, got {lateness_us}")
+        self.lateness_us = lateness_us
+        """How far behind the latest trade time a tick may arrive and still count."""
+        self.late_ticks = 0
+        """Ticks not added because their minute had closed, since construction."""
+        self.duplicate_ticks = 0
+        """Ticks not counted again because their trade was already in the bar, since construction."""
+        self._open: dict[Key, _Open] = {}
+
+    def watermark(self, venue: str, symbol: str) -> int | None:
+        """The watermark of (venue, symbol), or None before its first tick."""
+        state = self._open.get((venue, symbol))
+        return None if state is None else state.max_time_us - self.lateness_us
+
+    def push(self, ticks: pa.Table) -> BarsUpdate:
+        """Add a tick table (rows in arrival order) and return the bars it closed."""
+        table = conform(ticks)
+        closed: list[pa.Table] = []
+        batches: list[TradeBatch] = []
+        late_total = 0
+        if table.num_rows == 0:
+            return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
+        # One code per (venue, symbol): the two joined by a separator no venue or symbol contains.
+        joined = pc.binary_join_element_wise(table.column("venue"), table.column("symbol"), "\x1f")
+        encoded = joined.combine_chunks().dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        keys: list[Key] = [tuple(text.split("\x1f", 1)) for text in encoded.dictionary.to_pylist()]
+        columns = {
+            name: table.column(name).to_numpy()
+            for name in ("trade_id", "price", "quantity", "side", "trade_time_us")
+        }
+        watermarks: dict[Key, int] = {}
+        for code in sorted(range(len(keys)), key=keys.__getitem__):
+            key = keys[code]
+            rows = np.flatnonzero(codes == code)
+            batch, bars, late = self._push_key(key, {name: values[rows] for name, values in columns.items()})
+            batches.append(batch)
+            late_total += late
+            if bars.num_rows:
+                closed.append(bars)
+            watermarks[key] = self._open[key].max_time_us - self.lateness_us
+        bars = pa.concat_tables(closed) if closed else _no_bars()
+        return BarsUpdate(bars=bars, trades=tuple(batches), watermarks=watermarks, late=late_total)
+
+    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, pa.Table, int]:
+        times = cols["trade_time_us"]
+        state = self._open.get(key)
+        if state is None:
+            state = self._open[key] = _Open(max_time_us=int(times[0]))
+        # The watermark each tick meets when it arrives: from the ticks before it, this table's included.
+        seen = np.maximum.accumulate(np.concatenate(([state.max_time_us], times[:-1])))
+        late = _minute(times) + US_PER_MINUTE <= seen - self.lateness_us
+        n_late = int(late.sum())
+        if n_late:
+            self.late_ticks += n_late
+            log.warning(
+                "%s/%s: %d ticks arrived after their minute closed (lateness %d µs); not added, %d so far",
+                key[0],
+                key[1],
+                n_late,
+                self.lateness_us,
+                self.late_ticks,
+            )
+            cols = {name: values[~late] for name, values in cols.items()}
+        state.max_time_us = max(state.max_time_us, int(times.max()))
+        if len(cols["trade_time_us"]):
+            state.chunks.append(
+                tuple(cols[name] for name in ("trade_time_us", "trade_id", "price", "quantity", "side"))
+            )
+            end = int(_minute(cols["trade_time_us"].min())) + US_PER_MINUTE
+            state.first_end_us = end if state.first_end_us is None else min(state.first_end_us, end)
+        batch = TradeBatch(
+            venue=key[0],
+            symbol=key[1],
+            trade_time_us=cols["trade_time_us"],
+            trade_id=cols["trade_id"],
+            price=cols["price"],
+        )
+        return batch, self._close(key, state, state.max_time_us - self.lateness_us), n_late
+
+    def flush(self) -> pa.Table:
+        """Close every open bar (the end of a replay): the bars, ordered by (venue, symbol, minute_us).
+
+        The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
+        afterwards is late like any other, never the start of a second bar for that minute.
+        """
+        closed = []
+        for key in sorted(self._open):
+            state = self._open[key]
+            bars = self._close(key, state, None)
+            if bars.num_rows:
+                closed.append(bars)
+                end = int(bars.column("minute_us")[-1].as_py()) + US_PER_MINUTE
+                state.max_time_us = max(state.max_time_us, end + self.lateness_us)
+        return pa.concat_tables(closed) if closed else _no_bars()
+
+    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> pa.Table:
+        """The bars of ``key`` ending at or before ``watermark_us`` (all when None), removed from the state."""
+        if not state.chunks or (
+            watermark_us is not None and state.first_end_us is not None and watermark_us < state.first_end_us
+        ):
+            return _no_bars()
+        if len(state.chunks) > 1:
+            state.chunks = [tuple(np.concatenate(parts) for parts in zip(*state.chunks, strict=True))]
+        times, ids, prices, quantities, sides = state.chunks[0]
+        minutes = _minute(times)
+        done = (
+            np.ones(len(times), dtype=bool)
+            if watermark_us is None
+            else minutes + US_PER_MINUTE <= watermark_us
+        )
+        if not done.any():
+            return _no_bars()
+        keep = ~done
+        state.chunks = (
+            [(times[keep], ids[keep], prices[keep], quantities[keep], sides[keep])] if keep.any() else []
+        )
+        state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
+        rows = np.flatnonzero(done)
+        # Closed ticks by (minute, trade_time_us, trade_id): open and close are the first and last of each.
+        order = rows[np.lexsort((ids[rows], times[rows], minutes[rows]))]
+        t, i, p, q, s, m = (
+            times[order],
+            ids[order],
+            prices[order],
+            quantities[order],
+            sides[order],
+            minutes[order],
+        )
+        # One trade counts once: drop a tick whose (time, id) repeats the previous one's, then any id
+        # repeated within a minute with another time (a corrected print: the earliest counts).
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1])
+        if not first.all():
+            t, i, p, q, s, m = t[first], i[first], p[first], q[first], s[first], m[first]
+        duplicated = len(order) - len(t)
+        starts = np.flatnonzero(np.concatenate(([True], m[1:] != m[:-1])))
+        ends = np.concatenate((starts[1:], [len(m)]))
+        rows_out: dict[str, list[object]] = {name: [] for name in BARS_SCHEMA.names}
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            ids_here = i[start:end]
+            keep_rows = np.arange(start, end)
+            if len(np.unique(ids_here)) != len(ids_here):
+                _, firsts = np.unique(ids_here, return_index=True)
+                keep_rows = start + np.sort(firsts)
+                duplicated += (end - start) - len(keep_rows)
+            pq, qq, sq = p[keep_rows], q[keep_rows], s[keep_rows]
+            volume = math.fsum(qq)
+            quote = math.fsum(pq * qq)
+            rows_out["venue"].append(key[0])
+            rows_out["symbol"].append(key[1])
+            rows_out["minute_us"].append(int(m[start]))
+            rows_out["open"].append(float(pq[0]))
+            rows_out["high"].append(float(pq.max()))
+            rows_out["low"].append(float(pq.min()))
+            rows_out["close"].append(float(pq[-1]))
+            rows_out["volume"].append(volume)
+            rows_out["quote_volume"].append(quote)
+            rows_out["vwap"].append(quote / volume if volume else math.nan)
+            rows_out["trades"].append(len(keep_rows))
+            rows_out["buy_volume"].append(math.fsum(qq[sq == int(Side.BUY)]))
+            rows_out["sell_volume"].append(math.fsum(qq[sq == int(Side.SELL)]))
+        if duplicated:
+            self.duplicate_ticks += duplicated
+            log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], duplicated)
+        return pa.Table.from_pydict(rows_out, schema=BARS_SCHEMA)
+
+
+@dataclass(slots=True)
+class _Kept:
+    """The last bars of one (venue, symbol): one array per bar column, oldest row first."""
+
+    columns: dict[str, np.ndarray]
+    rows: int = 0
+
+
+_NUMERIC_BAR_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+
+
+class FeatureWindow:
+    """The last :data:`WARMUP_BARS` bars of each (venue, symbol) and the feature row of the latest one."""
+
+    def __init__(self, rows: int = WARMUP_BARS) -> None:
+        if rows < 1:
+            raise ValueError(f"rows must be >= 1, got {rows}")
+        self.rows = rows
+        """Bars kept per (venue, symbol)."""
+        self._kept: dict[Key, _Kept] = {}
+
+    def add(self, bars: pa.Table) -> None:
+        """Append closed bars (a bar table; each (venue, symbol)'s minutes ascending, after the kept ones)."""
+        if bars.num_rows == 0:
+            return
+        venues = bars.column("venue").to_pylist()
+        symbols = bars.column("symbol").to_pylist()
+        values = {name: bars.column(name).to_numpy() for name in _NUMERIC_BAR_COLUMNS}
+        for row in range(bars.num_rows):
+            key = (str(venues[row]), str(symbols[row]))
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._kept[key] = _Kept(
+                    columns={name: np.empty(0, dtype=array.dtype) for name, array in values.items()}
+                )
+            minute_us = int(values["minute_us"][row])
+            if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
+                raise ValueError(
+                    f"{key[0]}/{key[1]}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
+                )
+            # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
+            for name, array in values.items():
+                kept.columns[name] = np.append(
+                    kept.columns[name][-(self.rows - 1) :] if self.rows > 1 else kept.columns[name][:0],
+                    array[row],
+                )
+            kept.rows = len(kept.columns["minute_us"])
+
+    def bars(self, venue: str, symbol: str) -> pa.Table:
+        """The kept bars of (venue, symbol), oldest first, as a bar table."""
+        kept = self._kept.get((venue, symbol))
+        if kept is None or kept.rows == 0:
+            return _no_bars()
+        arrays = [
+            pa.array([venue] * kept.rows, pa.string()),
+            pa.array([symbol] * kept.rows, pa.string()),
+            *(pa.array(kept.columns[name]) for name in _NUMERIC_BAR_COLUMNS),
+        ]
+        return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
+
+    def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
+        """(minute_us, feature row in :data:`FEATURE_COLUMNS` order) of the latest kept bar, or None."""
+        bars = self.bars(venue, symbol)
+        if bars.num_rows == 0:
+            return None
+        features = compute_features(bars)
+        last = features.num_rows - 1
+        row = np.array([features.column(name)[last].as_py() for name in FEATURE_COLUMNS], dtype=np.float64)
+        return int(features.column("minute_us")[last].as_py()), row
