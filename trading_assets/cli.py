@@ -336,6 +336,34 @@ def _cmd_services(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_risk(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.table_store.factory import TableStoreConfig, open_table_store
+    from trading_assets.execution.ledger import Ledger, risk_reset
+    from trading_assets.services.heartbeat import now_us
+
+    with open_table_store(TableStoreConfig.from_settings(settings)) as store:
+        ledger = Ledger(store)
+        if args.action == "reset":
+            if not (args.who and args.why):
+                print("tradegraph risk reset: say who resets and why: --who NAME --why TEXT", file=sys.stderr)
+                return 2
+            state = risk_reset(ledger, args.who, args.why, now_us())
+            print(f"risk state {state.state}, latch cleared by {args.who}: {args.why}")
+            print(f"high-water mark re-based to {state.high_water_mark:,.2f}")
+            return 0
+        state = ledger.load(now_us()).risk_state
+    if state is None:
+        print("no risk state saved yet: the executor has not run on this store")
+        return 0
+    latch = (
+        "LATCHED (reset with `tradegraph risk reset --who NAME --why TEXT`)"
+        if state.latched
+        else "not latched"
+    )
+    print(f"{state.state}, {latch}; high-water mark {state.high_water_mark:,.2f}, breaches {state.breaches}")
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     # Secrets print masked (SecretStr); the reference of every variable is docs/CONFIGURATION.md.
     for name in type(settings).model_fields:
@@ -502,6 +530,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("--retire", metavar="KEY", default=None, help="mark instance KEY as stopped")
     services.set_defaults(handler=_cmd_services)
+
+    risk = sub.add_parser(
+        "risk",
+        help="the paper executor's risk state: show it, or reset the kill switch's latch",
+        description="`status` shows the trading state (ACTIVE, REDUCING, HALTED) and the kill-switch latch; "
+        "`reset` clears a latched HALT, recorded with who did it and why (the only way out of it).",
+    )
+    risk.add_argument(
+        "action", choices=["status", "reset"], help="status (default) or reset", nargs="?", default="status"
+    )
+    risk.add_argument("--who", help="reset: who resets the latch (recorded)")
+    risk.add_argument("--why", help="reset: why it is safe to trade again (recorded)")
+    risk.set_defaults(handler=_cmd_risk)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)
