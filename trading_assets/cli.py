@@ -146,6 +146,47 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
+    if not _needs_shared_bus("execute", settings):
+        return 2
+    import time
+    from contextlib import closing
+
+    from resources.bus.factory import TickBusConfig, open_tick_bus
+    from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
+    from resources.table_store.factory import TableStoreConfig, open_table_store
+    from trading_assets.services.executor import Executor, ExecutorConfig
+    from trading_assets.services.runtime import stop_on_signals
+
+    stop = stop_on_signals()
+    config = ExecutorConfig(
+        symbols=settings.symbols,
+        venues=settings.venues,
+        instance=args.instance,
+        initial_cash=args.cash,
+        checkpoint_s=args.checkpoint_seconds,
+        model_poll_s=args.model_poll_seconds,
+    )
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    with (
+        open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
+        open_table_store(TableStoreConfig.from_settings(settings)) as store,
+        closing(open_model_registry(ModelRegistryConfig.from_settings(settings))) as registry,
+        bus.consumer(group=config.group, venues=config.venues) as consumer,
+    ):
+        executor = Executor(consumer, registry, store, config)
+        executor.start()
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            executor.run_once()
+        executor.checkpoint()
+    s = executor.stats
+    print(
+        f"executor {config.instance}: {s.ticks:,} ticks, {s.decisions:,} decisions, {s.orders:,} orders, "
+        f"{s.denials:,} denied, {s.fills:,} fills; equity {executor.portfolio.equity():,.2f}"
+    )
+    return 0
+
+
 _SIM_ONLY_OPTIONS = ("rate", "speed", "drop_every", "p_duplicate", "p_reorder", "p_skip", "p_garbage")
 
 
@@ -530,6 +571,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("--retire", metavar="KEY", default=None, help="mark instance KEY as stopped")
     services.set_defaults(handler=_cmd_services)
+
+    execute = sub.add_parser(
+        "execute",
+        help="the paper-trading executor: champions' signals -> risk engine -> paper fills (needs Kafka)",
+        description="Reads ticks from the bus in its own consumer group, trades each symbol's MLflow "
+        "champion on paper through the risk engine, and records orders, fills, positions, equity and risk "
+        "events in the table store. A new champion is picked up without a restart. SIGTERM checkpoints and "
+        "exits; a restart (also after kill -9) resumes from the last checkpoint without ordering twice.",
+    )
+    execute.add_argument("--instance", default="default", help="name of this executor (default: default)")
+    execute.add_argument("--cash", type=float, default=100_000.0, help="cash of a new paper account")
+    execute.add_argument("--checkpoint-seconds", type=float, default=5.0, help="seconds between checkpoints")
+    execute.add_argument(
+        "--model-poll-seconds", type=float, default=30.0, help="seconds between registry polls for champions"
+    )
+    execute.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: run until SIGTERM)"
+    )
+    execute.set_defaults(handler=_cmd_execute)
 
     risk = sub.add_parser(
         "risk",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ from trading_assets.execution.online import FeatureWindow, OnlineBars
 from trading_assets.models.features import WARMUP_BARS, last_bars
 from trading_assets.models.spec import ModelSpec
 from trading_assets.models.training import predict
+from trading_assets.trading.costs import CostModel
 from trading_assets.trading.fills import decision_time_us, target_quantity
 from trading_assets.trading.orders import SIGNAL, Fill, Order, order_id
 from trading_assets.trading.paper_broker import BrokerEvents, PaperBroker, PendingOrder
@@ -164,6 +166,22 @@ class Step:
     """Ticks not added because their minute had closed."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreSnapshot:
+    """The market state of an :class:`ExecutionCore` (see :meth:`ExecutionCore.snapshot`)."""
+
+    bars: OnlineBars
+    """Open bars and watermarks."""
+    window: FeatureWindow
+    """The bars kept for features."""
+    broker: PaperBroker
+    """Positions, pending orders and the trades they wait on."""
+    targets: dict[str, int]
+    """The target signal decided per symbol."""
+    last_tick_us: dict[str, int]
+    """Latest trade time seen per symbol."""
+
+
 @dataclass(slots=True)
 class _Collected:
     decisions: list[Decision] = field(default_factory=list)
@@ -181,6 +199,7 @@ class ExecutionCore:
         risk: RiskCheck | None = None,
         portfolio: PortfolioLike | None = None,
         window_rows: int = WARMUP_BARS,
+        on_bar: Callable[[str, float, int], None] | None = None,
     ) -> None:
         self.bars = OnlineBars(lateness_us=lateness_us)
         """The online bars (their late and duplicate counters)."""
@@ -192,6 +211,10 @@ class ExecutionCore:
         """The check every order passes."""
         self.portfolio = portfolio
         """Accounting that receives each fill as it happens (optional)."""
+        self.on_bar = on_bar
+        """Called with (symbol, close, decision time) at each bar's close, after the fills before it and
+        before the decision: the executor marks its portfolio and runs the kill switch there, so marks
+        never depend on how ticks were batched."""
         self._models: dict[str, LoadedModel] = {}
         self._targets: dict[str, int] = {}
         self._last_tick_us: dict[str, int] = {}
@@ -226,6 +249,35 @@ class ExecutionCore:
         """Resume ``symbol`` holding ``position`` units, filled to ``signal`` (state from a ledger)."""
         self.broker.restore(symbol, signal=signal, position=position)
         self._targets[symbol] = signal
+
+    def snapshot(self) -> CoreSnapshot:
+        """The core's market state (open bars, feature windows, broker, targets), without its models,
+        risk check and portfolio: what a checkpoint stores beside them."""
+        return CoreSnapshot(
+            bars=self.bars,
+            window=self.window,
+            broker=self.broker,
+            targets=dict(self._targets),
+            last_tick_us=dict(self._last_tick_us),
+        )
+
+    def resume(self, snapshot: CoreSnapshot) -> None:
+        """Continue from ``snapshot`` (models are set again from the registry)."""
+        self.bars = snapshot.bars
+        self.window = snapshot.window
+        self.broker = snapshot.broker
+        self._targets = dict(snapshot.targets)
+        self._last_tick_us = dict(snapshot.last_tick_us)
+
+    def flatten(self, orders: list[Order], capital: dict[str, float], costs: dict[str, CostModel]) -> None:
+        """Send the kill switch's flatten ``orders`` to the broker: each moves its symbol's target to flat."""
+        for order in orders:
+            self.broker.submit(
+                PendingOrder(
+                    order=order, target_signal=0, capital=capital[order.symbol], costs=costs[order.symbol]
+                )
+            )
+            self._targets[order.symbol] = 0
 
     def warm_up(self, bars: pa.Table) -> None:
         """Seed the feature windows with history (e.g. stored bars before the replay's first tick)."""
@@ -283,6 +335,8 @@ class ExecutionCore:
             # Fills before this bar's end first: the position the decision sees is current.
             self._take(self.broker.resolve(symbol, decision_us), out)
             self.window.add(bars.slice(row, 1))
+            if self.on_bar is not None:
+                self.on_bar(symbol, float(closes[row]), decision_us)
             loaded = self._models.get(symbol)
             if loaded is None:
                 continue

@@ -95,8 +95,9 @@ class OrderRow:
 
     @classmethod
     def of(cls, order: OrderLike) -> OrderRow:
-        """The row of an order object with the same field names."""
-        return cls(**{field.name: getattr(order, field.name) for field in dataclasses.fields(cls)})
+        """The row of an order object with the same field names (a model version given as text is a number)."""
+        values = {field.name: getattr(order, field.name) for field in dataclasses.fields(cls)}
+        return cls(**values | {"model_version": int(values["model_version"])})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,8 +137,9 @@ class FillRow:
 
     @classmethod
     def of(cls, fill: FillLike) -> FillRow:
-        """The row of a fill object with the same field names."""
-        return cls(**{field.name: getattr(fill, field.name) for field in dataclasses.fields(cls)})
+        """The row of a fill object with the same field names (a model version given as text is a number)."""
+        values = {field.name: getattr(fill, field.name) for field in dataclasses.fields(cls)}
+        return cls(**values | {"model_version": int(values["model_version"])})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,293 @@
+"""``tradegraph execute``: the paper-trading executor as a long-running service.
+
+It reads ticks from the bus in its own consumer group, turns each symbol's champion's signals into paper
+orders through the risk engine and the paper broker (:class:`~trading_assets.execution.core.ExecutionCore`),
+keeps the portfolio, and records everything in the ledger. Crash safety, in this order:
+
+1. after each poll, the step's orders, fills, positions, equity marks and risk events go to the ledger
+   at the next checkpoint (idempotent: ids come from the decisions);
+2. the checkpoint stores the core's market state, the portfolio and the risk engine (checkpoint.py);
+3. only then are the bus offsets committed.
+
+A ``kill -9`` anywhere replays, after the restart, the ticks polled since the last commit on top of the
+last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from resources.bus.base import TickConsumer
+from resources.model_registry.base import ModelRegistry
+from resources.table_store.base import TableStore
+from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
+from trading_assets.execution.core import ExecutionCore, Step
+from trading_assets.execution.ledger import Ledger
+from trading_assets.execution.ledger_tables import (
+    EquityRow,
+    FillRow,
+    OrderRow,
+    PositionRow,
+    RiskEventRow,
+    event_id,
+)
+from trading_assets.models.provenance import code_version
+from trading_assets.services.executor_models import refresh_champions
+from trading_assets.trading.portfolio import EquitySnapshot, Portfolio
+from trading_assets.trading.risk import RiskEngine
+from trading_assets.trading.risk_state import RiskLimits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutorConfig:
+    """How the executor runs."""
+
+    symbols: tuple[str, ...]
+    """Symbols it trades (each with its champion model)."""
+    venues: tuple[str, ...] = ("sim",)
+    """Venues whose ticks it reads."""
+    group: str = "executor"
+    """Its consumer group on the bus."""
+    instance: str = "default"
+    """Name of this executor (its checkpoint table); one writer per name."""
+    lateness_ms: int = 2_000
+    """How late (exchange time) a trade may arrive and still count in its bar."""
+    initial_cash: float = 100_000.0
+    """Cash of a new paper account."""
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    """Risk limits."""
+    model_poll_s: float = 30.0
+    """Seconds between registry polls for new champions."""
+    checkpoint_s: float = 5.0
+    """Seconds between checkpoints (and offset commits)."""
+    poll_timeout_s: float = 0.2
+    """Longest wait for ticks in one poll."""
+    max_records: int = 500
+    """Bus records per poll."""
+
+
+@dataclass(slots=True)
+class ExecutorStats:
+    """What the executor did since it started."""
+
+    ticks: int = 0
+    decisions: int = 0
+    orders: int = 0
+    denials: int = 0
+    fills: int = 0
+    late_ticks: int = 0
+    checkpoints: int = 0
+
+
+@dataclass(slots=True)
+class _Unsaved:
+    orders: list[OrderRow] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    positions: list[PositionRow] = field(default_factory=list)
+    equity: list[EquityRow] = field(default_factory=list)
+    events: list[RiskEventRow] = field(default_factory=list)
+
+
+class Executor:
+    """The paper executor over a bus consumer, a model registry and a table store; see the module doc."""
+
+    def __init__(
+        self,
+        consumer: TickConsumer,
+        registry: ModelRegistry,
+        store: TableStore,
+        config: ExecutorConfig,
+        *,
+        wall_clock_us: Callable[[], int] = lambda: time.time_ns() // 1_000,
+    ) -> None:
+        self.consumer = consumer
+        self.registry = registry
+        self.store = store
+        self.config = config
+        self.ledger = Ledger(store)
+        self.stats = ExecutorStats()
+        self._clock = wall_clock_us
+        self.portfolio = Portfolio(config.initial_cash)
+        self.risk = RiskEngine(config.limits)
+        self.core = ExecutionCore(
+            lateness_us=config.lateness_ms * 1_000,
+            risk=self.risk,
+            portfolio=self.portfolio,
+            on_bar=self._mark,
+        )
+        self._unsaved = _Unsaved()
+        self._last_checkpoint = 0.0
+        self._last_model_poll = -1e18
+
+    def start(self) -> None:
+        """Resume from the last checkpoint (if any) and load the champions."""
+        saved = load_checkpoint(self.store, self.config.instance)
+        if saved is not None:
+            time_us, version, payload = saved
+            if version != code_version():
+                log.warning(
+                    "checkpoint of %s written by %s, resuming with %s",
+                    self.config.instance,
+                    version,
+                    code_version(),
+                )
+            # Our own checkpoint, read back only by the instance that wrote it.
+            state = pickle.loads(payload)
+            self.core.resume(state["core"])
+            self.portfolio = Portfolio.restore(state["portfolio"])
+            self.risk = RiskEngine.restore(state["risk"], self.config.limits)
+            self.core.risk = self.risk
+            self.core.portfolio = self.portfolio
+            log.info("resumed %s from the checkpoint of %d", self.config.instance, time_us)
+        stored = self.ledger.load(self._clock())
+        latest = stored.risk_state
+        if latest is not None and not latest.latched and self.risk.latched:
+            # A person reset the latch (`tradegraph risk reset`) since the checkpoint.
+            self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
+        self.refresh_models(force=True)
+
+    def refresh_models(self, *, force: bool = False) -> None:
+        """Poll the registry for new champions (every ``model_poll_s``, or now with ``force``)."""
+        now = time.monotonic()
+        if not force and now - self._last_model_poll < self.config.model_poll_s:
+            return
+        self._last_model_poll = now
+        refresh_champions(self.registry, self.core, self.config.symbols, now_us=self._clock())
+
+    def run_once(self) -> Step | None:
+        """One poll: process the ticks, keep what happened for the ledger, checkpoint when due."""
+        self.refresh_models()
+        delivery = self.consumer.poll(
+            timeout_s=self.config.poll_timeout_s, max_records=self.config.max_records
+        )
+        step = None
+        if delivery.ticks.num_rows:
+            step = self.core.on_ticks(delivery.ticks)
+            self.stats.ticks += delivery.ticks.num_rows
+            self._keep(step)
+        if time.monotonic() - self._last_checkpoint >= self.config.checkpoint_s:
+            self.checkpoint()
+        return step
+
+    def _keep(self, step: Step) -> None:
+        self.stats.late_ticks += step.late_ticks
+        for decision in step.decisions:
+            self.stats.decisions += 1
+            if decision.order is None:
+                continue
+            if decision.action == "denied":
+                self.stats.denials += 1
+                self._unsaved.events.append(
+                    RiskEventRow(
+                        event_id=event_id("denial", decision.order.order_id),
+                        time_us=decision.decision_us,
+                        kind="denial",
+                        rule=decision.rule or "",
+                        order_id=decision.order.order_id,
+                        symbol=decision.symbol,
+                        state=str(self.risk.state),
+                        detail=f"signal {decision.signal} from v{decision.model_version}",
+                        who="",
+                        why="",
+                    )
+                )
+            else:
+                self.stats.orders += 1
+                self._unsaved.orders.append(OrderRow.of(decision.order))
+        for fill in step.fills:
+            self.stats.fills += 1
+            self._unsaved.fills.append(FillRow.of(fill))
+            position = self.portfolio.positions.get(fill.symbol)
+            self._unsaved.positions.append(
+                PositionRow(
+                    time_us=fill.time_us,
+                    symbol=fill.symbol,
+                    quantity=0.0 if position is None else position.quantity,
+                    average_cost=0.0 if position is None else position.avg_cost,
+                    realized_pnl=self.portfolio.realized_pnl,
+                    fees=self.portfolio.fees,
+                    fill_id=fill.fill_id,
+                )
+            )
+
+    def _mark(self, symbol: str, close: float, time_us: int) -> None:
+        """At each bar's close: mark the portfolio, record the equity, run the kill switch."""
+        snapshot = self.portfolio.mark({symbol: close}, time_us)
+        self._unsaved.equity.append(_equity_row(snapshot))
+        intents = self.risk.on_mark(snapshot)
+        if not intents:
+            return
+        orders = []
+        for intent in intents:
+            loaded = self.core.model(intent.symbol)
+            name, version, run = (loaded.name, loaded.version, loaded.run_id) if loaded else ("", "0", "")
+            orders.append(intent.order(model_name=name, model_version=version, run_id=run))
+        models = {order.symbol: self.core.model(order.symbol) for order in orders}
+        self.core.flatten(
+            orders,
+            {s: (m.spec.capital if m else self.config.initial_cash) for s, m in models.items()},
+            {s: m.spec.costs for s, m in models.items() if m is not None},
+        )
+        self._unsaved.orders.extend(OrderRow.of(order) for order in orders)
+        self._unsaved.events.append(
+            RiskEventRow(
+                event_id=event_id("kill_switch", snapshot.time_us),
+                time_us=snapshot.time_us,
+                kind="kill_switch",
+                rule="kill_switch",
+                order_id="",
+                symbol="",
+                state=str(self.risk.state),
+                detail=f"drawdown {snapshot.drawdown:.2%}: flattening {len(orders)} positions, latched HALTED",
+                who="",
+                why="",
+            )
+        )
+        log.error(
+            "kill switch tripped at drawdown %.2f%%: HALTED until `tradegraph risk reset`",
+            snapshot.drawdown * 100,
+        )
+
+    def checkpoint(self) -> None:
+        """Write what happened to the ledger, store the checkpoint, then commit the bus offsets."""
+        unsaved, self._unsaved = self._unsaved, _Unsaved()
+        self.ledger.record_orders(unsaved.orders)
+        self.ledger.record_fills(unsaved.fills)
+        self.ledger.record_positions(unsaved.positions)
+        self.ledger.record_equity(unsaved.equity)
+        self.ledger.record_risk_events(unsaved.events)
+        payload = pickle.dumps(
+            {"core": self.core.snapshot(), "portfolio": self.portfolio.save(), "risk": self.risk.save()},
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        save_checkpoint(
+            self.store,
+            self.config.instance,
+            time_us=self._clock(),
+            code_version=code_version(),
+            payload=payload,
+        )
+        self.consumer.commit()
+        self.stats.checkpoints += 1
+        self._last_checkpoint = time.monotonic()
+
+
+def _equity_row(snapshot: EquitySnapshot) -> EquityRow:
+    return EquityRow(
+        time_us=snapshot.time_us,
+        cash=snapshot.cash,
+        equity=snapshot.equity,
+        realized_pnl=snapshot.realized_pnl,
+        unrealized_pnl=snapshot.unrealized_pnl,
+        fees=snapshot.fees,
+        gross_exposure=snapshot.gross_exposure,
+        net_exposure=snapshot.net_exposure,
+        high_water_mark=snapshot.high_water_mark,
+        drawdown=snapshot.drawdown,
+    )
