@@ -61,7 +61,7 @@ def equity_chart_png(
                     times, values[np.clip(at, 0, None)], marker=marker, s=18, color=color, label=label
                 )
         drawdown_ax.fill_between(hours, -drawdown, step="post", color="tab:red", alpha=0.4)
-        equity_ax.legend(loc="upper left", fontsize=8, ncol=4, frameon=False)
+        equity_ax.legend(loc="best", fontsize=8, ncol=4, frameon=False)
     drawdown_ax.set_xlabel(f"hour of {day} (UTC)")
     equity_ax.set_ylabel("equity")
     drawdown_ax.set_ylabel("drawdown %", fontsize=9)
