@@ -100,11 +100,13 @@ def _fills_metadata(
     ],
 )
 def paper_fills(context: dg.AssetExecutionContext, table_store: TableStoreResource) -> dg.MaterializeResult:
-    """The paper executor's fills of a day: each symbol's champion model turns live ticks into 1-minute
-    bars, features and a signal; an order passes the risk engine and fills on the shared fill and cost
-    model. Every fill carries the model name, version and MLflow run id (lineage tick -> bars -> features
-    -> model -> signal -> fill). The ledger table ``paper_fills`` in the table store is the data (no copy);
-    the metadata counts fills, orders and risk denials by rule, per symbol and model version."""
+    """The paper executor's fills of a day; each carries the model name, version and MLflow run id.
+    Lineage: tick -> bars -> features -> model -> signal -> fill. The graph draws the champion's chain
+    (ticks, sealed day, bars_1m, features, models, champion_model) and the live tick_stream the executor
+    builds the same bars and features from online; the signal and the risk check happen in the executor,
+    then the order fills on the shared fill and cost model. The ledger table ``paper_fills`` in the
+    table store is the data (no copy); the metadata counts fills, orders and risk denials by rule, per
+    symbol and model version, with traded notional and fees."""
     day = partition_day(context.partition_key)
     with table_store.open() as store:
         fills = _day_rows(store, FILLS, day)
