@@ -1,6 +1,10 @@
-"""The paper-trading assets materialized over a ledger written by the Ledger into an embedded table store."""
+"""The paper-trading assets materialized over a ledger the Ledger wrote, on ClickHouse 18.16 (the real
+server the test setup starts) and on the embedded table store."""
 
 import datetime as dt
+import itertools
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +12,8 @@ import pytest
 
 from resources.table_store import TableStoreConfig, open_table_store
 from resources.table_store.resource import TableStoreResource
+from testkit.servers import ClickHouseServer
+from tests.resources.clickhouse.admin import drop_database
 from tests.trading_assets.execution.test_daily import DAY, EQUITY, FILLS, ORDERS, T0
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.definitions import defs
@@ -32,11 +38,21 @@ def denial(n: int, rule: str) -> RiskEventRow:
     )
 
 
-@pytest.fixture
-def tables(tmp_path: Path) -> Path:
-    """An embedded table store holding the ledger of test_daily's two days, written by the Ledger."""
-    root = tmp_path / "tables"
-    with open_table_store(TableStoreConfig(kind="embedded", embedded_dir=root)) as store:
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["clickhouse", "embedded"])
+def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TableStoreConfig]:
+    """A table store holding the ledger of test_daily's two days, written by the Ledger: a fresh
+    ClickHouse database (dropped after) or an embedded folder."""
+    database = ""
+    if request.param == "embedded":
+        config = TableStoreConfig(kind="embedded", embedded_dir=tmp_path / "tables")
+    else:
+        server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
+        database = f"paper_{os.getpid()}_{next(_databases)}"
+        config = TableStoreConfig(kind="clickhouse", clickhouse_url=server.url, clickhouse_database=database)
+    with open_table_store(config) as store:
         ledger = Ledger(store)
         ledger.load(T0)
         ledger.record_orders(ORDERS)
@@ -47,7 +63,9 @@ def tables(tmp_path: Path) -> Path:
         )
         # A state change is a risk event, not a denial.
         ledger.record_risk_events([_state_event()])
-    return root
+    yield config
+    if database:
+        drop_database(config.clickhouse_url, database)
 
 
 def _state_event() -> RiskEventRow:
@@ -65,11 +83,20 @@ def _state_event() -> RiskEventRow:
     )
 
 
-def _materialize(root: Path, day: dt.date) -> dg.ExecuteInProcessResult:
+def _resource(config: TableStoreConfig) -> TableStoreResource:
+    return TableStoreResource(
+        kind=config.kind,
+        embedded_dir=None if config.embedded_dir is None else str(config.embedded_dir),
+        clickhouse_url=config.clickhouse_url,
+        clickhouse_database=config.clickhouse_database,
+    )
+
+
+def _materialize(config: TableStoreConfig, day: dt.date) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [paper_fills, portfolio_daily],
         partition_key=day.isoformat(),
-        resources={"table_store": TableStoreResource(kind="embedded", embedded_dir=str(root))},
+        resources={"table_store": _resource(config)},
     )
 
 
@@ -78,7 +105,7 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object
     return {key: value.value for key, value in event.metadata.items()}
 
 
-def test_paper_fills_counts_the_days_fills_orders_and_denials_by_rule(tables: Path) -> None:
+def test_paper_fills_counts_the_days_fills_orders_and_denials_by_rule(tables: TableStoreConfig) -> None:
     result = _materialize(tables, DAY)
 
     metadata = _metadata(result, "paper_fills")
@@ -95,7 +122,9 @@ def test_paper_fills_counts_the_days_fills_orders_and_denials_by_rule(tables: Pa
     assert metadata["last_fill"] == "2024-03-02T00:40:00+00:00"
 
 
-def test_portfolio_daily_stores_the_day_and_shows_pnl_attribution_and_the_equity_chart(tables: Path) -> None:
+def test_portfolio_daily_stores_the_day_and_shows_pnl_attribution_and_the_equity_chart(
+    tables: TableStoreConfig,
+) -> None:
     result = _materialize(tables, DAY)
 
     metadata = _metadata(result, "portfolio_daily")
@@ -107,7 +136,7 @@ def test_portfolio_daily_stores_the_day_and_shows_pnl_attribution_and_the_equity
         metadata["attribution"]
     )
     assert str(metadata["equity_chart"]).startswith("![equity and drawdown](data:image/png;base64,")
-    with open_table_store(TableStoreConfig(kind="embedded", embedded_dir=tables)) as store:
+    with open_table_store(tables) as store:
         rows = store.read(PORTFOLIO_DAILY, start_us=T0, end_us=T0 + US_PER_DAY).to_pylist()
     assert [(r["scope"], r["symbol"], r["model_version"]) for r in rows] == [
         ("model", "BTCUSDT", 1),
@@ -118,15 +147,15 @@ def test_portfolio_daily_stores_the_day_and_shows_pnl_attribution_and_the_equity
     assert [r["realized_pnl"] for r in rows] == pytest.approx([10.0, 5.0, -5.0, 10.0])
 
 
-def test_materializing_the_day_again_replaces_its_rows(tables: Path) -> None:
+def test_materializing_the_day_again_replaces_its_rows(tables: TableStoreConfig) -> None:
     _materialize(tables, DAY)
     _materialize(tables, DAY)
 
-    with open_table_store(TableStoreConfig(kind="embedded", embedded_dir=tables)) as store:
+    with open_table_store(tables) as store:
         assert [p.rows for p in store.days(PORTFOLIO_DAILY)] == [4]
 
 
-def test_the_day_before_starts_from_nothing_and_holds_its_own_fill(tables: Path) -> None:
+def test_the_day_before_starts_from_nothing_and_holds_its_own_fill(tables: TableStoreConfig) -> None:
     result = _materialize(tables, DAY - dt.timedelta(days=1))
 
     assert _metadata(result, "paper_fills")["fills"] == 1
