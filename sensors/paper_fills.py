@@ -51,7 +51,8 @@ def paper_fills_sensor(
     # Only days that are partitions: from the first one to today (a clock ahead of ours is not trusted).
     states = day_states({d: n for d, n in counts.items() if first <= d <= today}, today=today)
     days = changed_days(states, cursor)
-    new_cursor = json.dumps({**cursor, **states}, sort_keys=True)
+    # The states of the stored days only: a day dropped from the store leaves the cursor.
+    new_cursor = json.dumps(states, sort_keys=True)
     if not days:
         return dg.SensorResult(
             skip_reason=f"no day's paper fills changed ({len(states)} day(s) with fills)", cursor=new_cursor
