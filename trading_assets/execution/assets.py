@@ -20,8 +20,9 @@ import dagster as dg
 from resources.table_store import TableStore
 from resources.table_store.resource import TableStoreResource
 from trading_assets.core.time import day_bounds_us
-from trading_assets.execution.daily import PORTFOLIO_DAILY, attribution_md, summarize_day, summary_table
+from trading_assets.execution.daily import summarize_day
 from trading_assets.execution.daily_chart import equity_chart_png
+from trading_assets.execution.daily_table import PORTFOLIO_DAILY, attribution_md, summary_table
 from trading_assets.execution.ledger_tables import (
     EQUITY,
     FILLS,

@@ -14,6 +14,8 @@ asset reads the rows and stores :func:`summary_table`.
   earlier fills realized net of fees.
 - ``pnl = realized - fees + unrealized change``; equal to ``end equity - start equity`` when the last
   snapshot of the day follows the last fill (the executor marks after each fill).
+
+The stored table and the Markdown of a summary are in :mod:`daily_table`.
 """
 
 from __future__ import annotations
@@ -22,18 +24,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-import pyarrow as pa
-
-from resources.table_store import TableSpec
 from trading_assets.core.time import day_bounds_us
 from trading_assets.execution.ledger_tables import EquityRow, FillRow, OrderRow
 from trading_assets.trading.orders import Fill
 from trading_assets.trading.portfolio import Portfolio
-
-TOTAL = "total"
-"""``scope`` of the row that sums the whole portfolio's day."""
-MODEL = "model"
-"""``scope`` of a row attributing the day to one (symbol, model version)."""
 
 Key = tuple[str, str, int]
 """(symbol, model name, model version)."""
@@ -137,18 +131,9 @@ def _max_drawdown(start_equity: float, equities: Iterable[float]) -> float:
     return worst
 
 
-def summarize_day(
-    day: dt.date,
-    fills: Sequence[FillRow],
-    equity: Sequence[EquityRow],
-    orders: Sequence[OrderRow] = (),
-) -> PortfolioDay:
-    """The day's summary from the fills recorded up to its end (in recorded order, earlier days included),
-    the equity snapshots up to its end (earlier days included, any order) and the day's orders.
-
-    Rows stamped after the day are ignored.
-    """
-    start_us, end_us = day_bounds_us(day)
+def _replay(fills: Sequence[FillRow], start_us: int, end_us: int) -> tuple[dict[Key, ModelDay], float, float]:
+    """Replay the fills before ``end_us`` in the given (recorded) order: the day's attribution by
+    (symbol, model name, version), and the realized PnL and fees of the fills before ``start_us``."""
     portfolio = Portfolio(0.0)
     realized_before = fees_before = 0.0
     counted: dict[Key, ModelDay] = {}
@@ -163,16 +148,7 @@ def summarize_day(
             fees_before += row.fee
             continue
         key = (row.symbol, row.model_name, row.model_version)
-        seen = counted.get(key) or ModelDay(
-            symbol=row.symbol,
-            model_name=row.model_name,
-            model_version=row.model_version,
-            orders=0,
-            fills=0,
-            turnover=0.0,
-            realized_pnl=0.0,
-            fees=0.0,
-        )
+        seen = counted.get(key) or _empty(key)
         counted[key] = replace(
             seen,
             fills=seen.fills + 1,
@@ -180,24 +156,44 @@ def summarize_day(
             realized_pnl=seen.realized_pnl + realized,
             fees=seen.fees + row.fee,
         )
+    return counted, realized_before, fees_before
+
+
+def _empty(key: Key) -> ModelDay:
+    symbol, name, version = key
+    return ModelDay(
+        symbol=symbol,
+        model_name=name,
+        model_version=version,
+        orders=0,
+        fills=0,
+        turnover=0.0,
+        realized_pnl=0.0,
+        fees=0.0,
+    )
+
+
+def summarize_day(
+    day: dt.date,
+    fills: Sequence[FillRow],
+    equity: Sequence[EquityRow],
+    orders: Sequence[OrderRow] = (),
+) -> PortfolioDay:
+    """The day's summary from the fills recorded up to its end (in recorded order, earlier days included),
+    the equity snapshots up to its end (earlier days included, in stored order: a tie in time keeps it)
+    and the day's orders.
+
+    Rows stamped after the day are ignored.
+    """
+    start_us, end_us = day_bounds_us(day)
+    counted, realized_before, fees_before = _replay(fills, start_us, end_us)
     order_counts: dict[Key, int] = {}
     day_orders = [o for o in orders if start_us <= o.decision_us < end_us]
     for order in day_orders:
         key = (order.symbol, order.model_name, order.model_version)
         order_counts[key] = order_counts.get(key, 0) + 1
     models = tuple(
-        replace(counted[key], orders=order_counts.get(key, 0))
-        if key in counted
-        else ModelDay(
-            symbol=key[0],
-            model_name=key[1],
-            model_version=key[2],
-            orders=order_counts[key],
-            fills=0,
-            turnover=0.0,
-            realized_pnl=0.0,
-            fees=0.0,
-        )
+        replace(counted.get(key) or _empty(key), orders=order_counts.get(key, 0))
         for key in sorted(set(counted) | set(order_counts))
     )
     ordered = sorted((row for row in equity if row.time_us < end_us), key=lambda row: row.time_us)
@@ -229,104 +225,3 @@ def summarize_day(
         turnover=sum(m.turnover for m in models),
         models=models,
     )
-
-
-_FLOAT_COLUMNS = (
-    "turnover",
-    "realized_pnl",
-    "fees",
-    "net_pnl",
-    "unrealized_change",
-    "pnl",
-    "start_equity",
-    "end_equity",
-    "max_drawdown",
-    "max_gross_exposure",
-    "end_gross_exposure",
-    "max_net_exposure",
-    "end_net_exposure",
-)
-_PORTFOLIO_ONLY = _FLOAT_COLUMNS[4:]
-
-PORTFOLIO_DAILY = TableSpec(
-    name="portfolio_daily",
-    schema=pa.schema(
-        [
-            pa.field("day_us", pa.int64(), nullable=False),
-            pa.field("scope", pa.string(), nullable=False),
-            pa.field("symbol", pa.string(), nullable=False),
-            pa.field("model_name", pa.string(), nullable=False),
-            pa.field("model_version", pa.int64(), nullable=False),
-            pa.field("orders", pa.int64(), nullable=False),
-            pa.field("fills", pa.int64(), nullable=False),
-            *(pa.field(name, pa.float64(), nullable=False) for name in _FLOAT_COLUMNS),
-        ]
-    ),
-    time_column="day_us",
-    key=("day_us", "scope", "symbol", "model_name", "model_version"),
-)
-"""One row per (symbol, model version) that ordered or filled during the day (``scope`` ``model``) and one
-``total`` row (empty symbol and model name, version 0) for the whole portfolio. ``day_us`` is the day's
-midnight. The portfolio columns (``unrealized_change`` to ``end_net_exposure``) are set on the total row
-only (0 on the model rows: unrealized PnL and equity are the portfolio's, not a model's)."""
-
-
-def summary_rows(summary: PortfolioDay) -> list[dict[str, object]]:
-    """The rows of :data:`PORTFOLIO_DAILY` for the day: the model rows, then the total row."""
-    day_us = day_bounds_us(summary.day)[0]
-    rows: list[dict[str, object]] = []
-    for model in summary.models:
-        row: dict[str, object] = {
-            "day_us": day_us,
-            "scope": MODEL,
-            "symbol": model.symbol,
-            "model_name": model.model_name,
-            "model_version": model.model_version,
-            "orders": model.orders,
-            "fills": model.fills,
-            "turnover": model.turnover,
-            "realized_pnl": model.realized_pnl,
-            "fees": model.fees,
-            "net_pnl": model.net_pnl,
-        }
-        rows.append(row | dict.fromkeys(_PORTFOLIO_ONLY, 0.0))
-    total: dict[str, object] = {
-        "day_us": day_us,
-        "scope": TOTAL,
-        "symbol": "",
-        "model_name": "",
-        "model_version": 0,
-        "orders": summary.orders,
-        "fills": summary.fills,
-        "turnover": summary.turnover,
-        "realized_pnl": summary.realized_pnl,
-        "fees": summary.fees,
-        "net_pnl": summary.realized_pnl - summary.fees,
-        "pnl": summary.pnl,
-    }
-    total |= {name: float(getattr(summary, name)) for name in _PORTFOLIO_ONLY if name != "pnl"}
-    rows.append(total)
-    return rows
-
-
-def summary_table(summary: PortfolioDay) -> pa.Table:
-    """:func:`summary_rows` as an Arrow table of :data:`PORTFOLIO_DAILY`'s schema."""
-    return pa.Table.from_pylist(summary_rows(summary), schema=PORTFOLIO_DAILY.schema)
-
-
-def attribution_md(summary: PortfolioDay) -> str:
-    """The day's attribution by (symbol, model version) as a Markdown table, with a total line."""
-    lines = [
-        "| symbol | model | version | orders | fills | turnover | realized PnL | fees | net |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for m in summary.models:
-        lines.append(
-            f"| {m.symbol} | {m.model_name} | {m.model_version} | {m.orders} | {m.fills} | "
-            f"{m.turnover:,.2f} | {m.realized_pnl:,.2f} | {m.fees:,.2f} | {m.net_pnl:,.2f} |"
-        )
-    lines.append(
-        f"| **total** | | | {summary.orders} | {summary.fills} | {summary.turnover:,.2f} | "
-        f"{summary.realized_pnl:,.2f} | {summary.fees:,.2f} | {summary.realized_pnl - summary.fees:,.2f} |"
-    )
-    return "\n".join(lines)

@@ -18,7 +18,7 @@ from tests.trading_assets.execution.test_daily import DAY, EQUITY, FILLS, ORDERS
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.definitions import defs
 from trading_assets.execution.assets import PAPER_DAILY, paper_fills, portfolio_daily
-from trading_assets.execution.daily import PORTFOLIO_DAILY, TOTAL
+from trading_assets.execution.daily_table import PORTFOLIO_DAILY, TOTAL
 from trading_assets.execution.ledger import Ledger
 from trading_assets.execution.ledger_tables import RiskEventRow, event_id
 

@@ -5,16 +5,9 @@ import datetime as dt
 import pytest
 
 from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, day_start_us
-from trading_assets.execution.daily import (
-    MODEL,
-    PORTFOLIO_DAILY,
-    TOTAL,
-    ModelDay,
-    attribution_md,
-    summarize_day,
-    summary_table,
-)
+from trading_assets.execution.daily import ModelDay, summarize_day
 from trading_assets.execution.daily_chart import equity_chart_png
+from trading_assets.execution.daily_table import MODEL, PORTFOLIO_DAILY, TOTAL, attribution_md, summary_table
 from trading_assets.execution.ledger_tables import EquityRow, FillRow, OrderRow
 
 DAY = dt.date(2024, 3, 2)
