@@ -28,12 +28,21 @@ from resources.tick_store.resource import TickStoreResource
 from sensors.archive_schedule import archive_schedule
 from sensors.day_closed import day_closed_sensor
 from sensors.model_drift import build_drift_sensor
+from sensors.paper_fills import paper_fills_sensor
 from sensors.retention_schedule import retention_schedule
 from sensors.retrain_schedule import build_retrain_schedule
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import hot_retention, tick_archive
 from trading_assets.core.settings import Settings
-from trading_assets.jobs import archive_job, day_pipeline_job, retention_job, retrain_job, seal_and_bars_job
+from trading_assets.execution.assets import paper_fills, portfolio_daily
+from trading_assets.jobs import (
+    archive_job,
+    day_pipeline_job,
+    paper_trading_job,
+    retention_job,
+    retrain_job,
+    seal_and_bars_job,
+)
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 from trading_assets.models.features_asset import features
@@ -142,12 +151,22 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             hot_retention,
             features,
             *build_model_assets(symbols),
+            paper_fills,
+            portfolio_daily,
         ],
-        jobs=[day_pipeline_job, seal_and_bars_job, archive_job, retention_job, retrain_job],
+        jobs=[
+            day_pipeline_job,
+            seal_and_bars_job,
+            archive_job,
+            retention_job,
+            retrain_job,
+            paper_trading_job,
+        ],
         sensors=[
             day_closed_sensor,
             stream_health_sensor,
             build_drift_sensor(symbols, threshold=settings.drift_psi_threshold),
+            paper_fills_sensor,
         ],
         schedules=[
             archive_schedule,

@@ -47,3 +47,13 @@ retrain_job = dg.define_asset_job(
     description="Retrain one symbol's model on its trailing window of features, backtest it walk-forward, "
     "and let the champion gate decide whether it replaces the champion.",
 )
+
+PAPER_ASSETS = ("paper_fills", "portfolio_daily")
+"""The paper-trading assets of a day, in the order a day's fills flow through them."""
+
+paper_trading_job = dg.define_asset_job(
+    "paper_trading",
+    selection=list(PAPER_ASSETS),
+    description="Describe one day of the paper executor's ledger: its fills, orders and risk denials, and "
+    "the portfolio's day (PnL, drawdown, exposure, turnover, attribution by model version).",
+)

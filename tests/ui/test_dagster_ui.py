@@ -324,6 +324,8 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
         "trained_models": "models",
         "backtest": "models",
         "champion_model": "models",
+        "paper_fills": "trading",
+        "portfolio_daily": "trading",
     }
     for key, words in {
         "tick_stream": "websocket",
@@ -335,6 +337,8 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
         "trained_models": "XGBoost",
         "backtest": "Walk-forward",
         "champion_model": "champion",
+        "paper_fills": "tick -> bars -> features -> model -> signal -> fill",
+        "portfolio_daily": "attribution",
     }.items():
         assert words in (nodes[key]["description"] or ""), f"{key} description: {nodes[key]['description']!r}"
     assert _keys(nodes["tick_stream"]["dependencyKeys"]) == set()
@@ -349,6 +353,10 @@ def test_the_asset_graph_shows_groups_descriptions_and_lineage(dagster_dev: Dags
     assert _keys(nodes["backtest"]["dependencyKeys"]) == {"trained_models"}
     assert _keys(nodes["champion_model"]["dependencyKeys"]) == {"backtest"}
     assert set(nodes["trained_models"]["jobNames"]) >= {"retrain_models"}
+    # ... and on to the paper fills, which also read the live ticks: champion -> fills -> portfolio day.
+    assert _keys(nodes["paper_fills"]["dependencyKeys"]) == {"champion_model", "tick_stream"}
+    assert _keys(nodes["portfolio_daily"]["dependencyKeys"]) == {"paper_fills"}
+    assert set(nodes["paper_fills"]["jobNames"]) >= {"paper_trading"}
     # tick_stream is fed by the services outside Dagster: shown, never materialized by a run.
     assert nodes["tick_stream"]["isExecutable"] is False
     assert set(nodes["tick_partition"]["jobNames"]) >= {"seal_and_bars", "day_pipeline"}
@@ -400,7 +408,12 @@ def test_sensors_and_the_archive_schedule_are_running_by_default(dagster_dev: Da
     )["repositoryOrError"]
 
     sensors = {s["name"]: s for s in data["sensors"]}
-    assert set(sensors) == {"day_closed_sensor", "stream_health_sensor", "model_drift_sensor"}
+    assert set(sensors) == {
+        "day_closed_sensor",
+        "stream_health_sensor",
+        "model_drift_sensor",
+        "paper_fills_sensor",
+    }
     for sensor in sensors.values():
         assert (sensor["defaultStatus"], sensor["sensorState"]["status"]) == ("RUNNING", "RUNNING"), sensor
         assert sensor["description"]
