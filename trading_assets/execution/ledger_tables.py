@@ -155,7 +155,7 @@ class PositionRow:
     average_cost: float
     """Average entry price of the open quantity (0 when flat)."""
     realized_pnl: float
-    """PnL realized on this symbol so far, after fees."""
+    """PnL realized on this symbol so far, before fees (as the portfolio keeps it; fees in ``fees``)."""
     fees: float
     """Fees paid on this symbol so far."""
     fill_id: str
@@ -173,7 +173,7 @@ class EquityRow:
     equity: float
     """Cash plus the marked value of the positions."""
     realized_pnl: float
-    """Realized PnL so far."""
+    """Realized PnL so far, before fees (``equity = initial cash + realized - fees + unrealized``)."""
     unrealized_pnl: float
     """Unrealized PnL of the open positions at the mark."""
     fees: float

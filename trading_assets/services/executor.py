@@ -204,14 +204,15 @@ class Executor:
             self.stats.fills += 1
             self._unsaved.fills.append(FillRow.of(fill))
             position = self.portfolio.positions.get(fill.symbol)
+            mine = [a for (symbol, _), a in self.portfolio.attribution().items() if symbol == fill.symbol]
             self._unsaved.positions.append(
                 PositionRow(
                     time_us=fill.time_us,
                     symbol=fill.symbol,
                     quantity=0.0 if position is None else position.quantity,
                     average_cost=0.0 if position is None else position.avg_cost,
-                    realized_pnl=self.portfolio.realized_pnl,
-                    fees=self.portfolio.fees,
+                    realized_pnl=sum(a.realized_pnl for a in mine),
+                    fees=sum(a.fees for a in mine),
                     fill_id=fill.fill_id,
                 )
             )
