@@ -87,7 +87,36 @@ def _demo_models(settings: Settings, *, days: int, progress: bool) -> bool:
             f"{int(m.get('trades', 0)):>8}  {r.decision}"
         )
     # A refused model is the gate working; only a run that never reached a backtest is an error.
-    return all(r.version is not None and r.metrics for r in results)
+    trained = all(r.version is not None and r.metrics for r in results)
+    return trained and _demo_paper_trading(settings)
+
+
+def _demo_paper_trading(settings: Settings) -> bool:
+    """The executor trades the champions over the last day; print paper PnL per symbol and version."""
+    from resources.tick_store.factory import TickStoreConfig, open_tick_store
+    from trading_assets.demo_trading import paper_trade_day, record_paper_day
+
+    with open_tick_store(TickStoreConfig.from_settings(settings)) as store:
+        day = max(p.day for p in store.partitions())
+    result = paper_trade_day(settings, day)
+    s = result.stats
+    print(
+        f"\npaper trading {day} (tradegraph execute's code, champions only, warmed up with the day before): "
+        f"{s.ticks:,} ticks, {s.decisions:,} decisions, {s.orders:,} orders, {s.denials:,} denied, {s.fills:,} fills"
+    )
+    print(
+        f"{'symbol':<10}{'version':>8}{'realized':>12}{'fees':>10}{'fills':>7}   symbol PnL (after fees, marked)"
+    )
+    for (symbol, version), (realized, fees, fills) in result.by_version.items():
+        pnl = result.by_symbol[symbol][0]
+        print(f"{symbol:<10}{version:>8}{realized:>12,.2f}{fees:>10,.2f}{fills:>7}   {pnl:>12,.2f}")
+    change = result.equity - result.initial_cash
+    print(f"equity {result.equity:,.2f} ({change:+,.2f} on {result.initial_cash:,.0f})")
+    recorded = record_paper_day(settings.home, day)
+    print(
+        f"paper_fills and portfolio_daily of {day}: {'recorded' if recorded else 'FAILED (see the run in the UI)'}"
+    )
+    return recorded
 
 
 def _needs_shared_bus(command: str, settings: Settings) -> bool:
