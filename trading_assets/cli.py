@@ -185,9 +185,13 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
     from resources.table_store.factory import TableStoreConfig, open_table_store
     from trading_assets.services.executor import Executor, ExecutorConfig
+    from trading_assets.services.metrics import ExecutorMetrics, serve_metrics
     from trading_assets.services.runtime import stop_on_signals
 
     stop = stop_on_signals()
+    metrics = ExecutorMetrics()
+    if args.metrics_port is not None:
+        serve_metrics(metrics.registry, args.metrics_port)
     config = ExecutorConfig(
         symbols=settings.symbols,
         venues=settings.venues,
@@ -203,7 +207,7 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
         closing(open_model_registry(ModelRegistryConfig.from_settings(settings))) as registry,
         bus.consumer(group=config.group, venues=config.venues) as consumer,
     ):
-        executor = Executor(consumer, registry, store, config)
+        executor = Executor(consumer, registry, store, config, metrics=metrics)
         executor.start()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             executor.run_once()
@@ -617,6 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     execute.add_argument(
         "--duration", type=float, help="stop after this many seconds (default: run until SIGTERM)"
+    )
+    execute.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
     )
     execute.set_defaults(handler=_cmd_execute)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics
+from trading_assets.services.metrics import ExecutorMetrics, LoaderMetrics, StreamerMetrics
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
@@ -61,7 +61,7 @@ def test_grafana_dashboard_plots_only_metrics_the_services_export() -> None:
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     used = {m for expr in exprs for m in re.findall(r"tradegraph_[a-z_0-9]+", expr)}
     exported = set()
-    for metrics in (StreamerMetrics(), LoaderMetrics()):
+    for metrics in (StreamerMetrics(), LoaderMetrics(), ExecutorMetrics()):
         for family in metrics.registry.collect():
             exported |= {sample.name for sample in family.samples}
             exported.add(family.name)

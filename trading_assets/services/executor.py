@@ -37,6 +37,7 @@ from trading_assets.execution.ledger_tables import (
 )
 from trading_assets.models.provenance import code_version
 from trading_assets.services.executor_models import refresh_champions
+from trading_assets.services.metrics import ExecutorMetrics
 from trading_assets.trading.portfolio import EquitySnapshot, Portfolio
 from trading_assets.trading.risk import RiskEngine
 from trading_assets.trading.risk_state import RiskLimits
@@ -105,6 +106,7 @@ class Executor:
         config: ExecutorConfig,
         *,
         wall_clock_us: Callable[[], int] = lambda: time.time_ns() // 1_000,
+        metrics: ExecutorMetrics | None = None,
     ) -> None:
         self.consumer = consumer
         self.registry = registry
@@ -113,6 +115,8 @@ class Executor:
         self.ledger = Ledger(store)
         self.stats = ExecutorStats()
         self._clock = wall_clock_us
+        self.metrics = metrics
+        """Prometheus metrics it updates (None: none)."""
         self.portfolio = Portfolio(config.initial_cash)
         self.risk = RiskEngine(config.limits)
         self.core = ExecutionCore(
@@ -151,6 +155,8 @@ class Executor:
             # A person reset the latch (`tradegraph risk reset`) since the checkpoint.
             self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
         self.refresh_models(force=True)
+        if self.metrics is not None:
+            self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)
 
     def refresh_models(self, *, force: bool = False) -> None:
         """Poll the registry for new champions (every ``model_poll_s``, or now with ``force``)."""
@@ -159,6 +165,8 @@ class Executor:
             return
         self._last_model_poll = now
         refresh_champions(self.registry, self.core, self.config.symbols, now_us=self._clock())
+        if self.metrics is not None:
+            self.metrics.observe_models(self.core, self.config.symbols)
 
     def run_once(self) -> Step | None:
         """One poll: process the ticks, keep what happened for the ledger, checkpoint when due."""
@@ -168,9 +176,17 @@ class Executor:
         )
         step = None
         if delivery.ticks.num_rows:
+            received = time.perf_counter()
             step = self.core.on_ticks(delivery.ticks)
+            decided = time.perf_counter()
             self.stats.ticks += delivery.ticks.num_rows
             self._keep(step)
+            if self.metrics is not None:
+                # Tick-to-decision: every decision of the poll waited for the whole on_ticks call.
+                self.metrics.ticks.inc(delivery.ticks.num_rows)
+                self.metrics.observe_decisions(step.decisions, decided - received)
+                self.metrics.observe_fills(step.fills)
+                self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)
         if time.monotonic() - self._last_checkpoint >= self.config.checkpoint_s:
             self.checkpoint()
         return step
@@ -236,6 +252,9 @@ class Executor:
             {s: m.spec.costs for s, m in models.items() if m is not None},
         )
         self._unsaved.orders.extend(OrderRow.of(order) for order in orders)
+        if self.metrics is not None:
+            self.metrics.kill_switch_trips.inc()
+            self.metrics.observe_orders(orders)
         self._unsaved.events.append(
             RiskEventRow(
                 event_id=event_id("kill_switch", snapshot.time_us),
@@ -257,6 +276,7 @@ class Executor:
 
     def checkpoint(self) -> None:
         """Write what happened to the ledger, store the checkpoint, then commit the bus offsets."""
+        started = time.perf_counter()
         unsaved, self._unsaved = self._unsaved, _Unsaved()
         self.ledger.record_orders(unsaved.orders)
         self.ledger.record_fills(unsaved.fills)
@@ -277,6 +297,8 @@ class Executor:
         self.consumer.commit()
         self.stats.checkpoints += 1
         self._last_checkpoint = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
 
 
 def _equity_row(snapshot: EquitySnapshot) -> EquityRow:

@@ -46,6 +46,19 @@ def refusal(version: ModelVersion) -> str | None:
     return None
 
 
+def single_threaded(model: object) -> None:
+    """Make ``model`` predict on one thread, when it has an ``n_jobs`` parameter (xgboost's estimators).
+
+    The executor predicts one row per closed bar: starting an OpenMP team for one row costs several times
+    the prediction itself (about 15 ms instead of 2.6 a row on a busy 2-core machine, bench/executor.py),
+    and the registry's copy of a model has lost the ``n_jobs=1`` it was trained with. The trees, hence the
+    predictions, are the same.
+    """
+    get_params = getattr(model, "get_params", None)
+    if get_params is not None and "n_jobs" in get_params():
+        model.set_params(n_jobs=1)  # type: ignore[attr-defined]
+
+
 def refresh_champions(
     registry: ModelRegistry, core: ExecutionCore, symbols: Sequence[str], *, now_us: int
 ) -> list[ModelChange]:
@@ -69,6 +82,7 @@ def refresh_champions(
             )
             continue
         model = registry.load(champion.name, version=champion.version)
+        single_threaded(model)
         core.set_model(
             symbol,
             LoadedModel(
