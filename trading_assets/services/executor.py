@@ -151,8 +151,11 @@ class Executor:
             log.info("resumed %s from the checkpoint of %d", self.config.instance, time_us)
         stored = self.ledger.load(self._clock())
         latest = stored.risk_state
-        if latest is not None and not latest.latched and self.risk.latched:
-            # A person reset the latch (`tradegraph risk reset`) since the checkpoint.
+        applied = {reset.time_us for reset in self.risk.save().resets}
+        if latest is not None and not latest.latched and self.risk.latched and latest.time_us not in applied:
+            # A person reset the latch (`tradegraph risk reset`) since the checkpoint. A reset row this
+            # engine applied before (its time is among the engine's resets) stays the latest row until the
+            # next reset, and must not release a latch the kill switch tripped after it.
             self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
         self.refresh_models(force=True)
 
