@@ -1,22 +1,25 @@
 """Kill -9 the paper executor at random points and restart it: the ledger ends as an uninterrupted run's.
 
 A real ``tradegraph execute`` process reads the first hours of a trending trading day from its own Tansu
-broker (one tick per record, so each poll is a few bars and the executor works through the slice for
-many checkpoints), trades a champion registered in
-a sqlite MLflow registry, and keeps its ledger and checkpoint in the embedded table store of its
-TRADEGRAPH_HOME. It checkpoints every 0.5 s and dies five times:
+broker, published by this test while the executor runs (one tick per record, so a poll is a few bars
+and the executor checkpoints every poll or two; the last part only after the last kill, so every kill
+lands mid-stream). It trades a champion registered in a sqlite MLflow registry and keeps its ledger and
+checkpoint in the embedded table store of its TRADEGRAPH_HOME. It checkpoints every 0.5 s and dies five
+times, in this order:
 
-- at the failpoint ``executor.after_ledger`` (a checkpoint's fills are in the ledger; its checkpoint and
-  offset commit are not),
-- at the failpoint ``executor.before_commit`` (fills and checkpoint stored; offsets not committed),
-- three SIGKILLs from outside: two after a seeded random delay (between checkpoints or during one), one
-  right after a checkpoint file was replaced (between the checkpoint and the commit, or just after).
+- SIGKILL from outside a seeded random 0.05..1.5 s after joining its group (between checkpoints or in one),
+- at the failpoint ``executor.after_ledger`` (a checkpoint's new fills are in the ledger; the checkpoint
+  and the offset commit are not),
+- SIGKILL right after a checkpoint file was replaced (between the checkpoint and the commit, or just after),
+- at the failpoint ``executor.before_commit`` (new fills and the checkpoint stored; offsets not committed),
+- SIGKILL a seeded random time after joining again.
 
-Each time it is started again; the last run goes on until its group has committed the end of the topic.
-Then the ledger must equal that of the in-process executor over the embedded bus on the same ticks (the
-reference, as in tests/trading_assets/services/test_executor.py): the same fills in the same order with
-equal time, side, quantity, price, fee and model version, no fill id twice, the same orders, positions,
-cash and last equity row, and the same risk state (latch, high-water mark).
+Each time it is started again; the last run goes on until its group has committed the end of the topic,
+then stops on SIGTERM. The ledger must then equal that of the in-process executor over the embedded bus on
+the same ticks (the reference, as in tests/trading_assets/services/test_executor.py): the same fills in
+the same order with equal time, side, quantity, price, fee and model version, no fill id twice, the same
+orders and equity rows, the same cash and positions (the fills replayed into a Portfolio, and the last
+checkpoint's portfolio), and the same risk state (latch, high-water mark).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import dataclasses
 import datetime as dt
 import pickle
 import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -67,8 +71,10 @@ GROUP = "executor"  # the group `tradegraph execute` joins
 DAY = dt.date(2026, 3, 2)
 SEED = 20260302
 CHECKPOINT_S = 0.5
-HOURS = 8  # the executor trades the first hours of the day (about 480 bars, tens of fills)
-PUBLISH_ROWS = 1_000
+HOURS = 12  # the executor trades the first hours of the day (about 720 bars, tens of fills)
+PUBLISH_ROWS = 50  # ticks published ...
+PUBLISH_S = 0.15  # ... every this many seconds (about 330 ticks/s) ...
+HELD_BACK = 0.15  # ... up to this fraction of the end, published only after the last kill
 RUN_S = 150  # --duration of every run: a bound, never reached when the test works
 
 
@@ -165,16 +171,54 @@ def reference(
 # --- the broker, the process and the waits -- --------------------------------------------------------
 
 
-def _publish(bootstrap: str, ticks: pa.Table) -> None:
-    """The trading slice onto the broker, one tick per record: a poll (500 records) is then a few
-    seconds of trading, so the executor checkpoints every poll or two and a kill lands mid-stream."""
-    bus = KafkaTickBus(bootstrap, max_ticks_per_record=1)
-    try:
-        for start in range(0, ticks.num_rows, PUBLISH_ROWS):
-            bus.publish(ticks.slice(start, PUBLISH_ROWS))
-        bus.flush(timeout_s=60)
-    finally:
-        bus.close()
+class Publisher(threading.Thread):
+    """Publishes the slice to the broker in its own thread, one tick per record (a poll of 500 records is
+    then a few bars, so the executor checkpoints every poll or two), at a steady pace up to HELD_BACK of
+    the end, and the rest only once released (:meth:`release`): every kill lands while ticks are still coming."""
+
+    def __init__(self, bootstrap: str, ticks: pa.Table) -> None:
+        super().__init__(name="publisher", daemon=True)
+        self.bus = KafkaTickBus(bootstrap, max_ticks_per_record=1)
+        self.bus.ensure_topics([f"ticks.{VENUE}"])
+        self.ticks = ticks
+        self.error: BaseException | None = None
+        self.published = 0
+        self._released = threading.Event()
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        hold_at = int(self.ticks.num_rows * (1 - HELD_BACK))
+        try:
+            while self.published < self.ticks.num_rows and not self._halt.is_set():
+                if self.published >= hold_at:
+                    self._released.wait(0.1)
+                if self.published < hold_at or self._released.is_set():
+                    self.bus.publish(self.ticks.slice(self.published, PUBLISH_ROWS))
+                    self.bus.flush(timeout_s=30)
+                    self.published = min(self.published + PUBLISH_ROWS, self.ticks.num_rows)
+                    if not self._released.is_set():
+                        self._halt.wait(PUBLISH_S)
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+    def release(self) -> None:
+        """Publish the held-back rest without pause."""
+        self._released.set()
+
+    def finish(self, timeout_s: float) -> None:
+        """Wait until everything is published; fail after ``timeout_s`` or on a publishing error."""
+        self.release()
+        self.join(timeout_s)
+        if self.is_alive() or self.error is not None:
+            raise AssertionError(
+                f"published {self.published} of {self.ticks.num_rows} ticks in {timeout_s} s: {self.error!r}"
+            )
+
+    def stop(self) -> None:
+        """Stop publishing and close the bus (also after a failure elsewhere)."""
+        self._halt.set()
+        self.join(30)
+        self.bus.close()
 
 
 @pytest.fixture
@@ -290,6 +334,10 @@ def test_executor_sigkilled_at_random_points_ends_with_the_uninterrupted_ledger(
     checkpoints = home / "tables" / checkpoint_table("default").name
     processes = Processes()
     deaths: list[str] = []
+    publisher = Publisher(broker.bootstrap, market[1])
+
+    def stored_fills() -> int:
+        return len(Ledger(EmbeddedTableStore(home / "tables")).load(2**62).fills)
 
     def start(failpoint: str | None = None) -> int:
         executor.env = {**env, "TRADEGRAPH_FAILPOINTS": f"{failpoint}"} if failpoint else dict(env)
@@ -301,32 +349,42 @@ def test_executor_sigkilled_at_random_points_ends_with_the_uninterrupted_ledger(
         return offset
 
     try:
-        _publish(broker.bootstrap, market[1])
-        # Act 1: the failpoints, each between a checkpoint's stored fills and its offset commit
-        for failpoint in ("executor.after_ledger=2", "executor.before_commit=1"):
-            offset = start(failpoint)
-            exit_code = executor.wait_exit(timeout_s=60)
-            name = failpoint.partition("=")[0]
-            assert exit_code == -signal.SIGKILL, (
-                f"the executor did not die at {failpoint}: exit {exit_code}\n{processes.diagnostics(40)}"
-            )
-            assert log_lines(executor.log_path, rf"failpoint {name} reached", offset=offset)
-            executor.forget()
-            deaths.append(name)
-        # Act 2: SIGKILLs from outside, after a seeded random delay or right after a checkpoint
-        for placement in ("random", "after_checkpoint", "random"):
-            offset = start()
-            _wait_joined(executor, offset)
-            if placement == "random":
-                delay = float(rng.uniform(0.05, 4 * CHECKPOINT_S))
-                time.sleep(delay)
-                placement = f"random {delay:.2f} s after joining"
+        publisher.start()
+        kills = [
+            "random",
+            "executor.after_ledger=1",
+            "after_checkpoint",
+            "executor.before_commit=1",
+            "random",
+        ]
+        for kill in kills:
+            if kill.startswith("executor."):
+                # A failpoint: the run dies by itself between a checkpoint's stored fills and its commit
+                offset = start(kill)
+                exit_code = executor.wait_exit(timeout_s=90)
+                name = kill.partition("=")[0]
+                assert exit_code == -signal.SIGKILL, (
+                    f"the executor did not die at {kill}: exit {exit_code}\n{processes.diagnostics(40)}"
+                )
+                assert log_lines(executor.log_path, rf"failpoint {name} reached", offset=offset)
+                executor.forget()
             else:
-                _wait_new_checkpoint(checkpoints)
-            executor.sigkill()
-            deaths.append(placement)
-        # Act 3: the last run finishes the day; its group commits the end of the topic, then SIGTERM
+                # A SIGKILL from outside, a seeded random time after joining or right after a checkpoint
+                offset = start()
+                _wait_joined(executor, offset)
+                if kill == "random":
+                    delay = float(rng.uniform(0.05, 3 * CHECKPOINT_S))
+                    time.sleep(delay)
+                    kill = f"SIGKILL {delay:.2f} s after joining"
+                else:
+                    _wait_new_checkpoint(checkpoints)
+                    kill = "SIGKILL right after a checkpoint"
+                executor.sigkill()
+            deaths.append(f"{kill}: {stored_fills()} fills stored, {publisher.published} ticks published")
+        assert publisher.is_alive() and publisher.published < market[1].num_rows, "a kill came after the end"
+        # The last run: the rest of the slice; it ends once its group committed the end of the topic
         start()
+        publisher.finish(timeout_s=60)
         bus = KafkaTickBus(broker.bootstrap)
         try:
             _wait_committed(bus, topic, _end_offsets(bus, topic), timeout_s=90)
@@ -335,11 +393,15 @@ def test_executor_sigkilled_at_random_points_ends_with_the_uninterrupted_ledger(
         exit_code = executor.terminate(timeout_s=30)
         assert exit_code == 0, f"the last run did not exit cleanly: {exit_code}\n{processes.diagnostics(40)}"
     finally:
-        processes.close()
+        try:
+            processes.close()
+        finally:
+            publisher.stop()
 
     # Assert: the ledger of the killed and restarted executor is the uninterrupted run's
     got = _outcome(EmbeddedTableStore(home / "tables"), "default")
     context = f"deaths: {deaths}\n{processes.diagnostics(40)}"
+    print("executor deaths:", *deaths, sep="\n  ")
     assert len(deaths) == 5
     assert reference.fills, "the reference run made no fill: nothing was tested"
     ids = [fill.fill_id for fill in got.fills]
