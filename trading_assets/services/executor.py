@@ -10,7 +10,10 @@ keeps the portfolio, and records everything in the ledger. Crash safety, in this
 3. only then are the bus offsets committed.
 
 A ``kill -9`` anywhere replays, after the restart, the ticks polled since the last commit on top of the
-last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice.
+last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice. The fault
+test (tests/faults/test_executor_kill.py) dies on purpose in both windows between a stored fill and the
+offset commit through failpoints (failpoints.py): ``executor.after_ledger`` (fills stored, checkpoint
+not) and ``executor.before_commit`` (checkpoint stored, offsets not committed).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from trading_assets.execution.ledger_tables import (
     event_id,
 )
 from trading_assets.models.provenance import code_version
+from trading_assets.services import failpoints
 from trading_assets.services.executor_models import refresh_champions
 from trading_assets.services.metrics import ExecutorMetrics
 from trading_assets.trading.portfolio import EquitySnapshot, Portfolio
@@ -151,8 +155,11 @@ class Executor:
             log.info("resumed %s from the checkpoint of %d", self.config.instance, time_us)
         stored = self.ledger.load(self._clock())
         latest = stored.risk_state
-        if latest is not None and not latest.latched and self.risk.latched:
-            # A person reset the latch (`tradegraph risk reset`) since the checkpoint.
+        applied = {reset.time_us for reset in self.risk.save().resets}
+        if latest is not None and not latest.latched and self.risk.latched and latest.time_us not in applied:
+            # A person reset the latch (`tradegraph risk reset`) since the checkpoint. A reset row this
+            # engine applied before (its time is among the engine's resets) stays the latest row until the
+            # next reset, and must not release a latch the kill switch tripped after it.
             self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
         self.refresh_models(force=True)
         if self.metrics is not None:
@@ -279,10 +286,12 @@ class Executor:
         started = time.perf_counter()
         unsaved, self._unsaved = self._unsaved, _Unsaved()
         self.ledger.record_orders(unsaved.orders)
-        self.ledger.record_fills(unsaved.fills)
+        stored_fills = self.ledger.record_fills(unsaved.fills)
         self.ledger.record_positions(unsaved.positions)
         self.ledger.record_equity(unsaved.equity)
         self.ledger.record_risk_events(unsaved.events)
+        if stored_fills:
+            failpoints.hit("executor.after_ledger")
         payload = pickle.dumps(
             {"core": self.core.snapshot(), "portfolio": self.portfolio.save(), "risk": self.risk.save()},
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -294,6 +303,8 @@ class Executor:
             code_version=code_version(),
             payload=payload,
         )
+        if stored_fills:
+            failpoints.hit("executor.before_commit")
         self.consumer.commit()
         self.stats.checkpoints += 1
         self._last_checkpoint = time.monotonic()

@@ -1,0 +1,82 @@
+"""A person's risk reset releases the executor's latch once: a later latch survives a restart.
+
+The reset (``tradegraph risk reset``) is a row in the ledger's risk state; the executor applies it when it
+starts. It must not apply the same row again after the latch tripped anew: the kill switch stays HALTED
+across restarts until a person resets it again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resources.bus.embedded import EmbeddedTickBus
+from resources.model_registry.base import ModelRegistry
+from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
+from resources.table_store.embedded import EmbeddedTableStore
+from trading_assets.execution.ledger import Ledger, risk_reset
+from trading_assets.services.executor import Executor, ExecutorConfig
+from trading_assets.trading.risk import RiskEngine
+from trading_assets.trading.risk_state import RiskState, TradingState
+
+SYMBOL = "BTCUSDT"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ModelRegistry:
+    """An empty registry: no champion, so nothing trades; only the risk state matters here."""
+    return open_model_registry(ModelRegistryConfig(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"))
+
+
+def _started(store: EmbeddedTableStore, registry: ModelRegistry, clock: list[int]) -> Executor:
+    bus = EmbeddedTickBus()
+    config = ExecutorConfig(symbols=(SYMBOL,), checkpoint_s=1e9)
+    executor = Executor(
+        bus.consumer(group="executor", venues=["sim"]),
+        registry,
+        store,
+        config,
+        wall_clock_us=lambda: clock[0],
+    )
+    executor.start()
+    return executor
+
+
+def _latch(executor: Executor, time_us: int) -> None:
+    """Trip the kill switch's latch (as on_mark does after N breaching marks) and checkpoint it."""
+    tripped = RiskState(
+        state=TradingState.HALTED,
+        latched=True,
+        reason="kill_switch",
+        halted_us=time_us,
+        high_water_mark=100_000.0,
+        last_equity=80_000.0,
+        resets=executor.risk.save().resets,
+    )
+    executor.risk = RiskEngine.restore(tripped, executor.config.limits)
+    executor.core.risk = executor.risk
+    executor.checkpoint()
+
+
+def test_a_reset_applied_once_does_not_release_a_later_latch_after_a_restart(
+    tmp_path: Path, registry: ModelRegistry
+) -> None:
+    # Arrange: latched; a person resets it while the executor is down; the restart releases it
+    store = EmbeddedTableStore(tmp_path / "tables")
+    clock = [1_000_000_000_000_000]
+    first = _started(store, registry, clock)
+    _latch(first, clock[0])
+    clock[0] += 1_000_000
+    risk_reset(Ledger(store), "ops", "drawdown understood", clock[0])
+    clock[0] += 1_000_000
+    second = _started(store, registry, clock)
+    assert not second.risk.latched and second.risk.state is TradingState.ACTIVE
+    # Act: the kill switch trips again, the executor checkpoints it and restarts (no new reset)
+    clock[0] += 1_000_000
+    _latch(second, clock[0])
+    clock[0] += 1_000_000
+    third = _started(store, registry, clock)
+    # Assert
+    assert third.risk.latched and third.risk.state is TradingState.HALTED
+    assert [r.who for r in third.risk.save().resets] == ["ledger"]
