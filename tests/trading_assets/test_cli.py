@@ -21,7 +21,18 @@ def test_every_command_has_help() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 
-    assert set(commands) == {"demo", "run", "exchange-sim", "stream", "load", "bars", "services", "settings"}
+    assert set(commands) == {
+        "demo",
+        "run",
+        "exchange-sim",
+        "stream",
+        "load",
+        "execute",
+        "bars",
+        "services",
+        "risk",
+        "settings",
+    }
     for name, sub in commands.items():
         assert sub.format_help().strip(), name
 
