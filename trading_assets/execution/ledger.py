@@ -239,6 +239,10 @@ class Ledger:
         """Store risk events not stored yet (by event id); return how many were stored."""
         return len(self._append(RISK_EVENTS, list(events)))
 
+    def latest_risk_state(self, now_us: int) -> RiskStateRow | None:
+        """The latest stored risk state at or before ``now_us`` (reads only that table)."""
+        return self._latest(RISK_STATE, now_us + 1)
+
     def save_risk_state(self, state: RiskStateRow) -> bool:
         """Store the risk state (it becomes the latest); ``False`` when the identical row is stored already."""
         return bool(self._append(RISK_STATE, [state]))

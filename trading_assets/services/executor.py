@@ -36,6 +36,7 @@ from trading_assets.execution.ledger_tables import (
     OrderRow,
     PositionRow,
     RiskEventRow,
+    RiskStateRow,
     event_id,
 )
 from trading_assets.models.provenance import code_version
@@ -130,6 +131,7 @@ class Executor:
             on_bar=self._mark,
         )
         self._unsaved = _Unsaved()
+        self._saved_risk: tuple[str, bool, float, int, float] | None = None
         self._last_checkpoint = 0.0
         self._last_model_poll = -1e18
 
@@ -154,16 +156,46 @@ class Executor:
             self.core.portfolio = self.portfolio
             log.info("resumed %s from the checkpoint of %d", self.config.instance, time_us)
         stored = self.ledger.load(self._clock())
-        latest = stored.risk_state
-        applied = {reset.time_us for reset in self.risk.save().resets}
-        if latest is not None and not latest.latched and self.risk.latched and latest.time_us not in applied:
-            # A person reset the latch (`tradegraph risk reset`) since the checkpoint. A reset row this
-            # engine applied before (its time is among the engine's resets) stays the latest row until the
-            # next reset, and must not release a latch the kill switch tripped after it.
-            self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
+        self._apply_reset(stored.risk_state)
         self.refresh_models(force=True)
         if self.metrics is not None:
             self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)
+
+    def _apply_reset(self, latest: RiskStateRow | None) -> None:
+        """Release the latch when a person reset it (`tradegraph risk reset`) since the engine latched.
+
+        A reset row this engine applied before (its time is among the engine's resets) may stay the latest
+        row for a while, and must not release a latch the kill switch tripped after it.
+        """
+        applied = {reset.time_us for reset in self.risk.save().resets}
+        if latest is not None and not latest.latched and self.risk.latched and latest.time_us not in applied:
+            self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
+
+    def _save_risk_state(self) -> None:
+        """Store the risk state when it changed, so `tradegraph risk status` and the UI see it, and apply
+        a reset a person stored meanwhile first (the executor need not restart for it)."""
+        self._apply_reset(self.ledger.latest_risk_state(self._clock()))
+        risk = self.risk.save()
+        summary = (
+            str(risk.state),
+            risk.latched,
+            risk.high_water_mark or 0.0,
+            risk.consecutive_breaches,
+            risk.day_start_equity or 0.0,
+        )
+        if summary == self._saved_risk:
+            return
+        self.ledger.save_risk_state(
+            RiskStateRow(
+                time_us=self._clock(),
+                state=summary[0],
+                latched=summary[1],
+                high_water_mark=summary[2],
+                breaches=summary[3],
+                day_start_equity=summary[4],
+            )
+        )
+        self._saved_risk = summary
 
     def refresh_models(self, *, force: bool = False) -> None:
         """Poll the registry for new champions (every ``model_poll_s``, or now with ``force``)."""
@@ -290,6 +322,7 @@ class Executor:
         self.ledger.record_positions(unsaved.positions)
         self.ledger.record_equity(unsaved.equity)
         self.ledger.record_risk_events(unsaved.events)
+        self._save_risk_state()
         if stored_fills:
             failpoints.hit("executor.after_ledger")
         payload = pickle.dumps(

@@ -80,3 +80,24 @@ def test_a_reset_applied_once_does_not_release_a_later_latch_after_a_restart(
     # Assert
     assert third.risk.latched and third.risk.state is TradingState.HALTED
     assert [r.who for r in third.risk.save().resets] == ["ledger"]
+
+
+def test_a_running_executor_stores_its_latch_and_applies_a_reset_at_its_next_checkpoint(
+    tmp_path: Path, registry: ModelRegistry
+) -> None:
+    # Arrange: a running executor whose kill switch latched (stored at its checkpoint)
+    store = EmbeddedTableStore(tmp_path / "tables")
+    clock = [1_000_000_000_000_000]
+    executor = _started(store, registry, clock)
+    _latch(executor, clock[0])
+    latched = Ledger(store).latest_risk_state(clock[0])
+    assert latched is not None and latched.latched and latched.state == "HALTED"
+    # Act: a person resets it while it runs; the executor checkpoints again
+    clock[0] += 1_000_000
+    risk_reset(Ledger(store), "ops", "limits checked", clock[0])
+    clock[0] += 1_000_000
+    executor.checkpoint()
+    # Assert: released without a restart, and the stored state says so
+    assert not executor.risk.latched and executor.risk.state is TradingState.ACTIVE
+    latest = Ledger(store).latest_risk_state(clock[0])
+    assert latest is not None and not latest.latched and latest.state == "ACTIVE"
