@@ -17,22 +17,10 @@ from trading_assets.models.champion import GateConfig, Scorecard, sanity
 from trading_assets.models.dataset import build_dataset, read_window
 from trading_assets.models.evaluation import walk_forward, walk_forward_backtest, walk_forward_baselines
 from trading_assets.models.refs import TrainedModelRef
-from trading_assets.models.report import float_metadata, metrics_table, png_md, time_text
+from trading_assets.models.report import SCORES_SHOWN, float_metadata, metrics_table, png_md, time_text
 from trading_assets.models.run_config import GateRunConfig
 from trading_assets.models.signal_store import signal_rows, write_signals
 from trading_assets.models.spec import ModelSpec
-
-_SHOWN = (
-    "total_return",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "hit_rate",
-    "turnover",
-    "exposure",
-    "trades",
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +93,7 @@ def backtest_symbol(
         "folds": dg.MetadataValue.int(len(oos.windows)),
         "signals_stored_days": dg.MetadataValue.text(", ".join(day.isoformat() for day in stored)),
         "sanity": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons)),
-        "scores": metrics_table(columns, names=_SHOWN),
+        "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(metrics),
         "equity_curve": png_md(png, alt="walk-forward equity"),
     }

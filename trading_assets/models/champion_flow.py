@@ -20,24 +20,13 @@ from trading_assets.models.evaluation import backtest_rows, baseline_backtests, 
 from trading_assets.models.features import feature_code_digest
 from trading_assets.models.labels import label_end_offset
 from trading_assets.models.refs import TrainedModelRef
-from trading_assets.models.report import float_metadata, metrics_table, png_md, time_text
+from trading_assets.models.report import SCORES_SHOWN, float_metadata, metrics_table, png_md, time_text
 from trading_assets.models.spec import SPEC_TAG, ModelSpec
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 """The MLflow alias of the version a symbol trades with."""
-_SHOWN = (
-    "total_return",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "hit_rate",
-    "turnover",
-    "exposure",
-    "trades",
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,7 +153,7 @@ def challenge(
         "scoring_window": dg.MetadataValue.text(
             f"{time_text(int(dataset.minute_us[rows[0]]))} .. {time_text(int(dataset.minute_us[rows[-1]]))} ({len(rows)} bars)"
         ),
-        "scores": metrics_table(columns, names=_SHOWN),
+        "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(scorecards["challenger"].metrics, prefix="challenger_"),
         "equity_curve": png_md(png, alt="scoring window equity"),
     }

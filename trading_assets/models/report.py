@@ -9,6 +9,19 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
+SCORES_SHOWN = (
+    "total_return",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "turnover",
+    "exposure",
+    "trades",
+)
+"""Backtest metrics the model assets show side by side (model, champion, baselines)."""
+
 
 def png_md(png: bytes, *, alt: str) -> dg.MetadataValue:
     """A PNG as Markdown metadata (the UI opens it from "Show Markdown")."""
