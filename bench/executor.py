@@ -49,19 +49,13 @@ from resources.bus.embedded import EmbeddedTickBus
 from resources.model_registry.base import ModelRegistry
 from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
 from resources.table_store.embedded import EmbeddedTableStore
+from testkit.champions import register_champion
 from testkit.harness import SYMBOLS, Processes, TradegraphProcess
 from trading_assets.core.time import day_start_us
 from trading_assets.execution.core import Decision
-from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.models.champion_flow import CHAMPION
-from trading_assets.models.dataset import build_dataset
-from trading_assets.models.features import compute_features, feature_code_digest
-from trading_assets.models.refs import model_name
-from trading_assets.models.spec import SPEC_TAG, ModelSpec
 from trading_assets.services.executor import Executor, ExecutorConfig
 from trading_assets.services.metrics import ExecutorMetrics
-from trading_assets.trading.costs import CostModel
 
 DAY = dt.date(2026, 3, 2)
 TREND = (("BTCUSDT", 0.1), ("SOLUSDT", -0.1))
@@ -91,26 +85,8 @@ def simulate(day: dt.date, ticks: int, seed: int) -> pa.Table:
 
 def register_champions(registry: ModelRegistry, training_ticks: pa.Table) -> None:
     """One tiny classifier per symbol on the training day's features, registered as its champion."""
-    import pyarrow.compute as pc
-    import xgboost as xgb
-
-    features = compute_features(compute_bars_1m(training_ticks))
     for symbol in SYMBOLS:
-        spec = ModelSpec(symbol=symbol, costs=CostModel(fee_bps=2.0))
-        dataset = build_dataset(features.filter(pc.equal(features["symbol"], symbol)), spec)
-        rows = dataset.labelled()
-        model = xgb.XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1, random_state=1)
-        model.fit(dataset.features.iloc[rows], dataset.label[rows])
-        version = registry.register(
-            name=model_name(symbol),
-            model=model,
-            input_example=dataset.features.iloc[rows[:3]],
-            params={},
-            metrics={},
-            tags={SPEC_TAG: spec.to_json(), "tradegraph.feature_code_digest": feature_code_digest()},
-            artifacts={},
-        )
-        registry.set_alias(model_name(symbol), CHAMPION, version.version)
+        register_champion(registry, training_ticks, symbol)
 
 
 def measure(

@@ -37,7 +37,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-import xgboost as xgb
 from kafka import TopicPartition
 
 from resources.bus.embedded import EmbeddedTickBus
@@ -45,21 +44,15 @@ from resources.bus.kafka import KafkaTickBus
 from resources.model_registry.base import ModelRegistry
 from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
 from resources.table_store.embedded import EmbeddedTableStore
+from testkit.champions import register_champion
 from testkit.harness import Processes, TradegraphProcess, log_lines
 from testkit.servers import KafkaBroker
 from trading_assets.core.time import day_start_us
 from trading_assets.execution.checkpoint import checkpoint_table, load_checkpoint
 from trading_assets.execution.ledger import Ledger
 from trading_assets.execution.ledger_tables import EQUITY, ORDERS, FillRow
-from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.models.champion_flow import CHAMPION
-from trading_assets.models.dataset import build_dataset
-from trading_assets.models.features import compute_features, feature_code_digest
-from trading_assets.models.refs import model_name
-from trading_assets.models.spec import SPEC_TAG, ModelSpec
 from trading_assets.services.executor import Executor, ExecutorConfig
-from trading_assets.trading.costs import CostModel
 from trading_assets.trading.orders import Fill
 from trading_assets.trading.portfolio import Portfolio
 
@@ -99,21 +92,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory, market: tuple[pa.Table, p
     """A sqlite MLflow registry whose champion for SYMBOL is an XGBoost model trained on the first day."""
     root = tmp_path_factory.mktemp("registry")
     opened = open_model_registry(ModelRegistryConfig(tracking_uri=f"sqlite:///{root / 'mlflow.db'}"))
-    spec = ModelSpec(symbol=SYMBOL, costs=CostModel(fee_bps=2.0))
-    dataset = build_dataset(compute_features(compute_bars_1m(market[0])), spec)
-    rows = dataset.labelled()
-    model = xgb.XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1, random_state=1)
-    model.fit(dataset.features.iloc[rows], dataset.label[rows])
-    version = opened.register(
-        name=model_name(SYMBOL),
-        model=model,
-        input_example=dataset.features.iloc[rows[:3]],
-        params={},
-        metrics={},
-        tags={SPEC_TAG: spec.to_json(), "tradegraph.feature_code_digest": feature_code_digest()},
-        artifacts={},
-    )
-    opened.set_alias(model_name(SYMBOL), CHAMPION, version.version)
+    register_champion(opened, market[0], SYMBOL)
     return opened
 
 

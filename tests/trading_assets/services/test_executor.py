@@ -11,7 +11,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-import xgboost as xgb
 
 from resources.bus.base import TickBus
 from resources.bus.embedded import EmbeddedTickBus
@@ -19,19 +18,13 @@ from resources.bus.kafka import KafkaTickBus
 from resources.model_registry.base import ModelRegistry
 from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
 from resources.table_store.embedded import EmbeddedTableStore
+from testkit.champions import register_champion
 from testkit.servers import KafkaBroker
 from trading_assets.cli import main
 from trading_assets.core.time import day_start_us
 from trading_assets.execution.ledger import Ledger
-from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.models.champion_flow import CHAMPION
-from trading_assets.models.dataset import build_dataset
-from trading_assets.models.features import compute_features, feature_code_digest
-from trading_assets.models.refs import model_name
-from trading_assets.models.spec import SPEC_TAG, ModelSpec
 from trading_assets.services.executor import Executor, ExecutorConfig
-from trading_assets.trading.costs import CostModel
 
 SYMBOL = "BTCUSDT"
 DAY = dt.date(2026, 3, 2)
@@ -51,21 +44,7 @@ def market() -> tuple[pa.Table, pa.Table]:
 
 
 def _register_champion(registry: ModelRegistry, training_ticks: pa.Table) -> None:
-    spec = ModelSpec(symbol=SYMBOL, costs=CostModel(fee_bps=2.0))
-    dataset = build_dataset(compute_features(compute_bars_1m(training_ticks)), spec)
-    rows = dataset.labelled()
-    model = xgb.XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1, random_state=1)
-    model.fit(dataset.features.iloc[rows], dataset.label[rows])
-    version = registry.register(
-        name=model_name(SYMBOL),
-        model=model,
-        input_example=dataset.features.iloc[rows[:3]],
-        params={},
-        metrics={},
-        tags={SPEC_TAG: spec.to_json(), "tradegraph.feature_code_digest": feature_code_digest()},
-        artifacts={},
-    )
-    registry.set_alias(model_name(SYMBOL), CHAMPION, version.version)
+    register_champion(registry, training_ticks, SYMBOL)
 
 
 @pytest.fixture(scope="module")
