@@ -64,12 +64,24 @@ class Delivery:
     """Records that could not be decoded; already sent to the dead-letter topic."""
 
 
+RawRecord = tuple[str, int, int, bytes | None, bytes | None]
+"""One bus record as received: (topic, partition, offset, key, value)."""
+
+
 class TickConsumer(abc.ABC):
-    """A member of a consumer group; not thread-safe."""
+    """A member of a consumer group; not thread-safe.
+
+    :meth:`poll` decodes tick records; :meth:`poll_records` hands back the records as they are, for
+    consumers of other topics (the source loader reads ``sources.<name>`` topics with it).
+    """
 
     @abc.abstractmethod
     def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
         """Wait up to ``timeout_s`` for records and return what arrived (maybe nothing)."""
+
+    @abc.abstractmethod
+    def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
+        """Wait up to ``timeout_s`` for records and return them undecoded (maybe none)."""
 
     @abc.abstractmethod
     def commit(self) -> None:
@@ -117,6 +129,11 @@ class TickBus(abc.ABC):
     @abc.abstractmethod
     def consumer(self, *, group: str, venues: Sequence[str]) -> TickConsumer:
         """Join ``group`` reading the topics of ``venues``; new groups start at the earliest record."""
+
+    @abc.abstractmethod
+    def record_consumer(self, *, group: str, topics: Sequence[str]) -> TickConsumer:
+        """Join ``group`` reading ``topics`` as they are (use :meth:`TickConsumer.poll_records`); new groups
+        start at the earliest record. For topics that do not carry ticks (``sources.<name>``)."""
 
     @abc.abstractmethod
     def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.bus.base import DeadLetter, topic_for
+from resources.bus.base import DeadLetter, RawRecord, topic_for
 from trading_assets.core.ticks import TICK_SCHEMA, conform, empty_tick_table
 from trading_assets.core.validation import VENUE_PATTERN
 
@@ -256,10 +256,6 @@ def encode_table(
         for venue, symbol, start, end in groups
         for offset in range(start, end, max_ticks_per_record)
     ]
-
-
-RawRecord = tuple[str, int, int, bytes | None, bytes | None]
-"""(topic, partition, offset, key, value) of a record as a consumer received it."""
 
 
 def decode_batch(records: Iterable[RawRecord]) -> tuple[pa.Table, list[DeadLetter]]:

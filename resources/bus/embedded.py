@@ -39,13 +39,13 @@ from resources.bus.base import (
     BusError,
     DeadLetter,
     Delivery,
+    RawRecord,
     TickBus,
     TickConsumer,
     topic_for,
 )
 from resources.bus.codec import (
     DEFAULT_MAX_TICKS_PER_RECORD,
-    RawRecord,
     check_venue,
     dead_letter_from_json,
     dead_letter_to_json,
@@ -146,7 +146,15 @@ class EmbeddedTickBus(TickBus):
         the oldest record still held)."""
         for venue in venues:
             check_venue(venue)
-        topics = [topic_for(venue) for venue in venues]
+        return self.record_consumer(group=group, topics=[topic_for(venue) for venue in venues])
+
+    def record_consumer(self, *, group: str, topics: Sequence[str]) -> EmbeddedTickConsumer:
+        """Open the one consumer of ``group`` on ``topics``, at the group's committed offsets (a new group
+        at the oldest record still held)."""
+        if DEAD_LETTER_TOPIC in topics:
+            raise BusError(
+                f"{DEAD_LETTER_TOPIC!r} is read whole with dead_letters(), not by a consumer group"
+            )
         with self._changed:
             self._check_open()
             if group in self._open_groups:
@@ -292,12 +300,16 @@ class EmbeddedTickConsumer(TickConsumer):
         self._positions = positions
         self._closed = False
 
-    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
+    def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
         """Wait up to ``timeout_s`` for records past this consumer's position; take up to ``max_records``."""
         if self._closed:
             raise BusError(f"consumer of group {self.group!r} is closed")
+        return self._bus._take(self._positions, timeout_s=timeout_s, max_records=max_records)
+
+    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
+        """:meth:`poll_records`, decoded into ticks; undecodable records go to the dead letters."""
         started = time.monotonic()
-        raw = self._bus._take(self._positions, timeout_s=timeout_s, max_records=max_records)
+        raw = self.poll_records(timeout_s=timeout_s, max_records=max_records)
         table, dead = decode_batch(raw)
         if dead:
             for letter in dead:

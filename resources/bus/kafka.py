@@ -19,6 +19,7 @@ from typing import TypeVar
 import kafka.errors as kerrors
 import pyarrow as pa
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import FutureRecordMetadata
 from kafka.record.util import crc32c_c
 
@@ -27,6 +28,7 @@ from resources.bus.base import (
     BusError,
     DeadLetter,
     Delivery,
+    RawRecord,
     TickBus,
     TickConsumer,
     topic_for,
@@ -244,7 +246,14 @@ class KafkaTickBus(TickBus):
         """Join consumer group ``group`` on the topics of ``venues`` (created if missing)."""
         for venue in venues:
             check_venue(venue)
-        topics = [topic_for(venue) for venue in venues]
+        return self.record_consumer(group=group, topics=[topic_for(venue) for venue in venues])
+
+    def record_consumer(self, *, group: str, topics: Sequence[str]) -> KafkaTickConsumer:
+        """Join consumer group ``group`` on ``topics`` (created if missing)."""
+        if DEAD_LETTER_TOPIC in topics:
+            raise BusError(
+                f"{DEAD_LETTER_TOPIC!r} is read whole with dead_letters(), not by a consumer group"
+            )
         self.ensure_topics(topics)
         return KafkaTickConsumer(self, group, topics)
 
@@ -348,17 +357,21 @@ class KafkaTickConsumer(TickConsumer):
     def _context(self) -> str:
         return f"group {self.group!r} on topics {self.topics} at {self._bus.bootstrap!r}"
 
-    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
-        """Poll up to ``max_records`` records; undecodable ones are written to the dead-letter topic first."""
+    def _poll(self, *, timeout_s: float, max_records: int) -> dict[TopicPartition, list[ConsumerRecord]]:
         try:
-            batch = self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
+            return self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
         except kerrors.KafkaError as exc:
             raise BusError(f"poll failed for {self._context()}: {exc!r}") from exc
-        raw = [
-            (record.topic, record.partition, record.offset, record.key, record.value)
-            for records in batch.values()
-            for record in records
-        ]
+
+    def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
+        """Poll up to ``max_records`` records, undecoded."""
+        batch = self._poll(timeout_s=timeout_s, max_records=max_records)
+        return _raw(batch)
+
+    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
+        """Poll up to ``max_records`` records; undecodable ones are written to the dead-letter topic first."""
+        batch = self._poll(timeout_s=timeout_s, max_records=max_records)
+        raw = _raw(batch)
         table, dead = decode_batch(raw)
         if dead:
             for letter in dead:
@@ -422,3 +435,11 @@ class KafkaTickConsumer(TickConsumer):
             self._consumer.close(autocommit=False, timeout_ms=self._bus.request_timeout_ms)
         except kerrors.KafkaError as exc:
             raise BusError(f"closing the consumer failed for {self._context()}: {exc!r}") from exc
+
+
+def _raw(batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[RawRecord]:
+    return [
+        (record.topic, record.partition, record.offset, record.key, record.value)
+        for records in batch.values()
+        for record in records
+    ]

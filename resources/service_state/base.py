@@ -137,7 +137,7 @@ class LiveGapFill:
 
 
 class ServiceStateStore(abc.ABC):
-    """Heartbeats, restart state and live gap fills, keyed by service instance; usable as a context manager.
+    """Heartbeats, restart state, source cursors and live gap fills, keyed by service instance; usable as a context manager.
 
     Writers replace their own instance's heartbeat and restart state; readers in other processes see the
     newest complete record of every instance (never half a write). Errors that a later call may not
@@ -164,6 +164,14 @@ class ServiceStateStore(abc.ABC):
     @abc.abstractmethod
     def restart_state(self, instance: ServiceInstance) -> RestartState | None:
         """The restart state ``instance`` saved last, or None if it never saved one."""
+
+    @abc.abstractmethod
+    def save_cursor(self, instance: ServiceInstance, cursor: str) -> None:
+        """Replace the cursor of ``instance`` (a source poller's position at its source, opaque text)."""
+
+    @abc.abstractmethod
+    def cursor(self, instance: ServiceInstance) -> str | None:
+        """The cursor ``instance`` saved last, or None if it never saved one."""
 
     @abc.abstractmethod
     def record_gap_fills(self, fills: Sequence[LiveGapFill]) -> None:

@@ -44,6 +44,7 @@ class ClickHouseServiceState(ServiceStateStore):
         heartbeats_table: str = "service_heartbeats",
         state_table: str = "service_restart_state",
         gaps_table: str = "live_gap_fills",
+        cursor_table: str = "service_source_cursors",
         connect_timeout_s: float = 2.0,
         send_receive_timeout_s: float = 5.0,
     ) -> None:
@@ -51,6 +52,7 @@ class ClickHouseServiceState(ServiceStateStore):
         self.heartbeats_table = ch_sql.identifier(heartbeats_table)
         self.state_table = ch_sql.identifier(state_table)
         self.gaps_table = ch_sql.identifier(gaps_table)
+        self.cursor_table = ch_sql.identifier(cursor_table)
         # The short timeouts hold whatever the (shared) URL says.
         endpoint = parse_endpoint(
             url, connect_timeout_s=connect_timeout_s, send_receive_timeout_s=send_receive_timeout_s
@@ -85,6 +87,7 @@ class ClickHouseServiceState(ServiceStateStore):
                 self._client.execute(ch_sql.create_database(self.database))
                 self._client.execute(sql.create_heartbeats(self.database, self.heartbeats_table))
                 self._client.execute(sql.create_restart_state(self.database, self.state_table))
+                self._client.execute(sql.create_restart_state(self.database, self.cursor_table))
                 self._client.execute(sql.create_gap_fills(self.database, self.gaps_table))
                 self._ready = True
             return self._client.execute(query, params)
@@ -107,17 +110,30 @@ class ClickHouseServiceState(ServiceStateStore):
 
     def save_restart_state(self, instance: ServiceInstance, state: RestartState) -> None:
         """Replace the restart state of ``instance`` (a new version of its row)."""
-        row = (*codec.instance_row(instance), time.time_ns() // 1_000, codec.state_to_json(state))
-        self._execute(sql.insert_restart_state(self.database, self.state_table), [row], "save restart state")
+        self._save_text(self.state_table, instance, codec.state_to_json(state), "save restart state")
 
     def restart_state(self, instance: ServiceInstance) -> RestartState | None:
         """The restart state ``instance`` saved last, or None."""
+        text = self._load_text(self.state_table, instance, "read restart state")
+        return None if text is None else codec.state_from_json(text)
+
+    def save_cursor(self, instance: ServiceInstance, cursor: str) -> None:
+        """Replace the cursor of ``instance`` (a new version of its row)."""
+        self._save_text(self.cursor_table, instance, cursor, "save cursor")
+
+    def cursor(self, instance: ServiceInstance) -> str | None:
+        """The cursor ``instance`` saved last, or None."""
+        return self._load_text(self.cursor_table, instance, "read cursor")
+
+    def _save_text(self, table: str, instance: ServiceInstance, text: str, operation: str) -> None:
+        row = (*codec.instance_row(instance), time.time_ns() // 1_000, text)
+        self._execute(sql.insert_restart_state(self.database, table), [row], operation)
+
+    def _load_text(self, table: str, instance: ServiceInstance, operation: str) -> str | None:
         rows = self._execute(
-            sql.select_restart_state(self.database, self.state_table),
-            {"instance_key": instance.key},
-            "read restart state",
+            sql.select_restart_state(self.database, table), {"instance_key": instance.key}, operation
         )
-        return codec.state_from_json(rows[0][0]) if rows else None
+        return str(rows[0][0]) if rows else None
 
     def record_gap_fills(self, fills: Sequence[LiveGapFill]) -> None:
         """Append ``fills`` (a fill recorded twice is one row to readers)."""

@@ -41,6 +41,9 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS restart_state (
         instance_key TEXT PRIMARY KEY, service TEXT NOT NULL, name TEXT NOT NULL, host TEXT NOT NULL,
         venues TEXT NOT NULL, symbols TEXT NOT NULL, saved_us INTEGER NOT NULL, state TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS source_cursors (
+        instance_key TEXT PRIMARY KEY, service TEXT NOT NULL, name TEXT NOT NULL, host TEXT NOT NULL,
+        venues TEXT NOT NULL, symbols TEXT NOT NULL, saved_us INTEGER NOT NULL, state TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS live_gap_fills (
         instance_key TEXT NOT NULL, venue TEXT NOT NULL, symbol TEXT NOT NULL, day TEXT NOT NULL,
         first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, filled INTEGER NOT NULL,
@@ -126,22 +129,35 @@ class EmbeddedServiceState(ServiceStateStore):
 
     def save_restart_state(self, instance: ServiceInstance, state: RestartState) -> None:
         """Replace the restart state of ``instance``."""
-        columns = (*codec.INSTANCE_COLUMNS, "saved_us", "state")
-        row = (*codec.instance_row(instance), _now_us(), codec.state_to_json(state))
-        with self._db("save restart state", write=True) as conn:
-            assert conn is not None
-            conn.execute(
-                f"INSERT OR REPLACE INTO restart_state ({', '.join(columns)}) "
-                f"VALUES ({_placeholders(columns)})",
-                row,
-            )
+        self._save_text("restart_state", instance, codec.state_to_json(state), "save restart state")
 
     def restart_state(self, instance: ServiceInstance) -> RestartState | None:
         """The restart state ``instance`` saved last, or None."""
-        rows = self._rows(
-            "SELECT state FROM restart_state WHERE instance_key = ?", (instance.key,), "read restart state"
-        )
-        return codec.state_from_json(rows[0][0]) if rows else None
+        text = self._load_text("restart_state", instance, "read restart state")
+        return None if text is None else codec.state_from_json(text)
+
+    def save_cursor(self, instance: ServiceInstance, cursor: str) -> None:
+        """Replace the cursor of ``instance``."""
+        self._save_text("source_cursors", instance, cursor, "save cursor")
+
+    def cursor(self, instance: ServiceInstance) -> str | None:
+        """The cursor ``instance`` saved last, or None."""
+        return self._load_text("source_cursors", instance, "read cursor")
+
+    # ``table`` is one of this module's own table names, never user input.
+    def _save_text(self, table: str, instance: ServiceInstance, text: str, operation: str) -> None:
+        columns = (*codec.INSTANCE_COLUMNS, "saved_us", "state")
+        row = (*codec.instance_row(instance), _now_us(), text)
+        with self._db(operation, write=True) as conn:
+            assert conn is not None
+            conn.execute(
+                f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(columns)})",
+                row,
+            )
+
+    def _load_text(self, table: str, instance: ServiceInstance, operation: str) -> str | None:
+        rows = self._rows(f"SELECT state FROM {table} WHERE instance_key = ?", (instance.key,), operation)
+        return str(rows[0][0]) if rows else None
 
     def record_gap_fills(self, fills: Sequence[LiveGapFill]) -> None:
         """Append ``fills`` (a fill recorded twice is kept once)."""

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.bus import BusError, DeadLetter, EmbeddedTickBus, KafkaTickBus, topic_for
+from resources.bus.base import RawRecord, TickConsumer
 from testkit.servers import KafkaBroker
 from tests.resources.bus.conftest import drain, make_ticks, sort_ticks
 from trading_assets.core.ticks import TICK_SCHEMA
@@ -290,3 +291,41 @@ def test_lag_counts_the_records_not_yet_polled(
     assert got.ticks.num_rows == 10_000
     # Kafka knows the lag from its fetches' high watermarks (None before any); Tansu's are not exact.
     assert lag_after == 0 or (isinstance(bus, KafkaTickBus) and (lag_after is None or lag_after >= 0))
+
+
+def _poll_all(consumer: TickConsumer, wanted: int, *, timeout_s: float = 30.0) -> list[RawRecord]:
+    got: list[RawRecord] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < wanted and time.monotonic() < deadline:
+        got.extend(consumer.poll_records(timeout_s=0.5))
+    return got
+
+
+def test_record_consumer_gets_raw_records_of_any_topic_in_order_and_redelivers_uncommitted(
+    bus: Bus, venue: str, group_name: Callable[[str], str]
+) -> None:
+    topic = f"sources.{venue}"
+    values = [f"record {i}".encode() for i in range(50)]
+    for value in values:
+        bus.publish_raw(topic, b"one-key", value)
+    bus.flush(timeout_s=30)
+    group = group_name("records")
+
+    with bus.record_consumer(group=group, topics=[topic]) as first:
+        taken = _poll_all(first, 50)
+        # closed without commit: the next consumer of the group gets them again
+    with bus.record_consumer(group=group, topics=[topic]) as second:
+        again = _poll_all(second, 50)
+        second.commit()
+    with bus.record_consumer(group=group, topics=[topic]) as third:
+        after_commit = third.poll_records(timeout_s=1.0)
+
+    assert [record[4] for record in taken] == values
+    assert all(record[0] == topic and record[3] == b"one-key" for record in taken)
+    assert [record[4] for record in again] == values
+    assert after_commit == []
+
+
+def test_record_consumer_refuses_the_dead_letter_topic(bus: Bus, group_name: Callable[[str], str]) -> None:
+    with pytest.raises(BusError, match="dead_letters"):
+        bus.record_consumer(group=group_name("dlq"), topics=["ticks.dead-letters"])

@@ -43,6 +43,7 @@ def test_an_empty_store_has_nothing(state: ServiceStateStore) -> None:
     assert state.heartbeats() == []
     assert state.heartbeat(A) is None
     assert state.restart_state(A) is None
+    assert state.cursor(A) is None
     assert state.gap_fills(DAY) == []
 
 
@@ -88,6 +89,23 @@ def test_restart_state_is_looked_up_by_instance_and_replaced(backend: Reopen) ->
         )
         is None
     )
+
+
+def test_source_cursor_is_looked_up_by_instance_replaced_and_apart_from_restart_state(
+    backend: Reopen,
+) -> None:
+    prices = ServiceInstance(service="source", venues=(), symbols=(), host="h1", name="prices")
+    load = ServiceInstance(service="source", venues=(), symbols=(), host="h1", name="load")
+    writer, reader = backend(), backend()
+
+    writer.save_cursor(prices, '{"etag": "a"}')
+    writer.save_cursor(load, "page=7")
+    writer.save_cursor(prices, '{"etag": "b"}')
+
+    assert reader.cursor(prices) == '{"etag": "b"}'
+    assert reader.cursor(load) == "page=7"
+    assert reader.restart_state(prices) is None
+    assert reader.cursor(A) is None
 
 
 def test_gap_fills_are_appended_and_read_by_day(backend: Reopen) -> None:

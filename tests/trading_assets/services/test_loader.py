@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from resources.bus.base import BusError, Delivery, TickConsumer
+from resources.bus.base import BusError, Delivery, RawRecord, TickConsumer
 from resources.bus.embedded import EmbeddedTickBus
 from resources.service_state import EmbeddedServiceState, ServiceInstance
 from resources.service_state.embedded import embedded_state_path
@@ -53,6 +53,9 @@ class ScriptedConsumer(TickConsumer):
             records = max_records if self.full_polls else 1
             self.full_polls = max(0, self.full_polls - 1)
         return Delivery(ticks=item, records=records, dead_letters=())
+
+    def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
+        raise AssertionError("the loader polls decoded ticks, never raw records")
 
     def commit(self) -> None:
         if self.failing_commits:
