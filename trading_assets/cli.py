@@ -640,6 +640,10 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--why", help="reset: why it is safe to trade again (recorded)")
     risk.set_defaults(handler=_cmd_risk)
 
+    from trading_assets.cli_sources import add_sources_parser
+
+    add_sources_parser(sub)
+
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)
     return parser

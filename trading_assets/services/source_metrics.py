@@ -15,8 +15,9 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 class SourcePollerMetrics:
     """What a source poller counts (one registry per poller process; labels name the source)."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Metrics in ``registry`` (a new one when None; pollers and the loader of one process share one)."""
+        self.registry = CollectorRegistry() if registry is None else registry
         r = self.registry
         self.records = Counter(
             "tradegraph_source_records", "Records published on the bus", ["source", "kind"], registry=r
@@ -55,8 +56,9 @@ class SourcePollerMetrics:
 class SourceLoaderMetrics:
     """What the source loader counts."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Metrics in ``registry`` (a new one when None; pollers and the loader of one process share one)."""
+        self.registry = CollectorRegistry() if registry is None else registry
         r = self.registry
         self.rows = Counter(
             "tradegraph_source_loader_rows", "New rows stored (repeats not counted)", ["source"], registry=r
