@@ -2,46 +2,18 @@
 
 Adding a kind of source is one package under ``resources/sources/`` defining a ``KIND`` and one line in
 ``_BUILT_IN`` below. Sources themselves are instances of a kind, configured by name in a sources file
-(:mod:`resources.sources.config`); tests and plug-ins may :func:`register_kind` more at run time.
+(:mod:`resources.sources.config`); tests and plug-ins may :func:`register_kind` more at run time. The
+kind packages import :class:`SourceKind` from :mod:`resources.sources.kind`, not from here (no cycle).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
-import pydantic
+from collections.abc import Mapping
 
 from resources.sources.base import Source
+from resources.sources.kind import SourceKind
 
-SourceBuilder = Callable[[Any], Source]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceKind:
-    """One kind of source: its name, its typed config and how to build a source from that config."""
-
-    name: str
-    """Registry name, lower case (``rest``, ``soap``, ``ftp``, ``sns``, ``entsoe``)."""
-    config_type: type
-    """Frozen, keyword-only dataclass of the kind's options; it has a ``name: str`` field (the source name)."""
-    build: SourceBuilder
-    """Builds the source from a config of :attr:`config_type`."""
-    summary: str = ""
-    """One line for ``tradegraph sources kinds``."""
-
-    def config(self, options: Mapping[str, object]) -> Any:
-        """``options`` validated into :attr:`config_type`; ``ValueError`` naming each wrong or missing option."""
-        try:
-            return pydantic.TypeAdapter(self.config_type).validate_python(dict(options))
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or '(options)'}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ValueError(f"source kind {self.name!r}: bad options: {problems}") from None
-
+__all__ = ["SourceKind", "build_source", "kind_names", "register_kind", "source_kind", "unregister_kind"]
 
 _BUILT_IN: tuple[SourceKind, ...] = ()
 

@@ -20,7 +20,7 @@ from resources.sources.base import (
     SourceSpec,
     SourceUnavailableError,
 )
-from resources.sources.registry import SourceKind
+from resources.sources.kind import SourceKind
 
 US_PER_MINUTE = 60_000_000
 
