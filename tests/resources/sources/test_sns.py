@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ import boto3
 import pyarrow as pa
 import pytest
 
-from resources.sources.base import SourceBatch, SourceUnavailableError
+from resources.sources.base import SourceBatch, SourceError, SourceUnavailableError
 from resources.sources.registry import build_source, source_kind
 from resources.sources.sns import SnsSource
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
@@ -313,3 +315,74 @@ def test_a_server_that_went_down_makes_fetch_and_ack_raise_source_unavailable(tm
     with pytest.raises(SourceUnavailableError, match="DeleteMessageBatch"):
         source.ack(batch)
     source.close()
+
+
+class _Failing(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the status and JSON error of ``server.answer`` (an SQS-like endpoint)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, error_type = self.server.answer  # type: ignore[attr-defined]
+        body = json.dumps({"__type": f"com.amazonaws.sqs#{error_type}", "message": "from the test"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def failing_endpoint() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "retryable"),
+    [
+        (503, "ServiceUnavailable", True),
+        (500, "InternalError", True),
+        (400, "RequestThrottled", True),
+        (400, "QueueDoesNotExist", False),
+        (403, "AccessDenied", False),
+    ],
+)
+def test_server_errors_are_unavailable_when_retrying_helps_and_source_errors_otherwise(
+    failing_endpoint: http.server.ThreadingHTTPServer, status: int, error_type: str, retryable: bool
+) -> None:
+    # Arrange: an endpoint that answers every call with this error.
+    failing_endpoint.answer = (status, error_type)  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{failing_endpoint.server_address[1]}"
+    chosen = {**options_without_server(), "queue_url": f"{url}/123456789012/q", "endpoint_url": url}
+
+    # Act
+    with build_source("sns", chosen) as source, pytest.raises(SourceError) as raised:
+        source.fetch(None, timeout_s=1)
+
+    # Assert: one attempt, classified by whether a later fetch may succeed.
+    assert isinstance(raised.value, SourceUnavailableError) is retryable
+    assert error_type in str(raised.value) and "ReceiveMessage" in str(raised.value)
+
+
+def test_missing_credentials_are_a_source_error_saying_what_to_set(
+    s3_server: S3Server, topic: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    with build_source("sns", options(s3_server, topic)) as source, pytest.raises(SourceError) as raised:
+        source.fetch(None, timeout_s=1)
+
+    assert not isinstance(raised.value, SourceUnavailableError)
+    assert "AWS_ACCESS_KEY_ID" in str(raised.value)
