@@ -84,7 +84,8 @@ def _envelope(
         ) from None
     if not isinstance(envelope, dict) or envelope.get("Type") != "Notification":
         kind = envelope.get("Type") if isinstance(envelope, dict) else type(envelope).__name__
-        raise BadMessage(f"envelope field 'Type': {kind!r} is not 'Notification'")
+        hint = " (confirm the subscription at its SubscribeURL)" if kind == "SubscriptionConfirmation" else ""
+        raise BadMessage(f"envelope field 'Type': {kind!r} is not 'Notification'{hint}")
     message_id, message = envelope.get("MessageId"), envelope.get("Message")
     if not isinstance(message_id, str) or not message_id:
         raise BadMessage(f"envelope field 'MessageId': {message_id!r} is not a message id")
