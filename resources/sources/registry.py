@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from resources.sources import websocket
+from resources.sources import sns, websocket
 from resources.sources.base import Source
-from resources.sources.kind import SourceKind
+from resources.sources.kind import SourceBuilder, SourceKind
 
-__all__ = ["SourceKind", "build_source", "kind_names", "register_kind", "source_kind", "unregister_kind"]
+__all__ = [
+    "SourceBuilder",
+    "SourceKind",
+    "build_source",
+    "kind_names",
+    "register_kind",
+    "source_kind",
+    "unregister_kind",
+]
 
-_BUILT_IN: tuple[SourceKind, ...] = (websocket.KIND,)
+_BUILT_IN: tuple[SourceKind, ...] = (sns.KIND, websocket.KIND)
 
 _kinds: dict[str, SourceKind] = {kind.name: kind for kind in _BUILT_IN}
 
