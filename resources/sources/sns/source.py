@@ -22,7 +22,8 @@ from typing import Any
 import boto3
 import pyarrow as pa
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from resources.sources.base import (
     Rejected,
@@ -99,11 +100,10 @@ class SnsSource(Source):
         where = f"source {self.spec.name}: {what}"
         try:
             return call(**kwargs)
-        except (ConnectionError, NoCredentialsError) as exc:
-            if isinstance(exc, NoCredentialsError):
-                raise SourceError(
-                    f"{where}: no AWS credentials (set AWS_ACCESS_KEY_ID or a profile)"
-                ) from exc
+        except NoCredentialsError as exc:
+            raise SourceError(f"{where}: no AWS credentials (set AWS_ACCESS_KEY_ID or a profile)") from exc
+        except (BotoConnectionError, HTTPClientError) as exc:
+            # Connection refused or timed out, read timed out, connection closed mid-answer.
             raise SourceUnavailableError(
                 f"{where}: cannot reach {self.config.endpoint_url or 'AWS'}: {exc}"
             ) from exc
@@ -175,7 +175,16 @@ class SnsSource(Source):
         more = False
         while len(messages) < self.config.max_messages:
             want = min(SQS_MAX_PER_RECEIVE, self.config.max_messages - len(messages))
-            received = self._receive(url, want, wait_s)
+            try:
+                received = self._receive(url, want, wait_s)
+            except SourceUnavailableError as exc:
+                if not messages:
+                    raise
+                # Hand over what was received: dropping it would only delay it by the visibility timeout.
+                log.warning(
+                    "source %s: %s; returning the %d messages received", self.spec.name, exc, len(messages)
+                )
+                break
             messages += received
             wait_s = 0
             if len(received) < want:

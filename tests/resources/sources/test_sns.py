@@ -325,8 +325,18 @@ class _Failing(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.server.answer is None:  # type: ignore[attr-defined]
+            time.sleep(3)  # never answers in time
+            return
         status, error_type = self.server.answer  # type: ignore[attr-defined]
-        body = json.dumps({"__type": f"com.amazonaws.sqs#{error_type}", "message": "from the test"}).encode()
+        scripted = getattr(self.server, "scripted", None)
+        if scripted:  # answers to give first, one per request, before ``answer``
+            status, payload = scripted.pop(0)
+            body = json.dumps(payload).encode()
+        else:
+            body = json.dumps(
+                {"__type": f"com.amazonaws.sqs#{error_type}", "message": "from the test"}
+            ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(body)))
@@ -373,6 +383,55 @@ def test_server_errors_are_unavailable_when_retrying_helps_and_source_errors_oth
     # Assert: one attempt, classified by whether a later fetch may succeed.
     assert isinstance(raised.value, SourceUnavailableError) is retryable
     assert error_type in str(raised.value) and "ReceiveMessage" in str(raised.value)
+
+
+def test_an_endpoint_that_does_not_answer_in_time_is_unavailable(
+    failing_endpoint: http.server.ThreadingHTTPServer,
+) -> None:
+    failing_endpoint.answer = None  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{failing_endpoint.server_address[1]}"
+    chosen = {
+        **options_without_server(),
+        "queue_url": f"{url}/123456789012/q",
+        "endpoint_url": url,
+        "wait_time_s": 0,
+        "read_timeout_s": 0.5,
+    }
+
+    with build_source("sns", chosen) as source, pytest.raises(SourceUnavailableError, match="ReceiveMessage"):
+        source.fetch(None, timeout_s=0)
+
+
+def test_messages_received_before_a_later_receive_fails_are_returned_not_dropped(
+    failing_endpoint: http.server.ThreadingHTTPServer,
+) -> None:
+    # Arrange: the first ReceiveMessage returns 10 messages, every later call fails with a 503.
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "",
+        "Timestamp": "2024-03-01T10:00:00.000Z",
+        "Message": json.dumps({"area": "DE", "price": 1.5, "delivery_start": "2024-03-02T01:00:00Z"}),
+    }
+    messages = [
+        {
+            "MessageId": f"sqs-{i}",
+            "ReceiptHandle": f"r-{i}",
+            "Body": json.dumps({**envelope, "MessageId": f"m-{i}"}),
+        }
+        for i in range(10)
+    ]
+    failing_endpoint.scripted = [(200, {"Messages": messages})]  # type: ignore[attr-defined]
+    failing_endpoint.answer = (503, "ServiceUnavailable")  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{failing_endpoint.server_address[1]}"
+    chosen = {**options_without_server(), "queue_url": f"{url}/123456789012/q", "endpoint_url": url}
+
+    # Act
+    with build_source("sns", {**chosen, "max_messages": 30}) as source:
+        batch = source.fetch(None, timeout_s=1)
+
+    # Assert
+    assert batch.records["message_id"].to_pylist() == [f"m-{i}" for i in range(10)]
+    assert batch.receipts == tuple(f"r-{i}" for i in range(10))
 
 
 def test_missing_credentials_are_a_source_error_saying_what_to_set(
