@@ -21,10 +21,15 @@ def _sources_file(args: argparse.Namespace, settings: Settings) -> Path | None:
 
 
 def _cmd_kinds(args: argparse.Namespace, settings: Settings) -> int:
+    from resources.exchange_feed.registry import venue_names
     from resources.sources.registry import kind_names, source_kind
 
     for name in kind_names():
         print(f"{name:<12}{source_kind(name).summary}")
+    # The exchange venues are websocket sources with a pipeline of their own (ticks, trade-id gap fill).
+    print(
+        f"{'venues':<12}exchange trade feeds {', '.join(venue_names())}: `tradegraph stream` / `tradegraph run`"
+    )
     return 0
 
 
