@@ -657,8 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
     risk.set_defaults(handler=_cmd_risk)
 
     from trading_assets.cli_sources import add_sources_parser
+    from trading_assets.cli_up import add_up_parser
 
     add_sources_parser(sub)
+    add_up_parser(sub)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)
