@@ -5,7 +5,8 @@ Read with lxml, namespace-agnostic (the platform moves schema versions: ``public
 
 - ``Publication_MarketDocument`` (day-ahead prices, A44): ``TimeSeries/Period/Point/price.amount``;
 - ``GL_MarketDocument`` (load A65, generation forecasts A69 / A71): ``.../Point/quantity``;
-- ``Acknowledgement_MarketDocument``: reason 999 "No matching data found" is no rows, anything else a
+- ``Acknowledgement_MarketDocument``: reason 999 "No matching data found" is no rows, anything else
+  (other 999 texts too: bad parameters) a
   :class:`~resources.sources.base.SourceError` with the platform's reason.
 
 A period has ``timeInterval`` start/end and a ``resolution`` (``PT15M``, ``PT30M``, ``PT60M``); point
@@ -117,7 +118,8 @@ def parse_document(body: bytes, *, area: str, document_type: str, process_type: 
     rows = Rows()
     if kind == "Acknowledgement_MarketDocument":
         reasons = [(_text(r, "code") or "", _text(r, "text") or "") for r in _children(root, "Reason")]
-        if any(code == NO_MATCHING_DATA for code, _ in reasons):
+        # 999 is the platform's catch-all code: only its "No matching data found" means "no data yet".
+        if any(code == NO_MATCHING_DATA and "no matching data" in text.lower() for code, text in reasons):
             return rows
         shown = "; ".join(f"{code} {text}".strip() for code, text in reasons) or "no reason given"
         raise SourceError(f"ENTSO-E refused the query: {shown}")
