@@ -1,0 +1,290 @@
+"""The ``entsoe`` source against the energy simulator's ENTSO-E API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+
+from resources.sources.base import SourceBatch, SourceError, SourceUnavailableError
+from resources.sources.config import parse_sources
+from resources.sources.entsoe import EntsoeConfig, EntsoeSource, parse_document
+from trading_assets.core.time import day_start_us
+from trading_assets.services.energy_sim import EntsoeApiServer, ManualClock, MarketShape
+from trading_assets.services.energy_sim.documents import compress_a03
+
+TOKEN = "sim-token-5f2a"
+DE_LU = "10Y1001A1001A82H"
+TODAY = dt.date(2026, 11, 30)
+TOMORROW = TODAY + dt.timedelta(days=1)
+HOUR_US = 3_600_000_000
+
+
+def _at(day: dt.date, hour: float) -> float:
+    return day_start_us(day) / 1e6 + hour * 3600
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(_at(TODAY, 13))
+
+
+@pytest.fixture
+def api(clock: ManualClock) -> Iterator[EntsoeApiServer]:
+    with EntsoeApiServer(token=TOKEN, clock=clock) as server:
+        yield server
+
+
+def _source(api: EntsoeApiServer, **options: object) -> EntsoeSource:
+    values: dict[str, object] = {
+        "name": "entsoe_test",
+        "url": api.url,
+        "security_token": TOKEN,
+        "document_type": "A44",
+        "area": "DE_LU",
+        "start": TODAY,
+        "timeout_s": 5.0,
+    }
+    values.update(options)
+    return EntsoeSource(EntsoeConfig(**values), clock=api.clock)  # type: ignore[arg-type]
+
+
+def _drain(source: EntsoeSource, cursor: str | None) -> tuple[list[SourceBatch], str | None]:
+    batches = []
+    for _ in range(50):
+        batch = source.fetch(cursor, timeout_s=5.0)
+        batches.append(batch)
+        cursor = batch.cursor if batch.cursor is not None else cursor
+        if not batch.more:
+            return batches, cursor
+    raise AssertionError("the source never caught up")
+
+
+def _records(batches: list[SourceBatch]) -> pa.Table:
+    return pa.concat_tables([b.records for b in batches])
+
+
+def _day(records: pa.Table, day: dt.date) -> pa.Table:
+    start = day_start_us(day)
+    times = records.column("period_start_us").to_numpy()
+    return records.filter(pa.array((times >= start) & (times < start + 24 * HOUR_US)))
+
+
+def test_day_ahead_prices_of_today_and_tomorrow_are_24_points_each_with_a03_gaps_filled(
+    api: EntsoeApiServer,
+) -> None:
+    source = _source(api)
+
+    batch = source.fetch(None, timeout_s=5.0)
+
+    shape = MarketShape()
+    for day in (TODAY, TOMORROW):
+        rows = _day(batch.records, day).sort_by("period_start_us")
+        expected = shape.price(DE_LU, day, 60).tolist()
+        assert rows.num_rows == 24
+        assert rows.column("value").to_pylist() == expected
+        assert len(compress_a03(shape.price(DE_LU, day, 60))) < 24  # the document really left points out
+        assert set(rows.column("unit").to_pylist()) == {"EUR/MWH"}
+        assert set(rows.column("resolution_minutes").to_pylist()) == {60}
+    assert source.spec.periods_per_day == 24
+    assert not batch.more and batch.rejected == ()
+
+
+def test_quarter_hour_prices_are_96_points_a_day(clock: ManualClock) -> None:
+    with EntsoeApiServer(token=TOKEN, clock=clock, price_resolution_minutes=15) as api:
+        source = _source(api, resolution_minutes=15)
+
+        batch = source.fetch(None, timeout_s=5.0)
+
+    assert source.spec.periods_per_day == 96
+    assert _day(batch.records, TODAY).num_rows == 96
+    assert (
+        _day(batch.records, TODAY).column("value").to_pylist()
+        == MarketShape().price(DE_LU, TODAY, 15).tolist()
+    )
+
+
+def test_a_reissued_forecast_is_a_new_version_beside_the_old_one(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    source = _source(api, document_type="A65", process_type="A01", resolution_minutes=15)
+    first = source.fetch(None, timeout_s=5.0)
+    clock.now = _at(TODAY, 19)  # tomorrow's forecast is re-issued at 18:00
+
+    second = source.fetch(first.cursor, timeout_s=5.0)
+
+    shape = MarketShape()
+    issue0, issue1 = (shape.forecast("load", DE_LU, TOMORROW, 15, k) for k in (0, 1))
+    changed = int((issue0 != issue1).sum())
+    assert _day(first.records, TOMORROW).column("value").to_pylist() == issue0.tolist()
+    assert _day(first.records, TODAY).num_rows == 96
+    assert second.records.num_rows == changed > 80  # only the values that changed, only tomorrow's
+    assert _day(second.records, TODAY).num_rows == 0
+    assert set(second.records.column("published_us").to_pylist()) == {int(_at(TODAY, 18) * 1e6)}
+    assert set(first.records.column("published_us").to_pylist()) == {int(_at(TODAY, 12) * 1e6)}
+    starts = second.records.column("period_start_us").to_numpy()
+    positions = (starts - day_start_us(TOMORROW)) // (15 * 60_000_000)
+    assert second.records.column("value").to_pylist() == issue1[positions].tolist()
+    # Another document (its own mRID) carries the re-issue.
+    assert set(second.records.column("document_mrid").to_pylist()).isdisjoint(
+        first.records.column("document_mrid").to_pylist()
+    )
+
+
+def test_no_matching_data_acknowledgement_is_no_records_not_an_error(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    clock.now = _at(TODAY, 11)  # tomorrow's auction result comes at 12:00
+    source = _source(api, start=TOMORROW)
+
+    before = source.fetch(None, timeout_s=5.0)
+    clock.now = _at(TODAY, 12.5)
+    after = source.fetch(before.cursor, timeout_s=5.0)
+
+    assert api.stats.no_data == 1
+    assert before.records.num_rows == 0 and before.rejected == ()
+    assert after.records.num_rows == 24
+
+
+def test_a_wrong_token_is_a_clear_source_error_that_does_not_show_the_token(api: EntsoeApiServer) -> None:
+    source = _source(api, security_token="wrong-token-77")
+
+    with pytest.raises(SourceError) as raised:
+        source.fetch(None, timeout_s=5.0)
+
+    assert not isinstance(raised.value, SourceUnavailableError)
+    assert "security token" in str(raised.value) and "HTTP 401" in str(raised.value)
+    assert "wrong-token-77" not in str(raised.value) and "wrong-token-77" not in repr(source.config)
+    assert api.stats.unauthorized == 1
+
+
+def test_an_unchanged_answer_is_304_and_delivers_nothing(api: EntsoeApiServer, clock: ManualClock) -> None:
+    source = _source(api)
+    first = source.fetch(None, timeout_s=5.0)
+    clock.advance(3600)
+
+    again = source.fetch(first.cursor, timeout_s=5.0)
+
+    assert api.stats.not_modified == 1
+    assert again.records.num_rows == 0 and again.cursor is not None
+
+
+def test_the_rate_limit_is_unavailable_with_retry_after(clock: ManualClock) -> None:
+    with EntsoeApiServer(token=TOKEN, clock=clock, rate_limit=1, rate_window_s=30) as api:
+        source = _source(api)
+        source.fetch(None, timeout_s=5.0)
+
+        with pytest.raises(SourceUnavailableError) as raised:
+            source.fetch(None, timeout_s=5.0)
+
+    assert raised.value.retry_after_s is not None and 1 <= raised.value.retry_after_s <= 30
+
+
+def test_catching_up_from_start_then_a_restart_from_the_cursor_delivers_exactly_once(
+    api: EntsoeApiServer,
+) -> None:
+    start = TODAY - dt.timedelta(days=6)
+    whole, _ = _drain(_source(api, start=start, days_per_request=2), None)
+    first_run = _source(api, start=start, days_per_request=2)
+    a = first_run.fetch(None, timeout_s=5.0)
+    b = first_run.fetch(a.cursor, timeout_s=5.0)
+    first_run.close()  # killed after saving b's cursor
+
+    rest, _ = _drain(_source(api, start=start, days_per_request=2), b.cursor)
+
+    assert [batch.more for batch in whole] == [True, True, True, False]
+    expected = _records(whole)
+    assert expected.num_rows == 8 * 24
+    delivered = _records([a, b, *rest])
+    key = ["period_start_us", "published_us"]
+    assert sorted(zip(*(delivered.column(k).to_pylist() for k in key), strict=True)) == sorted(
+        zip(*(expected.column(k).to_pylist() for k in key), strict=True)
+    )
+
+
+def test_realised_load_grows_through_the_day_and_each_point_is_delivered_once(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    source = _source(api, document_type="A65", process_type="A16", resolution_minutes=15)
+    first = source.fetch(None, timeout_s=5.0)
+    clock.now = _at(TODAY, 14)
+
+    second = source.fetch(first.cursor, timeout_s=5.0)
+
+    assert first.records.num_rows == 51  # periods ended by 12:45, published 15 minutes later
+    assert second.records.num_rows == 4
+    actual = MarketShape().actual("load", DE_LU, TODAY, 15)
+    assert second.records.column("value").to_pylist() == actual[51:55].tolist()
+
+
+def test_wind_and_solar_are_separate_series_by_psr_type(api: EntsoeApiServer) -> None:
+    source = _source(api, document_type="A69", process_type="A01", resolution_minutes=15)
+
+    batch = source.fetch(None, timeout_s=5.0)
+
+    today = _day(batch.records, TODAY)
+    assert today.num_rows == 192
+    solar = today.filter(pa.compute.equal(today.column("psr_type"), "B16")).sort_by("period_start_us")
+    assert solar.column("value").to_pylist() == MarketShape().forecast("solar", DE_LU, TODAY, 15, 3).tolist()
+    assert solar.column("value").to_pylist()[0] == 0.0  # no sun at midnight
+
+
+def test_built_from_a_sources_file_with_the_token_from_the_environment(api: EntsoeApiServer) -> None:
+    text = f"""
+[[source]]
+name = "entsoe_da_prices_de"
+kind = "entsoe"
+url = "{api.url}"
+security_token = "env:ENTSOE_API_KEY"
+document_type = "A44"
+area = "DE_LU"
+start = "2026-11-30"
+"""
+    (entry,) = parse_sources(text)
+
+    source = entry.build({"ENTSOE_API_KEY": TOKEN})
+
+    assert TOKEN not in repr(source.config) and source.spec.kind == "entsoe"
+    assert source.spec.records.version_column == "published_us"
+
+
+CURVE_A03 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Publication_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-3:publicationdocument:7:0">
+  <mRID>doc-1</mRID><revisionNumber>2</revisionNumber><type>A44</type>
+  <createdDateTime>2026-11-29T12:00:00Z</createdDateTime>
+  <TimeSeries><mRID>1</mRID><businessType>A62</businessType>
+    <in_Domain.mRID codingScheme="A01">10YFR-RTE------C</in_Domain.mRID>
+    <currency_Unit.name>EUR</currency_Unit.name><price_Measure_Unit.name>MWH</price_Measure_Unit.name>
+    <curveType>A03</curveType>
+    <Period><timeInterval><start>2026-11-29T23:00Z</start><end>2026-11-30T05:00Z</end></timeInterval>
+      <resolution>PT60M</resolution>
+      <Point><position>1</position><price.amount>10.5</price.amount></Point>
+      <Point><position>3</position><price.amount>12</price.amount></Point>
+      <Point><position>4</position><price.amount>abc</price.amount></Point>
+      <Point><position>9</position><price.amount>1</price.amount></Point>
+    </Period>
+  </TimeSeries>
+</Publication_MarketDocument>"""
+
+
+def test_a03_positions_repeat_the_previous_point_and_bad_points_are_rejected_with_reasons() -> None:
+    rows = parse_document(CURVE_A03, area="x", document_type="A44", process_type=None)
+
+    assert rows.value == [10.5, 10.5, 12.0, 12.0, 12.0, 12.0]
+    assert rows.period_start_us[0] == int(_at(TODAY, -1) * 1e6)
+    assert rows.area == ["10YFR-RTE------C"] * 6 and rows.revision == [2] * 6
+    assert [r.reason for r in rows.rejected] == [
+        "field 'price.amount': value 'abc' is not a number",
+        "field 'position': value 9 is outside 1..6 of the period",
+    ]
+
+
+def test_an_acknowledgement_other_than_no_data_is_an_error_with_its_reason() -> None:
+    body = b"""<Acknowledgement_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-1:acknowledgementdocument:7:0">
+      <Reason><code>999</code><text>Mandatory parameter in_Domain is missing</text></Reason>
+    </Acknowledgement_MarketDocument>"""
+
+    with pytest.raises(SourceError, match="in_Domain is missing"):
+        parse_document(body, area="x", document_type="A44", process_type=None)
