@@ -92,7 +92,8 @@ class MarketShape:
         phase = np.clip((hours - sunrise) / daylight, 0.0, 1.0)
         clouds = 0.35 + 0.65 * _rng(self.seed, "clouds", area, day).random()
         height = (0.45 + 0.25 * summer) * clouds
-        return self.solar_mw * self._area_scale(area) * height * np.sin(np.pi * phase) ** 2
+        bell = np.where((phase > 0) & (phase < 1), np.sin(np.pi * phase) ** 2, 0.0)  # exactly 0 at night
+        return self.solar_mw * self._area_scale(area) * height * bell
 
     def wind(self, area: str, day: dt.date, resolution_minutes: int) -> np.ndarray:
         """Wind generation (MW): a day's level with smooth noise around it."""
