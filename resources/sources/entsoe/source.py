@@ -142,6 +142,8 @@ class EntsoeSource(Source):
         )
         server_us = _server_us(response)
         new = replace(state, now_us=server_us if server_us is not None else now_us)
+        # A saved clock from before a long stop asked an old window: the platform's Date says so.
+        behind = server_us is not None and _day_of(server_us) > today
         if catching_up:
             new = replace(new, next_day=end)
         else:
@@ -155,7 +157,7 @@ class EntsoeSource(Source):
         if response.not_modified:
             # Nothing new: keep the validators that were just confirmed.
             new = replace(new, etag=state.etag, last_modified=state.last_modified)
-            return SourceBatch(records=RECORDS.schema.empty_table(), cursor=new.dumps())
+            return SourceBatch(records=RECORDS.schema.empty_table(), cursor=new.dumps(), more=behind)
         self._check_status(response)
         rows = parse_document(
             response.body,
@@ -175,7 +177,7 @@ class EntsoeSource(Source):
                 rows.rejected[0].reason,
             )
         return SourceBatch(
-            records=records, cursor=new.dumps(), rejected=tuple(rows.rejected), more=catching_up
+            records=records, cursor=new.dumps(), rejected=tuple(rows.rejected), more=catching_up or behind
         )
 
     def _params(self, first: dt.date, end: dt.date) -> dict[str, str]:

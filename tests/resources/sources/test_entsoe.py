@@ -358,3 +358,42 @@ def test_entsoe_py_sees_no_matching_data_where_our_connector_sees_no_records(
         client.query_load_forecast("DE_LU", start=day, end=day + pd.Timedelta(hours=23))  # type: ignore[attr-defined]
     ours = _source(api, document_type="A65", process_type="A01", start=TOMORROW + dt.timedelta(days=1))
     assert ours.fetch(None, timeout_s=5.0).records.num_rows == 0
+
+
+def test_after_midnight_yesterday_is_asked_once_more_then_the_new_open_days_without_repeats(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    source = _source(api, document_type="A65", process_type="A16", resolution_minutes=15)
+    evening = source.fetch(None, timeout_s=5.0)
+    clock.now = _at(TOMORROW, 0.75)  # 00:45: yesterday's last periods and today's first are out
+
+    batches, _ = _drain(source, evening.cursor)
+
+    after = _records(batches)
+    assert evening.records.num_rows == 51
+    assert not batches[-1].more
+    assert _day(after, TODAY).num_rows == 96 - 51  # the rest of yesterday, nothing delivered twice
+    assert _day(after, TOMORROW).num_rows == 2 and after.num_rows == 45 + 2
+    actual = MarketShape().actual("load", DE_LU, TODAY, 15)
+    assert _day(after, TODAY).sort_by("period_start_us").column("value").to_pylist() == actual[51:].tolist()
+
+
+def test_a_cursor_saved_long_ago_asks_again_at_once_after_learning_the_platforms_date(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    source = _source(api)
+    old = source.fetch(None, timeout_s=5.0)
+    clock.now = _at(TODAY + dt.timedelta(days=3), 13)
+
+    stale = source.fetch(old.cursor, timeout_s=5.0)
+    batches, _ = _drain(source, stale.cursor)
+
+    assert stale.more  # it asked the old window, the Date header told it the platform is 3 days on
+    days = {
+        d: _day(_records(batches), d).num_rows for d in (TODAY + dt.timedelta(days=i) for i in range(2, 5))
+    }
+    assert days == {
+        TODAY + dt.timedelta(days=2): 24,
+        TODAY + dt.timedelta(days=3): 24,
+        TODAY + dt.timedelta(days=4): 24,
+    }

@@ -170,3 +170,51 @@ def test_a_replay_clock_runs_faster_than_the_wall() -> None:
         pass
 
     assert replay() - first >= 15.0  # 0.2 s of wall time is 20 simulated seconds
+
+
+def test_the_command_serves_with_the_token_from_the_environment_and_prints_its_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import json
+    import threading
+    import time
+
+    from trading_assets.services.energy_sim.cli import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    monkeypatch.setenv("SIM_TOKEN", TOKEN)
+    args = parser.parse_args(
+        ["--port", "0", "--token-env", "SIM_TOKEN", "--start", "2026-11-30T13:00:00+00:00"]
+    )
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(run(args, stop)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "entsoe_url" not in (out := capsys.readouterr().out) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = json.loads(out)["entsoe_url"]
+        answers = [
+            requests.get(url, params={"securityToken": token}, timeout=5).status_code for token in ("", TOKEN)
+        ]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+    assert answers == [401, 400]  # the token is checked first; then the query lacks its parameters
+    assert codes == [0]
+
+
+def test_the_command_refuses_to_start_without_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from trading_assets.services.energy_sim.cli import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    monkeypatch.delenv("ENTSOE_API_KEY", raising=False)
+
+    assert run(parser.parse_args(["--port", "0"])) == 2
