@@ -397,3 +397,20 @@ def test_a_cursor_saved_long_ago_asks_again_at_once_after_learning_the_platforms
         TODAY + dt.timedelta(days=3): 24,
         TODAY + dt.timedelta(days=4): 24,
     }
+
+
+def test_an_unreachable_platform_is_unavailable_and_the_message_hides_the_token(clock: ManualClock) -> None:
+    with EntsoeApiServer(token=TOKEN, clock=clock) as gone:
+        url = gone.url
+    source = EntsoeSource(
+        EntsoeConfig(
+            name="entsoe_test", url=url, security_token=TOKEN, document_type="A44", area="DE_LU", start=TODAY
+        ),
+        clock=clock,
+    )
+
+    with pytest.raises(SourceUnavailableError) as raised:
+        source.fetch(None, timeout_s=2.0)
+
+    assert "cannot connect" in str(raised.value) and "securityToken=***" in str(raised.value)
+    assert TOKEN not in str(raised.value) and raised.value.__cause__ is None
