@@ -8,27 +8,28 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
-from resources.sources.base import SourceBatch, SourceError, SourceUnavailableError
+from resources.sources.base import SourceError, SourceUnavailableError
 from resources.sources.config import parse_sources
 from resources.sources.entsoe import EntsoeConfig, EntsoeSource, parse_document
+from tests.resources.sources.entsoe_support import (
+    DE_LU,
+    TODAY,
+    TOKEN,
+    TOMORROW,
+    at,
+    day_rows,
+    drain,
+    entsoe_source,
+    records_of,
+)
 from trading_assets.core.time import day_start_us
 from trading_assets.services.energy_sim import EntsoeApiServer, ManualClock, MarketShape
 from trading_assets.services.energy_sim.documents import compress_a03
 
-TOKEN = "sim-token-5f2a"
-DE_LU = "10Y1001A1001A82H"
-TODAY = dt.date(2026, 11, 30)
-TOMORROW = TODAY + dt.timedelta(days=1)
-HOUR_US = 3_600_000_000
-
-
-def _at(day: dt.date, hour: float) -> float:
-    return day_start_us(day) / 1e6 + hour * 3600
-
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(_at(TODAY, 13))
+    return ManualClock(at(TODAY, 13))
 
 
 @pytest.fixture
@@ -37,51 +38,16 @@ def api(clock: ManualClock) -> Iterator[EntsoeApiServer]:
         yield server
 
 
-def _source(api: EntsoeApiServer, **options: object) -> EntsoeSource:
-    values: dict[str, object] = {
-        "name": "entsoe_test",
-        "url": api.url,
-        "security_token": TOKEN,
-        "document_type": "A44",
-        "area": "DE_LU",
-        "start": TODAY,
-        "timeout_s": 5.0,
-    }
-    values.update(options)
-    return EntsoeSource(EntsoeConfig(**values), clock=api.clock)  # type: ignore[arg-type]
-
-
-def _drain(source: EntsoeSource, cursor: str | None) -> tuple[list[SourceBatch], str | None]:
-    batches = []
-    for _ in range(50):
-        batch = source.fetch(cursor, timeout_s=5.0)
-        batches.append(batch)
-        cursor = batch.cursor if batch.cursor is not None else cursor
-        if not batch.more:
-            return batches, cursor
-    raise AssertionError("the source never caught up")
-
-
-def _records(batches: list[SourceBatch]) -> pa.Table:
-    return pa.concat_tables([b.records for b in batches])
-
-
-def _day(records: pa.Table, day: dt.date) -> pa.Table:
-    start = day_start_us(day)
-    times = records.column("period_start_us").to_numpy()
-    return records.filter(pa.array((times >= start) & (times < start + 24 * HOUR_US)))
-
-
 def test_day_ahead_prices_of_today_and_tomorrow_are_24_points_each_with_a03_gaps_filled(
     api: EntsoeApiServer,
 ) -> None:
-    source = _source(api)
+    source = entsoe_source(api)
 
     batch = source.fetch(None, timeout_s=5.0)
 
     shape = MarketShape()
     for day in (TODAY, TOMORROW):
-        rows = _day(batch.records, day).sort_by("period_start_us")
+        rows = day_rows(batch.records, day).sort_by("period_start_us")
         expected = shape.price(DE_LU, day, 60).tolist()
         assert rows.num_rows == 24
         assert rows.column("value").to_pylist() == expected
@@ -92,16 +58,16 @@ def test_day_ahead_prices_of_today_and_tomorrow_are_24_points_each_with_a03_gaps
     assert not batch.more and batch.rejected == ()
 
 
-def test_quarter_hour_prices_are_96_points_a_day(clock: ManualClock) -> None:
+def test_quarter_hour_prices_are_96_points_aday_rows(clock: ManualClock) -> None:
     with EntsoeApiServer(token=TOKEN, clock=clock, price_resolution_minutes=15) as api:
-        source = _source(api, resolution_minutes=15)
+        source = entsoe_source(api, resolution_minutes=15)
 
         batch = source.fetch(None, timeout_s=5.0)
 
     assert source.spec.periods_per_day == 96
-    assert _day(batch.records, TODAY).num_rows == 96
+    assert day_rows(batch.records, TODAY).num_rows == 96
     assert (
-        _day(batch.records, TODAY).column("value").to_pylist()
+        day_rows(batch.records, TODAY).column("value").to_pylist()
         == MarketShape().price(DE_LU, TODAY, 15).tolist()
     )
 
@@ -109,21 +75,21 @@ def test_quarter_hour_prices_are_96_points_a_day(clock: ManualClock) -> None:
 def test_a_reissued_forecast_is_a_new_version_beside_the_old_one(
     api: EntsoeApiServer, clock: ManualClock
 ) -> None:
-    source = _source(api, document_type="A65", process_type="A01", resolution_minutes=15)
+    source = entsoe_source(api, document_type="A65", process_type="A01", resolution_minutes=15)
     first = source.fetch(None, timeout_s=5.0)
-    clock.now = _at(TODAY, 19)  # tomorrow's forecast is re-issued at 18:00
+    clock.now = at(TODAY, 19)  # tomorrow's forecast is re-issued at 18:00
 
     second = source.fetch(first.cursor, timeout_s=5.0)
 
     shape = MarketShape()
     issue0, issue1 = (shape.forecast("load", DE_LU, TOMORROW, 15, k) for k in (0, 1))
     changed = int((issue0 != issue1).sum())
-    assert _day(first.records, TOMORROW).column("value").to_pylist() == issue0.tolist()
-    assert _day(first.records, TODAY).num_rows == 96
+    assert day_rows(first.records, TOMORROW).column("value").to_pylist() == issue0.tolist()
+    assert day_rows(first.records, TODAY).num_rows == 96
     assert second.records.num_rows == changed > 80  # only the values that changed, only tomorrow's
-    assert _day(second.records, TODAY).num_rows == 0
-    assert set(second.records.column("published_us").to_pylist()) == {int(_at(TODAY, 18) * 1e6)}
-    assert set(first.records.column("published_us").to_pylist()) == {int(_at(TODAY, 12) * 1e6)}
+    assert day_rows(second.records, TODAY).num_rows == 0
+    assert set(second.records.column("published_us").to_pylist()) == {int(at(TODAY, 18) * 1e6)}
+    assert set(first.records.column("published_us").to_pylist()) == {int(at(TODAY, 12) * 1e6)}
     starts = second.records.column("period_start_us").to_numpy()
     positions = (starts - day_start_us(TOMORROW)) // (15 * 60_000_000)
     assert second.records.column("value").to_pylist() == issue1[positions].tolist()
@@ -136,11 +102,11 @@ def test_a_reissued_forecast_is_a_new_version_beside_the_old_one(
 def test_no_matching_data_acknowledgement_is_no_records_not_an_error(
     api: EntsoeApiServer, clock: ManualClock
 ) -> None:
-    clock.now = _at(TODAY, 11)  # tomorrow's auction result comes at 12:00
-    source = _source(api, start=TOMORROW)
+    clock.now = at(TODAY, 11)  # tomorrow's auction result comes at 12:00
+    source = entsoe_source(api, start=TOMORROW)
 
     before = source.fetch(None, timeout_s=5.0)
-    clock.now = _at(TODAY, 12.5)
+    clock.now = at(TODAY, 12.5)
     after = source.fetch(before.cursor, timeout_s=5.0)
 
     assert api.stats.no_data == 1
@@ -149,7 +115,7 @@ def test_no_matching_data_acknowledgement_is_no_records_not_an_error(
 
 
 def test_a_wrong_token_is_a_clear_source_error_that_does_not_show_the_token(api: EntsoeApiServer) -> None:
-    source = _source(api, security_token="wrong-token-77")
+    source = entsoe_source(api, security_token="wrong-token-77")
 
     with pytest.raises(SourceError) as raised:
         source.fetch(None, timeout_s=5.0)
@@ -161,7 +127,7 @@ def test_a_wrong_token_is_a_clear_source_error_that_does_not_show_the_token(api:
 
 
 def test_an_unchanged_answer_is_304_and_delivers_nothing(api: EntsoeApiServer, clock: ManualClock) -> None:
-    source = _source(api)
+    source = entsoe_source(api)
     first = source.fetch(None, timeout_s=5.0)
     clock.advance(3600)
 
@@ -173,7 +139,7 @@ def test_an_unchanged_answer_is_304_and_delivers_nothing(api: EntsoeApiServer, c
 
 def test_the_rate_limit_is_unavailable_with_retry_after(clock: ManualClock) -> None:
     with EntsoeApiServer(token=TOKEN, clock=clock, rate_limit=1, rate_window_s=30) as api:
-        source = _source(api)
+        source = entsoe_source(api)
         source.fetch(None, timeout_s=5.0)
 
         with pytest.raises(SourceUnavailableError) as raised:
@@ -186,18 +152,18 @@ def test_catching_up_from_start_then_a_restart_from_the_cursor_delivers_exactly_
     api: EntsoeApiServer,
 ) -> None:
     start = TODAY - dt.timedelta(days=6)
-    whole, _ = _drain(_source(api, start=start, days_per_request=2), None)
-    first_run = _source(api, start=start, days_per_request=2)
+    whole, _ = drain(entsoe_source(api, start=start, days_per_request=2), None)
+    first_run = entsoe_source(api, start=start, days_per_request=2)
     a = first_run.fetch(None, timeout_s=5.0)
     b = first_run.fetch(a.cursor, timeout_s=5.0)
     first_run.close()  # killed after saving b's cursor
 
-    rest, _ = _drain(_source(api, start=start, days_per_request=2), b.cursor)
+    rest, _ = drain(entsoe_source(api, start=start, days_per_request=2), b.cursor)
 
     assert [batch.more for batch in whole] == [True, True, True, False]
-    expected = _records(whole)
+    expected = records_of(whole)
     assert expected.num_rows == 8 * 24
-    delivered = _records([a, b, *rest])
+    delivered = records_of([a, b, *rest])
     key = ["period_start_us", "published_us"]
     assert sorted(zip(*(delivered.column(k).to_pylist() for k in key), strict=True)) == sorted(
         zip(*(expected.column(k).to_pylist() for k in key), strict=True)
@@ -207,9 +173,9 @@ def test_catching_up_from_start_then_a_restart_from_the_cursor_delivers_exactly_
 def test_realised_load_grows_through_the_day_and_each_point_is_delivered_once(
     api: EntsoeApiServer, clock: ManualClock
 ) -> None:
-    source = _source(api, document_type="A65", process_type="A16", resolution_minutes=15)
+    source = entsoe_source(api, document_type="A65", process_type="A16", resolution_minutes=15)
     first = source.fetch(None, timeout_s=5.0)
-    clock.now = _at(TODAY, 14)
+    clock.now = at(TODAY, 14)
 
     second = source.fetch(first.cursor, timeout_s=5.0)
 
@@ -220,11 +186,11 @@ def test_realised_load_grows_through_the_day_and_each_point_is_delivered_once(
 
 
 def test_wind_and_solar_are_separate_series_by_psr_type(api: EntsoeApiServer) -> None:
-    source = _source(api, document_type="A69", process_type="A01", resolution_minutes=15)
+    source = entsoe_source(api, document_type="A69", process_type="A01", resolution_minutes=15)
 
     batch = source.fetch(None, timeout_s=5.0)
 
-    today = _day(batch.records, TODAY)
+    today = day_rows(batch.records, TODAY)
     assert today.num_rows == 192
     solar = today.filter(pa.compute.equal(today.column("psr_type"), "B16")).sort_by("period_start_us")
     assert solar.column("value").to_pylist() == MarketShape().forecast("solar", DE_LU, TODAY, 15, 3).tolist()
@@ -273,7 +239,7 @@ def test_a03_positions_repeat_the_previous_point_and_bad_points_are_rejected_wit
     rows = parse_document(CURVE_A03, area="x", document_type="A44", process_type=None)
 
     assert rows.value == [10.5, 10.5, 12.0, 12.0, 12.0, 12.0]
-    assert rows.period_start_us[0] == int(_at(TODAY, -1) * 1e6)
+    assert rows.period_start_us[0] == int(at(TODAY, -1) * 1e6)
     assert rows.area == ["10YFR-RTE------C"] * 6 and rows.revision == [2] * 6
     assert [r.reason for r in rows.rejected] == [
         "field 'price.amount': value 'abc' is not a number",
@@ -290,107 +256,40 @@ def test_an_acknowledgement_other_than_no_data_is_an_error_with_its_reason() -> 
         parse_document(body, area="x", document_type="A44", process_type=None)
 
 
-def _pandas_client(monkeypatch: pytest.MonkeyPatch, api: EntsoeApiServer) -> object:
-    """entsoe-py's pandas client pointed at the simulator (its endpoint is the module global ``URL``)."""
-    import entsoe.entsoe
-
-    monkeypatch.setattr(entsoe.entsoe, "URL", api.url)
-    return entsoe.EntsoePandasClient(api_key=TOKEN, retry_count=1, retry_delay=0, timeout=10)
-
-
-def _ours(records: pa.Table, day: dt.date, psr_type: str = "") -> dict[int, float]:
-    rows = _day(records, day)
-    rows = rows.filter(pa.compute.equal(rows.column("psr_type"), psr_type))
-    return dict(
-        zip(rows.column("period_start_us").to_pylist(), rows.column("value").to_pylist(), strict=True)
-    )
-
-
-def _theirs(series: object, day: dt.date) -> dict[int, float]:
-    import pandas as pd
-
-    assert isinstance(series, pd.Series)
-    start = pd.Timestamp(day, tz="UTC")
-    utc = series.tz_convert("UTC")
-    utc = utc[(utc.index >= start) & (utc.index < start + pd.Timedelta(days=1))]
-    return {int(t.value // 1000): float(v) for t, v in utc.items()}
-
-
-# entsoe-py 0.8.1 calls sort_index(inplace=True), which pandas deprecates: its warning, not ours.
-@pytest.mark.filterwarnings("ignore:The inplace keyword")
-def test_entsoe_py_reads_the_simulator_to_the_same_values_as_our_connector(
-    api: EntsoeApiServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import pandas as pd
-
-    client = _pandas_client(monkeypatch, api)
-    start, end = pd.Timestamp(TODAY, tz="UTC"), pd.Timestamp(TOMORROW, tz="UTC") + pd.Timedelta(days=1)
-
-    prices = client.query_day_ahead_prices("DE_LU", start=start, end=end)  # type: ignore[attr-defined]
-    load = client.query_load_forecast("DE_LU", start=start, end=end)  # type: ignore[attr-defined]
-    wind_solar = client.query_wind_and_solar_forecast("DE_LU", start=start, end=end)  # type: ignore[attr-defined]
-    generation = client.query_generation_forecast("DE_LU", start=start, end=end)  # type: ignore[attr-defined]
-    ours_prices = _source(api).fetch(None, timeout_s=5.0).records
-    ours_load = _source(api, document_type="A65", process_type="A01").fetch(None, timeout_s=5.0).records
-    ours_ws = _source(api, document_type="A69", process_type="A01").fetch(None, timeout_s=5.0).records
-    ours_gen = _source(api, document_type="A71", process_type="A01").fetch(None, timeout_s=5.0).records
-
-    for day in (TODAY, TOMORROW):
-        assert _theirs(prices, day) == _ours(ours_prices, day) and len(_ours(ours_prices, day)) == 24
-        assert _theirs(load["Forecasted Load"], day) == _ours(ours_load, day)
-        assert len(_ours(ours_load, day)) == 96
-        assert _theirs(wind_solar["Solar"], day) == _ours(ours_ws, day, "B16")
-        assert _theirs(wind_solar["Wind Onshore"], day) == _ours(ours_ws, day, "B19")
-        assert _theirs(generation, day) == _ours(ours_gen, day)
-
-
-def test_entsoe_py_sees_no_matching_data_where_our_connector_sees_no_records(
-    api: EntsoeApiServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import entsoe.exceptions
-    import pandas as pd
-
-    clock.now = _at(TODAY, 11)
-    client = _pandas_client(monkeypatch, api)
-    day = pd.Timestamp(TOMORROW + dt.timedelta(days=1), tz="UTC")
-
-    with pytest.raises(entsoe.exceptions.NoMatchingDataError):
-        client.query_load_forecast("DE_LU", start=day, end=day + pd.Timedelta(hours=23))  # type: ignore[attr-defined]
-    ours = _source(api, document_type="A65", process_type="A01", start=TOMORROW + dt.timedelta(days=1))
-    assert ours.fetch(None, timeout_s=5.0).records.num_rows == 0
-
-
 def test_after_midnight_yesterday_is_asked_once_more_then_the_new_open_days_without_repeats(
     api: EntsoeApiServer, clock: ManualClock
 ) -> None:
-    source = _source(api, document_type="A65", process_type="A16", resolution_minutes=15)
+    source = entsoe_source(api, document_type="A65", process_type="A16", resolution_minutes=15)
     evening = source.fetch(None, timeout_s=5.0)
-    clock.now = _at(TOMORROW, 0.75)  # 00:45: yesterday's last periods and today's first are out
+    clock.now = at(TOMORROW, 0.75)  # 00:45: yesterday's last periods and today's first are out
 
-    batches, _ = _drain(source, evening.cursor)
+    batches, _ = drain(source, evening.cursor)
 
-    after = _records(batches)
+    after = records_of(batches)
     assert evening.records.num_rows == 51
     assert not batches[-1].more
-    assert _day(after, TODAY).num_rows == 96 - 51  # the rest of yesterday, nothing delivered twice
-    assert _day(after, TOMORROW).num_rows == 2 and after.num_rows == 45 + 2
+    assert day_rows(after, TODAY).num_rows == 96 - 51  # the rest of yesterday, nothing delivered twice
+    assert day_rows(after, TOMORROW).num_rows == 2 and after.num_rows == 45 + 2
     actual = MarketShape().actual("load", DE_LU, TODAY, 15)
-    assert _day(after, TODAY).sort_by("period_start_us").column("value").to_pylist() == actual[51:].tolist()
+    assert (
+        day_rows(after, TODAY).sort_by("period_start_us").column("value").to_pylist() == actual[51:].tolist()
+    )
 
 
 def test_a_cursor_saved_long_ago_asks_again_at_once_after_learning_the_platforms_date(
     api: EntsoeApiServer, clock: ManualClock
 ) -> None:
-    source = _source(api)
+    source = entsoe_source(api)
     old = source.fetch(None, timeout_s=5.0)
-    clock.now = _at(TODAY + dt.timedelta(days=3), 13)
+    clock.now = at(TODAY + dt.timedelta(days=3), 13)
 
     stale = source.fetch(old.cursor, timeout_s=5.0)
-    batches, _ = _drain(source, stale.cursor)
+    batches, _ = drain(source, stale.cursor)
 
     assert stale.more  # it asked the old window, the Date header told it the platform is 3 days on
     days = {
-        d: _day(_records(batches), d).num_rows for d in (TODAY + dt.timedelta(days=i) for i in range(2, 5))
+        d: day_rows(records_of(batches), d).num_rows
+        for d in (TODAY + dt.timedelta(days=i) for i in range(2, 5))
     }
     assert days == {
         TODAY + dt.timedelta(days=2): 24,
