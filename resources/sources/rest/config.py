@@ -9,6 +9,7 @@ from typing import Literal
 import pyarrow as pa
 
 from resources.sources.base import RecordSchema, SourceSpec
+from resources.sources.http import REDACTED, redact_url
 
 ColumnType = Literal["string", "int64", "float64", "bool"]
 ARROW_TYPES: Mapping[str, pa.DataType] = {
@@ -63,6 +64,11 @@ class RestConfig:
         for column in (self.time_column, self.version_column):
             if column is not None and self.columns.get(column) != "int64":
                 raise ValueError(f"rest source {self.name}: column {column!r} must be listed as int64")
+
+    def __repr__(self) -> str:
+        # Header values and URL query secrets are API keys: configs end up in logs and messages.
+        headers = {name: REDACTED for name in self.headers}
+        return f"RestConfig(name={self.name!r}, url={redact_url(self.url)!r}, headers={headers!r})"
 
     def spec(self) -> SourceSpec:
         """What this source delivers."""

@@ -130,12 +130,13 @@ class RestSource(Source):
         """The items of the next page or new listing after ``cursor``."""
         state = RestCursor.loads(cursor)
         timeout = min(self.config.timeout_s, timeout_s) if timeout_s > 0 else self.config.timeout_s
+        url_asked: str | None = None  # the listing's first page (its validators are kept)
         if state.next is not None:
             response = self._client.get(state.next, timeout_s=timeout)
         else:
-            url = self.config.url
+            url = url_asked = self.config.url
             if self.config.since_param is not None and state.since is not None:
-                url = _with_param(url, self.config.since_param, str(state.since))
+                url = url_asked = _with_param(url, self.config.since_param, str(state.since))
             # Validators belong to one URL: send them only when asking the same listing again.
             same = url == state.validated_url
             response = self._client.get(
@@ -144,7 +145,7 @@ class RestSource(Source):
                 etag=state.etag if same else None,
                 last_modified=state.last_modified if same else None,
             )
-        return self._batch(state, response, url if state.next is None else None)
+        return self._batch(state, response, url_asked)
 
     def _batch(self, state: RestCursor, response: HttpResponse, url_asked: str | None) -> SourceBatch:
         if response.not_modified:

@@ -255,6 +255,7 @@ headers = {{ "X-Api-Key" = "env:PRICES_KEY" }}
     assert source.spec.periods_per_day == 24 and source.spec.records.key == ("t",)
     assert batch.records.column("price").to_pylist() == [40.0, 41.0]
     assert listing.requests[-1][1]["X-Api-Key"] == "k-123"
+    assert "k-123" not in repr(source.config)  # type: ignore[attr-defined]
 
 
 def test_bad_options_are_refused_naming_the_option() -> None:
