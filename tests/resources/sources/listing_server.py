@@ -107,6 +107,7 @@ class ListingServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 30  # an idle keep-alive connection is closed, its thread ends
 
             def do_GET(self) -> None:
                 status, headers, body = listing.answer(

@@ -257,6 +257,7 @@ class EntsoeApiServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 30  # an idle keep-alive connection is closed, its thread ends
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
