@@ -29,13 +29,14 @@ from dataclasses import dataclass, field, replace
 import pyarrow as pa
 
 from resources.sources.base import Source, SourceBatch, SourceError
-from resources.sources.entsoe.config import DOMAIN_PARAMS, RECORDS, EntsoeConfig
+from resources.sources.entsoe.config import AREAS, DOMAIN_PARAMS, RECORDS, EntsoeConfig
 from resources.sources.entsoe.documents import Rows, parse_document
 from resources.sources.http import HttpClient, HttpResponse
 
 log = logging.getLogger(__name__)
 
 US_PER_DAY = 86_400_000_000
+SEQUENCED_AREAS = frozenset({AREAS["DE_LU"], AREAS["AT"]})
 _EPOCH_DAY = dt.date(1970, 1, 1)
 
 
@@ -189,6 +190,9 @@ class EntsoeSource(Source):
             params[name] = config.area_code
         if config.document_type == "A44":
             params["contract_MarketAgreement.type"] = "A01"
+            if config.area_code in SEQUENCED_AREAS:
+                # These zones publish more than one auction's prices: ask for the SDAC's (as entsoe-py does).
+                params["classificationSequence_AttributeInstanceComponent.position"] = "1"
         params["periodStart"] = _api_time(first)
         params["periodEnd"] = _api_time(end)
         return params

@@ -275,3 +275,30 @@ def test_redact_url_hides_secret_query_values_only() -> None:
     assert redact_url("http://h/api?securityToken=abc&documentType=A44") == (
         "http://h/api?securityToken=***&documentType=A44"
     )
+
+
+def test_with_a_version_column_a_revised_value_is_a_second_record_with_its_own_key(
+    listing: ListingServer,
+) -> None:
+    listing.publish(
+        [
+            {"t": 1, "area": "DE", "value": 10.0, "published": "2026-11-30T10:00:00Z"},
+            {"t": 1, "area": "DE", "value": 11.0, "published": "2026-11-30T12:00:00Z"},
+        ]
+    )
+    source = RestSource(
+        RestConfig(
+            name="forecasts",
+            url=listing.url,
+            columns={"t": "int64", "area": "string", "value": "float64", "published": "int64"},
+            time_column="t",
+            key=("area", "t"),
+            version_column="published",
+        )
+    )
+
+    batch = source.fetch(None, timeout_s=5.0)
+
+    assert source.spec.records.key == ("area", "t", "published")
+    assert batch.records.column("value").to_pylist() == [10.0, 11.0]
+    assert batch.records.column("published").to_pylist() == [1_796_032_800_000_000, 1_796_040_000_000_000]
