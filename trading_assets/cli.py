@@ -356,6 +356,12 @@ def _cmd_exchange_sim(args: argparse.Namespace, settings: Settings) -> int:
     return run(args)
 
 
+def _cmd_energy_sim(args: argparse.Namespace, settings: Settings) -> int:
+    from trading_assets.services.energy_sim.cli import run
+
+    return run(args)
+
+
 def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
@@ -597,6 +603,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_sim_arguments(sim)
     sim.set_defaults(handler=_cmd_exchange_sim)
+
+    from trading_assets.services.energy_sim.cli import add_arguments as add_energy_arguments
+
+    energy = sub.add_parser(
+        "energy-sim", help="the simulated ENTSO-E API on 127.0.0.1 (prices, load, forecasts)"
+    )
+    add_energy_arguments(energy)
+    energy.set_defaults(handler=_cmd_energy_sim)
 
     bars = sub.add_parser(
         "bars",

@@ -52,20 +52,24 @@ class SourceEntry:
         env = os.environ if environ is None else environ
         result: dict[str, object] = {"name": self.name}
         for key, value in self.options.items():
-            if isinstance(value, str) and value.startswith(ENV_PREFIX):
-                variable = value[len(ENV_PREFIX) :]
-                if variable not in env and placeholder_secrets:
-                    result[key] = f"<unset {variable}>"
-                    continue
-                if variable not in env:
-                    raise SourcesFileError(
-                        f"source {self.name!r}: option {key!r} reads environment variable {variable!r}, "
-                        f"which is not set; export {variable}=... before starting"
-                    )
-                result[key] = env[variable]
-            else:
-                result[key] = value
+            result[key] = self._resolve(key, value, env, placeholder_secrets)
         return result
+
+    def _resolve(self, key: str, value: object, env: Mapping[str, str], placeholder: bool) -> object:
+        """``value`` with ``env:NAME`` read from ``env``, also inside tables (e.g. a REST source's headers)."""
+        if isinstance(value, Mapping):
+            return {k: self._resolve(f"{key}.{k}", v, env, placeholder) for k, v in value.items()}
+        if isinstance(value, str) and value.startswith(ENV_PREFIX):
+            variable = value[len(ENV_PREFIX) :]
+            if variable not in env and placeholder:
+                return f"<unset {variable}>"
+            if variable not in env:
+                raise SourcesFileError(
+                    f"source {self.name!r}: option {key!r} reads environment variable {variable!r}, "
+                    f"which is not set; export {variable}=... before starting"
+                )
+            return env[variable]
+        return value
 
     def build(self, environ: Mapping[str, str] | None = None) -> Source:
         """The configured source."""

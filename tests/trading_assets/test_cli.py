@@ -25,6 +25,7 @@ def test_every_command_has_help() -> None:
         "demo",
         "run",
         "exchange-sim",
+        "energy-sim",
         "stream",
         "load",
         "execute",
