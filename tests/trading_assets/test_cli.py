@@ -33,6 +33,7 @@ def test_every_command_has_help() -> None:
         "services",
         "risk",
         "sources",
+        "up",
         "settings",
     }
     for name, sub in commands.items():
