@@ -22,6 +22,7 @@ import boto3
 
 from resources.sources.base import SourceSpec
 from resources.sources.config import parse_sources
+from testkit.listing_server import ListingServer
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
@@ -144,6 +145,33 @@ class _Websockets:
         return made
 
 
+class _Paced:
+    """A producer thread that calls ``emit(n)`` to produce ``n`` more datapoints at ``rate`` a second."""
+
+    def __init__(self, rate: float, emit: Callable[[int], None], *, chunk: int = 10) -> None:
+        self.rate, self.emit, self.chunk = rate, emit, chunk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-producer", daemon=True)
+
+    def _run(self) -> None:
+        started, sent = time.monotonic(), 0
+        while not self._stop.is_set():
+            due = int((time.monotonic() - started) * self.rate)
+            if due - sent < self.chunk:
+                self._stop.wait(0.01)
+                continue
+            self.emit(due - sent)
+            sent = due
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+
 class _Sns:
     """SNS sources: a topic each on the moto server, read through an SQS queue subscribed to it; meter
     readings published in batches of ten at the source's rate."""
@@ -155,8 +183,10 @@ class _Sns:
         self.speed = speed
         self.topics: list[str] = []
         self.published = [0] * count
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._producers: list[_Paced] = []
+        self._clients: dict[int, Any] = {}
+        self.started = time.monotonic()
+        self.sim_start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
     def _client(self) -> Any:
         return boto3.client(
@@ -208,51 +238,109 @@ class _Sns:
         return made
 
     def produce(self) -> None:
-        self._thread = threading.Thread(target=self._publish, name="bench-sns", daemon=True)
-        self._thread.start()
+        # One publisher per topic: a publish_batch to moto takes tens of milliseconds.
+        self._producers = [_Paced(self.rate, lambda n, i=i: self._emit(i, n)) for i in range(self.count)]
+        for producer in self._producers:
+            producer.start()
 
-    def _publish(self) -> None:
-        client = self._client()
-        started, sim_start = time.monotonic(), dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-        sent = 0
-        while not self._stop.is_set():
-            due = int((time.monotonic() - started) * self.rate)
-            if due - sent < 10:
-                self._stop.wait(0.01)
-                continue
-            moment = sim_start + dt.timedelta(seconds=(time.monotonic() - started) * self.speed)
-            for i, topic in enumerate(self.topics):
-                entries = [
-                    {
-                        "Id": str(n),
-                        "Message": json.dumps(
-                            {
-                                "meter": f"m{n % 7}",
-                                "kwh": round(1.0 + (sent + n) % 13 * 0.25, 3),
-                                "reading_time": (moment + dt.timedelta(microseconds=n)).isoformat(),
-                            }
-                        ),
-                    }
-                    for n in range(10)
-                ]
-                answer = client.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
-                self.published[i] += len(answer.get("Successful", []))
-            sent += 10
+    def _emit(self, i: int, n: int) -> None:
+        client = self._clients.setdefault(i, self._client())
+        moment = self.sim_start + dt.timedelta(seconds=(time.monotonic() - self.started) * self.speed)
+        for first in range(0, n, 10):
+            entries = [
+                {
+                    "Id": str(k),
+                    "Message": json.dumps(
+                        {
+                            "meter": f"m{k % 7}",
+                            "kwh": round(1.0 + (first + k) % 13 * 0.25, 3),
+                            "reading_time": (moment + dt.timedelta(microseconds=first + k)).isoformat(),
+                        }
+                    ),
+                }
+                for k in range(min(10, n - first))
+            ]
+            answer = client.publish_batch(TopicArn=self.topics[i], PublishBatchRequestEntries=entries)
+            self.published[i] += len(answer.get("Successful", []))
 
     def stop_producing(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for producer in self._producers:
+            producer.stop()
 
     def stop(self) -> None:
         self.stop_producing()
         self.server.stop()
 
 
+class _Rest:
+    """REST sources: a JSON listing each (testkit.listing_server), polled with a ``since`` cursor; prices
+    with strictly increasing times appended at the source's rate."""
+
+    def __init__(self, count: int, *, rate_per_source: float, speed: float) -> None:
+        self.listings = [ListingServer(page_size=1_000, mode="next_url") for _ in range(count)]
+        self.speed = speed
+        self.next_t = [1_772_323_200_000_000] * count  # 2026-03-01 00:00 UTC
+        self.producers = [_Paced(rate_per_source, lambda n, i=i: self._emit(i, n)) for i in range(count)]
+
+    def _emit(self, i: int, n: int) -> None:
+        step = max(int(1e6 / self.speed), 1)
+        items: list[dict[str, object]] = []
+        for _ in range(n):
+            self.next_t[i] += step
+            items.append(
+                {"t": self.next_t[i], "area": "DE", "price": round(40 + (self.next_t[i] // step) % 50, 2)}
+            )
+        self.listings[i].publish(items)
+
+    def start(self) -> None:
+        for listing in self.listings:
+            listing.__enter__()
+
+    def sources(self) -> list[BenchSource]:
+        made = []
+        for i, listing in enumerate(self.listings):
+            name = f"rest_prices_{i}"
+            toml = _toml(
+                name,
+                "rest",
+                {
+                    "url": listing.url,
+                    "time_column": "t",
+                    "key": ["t"],
+                    "series": ["area"],
+                    "since_param": "since",
+                    "columns": {"t": "int64", "area": "string", "price": "float64"},
+                },
+            )
+            made.append(
+                BenchSource(
+                    name=name,
+                    toml=toml,
+                    spec=_spec_of(toml),
+                    produced=lambda i=i: len(self.listings[i].items),
+                    resumable=True,
+                )
+            )
+        return made
+
+    def produce(self) -> None:
+        for producer in self.producers:
+            producer.start()
+
+    def stop_producing(self) -> None:
+        for producer in self.producers:
+            producer.stop()
+
+    def stop(self) -> None:
+        self.stop_producing()
+        for listing in self.listings:
+            listing.__exit__()
+
+
 class BenchServers:
     """Every kind's servers for one benchmark run."""
 
-    KINDS = ("websocket", "sns")
+    KINDS = ("rest", "websocket", "sns")
     """Kinds the benchmark spreads its sources over, in order."""
 
     def __init__(self, workdir: Path, *, speed: float, per_day: int, seconds_hint: float = 120.0) -> None:
@@ -281,6 +369,11 @@ class BenchServers:
             group.start()
             self._groups.append(group)
             made += group.sources()
+        if per_kind["rest"]:
+            rest = _Rest(per_kind["rest"], rate_per_source=self.rate_per_source, speed=self.speed)
+            rest.start()
+            self._groups.append(rest)
+            made += rest.sources()
         if per_kind["sns"]:
             sns = _Sns(self.workdir, per_kind["sns"], rate_per_source=self.rate_per_source, speed=self.speed)
             sns.start()

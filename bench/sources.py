@@ -187,6 +187,7 @@ def _run(
             resource.getrusage(resource.RUSAGE_CHILDREN),
         )
         pollers = start_pollers(in_process, bus, state, stop, config=PollerConfig(poll_interval_s=0.5))
+        servers.produce()
         killed = None
         if killed_name is not None:
             killed = TradegraphProcess(
@@ -206,7 +207,6 @@ def _run(
                 env=env,
                 service="source",
             ).start()
-        servers.produce()
         kill_at, restarted = started + args.seconds / 3, False
         while time.monotonic() - started < args.seconds:
             time.sleep(0.5)

@@ -14,7 +14,7 @@ from resources.sources.config import parse_sources
 from resources.sources.http import redact_url
 from resources.sources.registry import build_source
 from resources.sources.rest import RestConfig, RestSource
-from tests.resources.sources.listing_server import ListingServer
+from testkit.listing_server import ListingServer
 
 ITEMS = [{"t": 1_000 + i, "area": "DE", "price": 40.0 + i, "final": i % 2 == 0} for i in range(25)]
 
