@@ -7,43 +7,28 @@ Adding a kind of source is one package under ``resources/sources/`` defining a `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
-import pydantic
-
+from resources.sources import ftp, soap
 from resources.sources.base import Source
 
-SourceBuilder = Callable[[Any], Source]
+# SourceKind lives in .kind (kind packages import it from there without a cycle); re-exported here.
+from resources.sources.kind import SourceBuilder, SourceKind
 
+__all__ = [
+    "SourceBuilder",
+    "SourceKind",
+    "build_source",
+    "kind_names",
+    "register_kind",
+    "source_kind",
+    "unregister_kind",
+]
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceKind:
-    """One kind of source: its name, its typed config and how to build a source from that config."""
-
-    name: str
-    """Registry name, lower case (``rest``, ``soap``, ``ftp``, ``sns``, ``entsoe``)."""
-    config_type: type
-    """Frozen, keyword-only dataclass of the kind's options; it has a ``name: str`` field (the source name)."""
-    build: SourceBuilder
-    """Builds the source from a config of :attr:`config_type`."""
-    summary: str = ""
-    """One line for ``tradegraph sources kinds``."""
-
-    def config(self, options: Mapping[str, object]) -> Any:
-        """``options`` validated into :attr:`config_type`; ``ValueError`` naming each wrong or missing option."""
-        try:
-            return pydantic.TypeAdapter(self.config_type).validate_python(dict(options))
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or '(options)'}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ValueError(f"source kind {self.name!r}: bad options: {problems}") from None
-
-
-_BUILT_IN: tuple[SourceKind, ...] = ()
+_BUILT_IN: tuple[SourceKind, ...] = (
+    ftp.KIND,
+    soap.KIND,
+)
 
 _kinds: dict[str, SourceKind] = {kind.name: kind for kind in _BUILT_IN}
 

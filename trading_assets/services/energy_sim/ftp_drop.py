@@ -1,0 +1,249 @@
+"""The energy simulator's FTP drop: intraday trade files published the way an exchange uploads them.
+
+A drop is one CSV file of the trades executed in one window of trade time (default 15 minutes), named
+``intraday_trades_<area>_<YYYYMMDDTHHMMSSZ>.csv`` after the window's start. Publishing follows the
+completeness rule of the ``ftp`` source (:mod:`resources.sources.ftp`): the data is written as
+``<name>.part``, renamed to ``<name>``, and only then is the sidecar ``<name>.sha256`` (as ``sha256sum``
+writes it) put beside it, itself written under a temporary name and renamed, so a reader never sees a
+half-written sidecar and a data file without a sidecar is always an incomplete upload.
+
+:class:`FtpDropServer` serves the drop directory read-only over FTP or FTPS (pyftpdlib) on 127.0.0.1;
+:func:`drop_files` publishes files over time, at a replay speed (``speed=100``: 100x real time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pyarrow as pa
+
+from trading_assets.core.time import US_PER_SECOND
+from trading_assets.services.energy_sim.intraday_trades import intraday_trades, trades_csv
+
+log = logging.getLogger(__name__)
+
+PART_SUFFIX = ".part"
+SIDECAR_SUFFIX = ".sha256"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropFile:
+    """One file to publish: its name, bytes and the window of trade time it covers."""
+
+    name: str
+    """File name (no directory)."""
+    data: bytes
+    """The CSV bytes."""
+    window_start_us: int
+    """Start of the window of trade times in the file (microseconds UTC)."""
+    window_end_us: int
+    """End (exclusive) of that window."""
+    rows: int
+    """Trades in the file."""
+
+
+def trade_drops(trades: pa.Table, *, area: str = "DE", window_s: int = 900) -> list[DropFile]:
+    """``trades`` cut into one file per ``window_s`` of trade time, oldest first (windows without trades
+    give no file)."""
+    if window_s <= 0:
+        raise ValueError(f"window_s must be positive, got {window_s}")
+    if trades.num_rows == 0:
+        return []
+    window_us = window_s * US_PER_SECOND
+    times = trades.column("trade_time").to_numpy()
+    windows = times // window_us
+    files: list[DropFile] = []
+    boundaries = np.flatnonzero(np.diff(windows)) + 1
+    for start, stop in zip([0, *boundaries.tolist()], [*boundaries.tolist(), trades.num_rows], strict=True):
+        window_start = int(windows[start]) * window_us
+        stamp = dt.datetime.fromtimestamp(window_start / US_PER_SECOND, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        chunk = trades.slice(start, stop - start)
+        files.append(
+            DropFile(
+                name=f"intraday_trades_{area}_{stamp}.csv",
+                data=trades_csv(chunk),
+                window_start_us=window_start,
+                window_end_us=window_start + window_us,
+                rows=chunk.num_rows,
+            )
+        )
+    return files
+
+
+def day_drops(
+    day: dt.date, *, seed: int, area: str = "DE", trades: int = 20_000, window_s: int = 900
+) -> list[DropFile]:
+    """The drop files of delivery ``day``'s intraday trades (:func:`intraday_trades`)."""
+    return trade_drops(
+        intraday_trades(day, seed=seed, area=area, trades=trades), area=area, window_s=window_s
+    )
+
+
+def sha256_line(name: str, data: bytes) -> bytes:
+    """The sidecar's content for ``data``, as ``sha256sum`` writes it: ``<hex>  <name>\\n``."""
+    return f"{hashlib.sha256(data).hexdigest()}  {name}\n".encode()
+
+
+def write_data_file(root: Path, name: str, data: bytes) -> Path:
+    """Upload step 1: ``data`` written as ``<name>.part``, then renamed to ``<name>`` (no sidecar yet)."""
+    final = root / name
+    part = root / (name + PART_SUFFIX)
+    with part.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(part, final)
+    return final
+
+
+def write_sidecar(root: Path, name: str, content: bytes) -> Path:
+    """Upload step 2: the sidecar ``<name>.sha256`` with ``content``, written aside and renamed into place."""
+    final = root / (name + SIDECAR_SUFFIX)
+    part = root / (name + SIDECAR_SUFFIX + PART_SUFFIX)
+    part.write_bytes(content)
+    os.replace(part, final)
+    return final
+
+
+def publish_file(root: Path, drop: DropFile) -> Path:
+    """``drop`` uploaded into ``root``: the data file, then its sidecar last."""
+    path = write_data_file(root, drop.name, drop.data)
+    write_sidecar(root, drop.name, sha256_line(drop.name, drop.data))
+    return path
+
+
+def drop_files(
+    root: Path,
+    files: Sequence[DropFile],
+    *,
+    speed: float = 1.0,
+    interval_s: float | None = None,
+    stop: threading.Event | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Publish ``files`` into ``root`` one by one, as time passes; the number published.
+
+    Each file is published when its window has ended in replayed time: the wait between two files is
+    the time between their window ends divided by ``speed`` (``interval_s`` instead: a fixed wait). The
+    first file is published at once. ``stop`` ends the drop early.
+    """
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    root.mkdir(parents=True, exist_ok=True)
+    published = 0
+    previous_end: int | None = None
+    for drop in files:
+        if previous_end is not None:
+            wait = (
+                interval_s
+                if interval_s is not None
+                else max(0.0, (drop.window_end_us - previous_end) / US_PER_SECOND / speed)
+            )
+            if stop is not None:
+                if stop.wait(wait):
+                    break
+            else:
+                sleep(wait)
+        if stop is not None and stop.is_set():
+            break
+        publish_file(root, drop)
+        published += 1
+        previous_end = drop.window_end_us
+        log.debug("ftp drop: published %s (%d trades)", drop.name, drop.rows)
+    return published
+
+
+class FtpDropServer:
+    """A read-only FTP (or explicit FTPS) server of a drop directory on ``host``, in a background thread.
+
+    ``port=0`` picks a free port (see :attr:`port` once started). With ``certfile`` and ``keyfile`` the
+    server requires TLS on control and data connections (AUTH TLS, PROT P).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        user: str = "energy",
+        password: str = "energy",
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+    ) -> None:
+        self.root = root
+        self.host = host
+        self.user = user
+        self.password = password
+        self._requested_port = port
+        self._certfile = certfile
+        self._keyfile = keyfile
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        if self._server is None:
+            raise RuntimeError("FtpDropServer is not started")
+        return int(self._server.address[1])
+
+    @property
+    def tls(self) -> bool:
+        """Whether it requires TLS."""
+        return self._certfile is not None
+
+    def start(self) -> Self:
+        """Listen and serve in a background thread."""
+        # pyftpdlib is a server-side dependency (extra "servers"); imported only when serving.
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+        from pyftpdlib.servers import ThreadedFTPServer
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        authorizer = DummyAuthorizer()
+        authorizer.add_user(self.user, self.password, str(self.root), perm="elr")
+        handler: Any
+        if self._certfile is not None:
+            handler = type("DropTlsHandler", (TLS_FTPHandler,), {})
+            handler.certfile = str(self._certfile)
+            handler.keyfile = str(self._keyfile or self._certfile)
+            handler.tls_control_required = True
+            handler.tls_data_required = True
+        else:
+            handler = type("DropHandler", (FTPHandler,), {})
+        handler.authorizer = authorizer
+        handler.banner = "tradegraph energy simulator FTP drop"
+        self._server = ThreadedFTPServer((self.host, self._requested_port), handler)
+        self._thread = threading.Thread(target=self._serve, name="ftp-drop-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            self._server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        self._server.close_all()
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
