@@ -75,6 +75,8 @@ class FtpSource(Source):
             ),
             key=lambda entry: (entry.modify or "", entry.name),
         )
+        # Forget reported mismatches of files that are gone, so the memo stays as small as the directory.
+        self._reported = {name: seen for name, seen in self._reported.items() if name in listed}
         rejected: list[Rejected] = []
         for position, entry in enumerate(complete):
             sidecar = listed[entry.name + SIDECAR_SUFFIX]

@@ -22,6 +22,7 @@ from trading_assets.services.energy_sim.ftp_drop import (
     day_drops,
     drop_files,
     publish_file,
+    replay_drops,
     write_data_file,
 )
 from trading_assets.services.energy_sim.intraday_trades import (
@@ -87,6 +88,21 @@ def test_drops_cover_every_trade_once_and_their_sidecars_check_with_sha256sum(tm
     sidecars = sorted(path.name for path in tmp_path.glob("*.sha256"))
     result = subprocess.run(["sha256sum", "-c", *sidecars], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_replay_drops_hold_every_trade_of_every_day_once_by_trade_time_window() -> None:
+    drops = replay_drops(DAY, 2, seed=9, trades_per_day=4_000, window_s=900)
+
+    assert sum(drop.rows for drop in drops) == 8_000
+    assert len({drop.name for drop in drops}) == len(drops)
+    assert [drop.window_start_us for drop in drops] == sorted(drop.window_start_us for drop in drops)
+    # The evening before the second day both days are traded: that window's file mixes delivery days.
+    evening = next(drop for drop in drops if drop.window_start_us == day_start_us(DAY) + 20 * US_PER_HOUR)
+    trade_ids = [line.split(",")[0] for line in evening.data.decode().splitlines()[1:]]
+    assert {trade_id.split("-")[1] for trade_id in trade_ids} == {
+        f"{DAY:%Y%m%d}",
+        f"{DAY + dt.timedelta(days=1):%Y%m%d}",
+    }
 
 
 def test_a_data_file_is_visible_before_its_sidecar(tmp_path: Path) -> None:

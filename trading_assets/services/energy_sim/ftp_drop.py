@@ -1,7 +1,8 @@
 """The energy simulator's FTP drop: intraday trade files published the way an exchange uploads them.
 
 A drop is one CSV file of the trades executed in one window of trade time (default 15 minutes), named
-``intraday_trades_<area>_<YYYYMMDDTHHMMSSZ>.csv`` after the window's start. Publishing follows the
+``intraday_trades_<area>_<YYYYMMDDTHHMMSSZ>.csv`` after the window's start (so drop the files of one
+:func:`replay_drops` or :func:`day_drops` call per directory: two calls may cover the same window). Publishing follows the
 completeness rule of the ``ftp`` source (:mod:`resources.sources.ftp`): the data is written as
 ``<name>.part``, renamed to ``<name>``, and only then is the sidecar ``<name>.sha256`` (as ``sha256sum``
 writes it) put beside it, itself written under a temporary name and renamed, so a reader never sees a
@@ -87,6 +88,27 @@ def day_drops(
     return trade_drops(
         intraday_trades(day, seed=seed, area=area, trades=trades), area=area, window_s=window_s
     )
+
+
+def replay_drops(
+    first_day: dt.date,
+    days: int,
+    *,
+    seed: int,
+    area: str = "DE",
+    trades_per_day: int = 100_000,
+    window_s: int = 900,
+) -> list[DropFile]:
+    """The drop files of ``days`` delivery days from ``first_day``, as the exchange publishes them: each
+    file holds every trade executed in its window, whichever day it delivers in (trading for a day starts
+    the afternoon before, so consecutive days' trades share windows)."""
+    if days <= 0:
+        raise ValueError(f"days must be positive, got {days}")
+    trades = pa.concat_tables(
+        intraday_trades(first_day + dt.timedelta(days=offset), seed=seed, area=area, trades=trades_per_day)
+        for offset in range(days)
+    ).sort_by([("trade_time", "ascending"), ("trade_id", "ascending")])
+    return trade_drops(trades, area=area, window_s=window_s)
 
 
 def sha256_line(name: str, data: bytes) -> bytes:

@@ -13,11 +13,11 @@ quarter-hour ramp within each hour and trade noise that grows as delivery nears.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zlib
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trading_assets.core.time import US_PER_MINUTE, day_number, day_start_us
 
@@ -121,7 +121,9 @@ def intraday_trades(
     stamp = day.strftime("%Y%m%d")
     table = pa.table(
         {
-            "trade_id": [f"{area}-{stamp}-{index:07d}" for index in range(trades)],
+            "trade_id": pc.binary_join_element_wise(
+                f"{area}-{stamp}-", pc.utf8_lpad(pa.array(np.arange(trades)).cast(pa.string()), 7, "0"), ""
+            ),
             "trade_time": trade_time[order],
             "delivery_start": delivery_start[order],
             "delivery_end": delivery_end[order],
@@ -135,22 +137,23 @@ def intraday_trades(
     return table.cast(TRADES_SCHEMA)
 
 
-def iso_utc(time_us: int) -> str:
-    """``time_us`` as ISO-8601 UTC with microseconds and a ``Z`` (how the exchange's files write times)."""
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(time_us))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def trades_csv(trades: pa.Table) -> bytes:
     """``trades`` as the exchange's CSV (header line, ISO-8601 UTC times, ``\\n`` line ends)."""
-    out = io.StringIO()
-    out.write(",".join(TRADES_SCHEMA.names) + "\n")
-    columns = {name: trades.column(name).to_pylist() for name in TRADES_SCHEMA.names}
-    for index in range(trades.num_rows):
-        out.write(
-            f"{columns['trade_id'][index]},{iso_utc(columns['trade_time'][index])},"
-            f"{iso_utc(columns['delivery_start'][index])},{iso_utc(columns['delivery_end'][index])},"
-            f"{columns['product'][index]},{columns['area'][index]},{columns['price'][index]:.2f},"
-            f"{columns['quantity'][index]:.1f},{columns['aggressor'][index]}\n"
-        )
-    return out.getvalue().encode()
+    header = ",".join(TRADES_SCHEMA.names) + "\n"
+    if trades.num_rows == 0:
+        return header.encode()
+    fields: list[pa.Array] = []
+    for name in TRADES_SCHEMA.names:
+        column = trades.column(name).combine_chunks()
+        if name in CSV_TIME_COLUMNS:
+            # "2026-01-05 10:15:00.000000" -> "2026-01-05T10:15:00.000000Z" (10x faster than strftime).
+            text = column.cast(pa.timestamp("us")).cast(pa.string())
+            fields.append(pc.binary_join_element_wise(pc.replace_substring(text, " ", "T"), "Z", ""))
+        elif name == "price":
+            fields.append(column.cast(pa.decimal128(14, 2)).cast(pa.string()))
+        elif name == "quantity":
+            fields.append(column.cast(pa.decimal128(12, 1)).cast(pa.string()))
+        else:
+            fields.append(column.cast(pa.string()))
+    lines = pc.binary_join_element_wise(*fields, ",")
+    return (header + "\n".join(lines.to_pylist()) + "\n").encode()
