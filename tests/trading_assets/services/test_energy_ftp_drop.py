@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from resources.sources.registry import build_source
 from trading_assets.core.time import US_PER_MINUTE, day_start_us
 from trading_assets.services.energy_sim.ftp_drop import (
     PART_SUFFIX,
+    DropReplay,
     FtpDropServer,
     day_drops,
     drop_files,
@@ -142,44 +142,42 @@ def trades_source(server: FtpDropServer) -> FtpSource:
     return source
 
 
-def test_files_dropped_over_time_load_exactly_once_through_a_restart(tmp_path: Path) -> None:
-    # Arrange: a day of trades in 15-minute files, dropped at 20000x while the source polls.
+def test_files_dropped_over_time_load_exactly_once_through_restarts(tmp_path: Path) -> None:
+    # Arrange: a day of trades in 15-minute files, each data file sitting without its sidecar for a while
+    # (a slow upload), published while the source polls.
     trades = intraday_trades(DAY, seed=7, trades=6_000)
     drops = day_drops(DAY, seed=7, trades=6_000, window_s=900)
     root = tmp_path / "drop"
     root.mkdir()
-    stop = threading.Event()
     batches: list[SourceBatch] = []
-    with FtpDropServer(root) as server:
-        dropper = threading.Thread(
-            target=drop_files, args=(root, drops), kwargs={"interval_s": 0.01, "stop": stop}
-        )
-        dropper.start()
+    with (
+        FtpDropServer(root) as server,
+        DropReplay(root, drops, interval_s=0.01, sidecar_delay_s=0.01) as replay,
+    ):
         cursor: str | None = None
         # Act: poll while files arrive; restart the source (new connection, saved cursor) every 10 polls.
         source = trades_source(server)
-        for poll in range(2_000):
+        for poll in range(5_000):
             if poll % 10 == 9:
                 source.close()
                 source = trades_source(server)
             # Checked before the fetch: a file published during this fetch is picked up by the next one.
-            all_published = not dropper.is_alive()
+            all_published = replay.done
             batch = source.fetch(cursor, timeout_s=1.0)
             batches.append(batch)
             cursor = batch.cursor
             if all_published and not batch.more and batch.records.num_rows == 0:
                 break
         source.close()
-        stop.set()
-        dropper.join()
 
-    # Assert: every trade exactly once, typed as generated, nothing rejected.
+    # Assert: every file published, every trade loaded exactly once and typed as generated, no rejections.
+    assert replay.published == len(drops)
+    assert replay.rows == trades.num_rows
     loaded = pa.concat_tables(b.records for b in batches if b.records.num_rows)
     assert all(b.rejected == () for b in batches)
     assert loaded.num_rows == trades.num_rows
     assert pc.count_distinct(loaded.column("trade_id")).as_py() == trades.num_rows
-    assert len(
-        {(f, d) for f, d in zip(loaded["file"].to_pylist(), loaded["file_sha256"].to_pylist(), strict=True)}
-    ) == len(drops)
+    files = set(zip(loaded["file"].to_pylist(), loaded["file_sha256"].to_pylist(), strict=True))
+    assert len(files) == len(drops)
     ordered = loaded.sort_by("trade_id").select(trades.schema.names)
     assert ordered.equals(trades.sort_by("trade_id").cast(ordered.schema))

@@ -8,8 +8,9 @@ completeness rule of the ``ftp`` source (:mod:`resources.sources.ftp`): the data
 writes it) put beside it, itself written under a temporary name and renamed, so a reader never sees a
 half-written sidecar and a data file without a sidecar is always an incomplete upload.
 
-:class:`FtpDropServer` serves the drop directory read-only over FTP or FTPS (pyftpdlib) on 127.0.0.1;
-:func:`drop_files` publishes files over time, at a replay speed (``speed=100``: 100x real time).
+:class:`FtpDropServer` (:mod:`.ftp_server`) serves the drop directory read-only over FTP or FTPS on
+127.0.0.1; :func:`drop_files` and :class:`DropReplay` publish files over time, at a replay speed
+(``speed=100``: 100x real time).
 """
 
 from __future__ import annotations
@@ -23,18 +24,33 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 import pyarrow as pa
 
 from trading_assets.core.time import US_PER_SECOND
+from trading_assets.services.energy_sim.ftp_server import FtpDropServer
 from trading_assets.services.energy_sim.intraday_trades import intraday_trades, trades_csv
 
 log = logging.getLogger(__name__)
 
 PART_SUFFIX = ".part"
 SIDECAR_SUFFIX = ".sha256"
+
+__all__ = [
+    "DropFile",
+    "DropReplay",
+    "FtpDropServer",
+    "day_drops",
+    "drop_files",
+    "publish_file",
+    "replay_drops",
+    "sha256_line",
+    "trade_drops",
+    "write_data_file",
+    "write_sidecar",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,9 +153,13 @@ def write_sidecar(root: Path, name: str, content: bytes) -> Path:
     return final
 
 
-def publish_file(root: Path, drop: DropFile) -> Path:
-    """``drop`` uploaded into ``root``: the data file, then its sidecar last."""
+def publish_file(
+    root: Path, drop: DropFile, *, sidecar_delay_s: float = 0.0, sleep: Callable[[float], None] = time.sleep
+) -> Path:
+    """``drop`` uploaded into ``root``: the data file, then (``sidecar_delay_s`` later) its sidecar last."""
     path = write_data_file(root, drop.name, drop.data)
+    if sidecar_delay_s > 0:
+        sleep(sidecar_delay_s)  # the window in which readers see an incomplete upload
     write_sidecar(root, drop.name, sha256_line(drop.name, drop.data))
     return path
 
@@ -152,12 +172,15 @@ def drop_files(
     interval_s: float | None = None,
     stop: threading.Event | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    sidecar_delay_s: float = 0.0,
+    on_published: Callable[[DropFile], None] | None = None,
 ) -> int:
     """Publish ``files`` into ``root`` one by one, as time passes; the number published.
 
     Each file is published when its window has ended in replayed time: the wait between two files is
     the time between their window ends divided by ``speed`` (``interval_s`` instead: a fixed wait). The
-    first file is published at once. ``stop`` ends the drop early.
+    first file is published at once. ``stop`` ends the drop early. ``sidecar_delay_s`` keeps each data
+    file without its sidecar that long (a slow upload); ``on_published`` is called after each file.
     """
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
@@ -178,91 +201,70 @@ def drop_files(
                 sleep(wait)
         if stop is not None and stop.is_set():
             break
-        publish_file(root, drop)
+        publish_file(root, drop, sidecar_delay_s=sidecar_delay_s, sleep=sleep)
         published += 1
+        if on_published is not None:
+            on_published(drop)
         previous_end = drop.window_end_us
         log.debug("ftp drop: published %s (%d trades)", drop.name, drop.rows)
     return published
 
 
-class FtpDropServer:
-    """A read-only FTP (or explicit FTPS) server of a drop directory on ``host``, in a background thread.
+class DropReplay:
+    """:func:`drop_files` in a background thread (a context manager): a live drop for tests and benchmarks.
 
-    ``port=0`` picks a free port (see :attr:`port` once started). With ``certfile`` and ``keyfile`` the
-    server requires TLS on control and data connections (AUTH TLS, PROT P).
+    ``published`` counts the files published so far and ``rows`` their trades; ``done`` says all are.
     """
 
     def __init__(
         self,
         root: Path,
+        files: Sequence[DropFile],
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        user: str = "energy",
-        password: str = "energy",
-        certfile: Path | None = None,
-        keyfile: Path | None = None,
+        speed: float = 100.0,
+        interval_s: float | None = None,
+        sidecar_delay_s: float = 0.0,
     ) -> None:
         self.root = root
-        self.host = host
-        self.user = user
-        self.password = password
-        self._requested_port = port
-        self._certfile = certfile
-        self._keyfile = keyfile
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self.files = list(files)
+        self.published = 0
+        self.rows = 0
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=drop_files,
+            args=(root, self.files),
+            kwargs={
+                "speed": speed,
+                "interval_s": interval_s,
+                "stop": self._stop,
+                "sidecar_delay_s": sidecar_delay_s,
+                "on_published": self._count,
+            },
+            name="ftp-drop-replay",
+            daemon=True,
+        )
+
+    def _count(self, drop: DropFile) -> None:
+        with self._lock:
+            self.published += 1
+            self.rows += drop.rows
 
     @property
-    def port(self) -> int:
-        """The port it listens on."""
-        if self._server is None:
-            raise RuntimeError("FtpDropServer is not started")
-        return int(self._server.address[1])
-
-    @property
-    def tls(self) -> bool:
-        """Whether it requires TLS."""
-        return self._certfile is not None
+    def done(self) -> bool:
+        """Whether every file is published (or the replay was stopped)."""
+        return not self._thread.is_alive()
 
     def start(self) -> Self:
-        """Listen and serve in a background thread."""
-        # pyftpdlib is a server-side dependency (extra "servers"); imported only when serving.
-        from pyftpdlib.authorizers import DummyAuthorizer
-        from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
-        from pyftpdlib.servers import ThreadedFTPServer
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        authorizer = DummyAuthorizer()
-        authorizer.add_user(self.user, self.password, str(self.root), perm="elr")
-        handler: Any
-        if self._certfile is not None:
-            handler = type("DropTlsHandler", (TLS_FTPHandler,), {})
-            handler.certfile = str(self._certfile)
-            handler.keyfile = str(self._keyfile or self._certfile)
-            handler.tls_control_required = True
-            handler.tls_data_required = True
-        else:
-            handler = type("DropHandler", (FTPHandler,), {})
-        handler.authorizer = authorizer
-        handler.banner = "tradegraph energy simulator FTP drop"
-        self._server = ThreadedFTPServer((self.host, self._requested_port), handler)
-        self._thread = threading.Thread(target=self._serve, name="ftp-drop-server", daemon=True)
+        """Start publishing."""
         self._thread.start()
         return self
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            self._server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        self._server.close_all()
-
     def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop publishing (the file being published is finished first)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
     def __enter__(self) -> Self:
         return self.start()
