@@ -96,7 +96,9 @@ class TypedColumns:
                 return _float64(value)
             return _boolean(value)
         except (ValueError, TypeError, ArithmeticError) as exc:
-            raise ColumnValueError(f"field {column!r} value {_describe(value)} is not a {kind}") from exc
+            raise ColumnValueError(
+                f"field {column!r} value {_describe(value)} is not a valid {kind}"
+            ) from exc
 
     def row(self, get: Mapping[str, object]) -> dict[str, object]:
         """One record of every configured column read from ``get``; the first bad field raises."""
