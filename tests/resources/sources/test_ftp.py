@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from resources.sources.base import SourceError, SourceUnavailableError
+from resources.sources.config import parse_sources
 from resources.sources.ftp import FtpSource
 from testkit.tls import self_signed_cert
 from tests.resources.sources.ftp_support import PASSWORD, USER, Clock, csv_bytes, drain, ftp_source
@@ -315,3 +316,27 @@ def test_a_server_that_never_answers_times_out_as_unavailable(plain_server: FtpD
         source = ftp_source(plain_server, port=silent.getsockname()[1], timeout_s=0.5)
         with pytest.raises(SourceUnavailableError, match=r"timed out after 0\.5s"):
             source.fetch(None, timeout_s=1.0)
+
+
+def test_configured_from_a_sources_file_with_the_password_from_the_environment(
+    root: Path, plain_server: FtpDropServer
+) -> None:
+    upload(root, "a.csv", rows_file(1, 3))
+    text = f"""
+[[source]]
+name = "drops"
+kind = "ftp"
+host = "127.0.0.1"
+port = {plain_server.port}
+user = "{USER}"
+password = "env:DROP_PASSWORD"
+columns = {{ id = "int64", ts = "int64", area = "string", price = "float64", firm = "bool" }}
+time_column = "ts"
+timeout_s = 5
+"""
+    (entry,) = parse_sources(text)
+    with entry.build({"DROP_PASSWORD": PASSWORD}) as source:
+        batch = source.fetch(None, timeout_s=1.0)
+    assert batch.records.column("id").to_pylist() == [1, 2, 3]
+    assert source.spec.topic == "sources.drops"
+    assert source.spec.records.key == ("file", "file_sha256", "line")

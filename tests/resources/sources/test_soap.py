@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from resources.sources.base import SourceBatch, SourceError, SourceUnavailableError
+from resources.sources.config import parse_sources
 from resources.sources.registry import build_source
 from resources.sources.soap import SoapSource
 from testkit.soap_prices import Price, SoapPriceService
@@ -223,3 +224,31 @@ def test_cursor_options_must_come_together() -> None:
                 "cursor_argument": "since",
             },
         )
+
+
+def test_configured_from_a_sources_file(service: SoapPriceService) -> None:
+    service.publish(day_prices("FR", PUBLISHED))
+    text = f"""
+[[source]]
+name = "da_prices_fr"
+kind = "soap"
+wsdl = "{service.wsdl}"
+operation = "GetPrices"
+arguments = {{ area = "FR" }}
+cursor_argument = "since"
+cursor_column = "published"
+cursor_start = 2026-01-04T00:00:00Z
+columns = {{ area = "string", period_start = "int64", price = "float64", published = "int64" }}
+time_columns = ["period_start", "published"]
+time_column = "period_start"
+version_column = "published"
+key = ["area", "period_start", "published"]
+series = ["area"]
+periods_per_day = 24
+"""
+    (entry,) = parse_sources(text)
+    with entry.build({}) as source:
+        batch = source.fetch(None, timeout_s=1.0)
+    assert batch.records.num_rows == 24
+    assert source.spec.periods_per_day == 24
+    assert source.spec.records.version_column == "published"
