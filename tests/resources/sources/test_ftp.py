@@ -340,3 +340,38 @@ timeout_s = 5
     assert batch.records.column("id").to_pylist() == [1, 2, 3]
     assert source.spec.topic == "sources.drops"
     assert source.spec.records.key == ("file", "file_sha256", "line")
+
+
+def test_a_sidecar_that_is_not_a_digest_line_is_rejected_once_and_the_file_loads_when_it_is_fixed(
+    root: Path, plain_server: FtpDropServer
+) -> None:
+    data = rows_file(1, 3)
+    write_data_file(root, "late.csv", data)
+    write_sidecar(root, "late.csv", b"in progress\n")
+    with ftp_source(plain_server) as source:
+        first = source.fetch(None, timeout_s=1.0)
+        second = source.fetch(first.cursor, timeout_s=1.0)
+        write_sidecar(root, "late.csv", sha256_line("late.csv", data))
+        fixed = source.fetch(second.cursor, timeout_s=1.0)
+
+    assert first.records.num_rows == 0
+    assert [r.reason for r in first.rejected] == [
+        "late.csv.sha256: not a SHA-256 line as sha256sum writes it (<64 hex digits>  <name>); late.csv not loaded yet"
+    ]
+    assert second.rejected == ()
+    assert fixed.records.column("id").to_pylist() == [1, 2, 3]
+
+
+def test_a_file_larger_than_the_limit_is_rejected_once_and_never_read(
+    root: Path, plain_server: FtpDropServer
+) -> None:
+    upload(root, "huge.csv", rows_file(1, 200))
+    upload(root, "small.csv", rows_file(1000, 2))
+    with ftp_source(plain_server, max_file_bytes=1000) as source:
+        batches, cursor = drain(source, None)
+        again = source.fetch(cursor, timeout_s=1.0)
+
+    reasons = [r.reason for b in batches for r in b.rejected]
+    assert len(reasons) == 1 and reasons[0].startswith("huge.csv: ") and "max_file_bytes 1000" in reasons[0]
+    assert [i for b in batches for i in b.records.column("id").to_pylist()] == [1000, 1001]
+    assert again.rejected == () and again.records.num_rows == 0
