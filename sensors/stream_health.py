@@ -1,4 +1,4 @@
-"""The stream-health sensor: reads every streamer's and loader's heartbeat from the service-state store,
+"""The stream-health sensor: reads every streamer's, loader's and source poller's heartbeat from the service-state store,
 records one observation of ``tick_stream`` per evaluation with each instance's state, and fails loudly
 (a failed sensor tick, red in the UI) when any instance is dead, even while others are alive, or when
 ingestion is stale.
@@ -19,6 +19,12 @@ from resources.service_state.resource import ServiceStateResource
 from trading_assets.services.heartbeat import now_us
 
 SERVICES = ("streamer", "loader")
+"""Services that must run: ingestion is unhealthy without a live instance of each."""
+SOURCE_SERVICES = ("source", "source_loader")
+"""Source pollers and the source loader (`tradegraph sources run`): optional, but watched once they ran."""
+WATCHED = SERVICES + SOURCE_SERVICES
+FAILING_SOURCE_FETCHES = 3
+"""A source poller whose last this many fetches all failed is reported (its heartbeat counts them)."""
 _COMMANDS = {"streamer": "stream", "loader": "load"}
 
 InstanceStatus = Literal["alive", "dead", "stopped"]
@@ -66,7 +72,7 @@ def assess(
     """Judge every instance's heartbeat at wall time ``now`` (us)."""
     problems: list[str] = []
     instances: list[InstanceHealth] = []
-    order = {service: i for i, service in enumerate(SERVICES)}
+    order = {service: i for i, service in enumerate(WATCHED)}
     for beat in sorted(beats, key=lambda b: (order.get(b.service, len(order)), b.instance.key)):
         age = (now - beat.wall_time_us) / 1e6
         status: InstanceStatus = (
@@ -80,6 +86,13 @@ def assess(
                 f"{beat.instance.label} is dead: last heartbeat {age:.0f} s ago (pid {beat.pid}, "
                 f"instance {beat.instance.key}); it was killed or hangs: restart it, or if it was retired "
                 f"on purpose, `tradegraph services --retire {beat.instance.key}`"
+            )
+        failing = beat.detail.get("consecutive_failures", 0.0)
+        if status == "alive" and beat.service == "source" and failing >= FAILING_SOURCE_FETCHES:
+            problems.append(
+                f"source {beat.instance.name} is failing: its last {failing:.0f} fetches failed "
+                f"({beat.detail.get('failures', failing):.0f} failures in all); see the poller's log and "
+                "tradegraph_source_failures_total for the error"
             )
     metadata: dict[str, float] = {
         "instances_alive": float(sum(i.status == "alive" for i in instances)),
@@ -133,12 +146,12 @@ def build_stream_health_sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Watches every streamer and loader instance's heartbeat; records tick_stream "
+        description="Watches every streamer, loader and source instance's heartbeat; records tick_stream "
         "observations; fails when an instance is dead or ingestion is stale.",
     )
     def _sensor(context: dg.SensorEvaluationContext, service_state: ServiceStateResource) -> dg.SensorResult:
         with service_state.open() as state:
-            beats = [b for b in state.heartbeats() if b.service in SERVICES]
+            beats = [b for b in state.heartbeats() if b.service in WATCHED]
         if not beats:
             where = service_state.sqlite_path if service_state.backend == "embedded" else "ClickHouse"
             return dg.SensorResult(

@@ -263,6 +263,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         duration_s=args.duration,
         metrics_port=args.metrics_port,
         faults=faults,
+        execute=not args.no_executor,
     )
     stop = stop_on_signals()
     with (
@@ -290,6 +291,16 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 )
     for line in _leftovers(summary):
         print(line)
+    if summary.paper is not None:
+        p = summary.paper
+        models = ", ".join(f"{symbol} v{version}" for symbol, version in p.models.items() if version != "-")
+        print(
+            f"paper executor: {p.ticks:,} ticks, {p.decisions:,} decisions, {p.orders:,} orders, "
+            f"{p.denials:,} denied, {p.fills:,} fills, equity {p.equity:,.2f}; champions: "
+            f"{models or 'none yet (run the demo or the retrain job to train and promote some)'}"
+        )
+        if p.error is not None:
+            print(f"WARNING: the paper executor stopped early: {p.error}")
     for part in partitions:
         print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
     return 0
@@ -546,6 +557,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream TRADEGRAPH_VENUES instead of the simulator (the options of the simulator are refused)",
     )
     run.add_argument("--metrics-port", type=int, default=None, help="metrics on this port (loader: +1)")
+    run.add_argument(
+        "--no-executor",
+        action="store_true",
+        help="do not run the paper executor (by default it trades the registry's champions on paper)",
+    )
     faults = run.add_argument_group(
         "faults of the simulated exchange (not with --no-sim; see `tradegraph exchange-sim --help`)"
     )
@@ -639,6 +655,10 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--who", help="reset: who resets the latch (recorded)")
     risk.add_argument("--why", help="reset: why it is safe to trade again (recorded)")
     risk.set_defaults(handler=_cmd_risk)
+
+    from trading_assets.cli_sources import add_sources_parser
+
+    add_sources_parser(sub)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

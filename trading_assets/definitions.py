@@ -21,6 +21,8 @@ from resources.exchange_feed.resource import VenueHistoryResource
 from resources.model_registry.factory import ModelRegistryConfig
 from resources.model_registry.resource import ModelRegistryResource
 from resources.service_state.resource import ServiceStateResource
+from resources.sources.base import SourceSpec
+from resources.sources.config import load_sources
 from resources.table_store.factory import TableStoreConfig
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.factory import TickStoreConfig
@@ -42,11 +44,13 @@ from trading_assets.jobs import (
     retention_job,
     retrain_job,
     seal_and_bars_job,
+    source_days_job,
 )
 from trading_assets.market.assets import bars_1m, tick_partition, tick_stream
 from trading_assets.market.day_io import SealedDayIOManager
 from trading_assets.models.features_asset import features
 from trading_assets.models.model_assets import build_model_assets
+from trading_assets.sources.assets import build_source_assets
 
 
 def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
@@ -139,9 +143,19 @@ def resources(
     }
 
 
+def source_specs(settings: Settings) -> list[SourceSpec]:
+    """What each source of the sources file delivers (none without ``TRADEGRAPH_SOURCES_FILE``)."""
+    if settings.sources_file is None:
+        return []
+    return [entry.spec() for entry in load_sources(settings.sources_file)]
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for ``settings``."""
     symbols = settings.symbols
+    specs = source_specs(settings)
+    source_assets, source_checks = build_source_assets(specs)
+    source_jobs = [source_days_job] if specs else []
     return dg.Definitions(
         assets=[
             tick_stream,
@@ -153,7 +167,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_model_assets(symbols),
             paper_fills,
             portfolio_daily,
+            *source_assets,
         ],
+        asset_checks=source_checks,
         jobs=[
             day_pipeline_job,
             seal_and_bars_job,
@@ -161,6 +177,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             retention_job,
             retrain_job,
             paper_trading_job,
+            *source_jobs,
         ],
         sensors=[
             day_closed_sensor,
@@ -172,6 +189,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             archive_schedule,
             retention_schedule,
             build_retrain_schedule(settings.retrain_cron, symbols),
+            *[
+                dg.build_schedule_from_partitioned_job(job, hour_of_day=0, minute_of_hour=30)
+                for job in source_jobs
+            ],
         ],
         resources=resources(settings),
         executor=dg.in_process_executor,

@@ -57,3 +57,10 @@ paper_trading_job = dg.define_asset_job(
     description="Describe one day of the paper executor's ledger: its fills, orders and risk denials, and "
     "the portfolio's day (PnL, drawdown, exposure, turnover, attribution by model version).",
 )
+
+
+source_days_job = dg.define_asset_job(
+    "source_days",
+    selection=dg.AssetSelection.groups("sources"),
+    description="Each source's day: read from its table, checked (completeness, duplicates, revisions).",
+)

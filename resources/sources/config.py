@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from resources.sources.base import Source, check_source_name
+from resources.sources.base import Source, SourceSpec, check_source_name
 from resources.sources.registry import build_source, source_kind
 
 ENV_PREFIX = "env:"
@@ -41,13 +41,22 @@ class SourceEntry:
     options: Mapping[str, object]
     """The kind's options, ``env:`` references not yet resolved (so they can be shown)."""
 
-    def resolved_options(self, environ: Mapping[str, str] | None = None) -> dict[str, object]:
-        """The options with ``env:NAME`` values read from ``environ`` (default: the process environment)."""
+    def resolved_options(
+        self, environ: Mapping[str, str] | None = None, *, placeholder_secrets: bool = False
+    ) -> dict[str, object]:
+        """The options with ``env:NAME`` values read from ``environ`` (default: the process environment).
+
+        ``placeholder_secrets``: an unset variable becomes ``"<unset NAME>"`` instead of an error, for
+        what needs the source's shape but never contacts it (the asset graph reads only the spec).
+        """
         env = os.environ if environ is None else environ
         result: dict[str, object] = {"name": self.name}
         for key, value in self.options.items():
             if isinstance(value, str) and value.startswith(ENV_PREFIX):
                 variable = value[len(ENV_PREFIX) :]
+                if variable not in env and placeholder_secrets:
+                    result[key] = f"<unset {variable}>"
+                    continue
                 if variable not in env:
                     raise SourcesFileError(
                         f"source {self.name!r}: option {key!r} reads environment variable {variable!r}, "
@@ -66,6 +75,17 @@ class SourceEntry:
             raise
         except ValueError as exc:
             raise SourcesFileError(f"source {self.name!r}: {exc}") from exc
+
+    def spec(self) -> SourceSpec:
+        """What the source delivers, without its secrets (sources connect on the first fetch, not when built)."""
+        try:
+            source = build_source(self.kind, self.resolved_options(placeholder_secrets=True))
+        except ValueError as exc:
+            raise SourcesFileError(f"source {self.name!r}: {exc}") from exc
+        try:
+            return source.spec
+        finally:
+            source.close()
 
 
 def parse_sources(text: str, *, origin: str = "<sources>") -> list[SourceEntry]:

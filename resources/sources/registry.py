@@ -2,17 +2,16 @@
 
 Adding a kind of source is one package under ``resources/sources/`` defining a ``KIND`` and one line in
 ``_BUILT_IN`` below. Sources themselves are instances of a kind, configured by name in a sources file
-(:mod:`resources.sources.config`); tests and plug-ins may :func:`register_kind` more at run time.
+(:mod:`resources.sources.config`); tests and plug-ins may :func:`register_kind` more at run time. The
+kind packages import :class:`SourceKind` from :mod:`resources.sources.kind`, not from here (no cycle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from resources.sources import ftp, soap
+from resources.sources import ftp, sns, soap, websocket
 from resources.sources.base import Source
-
-# SourceKind lives in .kind (kind packages import it from there without a cycle); re-exported here.
 from resources.sources.kind import SourceBuilder, SourceKind
 
 __all__ = [
@@ -25,10 +24,7 @@ __all__ = [
     "unregister_kind",
 ]
 
-_BUILT_IN: tuple[SourceKind, ...] = (
-    ftp.KIND,
-    soap.KIND,
-)
+_BUILT_IN: tuple[SourceKind, ...] = (sns.KIND, websocket.KIND, ftp.KIND, soap.KIND)
 
 _kinds: dict[str, SourceKind] = {kind.name: kind for kind in _BUILT_IN}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from trading_assets.services.metrics import ExecutorMetrics, LoaderMetrics, StreamerMetrics
+from trading_assets.services.source_metrics import SourceLoaderMetrics, SourcePollerMetrics
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
@@ -61,12 +62,21 @@ def test_grafana_dashboard_plots_only_metrics_the_services_export() -> None:
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     used = {m for expr in exprs for m in re.findall(r"tradegraph_[a-z_0-9]+", expr)}
     exported = set()
-    for metrics in (StreamerMetrics(), LoaderMetrics(), ExecutorMetrics()):
+    for metrics in (
+        StreamerMetrics(),
+        LoaderMetrics(),
+        ExecutorMetrics(),
+        SourcePollerMetrics(),
+        SourceLoaderMetrics(),
+    ):
         for family in metrics.registry.collect():
             exported |= {sample.name for sample in family.samples}
             exported.add(family.name)
-            if family.type == "counter":  # labelled counters have no samples until first use
+            # Labelled families have no samples until first use.
+            if family.type == "counter":
                 exported.add(f"{family.name}_total")
+            if family.type == "histogram":
+                exported |= {f"{family.name}_{suffix}" for suffix in ("bucket", "sum", "count")}
 
     assert used, "the dashboard plots nothing"
     assert used <= exported, f"dashboard uses unknown metrics: {sorted(used - exported)}"

@@ -141,3 +141,48 @@ def test_sensor_skips_when_every_instance_stopped_cleanly(tmp_path: Path) -> Non
         result = stream_health_sensor(context)
 
     assert "stopped cleanly" in str(result.skip_reason)
+
+
+SOURCE = ServiceInstance(service="source", venues=(), symbols=(), host="h", name="entsoe_prices")
+
+
+def _source_beat(*, age_s: float, consecutive_failures: float, failures: float) -> Heartbeat:
+    beat = _beat(SOURCE, age_s=age_s)
+    detail = {"consecutive_failures": consecutive_failures, "failures": failures, "fetches": 40.0}
+    return Heartbeat(
+        instance=beat.instance,
+        pid=beat.pid,
+        wall_time_us=beat.wall_time_us,
+        status=beat.status,
+        ticks=beat.ticks,
+        last_trade_time_us=beat.last_trade_time_us,
+        detail=detail,
+    )
+
+
+def test_a_source_whose_fetches_keep_failing_is_a_problem_naming_it() -> None:
+    beats = [
+        _beat(STREAMER_A, age_s=1),
+        _beat(LOADER, age_s=1),
+        _source_beat(age_s=1, consecutive_failures=5, failures=7),
+    ]
+
+    health = assess(beats, now=now_us())
+
+    assert not health.healthy
+    assert len(health.problems) == 1
+    assert (
+        "source entsoe_prices is failing: its last 5 fetches failed (7 failures in all)" in health.problems[0]
+    )
+
+
+def test_a_source_that_failed_once_and_recovered_is_healthy_and_a_dead_one_is_not() -> None:
+    recovered = [_beat(STREAMER_A, age_s=1), _beat(LOADER, age_s=1)]
+    recovered.append(_source_beat(age_s=1, consecutive_failures=0, failures=2))
+    dead = [_beat(STREAMER_A, age_s=1), _beat(LOADER, age_s=1)]
+    dead.append(_source_beat(age_s=600, consecutive_failures=0, failures=0))
+
+    assert assess(recovered, now=now_us()).healthy
+    dead_health = assess(dead, now=now_us())
+    assert not dead_health.healthy
+    assert "source entsoe_prices@h" in dead_health.problems[0] and "is dead" in dead_health.problems[0]

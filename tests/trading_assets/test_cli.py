@@ -31,6 +31,7 @@ def test_every_command_has_help() -> None:
         "bars",
         "services",
         "risk",
+        "sources",
         "settings",
     }
     for name, sub in commands.items():

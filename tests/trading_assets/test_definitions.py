@@ -143,3 +143,68 @@ def test_the_ui_shows_the_embedded_defaults(monkeypatch: pytest.MonkeyPatch, tmp
     assert values["tick_store"]["embedded_dir"] == str(tmp_path / "ticks")
     assert values["tick_archive"]["location"] == str(tmp_path / "archive")
     assert "aws_secret_access_key" not in values["tick_archive"]
+
+
+SOURCES_FILE = """
+[[source]]
+name = "grid_prices"
+kind = "websocket"
+url = "ws://127.0.0.1:9/prices"
+time_column = "period_start_us"
+key = ["area", "period_start_us", "published_us"]
+series = ["area"]
+version_column = "published_us"
+periods_per_day = 24
+[source.columns]
+area = "string"
+period_start_us = "time"
+published_us = "time"
+price = "float64"
+
+[[source]]
+name = "grid_alerts"
+kind = "sns"
+queue_url = "http://127.0.0.1:9/000000000000/alerts"
+region = "eu-west-1"
+time_column = "sent_us"
+[source.columns]
+text = "string"
+"""
+
+
+def test_each_configured_source_is_a_daily_asset_with_checks_a_job_and_a_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(SOURCES_FILE)
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    monkeypatch.setenv("TRADEGRAPH_SOURCES_FILE", str(path))
+
+    definitions = defs()
+
+    keys = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
+    assert {
+        "source_grid_prices",
+        "source_grid_prices_feed",
+        "source_grid_alerts",
+        "source_grid_alerts_feed",
+    } <= keys
+    graph = definitions.resolve_asset_graph()
+    checks = {
+        key.name for key in graph.asset_check_keys if key.asset_key.to_user_string() == "source_grid_prices"
+    }
+    assert checks == {"periods_complete", "no_duplicates", "revisions"}
+    assert definitions.resolve_job_def("source_days") is not None
+    assert "source_days_schedule" in {schedule.name for schedule in definitions.schedules or []}
+
+
+def test_a_bad_sources_file_fails_the_location_naming_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text('[[source]]\nname = "broken"\nkind = "websocket"\nurl = "ws://127.0.0.1:9"\n')
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    monkeypatch.setenv("TRADEGRAPH_SOURCES_FILE", str(path))
+
+    with pytest.raises(Exception, match=r"source .broken.*columns"):
+        defs()

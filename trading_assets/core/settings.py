@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     drift_psi_threshold: float = 0.25
     """Population stability index above which a symbol's features or predictions count as drifted
     and its model is retrained."""
+    sources_file: Path | None = None
+    """TOML file of the other real-time sources to run (REST, SOAP, FTP, SNS, ENTSO-E; see docs/SOURCES.md);
+    unset: no sources."""
     venues: Annotated[tuple[str, ...], NoDecode] = ("sim",)
     """Comma-separated venues to stream from (known: sim, binance, finnhub)."""
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS

@@ -1,4 +1,4 @@
-"""``tradegraph run``: the simulated exchange, the streamer and the loader in one process.
+"""``tradegraph run``: the simulated exchange, the streamer, the loader and the paper executor in one process.
 
 The offline default: the exchange runs in-process on loopback, the streamer connects to it over the real
 wire protocol, and the loader drains the bus into the store, all on the embedded bus and store unless the
@@ -8,7 +8,8 @@ until SIGTERM, Ctrl-C or ``duration_s``.
 
 It stops in the direction of the flow, so nothing in flight is dropped: the feeds stop reading, the
 streamer publishes and acknowledges its last batch, the loader stores everything the streamer published
-(up to ``drain_timeout_s``), and only then does the loader stop. The summary reports whatever is left:
+(up to ``drain_timeout_s``), and only then does the loader stop; last, the paper executor (``execute``)
+reads what is left on the bus and checkpoints. The summary reports whatever is left:
 ticks published but not stored, trades the exchange printed that were never read (known with the
 simulator) and trade-id gaps still open (kept in the restart state, so the next run fetches them).
 """
@@ -31,6 +32,7 @@ from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig,
 from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
+from trading_assets.services.pipeline_executor import ExecutorThread, PaperSummary
 from trading_assets.services.runtime import (
     LOADER_GROUP,
     FeedOverrides,
@@ -54,6 +56,9 @@ class PipelineConfig:
     """Simulated trades per second over all symbols."""
     speed: float = 1.0
     """Exchange seconds per wall second of the simulated clock."""
+    sim_start_us: int | None = None
+    """Exchange time the simulated market opens at (None: now); a fast ``speed`` needs a start in the past,
+    or its trades run ahead of the wall clock and are rejected as from the future."""
     max_trades: int | None = None
     """Stop once the exchange emitted this many trades and all of them are loaded."""
     duration_s: float | None = None
@@ -68,6 +73,8 @@ class PipelineConfig:
     """Faults the simulated exchange injects (drops, duplicates, reordering, skips, garbage frames)."""
     drain_timeout_s: float = 60.0
     """Once the streamer stopped, how long the loader may take to store what it published."""
+    execute: bool = False
+    """Also run the paper executor on the registry's champions (its own consumer group, instance ``run``)."""
 
     def __post_init__(self) -> None:
         if not self.simulate and self.faults != FaultConfig():
@@ -100,6 +107,8 @@ class PipelineSummary:
     without the simulator)."""
     open_gaps: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
     """Trade-id ranges still missing at the end, per venue and symbol (the next run fetches them)."""
+    paper: PaperSummary | None = None
+    """What the paper executor did (None: it did not run)."""
 
     @property
     def unstored(self) -> int:
@@ -137,6 +146,7 @@ def run_pipeline(
                 symbols=settings.symbols,
                 rate=config.rate,
                 speed=config.speed,
+                start_us=config.sim_start_us,
                 max_trades=config.max_trades,
                 # Hold the clock until the streamer subscribed, so a bounded run sees every trade.
                 wait_for_subscribers=1,
@@ -161,6 +171,7 @@ def run_pipeline(
         serve_metrics(streamer_metrics.registry, config.metrics_port)
         serve_metrics(loader_metrics.registry, config.metrics_port + 1)
     consumer = bus.consumer(group=LOADER_GROUP, venues=settings.venues)
+    executor = ExecutorThread(settings, bus).start() if config.execute else None
     loader = Loader(
         consumer, store, config.loader, metrics=loader_metrics, heartbeat=HeartbeatWriter(state, loader_id)
     )
@@ -186,6 +197,7 @@ def run_pipeline(
     exchange: dict[str, Any] | None = None
     unread: dict[str, int] | None = None
     open_gaps: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    paper: PaperSummary | None = None
     try:
         while not stop.wait(0.2):
             if config.duration_s is not None and time.monotonic() - started >= config.duration_s:
@@ -209,6 +221,8 @@ def run_pipeline(
         loader_stop.set()
         loader_thread.join(timeout=60)
         consumer.close()
+        # 3. the executor reads what is left on the bus, checkpoints and stops.
+        paper = None if executor is None else executor.finish()
         if sim is not None:
             exchange = sim.stats()
             emitted = int(exchange["generated"])
@@ -223,6 +237,7 @@ def run_pipeline(
         exchange=exchange,
         unread=unread,
         open_gaps=open_gaps,
+        paper=paper,
     )
     if summary.unstored:
         log.warning(

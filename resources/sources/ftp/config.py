@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyarrow as pa
-
 from resources.sources.base import RecordSchema, SourceSpec
-from resources.sources.columns import ColumnType, EpochUnit, TypedColumns
+from resources.sources.columns import schema_of
 
 FILE_COLUMN = "file"
 """Record column: the name of the file a record came from."""
@@ -27,10 +25,11 @@ class FtpConfig:
     """Source name (bus topic ``sources.<name>``, table ``src_<name>``)."""
     host: str
     """Server host name or address."""
-    columns: dict[str, ColumnType]
-    """CSV column name -> type (``string``, ``int64``, ``float64``, ``bool``), in record order."""
+    columns: dict[str, str]
+    """CSV column name -> type (``string``, ``int64``, ``float64``, ``bool``, ``time``: ISO-8601 or epoch
+    s/ms/us/ns, stored as int64 microseconds UTC), in record order; found in the file by header name."""
     time_column: str
-    """The time column that dates a record (its day is the record's partition)."""
+    """The ``time`` column that dates a record (its day is the record's partition)."""
     port: int = 21
     """Server port."""
     user: str = "anonymous"
@@ -45,10 +44,6 @@ class FtpConfig:
     """Remote directory watched for files."""
     pattern: str = "*.csv"
     """Glob the data files' names match (``fnmatch``); their sidecars are ``<name>.sha256``."""
-    time_columns: tuple[str, ...] = ()
-    """Columns given as ISO-8601 or epoch times, stored as int64 microseconds (includes ``time_column``)."""
-    epoch_unit: EpochUnit = "s"
-    """Unit of epoch numbers in time columns."""
     series: tuple[str, ...] = ()
     """Columns that name one series (e.g. area and product)."""
     delimiter: str = ","
@@ -70,28 +65,25 @@ class FtpConfig:
         reserved = {FILE_COLUMN, DIGEST_COLUMN, LINE_COLUMN} & set(self.columns)
         if reserved:
             raise ValueError(f"columns {sorted(reserved)} are added by the ftp source; rename them")
-        if self.time_column not in self.time_columns:
-            object.__setattr__(self, "time_columns", (*self.time_columns, self.time_column))
+        schema_of(self.columns)  # unknown types, named
+        if self.columns.get(self.time_column) not in ("time", "int64"):
+            raise ValueError(
+                f"time_column {self.time_column!r} must be a 'time' (or int64 microseconds) column, "
+                f"got {self.columns.get(self.time_column)!r}"
+            )
         if self.timeout_s <= 0 or self.retention_s < 0 or self.max_file_bytes <= 0:
             raise ValueError("timeout_s and max_file_bytes must be positive, retention_s not negative")
         if len(self.delimiter) != 1:
             raise ValueError(f"delimiter must be one character, got {self.delimiter!r}")
-        self.typed_columns()  # validates the column types and time columns early
 
-    def typed_columns(self) -> TypedColumns:
-        """The configured columns as a reader of typed values."""
-        return TypedColumns(columns=self.columns, time_columns=self.time_columns, epoch_unit=self.epoch_unit)
+    def record_columns(self) -> dict[str, str]:
+        """The record's columns and types: the configured ones, then ``file``, ``file_sha256`` and ``line``."""
+        return {**self.columns, FILE_COLUMN: "string", DIGEST_COLUMN: "string", LINE_COLUMN: "int64"}
 
     def spec(self) -> SourceSpec:
         """What the source delivers: the columns plus ``file``, ``file_sha256`` and ``line``, keyed by them."""
-        fields = [
-            *self.typed_columns().arrow_fields(),
-            pa.field(FILE_COLUMN, pa.string(), nullable=False),
-            pa.field(DIGEST_COLUMN, pa.string(), nullable=False),
-            pa.field(LINE_COLUMN, pa.int64(), nullable=False),
-        ]
         records = RecordSchema(
-            schema=pa.schema(fields),
+            schema=schema_of(self.record_columns()),
             time_column=self.time_column,
             key=(FILE_COLUMN, DIGEST_COLUMN, LINE_COLUMN),
             series=self.series,

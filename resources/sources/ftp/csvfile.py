@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from resources.sources.base import Rejected
-from resources.sources.columns import ColumnValueError, TypedColumns, records_table
+from resources.sources.columns import RowBuilder
 from resources.sources.ftp.config import DIGEST_COLUMN, FILE_COLUMN, LINE_COLUMN
 
 
@@ -26,8 +27,7 @@ def parse_csv(
     *,
     name: str,
     sha256: str,
-    columns: TypedColumns,
-    schema: pa.Schema,
+    columns: Mapping[str, str],
     delimiter: str = ",",
     encoding: str = "utf-8-sig",
 ) -> ParsedFile:
@@ -37,14 +37,14 @@ def parse_csv(
     a value that does not fit its column is rejected with ``<file> line <n>: ...``; the other lines load.
     A file that cannot be decoded or lacks a configured column is rejected as a whole.
     """
+    builder = RowBuilder({**columns, FILE_COLUMN: "string", DIGEST_COLUMN: "string", LINE_COLUMN: "int64"})
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        return ParsedFile(schema.empty_table(), (_whole(data, f"{name}: not {encoding} text: {exc}"),))
+        return ParsedFile(builder.table(), (_whole(data, f"{name}: not {encoding} text: {exc}"),))
     # The same line splitting as the csv reader's, so line numbers and payloads agree.
     lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows: list[dict[str, object]] = []
     rejected: list[Rejected] = []
     header: list[str] | None = None
     positions: dict[str, int] = {}
@@ -64,26 +64,24 @@ def parse_csv(
             continue
         if header is None:
             header = [field.strip() for field in fields]
-            missing = [column for column in columns.columns if column not in header]
+            missing = [column for column in columns if column not in header]
             if missing:
                 reason = f"{name}: header {header} lacks the configured columns {missing}; file not loaded"
-                return ParsedFile(schema.empty_table(), (_whole(data, reason),))
-            positions = {column: header.index(column) for column in columns.columns}
+                return ParsedFile(builder.table(), (_whole(data, reason),))
+            positions = {column: header.index(column) for column in columns}
             continue
         if len(fields) != len(header):
             reason = f"{name} line {start}: expected {len(header)} fields, got {len(fields)}"
             rejected.append(_line(lines, start, previous_end, reason))
             continue
-        try:
-            row = {column: columns.convert(column, fields[index]) for column, index in positions.items()}
-        except ColumnValueError as exc:
-            rejected.append(_line(lines, start, previous_end, f"{name} line {start}: {exc}"))
-            continue
+        row: dict[str, object] = {column: fields[index] for column, index in positions.items()}
         row[FILE_COLUMN] = name
         row[DIGEST_COLUMN] = sha256
         row[LINE_COLUMN] = start
-        rows.append(row)
-    return ParsedFile(records_table(schema, rows), tuple(rejected))
+        problem = builder.add(row)
+        if problem is not None:
+            rejected.append(_line(lines, start, previous_end, f"{name} line {start}: {problem}"))
+    return ParsedFile(builder.table(), tuple(rejected))
 
 
 def _line(lines: list[str], first: int, last: int, reason: str) -> Rejected:

@@ -44,7 +44,6 @@ class FtpSource(Source):
     def __init__(self, config: FtpConfig, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.spec = config.spec()
-        self._columns = config.typed_columns()
         self._clock = clock
         self._ftp: ftplib.FTP | None = None
         # Mismatches already reported (name -> (actual, expected)): a file still mismatching on the next
@@ -124,8 +123,7 @@ class FtpSource(Source):
                 data,
                 name=entry.name,
                 sha256=actual,
-                columns=self._columns,
-                schema=self.spec.records.schema,
+                columns=config.columns,
                 delimiter=config.delimiter,
                 encoding=config.encoding,
             )

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
 from resources.sources.base import RecordSchema, SourceSpec
-from resources.sources.columns import ColumnType, EpochUnit, TypedColumns
+from resources.sources.columns import schema_of
 
 ArgumentValue = str | int | float | bool | dt.datetime
 """A value of a configured operation argument (TOML strings, numbers, booleans and date-times)."""
@@ -24,20 +22,17 @@ class SoapConfig:
     """URL (or path) of the service's WSDL."""
     operation: str
     """The operation to call, e.g. ``GetPrices``."""
-    columns: dict[str, ColumnType]
-    """Item field -> column type (``string``, ``int64``, ``float64``, ``bool``), in record order."""
+    columns: dict[str, str]
+    """Record columns and their types (``string``, ``int64``, ``float64``, ``bool``, ``time``: a
+    ``dateTime``, ISO-8601 text or epoch number, stored as int64 microseconds UTC), in record order."""
     time_column: str
-    """The time column that dates a record (its day is the record's partition)."""
+    """The ``time`` column that dates a record (its day is the record's partition)."""
     key: tuple[str, ...]
     """Columns that name one record version (a repeat is stored once)."""
-    time_columns: tuple[str, ...] = ()
-    """Columns given as ``dateTime``, ISO-8601 or epoch numbers, stored as int64 microseconds."""
-    epoch_unit: EpochUnit = "s"
-    """Unit of epoch numbers in time columns."""
     series: tuple[str, ...] = ()
     """Columns that name one series (e.g. area)."""
     version_column: str | None = None
-    """Time column holding when a value was published, for re-issued values (part of the key)."""
+    """``time`` column holding when a value was published, for re-issued values (part of the key)."""
     arguments: dict[str, ArgumentValue] = field(default_factory=dict)
     """Fixed arguments of every call (e.g. ``{area = "DE"}``)."""
     cursor_argument: str | None = None
@@ -50,7 +45,7 @@ class SoapConfig:
     result_path: tuple[str, ...] = ()
     """Attributes leading from the operation's result to the list of items (empty: the result is the list)."""
     fields: dict[str, str] = field(default_factory=dict)
-    """Column -> item field name, for the columns whose field is named differently."""
+    """Dotted path of each column's value in an item (default: the column's own name)."""
     page_size: int | None = None
     """The service's most items per call: a full page means more are waiting (fetch again at once)."""
     service: str | None = None
@@ -63,38 +58,30 @@ class SoapConfig:
     """Delivery periods a complete day of one series has (e.g. 24), None: no such expectation."""
 
     def __post_init__(self) -> None:
-        columns = self.typed_columns()
-        if self.time_column not in columns.time_columns:
-            object.__setattr__(self, "time_columns", (*self.time_columns, self.time_column))
-        if self.version_column is not None and self.version_column not in self.time_columns:
-            object.__setattr__(self, "time_columns", (*self.time_columns, self.version_column))
+        schema_of(self.columns)  # unknown types, named
+        for role, column in (("time_column", self.time_column), ("version_column", self.version_column)):
+            if column is not None and self.columns.get(column) not in ("time", "int64"):
+                raise ValueError(f"{role} {column!r} must be a 'time' (or int64) column")
         if (self.cursor_argument is None) != (self.cursor_column is None):
             raise ValueError("cursor_argument and cursor_column go together: give both or neither")
-        if self.cursor_column is not None:
-            if self.cursor_column not in self.columns:
-                raise ValueError(f"cursor_column {self.cursor_column!r} is not one of the columns")
-            if self.columns[self.cursor_column] != "int64":
-                raise ValueError(f"cursor_column {self.cursor_column!r} must be an int64 or time column")
+        if self.cursor_column is not None and self.columns.get(self.cursor_column) not in ("time", "int64"):
+            raise ValueError(f"cursor_column {self.cursor_column!r} must be a 'time' or int64 column")
         unknown = sorted(set(self.fields) - set(self.columns))
         if unknown:
-            raise ValueError(f"fields renames columns {unknown} that are not in columns")
+            raise ValueError(f"fields names columns {unknown} that are not in columns")
         if self.timeout_s <= 0 or (self.page_size is not None and self.page_size <= 0):
             raise ValueError("timeout_s and page_size must be positive")
         self.spec()  # validates key, series and time columns early
 
-    def typed_columns(self) -> TypedColumns:
-        """The configured columns as a reader of typed values."""
-        return TypedColumns(columns=self.columns, time_columns=self.time_columns, epoch_unit=self.epoch_unit)
-
     @property
     def cursor_is_time(self) -> bool:
         """Whether the cursor column is a time (passed to the service as a ``dateTime``)."""
-        return self.cursor_column is not None and self.cursor_column in self.time_columns
+        return self.cursor_column is not None and self.columns[self.cursor_column] == "time"
 
     def spec(self) -> SourceSpec:
         """What the source delivers."""
         records = RecordSchema(
-            schema=pa.schema(self.typed_columns().arrow_fields()),
+            schema=schema_of(self.columns),
             time_column=self.time_column,
             key=self.key,
             series=self.series,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 from resources.sources.base import SourceError
 
@@ -39,21 +41,24 @@ class SoapCursor:
         return json.dumps({"version": CURSOR_VERSION, "since": self.since, "seen": sorted(self.seen)})
 
     def advance(
-        self, rows: Sequence[Mapping[str, object]], *, cursor_column: str | None, key: Sequence[str]
-    ) -> tuple[list[Mapping[str, object]], SoapCursor]:
-        """``rows`` without those already delivered at ``since``, and the cursor after them."""
-        if cursor_column is None:
-            return list(rows), self
-        fresh: list[Mapping[str, object]] = []
+        self, records: pa.Table, *, cursor_column: str | None, key: Sequence[str]
+    ) -> tuple[pa.Table, SoapCursor]:
+        """``records`` without those already delivered at ``since``, and the cursor after them."""
+        if cursor_column is None or records.num_rows == 0:
+            return records, self
+        values = records.column(cursor_column).to_pylist()
+        identities = [
+            json.dumps(list(row)) for row in zip(*(records.column(c).to_pylist() for c in key), strict=True)
+        ]
+        keep: list[bool] = []
         since, seen = self.since, set(self.seen)
-        for row in rows:
-            value = int(row[cursor_column])  # type: ignore[call-overload]
-            identity = json.dumps([row[column] for column in key], default=str)
-            if self.since is not None and value == self.since and identity in self.seen:
-                continue  # delivered by the previous call (the cursor argument is inclusive)
-            fresh.append(row)
+        for value, identity in zip(values, identities, strict=True):
+            repeat = self.since is not None and value == self.since and identity in self.seen
+            keep.append(not repeat)  # a repeat was delivered by the previous call (inclusive cursor)
+            if repeat:
+                continue
             if since is None or value > since:
                 since, seen = value, {identity}
             elif value == since:
                 seen.add(identity)
-        return fresh, SoapCursor(since, frozenset(seen))
+        return records.filter(pa.array(keep)), SoapCursor(since, frozenset(seen))

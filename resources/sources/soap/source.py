@@ -27,7 +27,7 @@ import zeep.helpers
 from zeep.transports import Transport
 
 from resources.sources.base import Rejected, Source, SourceBatch, SourceError, SourceUnavailableError
-from resources.sources.columns import ColumnValueError, records_table
+from resources.sources.columns import RowBuilder
 from resources.sources.soap.config import SoapConfig
 from resources.sources.soap.cursor import SoapCursor
 
@@ -53,7 +53,6 @@ class SoapSource(Source):
     def __init__(self, config: SoapConfig) -> None:
         self.config = config
         self.spec = config.spec()
-        self._columns = config.typed_columns()
         self._transport: _Transport | None = None
         self._client: zeep.Client | None = None
 
@@ -67,28 +66,23 @@ class SoapSource(Source):
             if value is not None:
                 arguments[config.cursor_argument] = value
         items = self._call(arguments)
-        rows: list[dict[str, object]] = []
+        builder = RowBuilder(config.columns)
         rejected: list[Rejected] = []
         for index, item in enumerate(items):
             plain = zeep.helpers.serialize_object(item, target_cls=dict)
-            values = plain if isinstance(plain, Mapping) else {}
-            try:
-                row = self._columns.row(
-                    {
-                        column: values[config.fields.get(column, column)]
-                        for column in config.columns
-                        if config.fields.get(column, column) in values
-                    }
-                )
-            except ColumnValueError as exc:
+            values = {column: _path(plain, config.fields.get(column, column)) for column in config.columns}
+            problem = builder.add(values)
+            if problem is not None:
                 payload = json.dumps(plain, default=str, sort_keys=True).encode()
-                rejected.append(Rejected(payload=payload, reason=f"{config.operation} item {index}: {exc}"))
-                continue
-            rows.append(row)
-        new_rows, next_state = state.advance(rows, cursor_column=config.cursor_column, key=config.key)
+                rejected.append(
+                    Rejected(payload=payload, reason=f"{config.operation} item {index}: {problem}")
+                )
+        records, next_state = state.advance(
+            builder.table(), cursor_column=config.cursor_column, key=config.key
+        )
         progressed = next_state.since != state.since
         return SourceBatch(
-            records=records_table(self.spec.records.schema, new_rows),
+            records=records,
             cursor=next_state.dump() if config.cursor_column is not None else None,
             rejected=tuple(rejected),
             more=config.page_size is not None and len(items) >= config.page_size and progressed,
@@ -166,6 +160,16 @@ class SoapSource(Source):
             self._transport.session.close()
         self._client = None
         self._transport = None
+
+
+def _path(item: object, dotted: str) -> object:
+    """The value at ``dotted`` (``a.b``) in a serialized item, None when it is not there."""
+    value = item
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def _retry_after(value: str | None) -> float | None:

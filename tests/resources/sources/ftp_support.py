@@ -14,7 +14,7 @@ from trading_assets.services.energy_sim.ftp_drop import FtpDropServer
 USER = "loader"
 PASSWORD = "drop-secret"
 
-COLUMNS = {"id": "int64", "ts": "int64", "area": "string", "price": "float64", "firm": "bool"}
+COLUMNS = {"id": "int64", "ts": "time", "area": "string", "price": "float64", "firm": "bool"}
 """A small typed CSV: an id, a time, a string, a float and a bool."""
 
 

@@ -330,7 +330,7 @@ host = "127.0.0.1"
 port = {plain_server.port}
 user = "{USER}"
 password = "env:DROP_PASSWORD"
-columns = {{ id = "int64", ts = "int64", area = "string", price = "float64", firm = "bool" }}
+columns = {{ id = "int64", ts = "time", area = "string", price = "float64", firm = "bool" }}
 time_column = "ts"
 timeout_s = 5
 """

@@ -41,8 +41,7 @@ def soap_source(wsdl: str, **options: Any) -> SoapSource:
         "arguments": {"area": "DE"},
         "cursor_argument": "since",
         "cursor_column": "published",
-        "columns": {"area": "string", "period_start": "int64", "price": "float64", "published": "int64"},
-        "time_columns": ["period_start", "published"],
+        "columns": {"area": "string", "period_start": "time", "price": "float64", "published": "time"},
         "time_column": "period_start",
         "version_column": "published",
         "key": ["area", "period_start", "published"],
@@ -160,9 +159,7 @@ def test_items_that_do_not_fit_a_column_are_rejected_and_the_rest_kept(service: 
 
     assert batch.records.column("price").to_pylist() == [50.0, 51.0, 53.0]
     assert len(batch.rejected) == 1
-    assert batch.rejected[0].reason.startswith(
-        "GetPrices item 2: field 'price' value nan is not a valid float64"
-    )
+    assert batch.rejected[0].reason.startswith("GetPrices item 2: field 'price'=nan is not a valid float64")
     assert b'"area": "DE"' in batch.rejected[0].payload
 
 
@@ -238,8 +235,7 @@ arguments = {{ area = "FR" }}
 cursor_argument = "since"
 cursor_column = "published"
 cursor_start = 2026-01-04T00:00:00Z
-columns = {{ area = "string", period_start = "int64", price = "float64", published = "int64" }}
-time_columns = ["period_start", "published"]
+columns = {{ area = "string", period_start = "time", price = "float64", published = "time" }}
 time_column = "period_start"
 version_column = "published"
 key = ["area", "period_start", "published"]

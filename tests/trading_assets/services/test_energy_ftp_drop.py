@@ -27,7 +27,6 @@ from trading_assets.services.energy_sim.ftp_drop import (
 )
 from trading_assets.services.energy_sim.intraday_trades import (
     CSV_COLUMNS,
-    CSV_TIME_COLUMNS,
     day_ahead_curve,
     intraday_trades,
 )
@@ -132,7 +131,6 @@ def trades_source(server: FtpDropServer) -> FtpSource:
             "password": server.password,
             "pattern": "intraday_trades_DE_*.csv",
             "columns": CSV_COLUMNS,
-            "time_columns": list(CSV_TIME_COLUMNS),
             "time_column": "trade_time",
             "series": ["area", "product"],
             "timeout_s": 5.0,

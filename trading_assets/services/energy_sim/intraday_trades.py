@@ -46,18 +46,18 @@ TRADES_SCHEMA = pa.schema(
 
 CSV_COLUMNS = {
     "trade_id": "string",
-    "trade_time": "int64",
-    "delivery_start": "int64",
-    "delivery_end": "int64",
+    "trade_time": "time",
+    "delivery_start": "time",
+    "delivery_end": "time",
     "product": "string",
     "area": "string",
     "price": "float64",
     "quantity": "float64",
     "aggressor": "string",
 }
-"""The trades CSV's columns as an ``ftp`` source's ``columns`` option."""
+"""The trades CSV's columns as an ``ftp`` source's ``columns`` option (times are ISO-8601 in the file)."""
 CSV_TIME_COLUMNS = ("trade_time", "delivery_start", "delivery_end")
-"""The CSV's time columns (ISO-8601 in the file), the ``ftp`` source's ``time_columns`` option."""
+"""The CSV's time columns."""
 
 # Day-ahead-like shape (EUR/MWh over the base) by hour of day: night trough, morning peak, solar dip,
 # evening peak.

@@ -1,0 +1,308 @@
+"""The local servers ``bench/sources.py`` reads, one group per source kind, and the sources on them.
+
+Each kind contributes sources that produce ``per_day`` datapoints per simulated day, replayed ``speed``
+times faster than real time, and can say afterwards how many datapoints they produced (the ground truth
+the benchmark compares the store with).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+
+from resources.sources.base import SourceSpec
+from resources.sources.config import parse_sources
+from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchSource:
+    """One source of the benchmark."""
+
+    name: str
+    """Source name."""
+    toml: str
+    """Its ``[[source]]`` table."""
+    spec: SourceSpec
+    """What it delivers."""
+    produced: Callable[[], int]
+    """Datapoints its server produced so far (valid records only)."""
+    resumable: bool
+    """Whether a restarted poller resumes from a cursor without loss (a live websocket cannot)."""
+
+
+def _toml(name: str, kind: str, options: dict[str, object]) -> str:
+    lines = ["[[source]]", f'name = "{name}"', f'kind = "{kind}"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items() if not isinstance(value, dict)]
+    for key, value in options.items():
+        if isinstance(value, dict):
+            lines.append(f"[source.{key}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _spec_of(toml: str) -> SourceSpec:
+    (entry,) = parse_sources(toml)
+    source = entry.build()
+    try:
+        return source.spec
+    finally:
+        source.close()
+
+
+class _Group(Protocol):
+    """The servers of one kind and the sources on them."""
+
+    def sources(self) -> list[BenchSource]: ...
+    def produce(self) -> None: ...
+    def stop_producing(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Websockets:
+    """Websocket sources: the simulated exchange, one symbol per source, trades as datapoints."""
+
+    def __init__(self, count: int, *, rate_per_source: float, seconds_hint: float) -> None:
+        self.symbols = [f"S{i:02d}USDT" for i in range(count)]
+        total = max(int(rate_per_source * count * seconds_hint), 1)
+        self.sim = ExchangeSim(
+            ExchangeSimConfig(
+                symbols=tuple(self.symbols),
+                rate=rate_per_source * count,
+                max_trades=total,
+                wait_for_subscribers=count,
+            )
+        )
+
+    def start(self) -> None:
+        self.sim.start()
+
+    def produce(self) -> None:
+        """The exchange starts once every source subscribed."""
+
+    def stop_producing(self) -> None:
+        """The exchange stops at its trade budget."""
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+    def produced(self, symbol: str) -> int:
+        return int(self.sim.stats()["symbols"][symbol]["generated"])
+
+    def sources(self) -> list[BenchSource]:
+        made = []
+        for symbol in self.symbols:
+            name = f"ws_{symbol.lower()}"
+            toml = _toml(
+                name,
+                "websocket",
+                {
+                    "url": f"{self.sim.ws_url}/stream?streams={symbol.lower()}@trade",
+                    "time_column": "trade_time_us",
+                    "key": ["symbol", "trade_id"],
+                    "series": ["symbol"],
+                    "unwrap": "data",
+                    "columns": {
+                        "symbol": "string",
+                        "trade_id": "int64",
+                        "price": "float64",
+                        "quantity": "float64",
+                        "trade_time_us": "time",
+                    },
+                    "fields": {
+                        "symbol": "s",
+                        "trade_id": "t",
+                        "price": "p",
+                        "quantity": "q",
+                        "trade_time_us": "T",
+                    },
+                    "match": {"e": "trade"},
+                },
+            )
+            made.append(
+                BenchSource(
+                    name=name,
+                    toml=toml,
+                    spec=_spec_of(toml),
+                    produced=lambda s=symbol: self.produced(s),
+                    resumable=False,
+                )
+            )
+        return made
+
+
+class _Sns:
+    """SNS sources: a topic each on the moto server, read through an SQS queue subscribed to it; meter
+    readings published in batches of ten at the source's rate."""
+
+    def __init__(self, workdir: Path, count: int, *, rate_per_source: float, speed: float) -> None:
+        self.server = S3Server(workdir / "moto")
+        self.count = count
+        self.rate = rate_per_source
+        self.speed = speed
+        self.topics: list[str] = []
+        self.published = [0] * count
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _client(self) -> Any:
+        return boto3.client(
+            "sns",
+            endpoint_url=self.server.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+
+    def start(self) -> None:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        self.server.start()
+        client = self._client()
+        self.topics = [str(client.create_topic(Name=f"meters-{i}")["TopicArn"]) for i in range(self.count)]
+
+    def sources(self) -> list[BenchSource]:
+        made = []
+        for i, topic in enumerate(self.topics):
+            name = f"sns_meters_{i}"
+            toml = _toml(
+                name,
+                "sns",
+                {
+                    "topic_arn": topic,
+                    "queue_name": f"bench-{i}",
+                    "create_subscription": True,
+                    "endpoint_url": self.server.endpoint_url,
+                    "region": REGION,
+                    "time_column": "reading_time",
+                    "series": ["meter"],
+                    "wait_time_s": 1,
+                    "visibility_timeout_s": 30,
+                    "columns": {"meter": "string", "kwh": "float64"},
+                },
+            )
+            spec = _spec_of(toml)
+            # The poller subscribes on its first fetch; subscribe now, so nothing published is missed.
+            (entry,) = parse_sources(toml)
+            source = entry.build()
+            source.queue_url()  # type: ignore[attr-defined]
+            source.close()
+            made.append(
+                BenchSource(
+                    name=name, toml=toml, spec=spec, produced=lambda i=i: self.published[i], resumable=True
+                )
+            )
+        return made
+
+    def produce(self) -> None:
+        self._thread = threading.Thread(target=self._publish, name="bench-sns", daemon=True)
+        self._thread.start()
+
+    def _publish(self) -> None:
+        client = self._client()
+        started, sim_start = time.monotonic(), dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+        sent = 0
+        while not self._stop.is_set():
+            due = int((time.monotonic() - started) * self.rate)
+            if due - sent < 10:
+                self._stop.wait(0.01)
+                continue
+            moment = sim_start + dt.timedelta(seconds=(time.monotonic() - started) * self.speed)
+            for i, topic in enumerate(self.topics):
+                entries = [
+                    {
+                        "Id": str(n),
+                        "Message": json.dumps(
+                            {
+                                "meter": f"m{n % 7}",
+                                "kwh": round(1.0 + (sent + n) % 13 * 0.25, 3),
+                                "reading_time": (moment + dt.timedelta(microseconds=n)).isoformat(),
+                            }
+                        ),
+                    }
+                    for n in range(10)
+                ]
+                answer = client.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
+                self.published[i] += len(answer.get("Successful", []))
+            sent += 10
+
+    def stop_producing(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def stop(self) -> None:
+        self.stop_producing()
+        self.server.stop()
+
+
+class BenchServers:
+    """Every kind's servers for one benchmark run."""
+
+    KINDS = ("websocket", "sns")
+    """Kinds the benchmark spreads its sources over, in order."""
+
+    def __init__(self, workdir: Path, *, speed: float, per_day: int, seconds_hint: float = 120.0) -> None:
+        self.workdir = workdir
+        self.speed = speed
+        self.per_day = per_day
+        self.seconds_hint = seconds_hint
+        self.rate_per_source = per_day * speed / SECONDS_PER_DAY
+        self._groups: list[_Group] = []
+
+    def start(self) -> BenchServers:
+        """Nothing is started until :meth:`sources` knows how many sources of each kind there are."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def sources(self, count: int) -> list[BenchSource]:
+        """``count`` sources spread round-robin over :attr:`KINDS`, their servers started."""
+        per_kind = {kind: 0 for kind in self.KINDS}
+        for kind in itertools.islice(itertools.cycle(self.KINDS), count):
+            per_kind[kind] += 1
+        made: list[BenchSource] = []
+        if per_kind["websocket"]:
+            group = _Websockets(
+                per_kind["websocket"], rate_per_source=self.rate_per_source, seconds_hint=self.seconds_hint
+            )
+            group.start()
+            self._groups.append(group)
+            made += group.sources()
+        if per_kind["sns"]:
+            sns = _Sns(self.workdir, per_kind["sns"], rate_per_source=self.rate_per_source, speed=self.speed)
+            sns.start()
+            self._groups.append(sns)
+            made += sns.sources()
+        return made
+
+    def environment(self) -> dict[str, str]:
+        """Environment a separate poller process needs (credentials of the local servers)."""
+        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+
+    def produce(self) -> None:
+        """Start producing."""
+        for group in self._groups:
+            group.produce()
+
+    def stop_producing(self) -> None:
+        """Stop producing; what was produced stays readable."""
+        for group in self._groups:
+            group.stop_producing()
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for group in self._groups:
+            group.stop()

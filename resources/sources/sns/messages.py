@@ -1,0 +1,134 @@
+"""SQS messages of an SNS subscription -> records: unwrap the SNS envelope, check and convert the fields.
+
+With the default (enveloped) delivery an SQS message body is SNS's JSON envelope: ``Type`` is
+``Notification``, ``MessageId`` names the published message (the same id on every SQS redelivery),
+``Timestamp`` is when SNS accepted it and ``Message`` is the published text, here a JSON object with one
+record's fields. With raw message delivery the body is the published text itself and the SQS message id
+and ``SentTimestamp`` attribute stand in for the envelope's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from resources.sources.base import Rejected
+from resources.sources.sns.config import MESSAGE_ID, PUBLISHED_US, SnsConfig
+
+_US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+class BadMessage(ValueError):
+    """A message that cannot become a record; the text names the field and the value."""
+
+
+def time_us(value: object, *, field: str, epoch_unit: str) -> int:
+    """``value`` (ISO-8601 text with a zone, or an epoch number in ``epoch_unit``) as int64 microseconds."""
+    if isinstance(value, bool):
+        raise BadMessage(f"field {field!r}: {value!r} is not a time")
+    if isinstance(value, int):
+        return value * _US_PER_UNIT[epoch_unit]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadMessage(f"field {field!r}: {value!r} is not a time")
+        return round(value * _US_PER_UNIT[epoch_unit])
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadMessage(f"field {field!r}: {value!r} is not an ISO-8601 time") from None
+        if parsed.tzinfo is None:
+            raise BadMessage(f"field {field!r}: {value!r} has no time zone (add Z or +00:00)")
+        delta = parsed - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    raise BadMessage(f"field {field!r}: {value!r} is not a time")
+
+
+def _value(kind: str, value: object, field: str) -> object:
+    # Strict: a string "12" is not an int64 and 1 is not a bool, so a publisher's mistake is caught here.
+    if kind == "string" and isinstance(value, str):
+        return value
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if (
+        kind == "int64"
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and -(2**63) <= value < 2**63
+    ):
+        return value
+    if kind == "float64" and isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    raise BadMessage(f"field {field!r}: {value!r} is not a {kind}")
+
+
+def _envelope(
+    body: str, attributes: Mapping[str, str], sqs_message_id: str, raw: bool
+) -> tuple[str, int, str]:
+    """(message id, published us, published text) of one SQS message body."""
+    if raw:
+        sent_ms = attributes.get("SentTimestamp")
+        if sent_ms is None or not sent_ms.isdigit():
+            raise BadMessage(f"SQS attribute 'SentTimestamp': {sent_ms!r} is not epoch milliseconds")
+        return sqs_message_id, int(sent_ms) * 1_000, body
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        raise BadMessage(
+            f"body {body[:80]!r} is not an SNS envelope (JSON); is raw_message_delivery set?"
+        ) from None
+    if not isinstance(envelope, dict) or envelope.get("Type") != "Notification":
+        kind = envelope.get("Type") if isinstance(envelope, dict) else type(envelope).__name__
+        hint = " (confirm the subscription at its SubscribeURL)" if kind == "SubscriptionConfirmation" else ""
+        raise BadMessage(f"envelope field 'Type': {kind!r} is not 'Notification'{hint}")
+    message_id, message = envelope.get("MessageId"), envelope.get("Message")
+    if not isinstance(message_id, str) or not message_id:
+        raise BadMessage(f"envelope field 'MessageId': {message_id!r} is not a message id")
+    if not isinstance(message, str):
+        raise BadMessage(f"envelope field 'Message': {message!r} is not text")
+    published = time_us(envelope.get("Timestamp"), field="Timestamp", epoch_unit="s")
+    return message_id, published, message
+
+
+def parse_message(config: SnsConfig, message: Mapping[str, Any]) -> dict[str, object]:
+    """The record one SQS message carries; :class:`BadMessage` naming the field and value otherwise."""
+    body = message.get("Body", "")
+    message_id, published_us, text = _envelope(
+        body, message.get("Attributes", {}), message.get("MessageId", ""), config.raw_message_delivery
+    )
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        raise BadMessage(f"message {message_id}: {text[:80]!r} is not JSON") from None
+    if not isinstance(fields, dict):
+        raise BadMessage(f"message {message_id}: {text[:80]!r} is not a JSON object")
+    record: dict[str, object] = {}
+    try:
+        for column, kind in config.columns.items():
+            if column not in fields:
+                raise BadMessage(f"field {column!r} is missing")
+            record[column] = _value(kind, fields[column], column)
+        times = (
+            [config.time_column]
+            if config.version_field is None
+            else [config.time_column, config.version_field]
+        )
+        for name in times:
+            if name not in fields:
+                raise BadMessage(f"field {name!r} is missing")
+            record[name] = time_us(fields[name], field=name, epoch_unit=config.epoch_unit)
+    except BadMessage as exc:
+        raise BadMessage(f"message {message_id}: {exc}") from None
+    record[MESSAGE_ID] = message_id
+    record[PUBLISHED_US] = published_us
+    return record
+
+
+def rejected(message: Mapping[str, Any], reason: str) -> Rejected:
+    """The dead letter of a message that could not become a record."""
+    return Rejected(payload=str(message.get("Body", "")).encode(), reason=reason)

@@ -1,0 +1,311 @@
+"""The source loader: drains the ``sources.<name>`` topics into each source's day-partitioned table.
+
+Each flush merges the waiting records into the days they belong to (one row per key: a repeat from an
+at-least-once delivery is dropped, a revised value, whose key includes its publish time, is kept beside
+the older version) and replaces each touched day atomically in the table store; only then are the bus
+offsets committed. A crash before the commit re-delivers the records, which the merge drops as repeats.
+
+The days written lately are cached, so a stream of small batches costs a merge in memory and one write
+per touched day, not a read as well. The cache holds at most ``cached_days`` days; the loader is the
+only writer of ``src_*`` tables, so a cached day is what is stored.
+
+Records that cannot be decoded, that name a source this loader was not configured with, or that do not
+fit their source's schema go to the dead letters with the reason; everything else carries on. Should the
+dead-letter topic itself refuse them, the :class:`BusError` ends :meth:`SourceLoader.run` without a
+commit, so a restarted loader gets those records again rather than losing them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resources.bus.base import BusError, DeadLetter, RawRecord, TickBus, TickConsumer
+from resources.service_state.base import Status
+from resources.sources.base import SourceSpec
+from resources.sources.codec import SourceRecordDecodeError, decode_records
+from resources.table_store.base import TableStore, TableStoreUnavailableError
+from resources.table_store.spec import TableSchemaError, TableSpec
+from trading_assets.core.time import day_bounds_us
+from trading_assets.services import failpoints
+from trading_assets.services.heartbeat import HeartbeatWriter, now_us
+from trading_assets.services.source_metrics import SourceLoaderMetrics
+from trading_assets.sources.tables import merge_day, source_table, split_by_day
+
+log = logging.getLogger(__name__)
+
+SERVICE = "source_loader"
+GROUP = "source-loader"
+"""Consumer group of the source loader."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceLoaderConfig:
+    """How the source loader batches, caches and retries."""
+
+    max_wait_s: float = 1.0
+    """Write at the latest this long after the first waiting record arrived."""
+    max_rows: int = 200_000
+    """Write once this many records are waiting."""
+    poll_timeout_s: float = 0.2
+    """How long one poll of the bus may wait."""
+    cached_days: int = 64
+    """Stored days kept in memory for merging (the newest written)."""
+    retry_initial_s: float = 0.2
+    """First wait after a failed write."""
+    retry_max_s: float = 5.0
+    """Longest wait between write attempts."""
+    heartbeat_interval_s: float = 1.0
+    """How often to write the heartbeat."""
+
+
+@dataclass(slots=True)
+class SourceLoaderStats:
+    """What the source loader has done so far."""
+
+    rows: int = 0
+    repeats: int = 0
+    flushes: int = 0
+    dead_letters: int = 0
+    store_failures: int = 0
+    bus_failures: int = 0
+    newest_time_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    source: str
+    records: pa.Table
+    published_us: int
+
+
+class SourceLoader:
+    """Moves source records from one consumer into one table store."""
+
+    def __init__(
+        self,
+        consumer: TickConsumer,
+        store: TableStore,
+        bus: TickBus,
+        specs: Sequence[SourceSpec],
+        config: SourceLoaderConfig | None = None,
+        *,
+        metrics: SourceLoaderMetrics | None = None,
+        heartbeat: HeartbeatWriter | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.store = store
+        self.bus = bus
+        self.specs: Mapping[str, SourceSpec] = {spec.name: spec for spec in specs}
+        self.tables: Mapping[str, TableSpec] = {spec.name: source_table(spec) for spec in specs}
+        self.config = config or SourceLoaderConfig()
+        self.metrics = metrics or SourceLoaderMetrics()
+        self.heartbeat = heartbeat
+        self.stats = SourceLoaderStats()
+        self._pending: list[_Pending] = []
+        self._pending_rows = 0
+        self._first_pending_at: float | None = None
+        self._days: OrderedDict[tuple[str, dt.date], pa.Table] = OrderedDict()
+        self._next_beat = 0.0
+
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Poll once; write and commit when the batch is full or old enough. Return new rows stored."""
+        try:
+            raw = self.consumer.poll_records(timeout_s=self.config.poll_timeout_s, max_records=500)
+        except BusError as exc:
+            self._bus_failed("poll", exc)
+            _wait(stop, self.config.retry_initial_s)
+            return 0
+        dead = self._take(raw)
+        if dead and not self._pending:
+            self._commit()  # only dead letters arrived, and they are on the dead-letter topic
+        full = self._pending_rows >= self.config.max_rows
+        old = self._first_pending_at is not None and (
+            time.monotonic() - self._first_pending_at >= self.config.max_wait_s
+        )
+        return self.flush(stop) if full or old else 0
+
+    def _take(self, raw: Sequence[RawRecord]) -> int:
+        """Decode ``raw`` into pending batches; dead-letter the bad ones; return how many were bad."""
+        letters: list[DeadLetter] = []
+        for topic, partition, offset, key, value in raw:
+            reason = None
+            try:
+                decoded = decode_records(value)
+                table = self.tables.get(decoded.source)
+                if table is None:
+                    reason = f"source {decoded.source!r} is not in this loader's sources file"
+                else:
+                    records = table.conform(decoded.records)
+            except (SourceRecordDecodeError, TableSchemaError) as exc:
+                reason = str(exc)
+            if reason is not None:
+                letters.append(
+                    DeadLetter(
+                        topic=topic,
+                        partition=partition,
+                        offset=offset,
+                        key=key,
+                        value=value or b"",
+                        reason=reason,
+                    )
+                )
+                continue
+            self._pending.append(_Pending(decoded.source, records, decoded.published_us))
+            self._pending_rows += records.num_rows
+            if self._first_pending_at is None:
+                self._first_pending_at = time.monotonic()
+        if letters:
+            for letter in letters:
+                log.warning("dead letter from %s offset %d: %s", letter.topic, letter.offset, letter.reason)
+                self.bus.publish_dead_letter(letter)
+            self.bus.flush()
+            self.stats.dead_letters += len(letters)
+            self.metrics.dead_letters.inc(len(letters))
+        return len(letters)
+
+    def flush(self, stop: threading.Event | None = None) -> int:
+        """Merge and write what is waiting (retrying while the store is unavailable), then commit.
+
+        Returns the new rows stored; 0 if ``stop`` was set during an outage (nothing committed then).
+        """
+        if not self._pending:
+            return 0
+        delay = self.config.retry_initial_s
+        while True:
+            try:
+                new_rows = self._write()
+                break
+            except TableStoreUnavailableError as exc:
+                self.stats.store_failures += 1
+                self.metrics.store_failures.inc()
+                wait = random.uniform(0, delay)
+                log.warning("table store unavailable (%s); holding %d records", exc, self._pending_rows)
+                self.maybe_beat()
+                if _wait(stop, wait):
+                    return 0
+                delay = min(delay * 2, self.config.retry_max_s)
+        failpoints.hit("source_loader.after_write")
+        self._commit()
+        stored_at = now_us()
+        for item in self._pending:
+            self.metrics.latency.labels(item.source).observe(max(0, stored_at - item.published_us) / 1e6)
+        self.stats.flushes += 1
+        self._pending, self._pending_rows, self._first_pending_at = [], 0, None
+        return new_rows
+
+    def _write(self) -> int:
+        """Merge the waiting records into their days and write each touched day; return the new rows."""
+        by_source: dict[str, list[pa.Table]] = {}
+        for item in self._pending:
+            by_source.setdefault(item.source, []).append(item.records)
+        new_rows = 0
+        for source, tables in by_source.items():
+            table = self.tables[source]
+            delivered = pa.concat_tables(tables)
+            for day, rows in split_by_day(table, delivered):
+                stored = self._stored_day(source, table, day)
+                merged, added = merge_day(table, stored, rows)
+                if added:
+                    self.store.write_partition(table, day, merged)
+                    self._remember(source, day, merged)
+                new_rows += added
+                self.stats.rows += added
+                self.stats.repeats += rows.num_rows - added
+                self.metrics.rows.labels(source).inc(added)
+                self.metrics.repeats.labels(source).inc(rows.num_rows - added)
+                newest = int(pc.max(rows.column(table.time_column)).as_py())
+                self.stats.newest_time_us = max(self.stats.newest_time_us or newest, newest)
+        return new_rows
+
+    def _stored_day(self, source: str, table: TableSpec, day: dt.date) -> pa.Table:
+        cached = self._days.get((source, day))
+        if cached is not None:
+            self._days.move_to_end((source, day))
+            return cached
+        start, end = day_bounds_us(day)
+        return self.store.read(table, start_us=start, end_us=end)
+
+    def _remember(self, source: str, day: dt.date, rows: pa.Table) -> None:
+        self._days[(source, day)] = rows
+        self._days.move_to_end((source, day))
+        while len(self._days) > self.config.cached_days:
+            self._days.popitem(last=False)
+
+    def _commit(self) -> None:
+        try:
+            self.consumer.commit()
+        except BusError as exc:
+            # The rows are stored; a later commit covers these records, or a restart re-delivers them
+            # and the merge drops them as repeats.
+            self._bus_failed("commit", exc)
+
+    def _bus_failed(self, operation: str, exc: BusError) -> None:
+        self.stats.bus_failures += 1
+        self.metrics.bus_failures.labels(operation=operation).inc()
+        log.warning("bus %s failed (%s); trying again", operation, exc)
+
+    def beat(self, *, status: Status = "running") -> None:
+        """Write the heartbeat (rows, repeats, failures)."""
+        self.metrics.heartbeat.set(time.time())
+        if self.heartbeat is None:
+            return
+        self.heartbeat.beat(
+            ticks=self.stats.rows,
+            last_trade_time_us=self.stats.newest_time_us,
+            detail={
+                "repeats": float(self.stats.repeats),
+                "dead_letters": float(self.stats.dead_letters),
+                "store_failures": float(self.stats.store_failures),
+                "bus_failures": float(self.stats.bus_failures),
+                "pending": float(self._pending_rows),
+            },
+            status=status,
+        )
+
+    def maybe_beat(self) -> None:
+        """:meth:`beat` if the last one is ``heartbeat_interval_s`` old."""
+        if time.monotonic() >= self._next_beat:
+            self.beat()
+            self._next_beat = time.monotonic() + self.config.heartbeat_interval_s
+
+    def run(self, stop: threading.Event) -> None:
+        """Load until ``stop`` is set; then write and commit what is waiting."""
+        while not stop.is_set():
+            self.run_once(stop)
+            self.maybe_beat()
+        self.flush(stop)
+        self.beat(status="stopped")
+        log.info("source loader stopped: %d rows, %d repeats dropped", self.stats.rows, self.stats.repeats)
+
+    def drain(self, *, idle_s: float = 1.0, timeout_s: float = 600.0) -> int:
+        """Load until the bus has been quiet for ``idle_s``; return the new rows stored by this call."""
+        start = self.stats.rows
+        deadline = time.monotonic() + timeout_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            before = (self._pending_rows, self.stats.rows, self.stats.dead_letters)
+            self.run_once()
+            if (self._pending_rows, self.stats.rows, self.stats.dead_letters) != before:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= idle_s:
+                break
+        self.flush()
+        return self.stats.rows - start
+
+
+def _wait(stop: threading.Event | None, seconds: float) -> bool:
+    """Sleep ``seconds`` (or until ``stop``); True when stopped."""
+    if stop is not None:
+        return stop.wait(seconds)
+    time.sleep(seconds)
+    return False
