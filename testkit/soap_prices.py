@@ -9,6 +9,7 @@ can make it answer ``503 Service Unavailable`` (:attr:`unavailable`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import threading
@@ -47,10 +48,26 @@ class PriceItem(ComplexModel):
 
 
 class _Book:
+    """Prices per area in publication order, so a call finds its ``since`` by bisection."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.prices: list[Price] = []
+        self.prices: dict[str, list[Price]] = {}
+        self.published: dict[str, list[dt.datetime]] = {}
         self.areas: set[str] = set()
+
+    def add(self, price: Price) -> None:
+        times = self.published.setdefault(price.area, [])
+        prices = self.prices.setdefault(price.area, [])
+        at = bisect.bisect_right(times, price.published)
+        times.insert(at, price.published)
+        prices.insert(at, price)
+
+    def since(self, area: str, since: dt.datetime | None, limit: int | None) -> list[Price]:
+        times = self.published.get(area, [])
+        start = 0 if since is None else bisect.bisect_left(times, since)
+        stop = len(times) if not limit else min(len(times), start + limit)
+        return self.prices.get(area, [])[start:stop]
 
 
 def _service(book: _Book) -> type[ServiceBase]:
@@ -60,12 +77,7 @@ def _service(book: _Book) -> type[ServiceBase]:
             with book.lock:
                 if area not in book.areas:
                     raise Fault(faultcode="Client.UnknownArea", faultstring=f"unknown area {area!r}")
-                chosen = [
-                    price
-                    for price in book.prices
-                    if price.area == area and (since is None or price.published >= _aware(since))
-                ]
-            chosen.sort(key=lambda price: price.published)
+                chosen = book.since(area, None if since is None else _aware(since), limit)
             # A list, not a generator: spyne 2.14 fails on a generator that yields nothing.
             return [
                 PriceItem(
@@ -74,7 +86,7 @@ def _service(book: _Book) -> type[ServiceBase]:
                     price=price.price,
                     published=price.published,
                 )
-                for price in chosen[: limit or None]
+                for price in chosen
             ]
 
     return PriceService
@@ -124,7 +136,8 @@ class SoapPriceService:
     def publish(self, prices: Iterable[Price]) -> None:
         """Add ``prices`` to what the service returns."""
         with self._book.lock:
-            self._book.prices.extend(prices)
+            for price in prices:
+                self._book.add(price)
 
     @property
     def port(self) -> int:
