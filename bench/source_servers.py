@@ -340,7 +340,7 @@ class _Rest:
 class BenchServers:
     """Every kind's servers for one benchmark run."""
 
-    KINDS = ("rest", "websocket", "sns")
+    KINDS = ("rest", "websocket", "sns", "ftp", "soap")
     """Kinds the benchmark spreads its sources over, in order."""
 
     def __init__(self, workdir: Path, *, speed: float, per_day: int, seconds_hint: float = 120.0) -> None:
@@ -379,6 +379,26 @@ class BenchServers:
             sns.start()
             self._groups.append(sns)
             made += sns.sources()
+        # The ftp and soap groups live in bench/ftp_soap_servers.py (imported here: it imports this module).
+        from bench.ftp_soap_servers import FtpDrops, SoapPrices
+
+        extra: list[Any] = []
+        if per_kind["ftp"]:
+            extra.append(
+                FtpDrops(
+                    self.workdir,
+                    per_kind["ftp"],
+                    per_day=self.per_day,
+                    speed=self.speed,
+                    seconds_hint=self.seconds_hint,
+                )
+            )
+        if per_kind["soap"]:
+            extra.append(SoapPrices(per_kind["soap"], rate_per_source=self.rate_per_source, speed=self.speed))
+        for group in extra:
+            group.start()
+            self._groups.append(group)
+            made += group.sources()
         return made
 
     def environment(self) -> dict[str, str]:

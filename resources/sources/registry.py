@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from resources.sources import entsoe, rest, sns, websocket
+from resources.sources import entsoe, ftp, rest, sns, soap, websocket
 from resources.sources.base import Source
 from resources.sources.kind import SourceBuilder, SourceKind
 
@@ -24,7 +24,7 @@ __all__ = [
     "unregister_kind",
 ]
 
-_BUILT_IN: tuple[SourceKind, ...] = (entsoe.KIND, rest.KIND, sns.KIND, websocket.KIND)
+_BUILT_IN: tuple[SourceKind, ...] = (entsoe.KIND, ftp.KIND, rest.KIND, sns.KIND, soap.KIND, websocket.KIND)
 
 _kinds: dict[str, SourceKind] = {kind.name: kind for kind in _BUILT_IN}
 

@@ -1,0 +1,194 @@
+"""The ftp and soap kinds' servers for ``bench/sources.py``: groups like those in ``bench/source_servers.py``.
+
+- :class:`FtpDrops`: the energy simulator's FTP drop (pyftpdlib on 127.0.0.1), one directory per source,
+  each a stream of intraday-trade files (one per 15 minutes of trade time) published at the replay
+  speed with the real upload order (``.part``, rename, sidecar last). Datapoints: trades.
+- :class:`SoapPrices`: the spyne price service of ``testkit/soap_prices.py``, one area per source, prices
+  published in batches of ten at the source's rate. Datapoints: price items.
+
+Each group has ``start()``, ``sources()``, ``produce()``, ``stop_producing()`` and ``stop()``, and its
+sources say how many datapoints their server produced (the benchmark's ground truth).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+import time
+from pathlib import Path
+
+from bench.source_servers import SECONDS_PER_DAY, BenchSource
+from resources.sources.config import parse_sources
+from testkit.soap_prices import Price, SoapPriceService
+from trading_assets.core.time import day_start_us
+from trading_assets.services.energy_sim.ftp_drop import DropReplay, FtpDropServer, replay_drops
+from trading_assets.services.energy_sim.intraday_trades import CSV_COLUMNS
+
+_FIRST_DAY = dt.date(2026, 3, 1)
+
+
+def _toml(name: str, kind: str, options: dict[str, object]) -> str:
+    lines = ["[[source]]", f'name = "{name}"', f'kind = "{kind}"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items() if not isinstance(value, dict)]
+    for key, value in options.items():
+        if isinstance(value, dict):
+            lines.append(f"[source.{key}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _bench_source(name: str, toml: str, produced: object) -> BenchSource:
+    (entry,) = parse_sources(toml)
+    source = entry.build()
+    try:
+        spec = source.spec
+    finally:
+        source.close()
+    return BenchSource(name=name, toml=toml, spec=spec, produced=produced, resumable=True)  # type: ignore[arg-type]
+
+
+class FtpDrops:
+    """FTP drop sources: intraday trades of one area each, dropped as files at the replay speed."""
+
+    def __init__(self, workdir: Path, count: int, *, per_day: int, speed: float, seconds_hint: float) -> None:
+        self.root = workdir / "ftp"
+        self.count = count
+        self.per_day = per_day
+        self.speed = speed
+        self.seconds_hint = seconds_hint
+        self.server = FtpDropServer(self.root, user="bench", password="bench")
+        self.replays: list[DropReplay] = []
+
+    def start(self) -> None:
+        self.server.start()
+        # Enough replayed time for the run, from a day whose trading is in full swing (trading for a day
+        # starts the afternoon before, so the first replayed day is only the warm-up).
+        days = math.ceil(self.seconds_hint * self.speed / SECONDS_PER_DAY) + 2
+        start_us = day_start_us(_FIRST_DAY + dt.timedelta(days=1))
+        for index in range(self.count):
+            area = f"A{index:02d}"
+            drops = [
+                drop
+                for drop in replay_drops(_FIRST_DAY, days, seed=index, area=area, trades_per_day=self.per_day)
+                if drop.window_start_us >= start_us
+            ]
+            self.replays.append(DropReplay(self.root / area.lower(), drops, speed=self.speed))
+
+    def sources(self) -> list[BenchSource]:
+        made = []
+        for index, replay in enumerate(self.replays):
+            name = f"ftp_trades_{index}"
+            toml = _toml(
+                name,
+                "ftp",
+                {
+                    "host": self.server.host,
+                    "port": self.server.port,
+                    "user": self.server.user,
+                    "password": self.server.password,
+                    "directory": f"/{replay.root.name}",
+                    "pattern": "intraday_trades_*.csv",
+                    "time_column": "trade_time",
+                    "series": ["area", "product"],
+                    "timeout_s": 10,
+                    "columns": CSV_COLUMNS,
+                },
+            )
+            made.append(_bench_source(name, toml, lambda r=replay: r.rows))
+        return made
+
+    def produce(self) -> None:
+        for replay in self.replays:
+            replay.root.mkdir(parents=True, exist_ok=True)
+            replay.start()
+
+    def stop_producing(self) -> None:
+        for replay in self.replays:
+            replay.stop()
+
+    def stop(self) -> None:
+        self.stop_producing()
+        self.server.stop()
+
+
+class SoapPrices:
+    """SOAP sources: one area each on the spyne price service, prices published at the source's rate."""
+
+    def __init__(self, count: int, *, rate_per_source: float, speed: float) -> None:
+        self.areas = [f"Z{index:02d}" for index in range(count)]
+        self.rate = rate_per_source
+        self.speed = speed
+        self.service = SoapPriceService(areas=self.areas)
+        self.published = dict.fromkeys(self.areas, 0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.service.start()
+
+    def sources(self) -> list[BenchSource]:
+        made = []
+        for index, area in enumerate(self.areas):
+            name = f"soap_prices_{index}"
+            toml = _toml(
+                name,
+                "soap",
+                {
+                    "wsdl": self.service.wsdl,
+                    "operation": "GetPrices",
+                    "cursor_argument": "since",
+                    "cursor_column": "published",
+                    "time_column": "period_start",
+                    "version_column": "published",
+                    "key": ["area", "period_start", "published"],
+                    "series": ["area"],
+                    "page_size": 2000,
+                    "timeout_s": 10,
+                    "arguments": {"area": area, "limit": 2000},
+                    "columns": {
+                        "area": "string",
+                        "period_start": "time",
+                        "price": "float64",
+                        "published": "time",
+                    },
+                },
+            )
+            made.append(_bench_source(name, toml, lambda a=area: self.published[a]))
+        return made
+
+    def produce(self) -> None:
+        self._thread = threading.Thread(target=self._publish, name="bench-soap", daemon=True)
+        self._thread.start()
+
+    def _publish(self) -> None:
+        started = time.monotonic()
+        first = dt.datetime.combine(_FIRST_DAY, dt.time(), tzinfo=dt.UTC)
+        sent = 0
+        while not self._stop.is_set():
+            due = int((time.monotonic() - started) * self.rate)
+            if due - sent < 10:
+                self._stop.wait(0.01)
+                continue
+            # Ten quarter-hour prices per publication; each publication at its own replayed instant.
+            published = first + dt.timedelta(seconds=(time.monotonic() - started) * self.speed)
+            for area in self.areas:
+                batch = [
+                    Price(
+                        area, first + dt.timedelta(minutes=15 * (sent + n)), 40.0 + (sent + n) % 50, published
+                    )
+                    for n in range(10)
+                ]
+                self.service.publish(batch)
+                self.published[area] += len(batch)
+            sent += 10
+
+    def stop_producing(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def stop(self) -> None:
+        self.stop_producing()
+        self.service.stop()
