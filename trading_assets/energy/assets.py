@@ -1,0 +1,125 @@
+"""The energy example's assets, in group ``energy``: ``energy_features`` -> ``energy_model`` ->
+``energy_backtest``, beside the crypto models in the same graph.
+
+Built by :func:`build_energy_assets` from an :class:`EnergyConfig` and the configured sources' specs;
+each asset depends on the ``source_<name>`` assets of its inputs (lineage into the sources group).
+Bodies stay thin: read, call the pure code of this package, log to the model registry, return metadata.
+
+No ``from __future__ import annotations``: Dagster reads the annotations of decorated functions.
+"""
+
+from collections.abc import Mapping, Sequence
+
+import dagster as dg
+
+from resources.model_registry.resource import ModelRegistryResource
+from resources.sources.base import SourceSpec
+from resources.table_store.resource import TableStoreResource
+from trading_assets.energy.config import EnergyConfig
+from trading_assets.energy.day import build_day
+from trading_assets.energy.features import features_table
+from trading_assets.energy.model_flow import backtest_model, train_and_register
+from trading_assets.energy.run_config import EnergyBacktestRunConfig, EnergyModelRef, EnergyTrainingRunConfig
+from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.sources.assets import source_asset_key
+
+GROUP = "energy"
+"""Asset group of the energy example."""
+
+
+def energy_specs(config: EnergyConfig, specs: Sequence[SourceSpec]) -> dict[str, SourceSpec]:
+    """The specs of ``config``'s four sources by name; ValueError naming the missing ones."""
+    known = {spec.name: spec for spec in specs}
+    missing = [name for name in config.sources if name not in known]
+    if missing:
+        raise ValueError(
+            f"energy example {config.area}: sources {missing} are not configured (configured: {sorted(known)}); "
+            "add them to the sources file"
+        )
+    return {name: known[name] for name in config.sources}
+
+
+def _input_deps(config: EnergyConfig, specs: Mapping[str, SourceSpec]) -> list[dg.AssetDep]:
+    """The day's partition of each ENTSO-E source; the day and the day before of the trades (trading for a
+    delivery day opens the afternoon before)."""
+    deps = [
+        dg.AssetDep(source_asset_key(specs[name]))
+        for name in (config.da_prices_source, config.load_forecast_source, config.generation_forecast_source)
+    ]
+    trades = source_asset_key(specs[config.intraday_trades_source])
+    deps.append(dg.AssetDep(trades, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1)))
+    return deps
+
+
+def build_energy_assets(
+    config: EnergyConfig, specs: Sequence[SourceSpec], *, partitions_def: dg.PartitionsDefinition = DAILY
+) -> list[dg.AssetsDefinition]:
+    """``energy_features`` (daily), ``energy_model`` and ``energy_backtest`` for ``config``'s area.
+
+    ``specs`` are the configured sources (the four of ``config`` among them). The assets need the
+    ``table_store`` and ``model_registry`` resources.
+    """
+    inputs = energy_specs(config, specs)
+    table = features_table(config.area)
+    # The model assets' own ``config`` parameter is their run configuration (Dagster's name for it).
+    area_config = config
+
+    @dg.asset(
+        partitions_def=partitions_def,
+        group_name=GROUP,
+        kinds={"parquet", "clickhouse"},
+        deps=_input_deps(config, inputs),
+        metadata={"table": table.name, "area": config.area, "sources": ", ".join(config.sources)},
+    )
+    def energy_features(
+        context: dg.AssetExecutionContext, table_store: TableStoreResource
+    ) -> dg.MaterializeResult:
+        """One delivery day's 24 hours: day-ahead price, the latest load and wind/solar forecasts published
+        by the day-ahead gate closure (D-1 12:00 UTC; never a later version), residual load, hour and
+        weekday, with the label (intraday VWAP of the hour's hourly trades minus the day-ahead price)."""
+        day = partition_day(context.partition_key)
+        with table_store.open() as store:
+            built = build_day(store, config, inputs, day)
+            store.write_partition(table, day, built.rows)
+        if built.missing.get("da_price", 0) == 24:
+            context.log.warning(
+                f"{day}: no day-ahead price of {config.da_prices_source} by the decision time"
+            )
+        return dg.MaterializeResult(metadata=built.metadata())
+
+    @dg.asset(
+        group_name=GROUP,
+        kinds={"xgboost", "mlflow"},
+        # Every daily partition of the features (the window is chosen at run time).
+        deps=[dg.AssetDep(energy_features, partition_mapping=dg.AllPartitionMapping())],
+    )
+    def energy_model(
+        context: dg.AssetExecutionContext,
+        config: EnergyTrainingRunConfig,
+        table_store: TableStoreResource,
+        model_registry: ModelRegistryResource,
+    ) -> dg.Output[EnergyModelRef]:
+        """The area's spread model: XGBoost regression of the intraday-minus-day-ahead spread per delivery
+        hour on a trailing window of energy features, logged to MLflow (parameters, metrics, feature
+        importance, tags) and registered as a new version of ``tradegraph-energy-<area>``."""
+        with table_store.open() as store, model_registry.open() as registry:
+            ref, outcome = train_and_register(store, registry, area_config, config)
+        return dg.Output(ref, metadata=outcome.metadata)
+
+    @dg.asset(group_name=GROUP, kinds={"xgboost", "mlflow"})
+    def energy_backtest(
+        context: dg.AssetExecutionContext,
+        config: EnergyBacktestRunConfig,
+        energy_model: EnergyModelRef,
+        table_store: TableStoreResource,
+        model_registry: ModelRegistryResource,
+    ) -> dg.MaterializeResult:
+        """Walk-forward backtest of the new version's recipe: each of the window's last days refitted on the
+        hours whose spread was known before its decision (purged), traded 1 MW on the sign of the predicted
+        spread net of fees, beside the flat and always-long baselines; equity curve and metrics logged
+        to the version's MLflow run."""
+        with table_store.open() as store, model_registry.open() as registry:
+            outcome = backtest_model(store, registry, area_config, energy_model, config)
+        return dg.MaterializeResult(metadata=outcome.metadata)
+
+    return [energy_features, energy_model, energy_backtest]
