@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from resources.model_registry.resource import ModelRegistryResource
 from resources.table_store.embedded import EmbeddedTableStore
 from resources.table_store.resource import TableStoreResource
-from tests.trading_assets.energy.helpers import CONFIG, SPECS, TRADES, days, market_days
-from trading_assets.energy.assets import GROUP, build_energy_assets
-from trading_assets.energy.features import features_table
+from testkit.servers import ClickHouseServer
+from tests.trading_assets.energy.helpers import (
+    CONFIG,
+    HAND_MADE_DAY,
+    SPECS,
+    TRADES,
+    days,
+    hand_made_day,
+    market_days,
+)
+from trading_assets.core.time import day_bounds_us
+from trading_assets.energy.assets import GROUP, build_energy_assets, energy_specs
+from trading_assets.energy.day import build_day
+from trading_assets.energy.features import FEATURES_SCHEMA, features_table
 from trading_assets.sources.assets import build_source_assets, source_asset_key
 
 DAYS = 10
@@ -131,3 +144,46 @@ def test_energy_assets_sit_in_their_group_downstream_of_their_sources() -> None:
     assert graph.get(features).partitions_def == graph.get(source_asset_key(TRADES)).partitions_def
     mapping = energy[0].get_partition_mapping(source_asset_key(TRADES))
     assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset == -1
+
+
+@pytest.fixture(params=["embedded", "clickhouse"])
+def table_store(request: pytest.FixtureRequest, tmp_path: Path) -> TableStoreResource:
+    if request.param == "embedded":
+        return TableStoreResource(kind="embedded", embedded_dir=str(tmp_path / "tables"))
+    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
+    return TableStoreResource(
+        kind="clickhouse", clickhouse_url=server.url, clickhouse_database=f"energy_{uuid.uuid4().hex[:8]}"
+    )
+
+
+def test_a_day_with_missing_inputs_is_stored_with_its_gaps_and_counts_them(
+    table_store: TableStoreResource,
+) -> None:
+    # Arrange: the hand-made day (one load hour only issued late, 22 hours without trades), with a late
+    # revision of every load value planted.
+    with table_store.open() as store:
+        hand_made_day(store, late_load=True)
+        expected = build_day(store, CONFIG, energy_specs(CONFIG, SPECS), HAND_MADE_DAY).rows
+    # Act
+    (features, *_) = build_energy_assets(CONFIG, SPECS)
+    result = dg.materialize(
+        [features],
+        partition_key=HAND_MADE_DAY.isoformat(),
+        resources={"table_store": table_store},
+    )
+    # Assert: the stored rows are the built ones, NaN gaps included, and the metadata counts the gaps.
+    assert result.success
+    shown = _metadata(result, "energy_features")
+    assert shown["missing_inputs"] == {
+        "da_price": 0,
+        "load_forecast": 1,
+        "wind_solar_forecast": 0,
+        "intraday_trades": 22,
+    }
+    assert (shown["rows"], shown["hours"], shown["labelled_hours"]) == (24, 2, 2)
+    with table_store.open() as store:
+        start, end = day_bounds_us(HAND_MADE_DAY)
+        stored = store.read(features_table(CONFIG.area), start_us=start, end_us=end)
+    assert stored.schema.equals(FEATURES_SCHEMA)
+    assert stored.to_pandas().equals(expected.to_pandas())
+    assert np.isnan(stored["load_forecast_mw"].to_numpy()[5])

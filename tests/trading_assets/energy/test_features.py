@@ -7,116 +7,32 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from resources.table_store.embedded import EmbeddedTableStore
 from tests.trading_assets.energy.helpers import (
     CONFIG,
     DA,
+    HAND_MADE_DAY,
     LOAD,
     SPECS,
-    TRADES,
     WIND_SOLAR,
-    entsoe_rows,
+    hand_made_day,
     hour,
     market_days,
-    store_records,
-    trade_rows,
 )
 from trading_assets.energy.assets import energy_specs
 from trading_assets.energy.day import build_day
 from trading_assets.energy.features import FEATURE_COLUMNS
 
-DAY = dt.date(2026, 3, 4)  # a Wednesday
+DAY = HAND_MADE_DAY
 SPECS_BY_NAME = energy_specs(CONFIG, SPECS)
-
-
-def _hand_made_day(store: EmbeddedTableStore, *, late_load: bool) -> None:
-    decision = CONFIG.decision_us(DAY)
-    hours = [hour(DAY, h) for h in range(24)]
-    store_records(
-        store, DA, entsoe_rows("A44", [(t, 50.0 + h, decision - 900_000_000) for h, t in enumerate(hours)])
-    )
-    # Load: a first issue two days ahead, a revision the morning before; hour 5 only ever issued late.
-    load = [(t, 1_000.0 + h, decision - 27 * 3_600_000_000) for h, t in enumerate(hours) if h != 5]
-    load += [(t, 2_000.0 + h, decision - 3 * 3_600_000_000) for h, t in enumerate(hours) if h not in (5, 7)]
-    load += [(hours[5], 9_999.0, decision + 3_600_000_000)]
-    if late_load:
-        # The planted late revision: published one microsecond after the decision, absurd values.
-        load += [(t, 123_456.0, decision + 1) for t in hours]
-    store_records(store, LOAD, entsoe_rows("A65", load))
-    # Wind hourly, solar quarter-hourly: the hour's solar is the mean of its quarters; types are added.
-    wind = [(t, 300.0, decision - 1) for t in hours]
-    solar = [(hour(DAY, q / 4), float(q % 4), decision - 1) for q in range(96)]
-    other_zone = entsoe_rows(
-        "A69", [(t, 1e9, decision - 1) for t in hours], psr_type="B19", area="10YFR-RTE------C"
-    )
-    store_records(
-        store,
-        WIND_SOLAR,
-        pa.concat_tables(
-            [
-                entsoe_rows("A69", wind, psr_type="B19"),
-                entsoe_rows("A69", solar, psr_type="B16", resolution_minutes=15),
-                other_zone,
-            ]
-        ),
-    )
-    trades = [
-        {
-            "trade_time": hours[3] - 600_000_000,
-            "delivery_start": hours[3],
-            "product": "PH",
-            "price": 60.0,
-            "quantity": 1.0,
-        },
-        {
-            "trade_time": hours[3] - 400_000_000,
-            "delivery_start": hours[3],
-            "product": "PH",
-            "price": 54.0,
-            "quantity": 3.0,
-        },
-        # Ignored: a quarter-hour product, another area, another delivery day.
-        {
-            "trade_time": hours[3] - 300_000_000,
-            "delivery_start": hours[3],
-            "product": "QH",
-            "price": 500.0,
-            "quantity": 9.0,
-        },
-        {
-            "trade_time": hours[3] - 300_000_000,
-            "delivery_start": hours[3],
-            "product": "PH",
-            "price": 500.0,
-            "quantity": 9.0,
-            "area": "FR",
-        },
-        {
-            "trade_time": hours[0] - 3_600_000_000 * 2,
-            "delivery_start": hours[0] - 3_600_000_000,
-            "product": "PH",
-            "price": 500.0,
-            "quantity": 9.0,
-        },
-        # Traded the evening before delivery (stored in the day before's partition by trade time).
-        {
-            "trade_time": hours[0] - 3_600_000_000 * 5,
-            "delivery_start": hours[0],
-            "product": "PH",
-            "price": 40.0,
-            "quantity": 2.0,
-        },
-    ]
-    store_records(store, TRADES, trade_rows(trades))
 
 
 def test_a_hand_made_day_gives_exact_features_and_labels(tmp_path: Path) -> None:
     # Arrange
     with EmbeddedTableStore(tmp_path) as store:
-        _hand_made_day(store, late_load=False)
+        hand_made_day(store, late_load=False)
         # Act
         built = build_day(store, CONFIG, SPECS_BY_NAME, DAY)
     # Assert
@@ -151,8 +67,8 @@ def test_a_hand_made_day_gives_exact_features_and_labels(tmp_path: Path) -> None
 def test_a_forecast_revision_published_after_the_decision_never_reaches_the_features(tmp_path: Path) -> None:
     # Arrange: the same day twice, once with a late revision of every load value planted.
     with EmbeddedTableStore(tmp_path / "clean") as clean, EmbeddedTableStore(tmp_path / "late") as late:
-        _hand_made_day(clean, late_load=False)
-        _hand_made_day(late, late_load=True)
+        hand_made_day(clean, late_load=False)
+        hand_made_day(late, late_load=True)
         # Act
         without = build_day(clean, CONFIG, SPECS_BY_NAME, DAY).rows
         with_late = build_day(late, CONFIG, SPECS_BY_NAME, DAY).rows
@@ -170,7 +86,7 @@ def test_a_later_decision_hour_sees_the_late_revision(tmp_path: Path) -> None:
     from dataclasses import replace
 
     with EmbeddedTableStore(tmp_path) as store:
-        _hand_made_day(store, late_load=True)
+        hand_made_day(store, late_load=True)
         built = build_day(store, replace(CONFIG, decision_hour_utc=13), SPECS_BY_NAME, DAY)
     expected = [123_456.0] * 24
     expected[5] = 9_999.0  # issued at 13:00, after the planted revision: the newest by the decision
