@@ -18,6 +18,7 @@ from resources.table_store.resource import TableStoreResource
 from trading_assets.energy.config import EnergyConfig
 from trading_assets.energy.day import build_day
 from trading_assets.energy.features import features_table
+from trading_assets.energy.inputs import HOURS
 from trading_assets.energy.model_flow import backtest_model, train_and_register
 from trading_assets.energy.run_config import EnergyBacktestRunConfig, EnergyModelRef, EnergyTrainingRunConfig
 from trading_assets.market.partitions import DAILY, partition_day
@@ -79,12 +80,17 @@ def build_energy_assets(
         weekday, with the label (intraday VWAP of the hour's hourly trades minus the day-ahead price)."""
         day = partition_day(context.partition_key)
         with table_store.open() as store:
-            built = build_day(store, config, inputs, day)
+            built = build_day(store, area_config, inputs, day)
+            if all(count == HOURS for count in built.missing.values()):
+                raise dg.Failure(
+                    f"{day}: none of the sources {', '.join(area_config.sources)} has a value for this "
+                    "delivery day (as of its decision time): the source loader has not written it yet; "
+                    "nothing was stored"
+                )
             store.write_partition(table, day, built.rows)
-        if built.missing.get("da_price", 0) == 24:
-            context.log.warning(
-                f"{day}: no day-ahead price of {config.da_prices_source} by the decision time"
-            )
+        for name, count in built.missing.items():
+            if count:
+                context.log.warning(f"{day}: {count} of {HOURS} hours have no {name}")
         return dg.MaterializeResult(metadata=built.metadata())
 
     @dg.asset(

@@ -56,12 +56,17 @@ def train_and_register(
 ) -> tuple[EnergyModelRef, Outcome]:
     """Fit the spread model on the trailing window of ``run`` and register it as a new version."""
     table = features_table(config.area)
-    window = choose_window(
-        [partition.day for partition in store.days(table)],
-        train_days=run.train_days - run.validation_days,
-        holdout_days=run.validation_days,
-        end_day=None if run.end_day is None else parse_day(run.end_day),
-    )
+    try:
+        window = choose_window(
+            [partition.day for partition in store.days(table)],
+            train_days=run.train_days - run.validation_days,
+            holdout_days=run.validation_days,
+            end_day=None if run.end_day is None else parse_day(run.end_day),
+        )
+    except ValueError as exc:
+        # choose_window speaks of the crypto `features` asset; here the days come from energy_features.
+        reason = str(exc).replace("`features`", "`energy_features`")
+        raise dg.Failure(f"{config.model_name}: no training window in table {table.name}: {reason}") from exc
     dataset = read_dataset(store, config.area, window.first_day, window.last_day)
     split = fit_validation_split(dataset, validation_days=run.validation_days, lead_hours=config.lead_hours)
     training = training_config(run.seed, run.params())

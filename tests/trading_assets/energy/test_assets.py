@@ -186,4 +186,41 @@ def test_a_day_with_missing_inputs_is_stored_with_its_gaps_and_counts_them(
         stored = store.read(features_table(CONFIG.area), start_us=start, end_us=end)
     assert stored.schema.equals(FEATURES_SCHEMA)
     assert stored.to_pandas().equals(expected.to_pandas())
+    # Hour 5's load was only ever issued after the decision (the planted revision included): no value.
     assert np.isnan(stored["load_forecast_mw"].to_numpy()[5])
+    assert 123_456.0 not in stored["load_forecast_mw"].to_pylist()
+
+
+def test_a_day_no_source_has_delivered_fails_and_stores_nothing(tmp_path: Path) -> None:
+    (features, *_) = build_energy_assets(CONFIG, SPECS)
+    table_store = TableStoreResource(kind="embedded", embedded_dir=str(tmp_path / "tables"))
+    result = dg.materialize(
+        [features],
+        partition_key=HAND_MADE_DAY.isoformat(),
+        resources={"table_store": table_store},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "the source loader has not written it yet" in str(failure.event_specific_data)
+    with table_store.open() as store:
+        assert store.days(features_table(CONFIG.area)) == []
+
+
+def test_a_model_without_enough_feature_days_fails_naming_the_missing_days(graph: dict) -> None:
+    assets = build_energy_assets(CONFIG, SPECS)
+    for day in days(DAYS)[:3]:
+        dg.materialize(
+            assets, selection=["energy_features"], partition_key=day.isoformat(), resources=graph["resources"]
+        )
+    result = dg.materialize(
+        assets,
+        selection=["energy_model"],
+        resources=graph["resources"],
+        run_config={"ops": {"energy_model": RUN_CONFIG["ops"]["energy_model"]}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "energy_features_de" in str(failure.event_specific_data)
+    assert "Materialize `energy_features`" in str(failure.event_specific_data)
