@@ -15,17 +15,20 @@ import dagster as dg
 from resources.model_registry.resource import ModelRegistryResource
 from resources.sources.base import SourceSpec
 from resources.table_store.resource import TableStoreResource
+from trading_assets.core.time import day_bounds_us
 from trading_assets.energy.config import EnergyConfig
-from trading_assets.energy.day import build_day
+from trading_assets.energy.day import build_day, lookahead_rows
 from trading_assets.energy.features import features_table
 from trading_assets.energy.inputs import HOURS
 from trading_assets.energy.model_flow import backtest_model, train_and_register
 from trading_assets.energy.run_config import EnergyBacktestRunConfig, EnergyModelRef, EnergyTrainingRunConfig
-from trading_assets.market.partitions import DAILY, partition_day
+from trading_assets.market.partitions import DAILY, check_spec, partition_day
 from trading_assets.sources.assets import source_asset_key
 
 GROUP = "energy"
 """Asset group of the energy example."""
+NO_LOOKAHEAD_CHECK = "no_lookahead"
+"""The blocking check of ``energy_features``: no stored hour used a version published after its decision."""
 
 
 def energy_specs(config: EnergyConfig, specs: Sequence[SourceSpec]) -> dict[str, SourceSpec]:
@@ -70,6 +73,16 @@ def build_energy_assets(
         group_name=GROUP,
         kinds={"parquet", "clickhouse"},
         deps=_input_deps(config, inputs),
+        check_specs=[
+            check_spec(
+                NO_LOOKAHEAD_CHECK,
+                asset="energy_features",
+                partitions_def=partitions_def,
+                blocking=True,
+                description="Every stored hour used only forecast and price versions published at or "
+                "before its decision time (the day-ahead gate closure).",
+            )
+        ],
         metadata={"table": table.name, "area": config.area, "sources": ", ".join(config.sources)},
     )
     def energy_features(
@@ -88,10 +101,20 @@ def build_energy_assets(
                     "nothing was stored"
                 )
             store.write_partition(table, day, built.rows)
+            # The check reads the day back: it vouches for what is stored, not for what was meant.
+            start_us, end_us = day_bounds_us(day)
+            stored = store.read(table, start_us=start_us, end_us=end_us)
         for name, count in built.missing.items():
             if count:
                 context.log.warning(f"{day}: {count} of {HOURS} hours have no {name}")
-        return dg.MaterializeResult(metadata=built.metadata())
+        late = lookahead_rows(stored)
+        check = dg.AssetCheckResult(
+            check_name=NO_LOOKAHEAD_CHECK,
+            passed=late == 0 and stored.num_rows == built.rows.num_rows,
+            description=f"{late} of {stored.num_rows} stored hours used a version published after the decision",
+            metadata={"late_rows": late, "stored_rows": stored.num_rows},
+        )
+        return dg.MaterializeResult(metadata=built.metadata(), check_results=[check])
 
     @dg.asset(
         group_name=GROUP,

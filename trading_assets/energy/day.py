@@ -101,3 +101,16 @@ def build_day(
         },
         trades=int(intraday.trades.sum()),
     )
+
+
+PUBLISHED_COLUMNS = ("da_published_us", "load_published_us", "generation_published_us")
+"""The stored rows' publication times of the versions used."""
+
+
+def lookahead_rows(rows: pa.Table) -> int:
+    """Rows of stored features that used a version published after their decision time."""
+    decision = np.asarray(rows.column("decision_us").to_numpy(), dtype=np.int64)
+    late = np.zeros(rows.num_rows, dtype=bool)
+    for column in PUBLISHED_COLUMNS:
+        late |= np.asarray(rows.column(column).to_numpy(), dtype=np.int64) > decision
+    return int(late.sum())

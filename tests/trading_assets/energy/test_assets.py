@@ -189,6 +189,13 @@ def test_a_day_with_missing_inputs_is_stored_with_its_gaps_and_counts_them(
     # Hour 5's load was only ever issued after the decision (the planted revision included): no value.
     assert np.isnan(stored["load_forecast_mw"].to_numpy()[5])
     assert 123_456.0 not in stored["load_forecast_mw"].to_pylist()
+    (check,) = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed, check.partition) == (
+        "no_lookahead",
+        True,
+        HAND_MADE_DAY.isoformat(),
+    )
+    assert check.metadata["late_rows"].value == 0
 
 
 def test_a_day_no_source_has_delivered_fails_and_stores_nothing(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from resources.table_store.embedded import EmbeddedTableStore
@@ -22,7 +23,7 @@ from tests.trading_assets.energy.helpers import (
     market_days,
 )
 from trading_assets.energy.assets import energy_specs
-from trading_assets.energy.day import build_day
+from trading_assets.energy.day import build_day, lookahead_rows
 from trading_assets.energy.features import FEATURE_COLUMNS
 
 DAY = HAND_MADE_DAY
@@ -113,3 +114,16 @@ def test_seeded_market_days_have_complete_features_for_every_hour(tmp_path: Path
 def test_a_source_the_config_names_but_nobody_configured_is_refused() -> None:
     with pytest.raises(ValueError, match="intraday_trades_de"):
         energy_specs(CONFIG, [DA, LOAD, WIND_SOLAR])
+
+
+def test_the_lookahead_count_finds_a_stored_row_that_used_a_late_version(tmp_path: Path) -> None:
+    with EmbeddedTableStore(tmp_path) as store:
+        hand_made_day(store, late_load=True)
+        rows = build_day(store, CONFIG, SPECS_BY_NAME, DAY).rows
+    assert lookahead_rows(rows) == 0
+    published = rows["generation_published_us"].to_numpy().copy()
+    published[7] = CONFIG.decision_us(DAY) + 1
+    doctored = rows.set_column(
+        rows.schema.get_field_index("generation_published_us"), "generation_published_us", pa.array(published)
+    )
+    assert lookahead_rows(doctored) == 1
