@@ -180,7 +180,8 @@ def market_days(
 
     Day-ahead prices are published at D-1 11:45 UTC, the load forecast at D-2 09:00 and revised at D-1
     09:00, wind (hourly) and solar (quarter-hourly) at D-1 08:00. The intraday spread of an hour is
-    ``-0.004 × (wind forecast − 20 GW) / 1 MW`` plus noise: high wind makes intraday cheaper than day-ahead.
+    ``-1.2 EUR/MWh per GW of wind forecast above 20 GW`` plus noise (4 EUR/MWh): high wind makes
+    intraday cheaper than day-ahead.
     Also quarter-hour trades far off the price (to be ignored). Returns the true hourly spreads by day.
     """
     rng = np.random.default_rng(seed)
@@ -190,9 +191,7 @@ def market_days(
         starts = [hour(day, h) for h in range(24)]
         da = 80.0 + _SHAPE * rng.uniform(0.8, 1.2) + rng.normal(0.0, 3.0, 24)
         load = 55_000.0 + 300.0 * _SHAPE + rng.normal(0.0, 800.0, 24)
-        wind = np.clip(
-            20_000.0 + rng.normal(0.0, 6_000.0) + rng.normal(0.0, 2_500.0, 24).cumsum() * 0.5, 0, None
-        )
+        wind = np.clip(20_000.0 + rng.normal(0.0, 5_000.0) + rng.normal(0.0, 800.0, 24).cumsum(), 0.0, None)
         solar_q = np.clip(np.sin(np.pi * (np.arange(96) / 4.0 - 6.0) / 12.0), 0.0, None) * rng.uniform(
             5e3, 2e4
         )
@@ -225,7 +224,7 @@ def market_days(
                 resolution_minutes=15,
             )
         )
-        spread = -0.004 * (wind - 20_000.0) + rng.normal(0.0, 2.0, 24)
+        spread = -0.0012 * (wind - 20_000.0) + rng.normal(0.0, 4.0, 24)
         spreads[day] = spread
         for h in range(24):
             for _ in range(12):
