@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import pydantic
 
 from resources.sources.base import check_source_name
 from trading_assets.core.time import US_PER_DAY, day_start_us
@@ -92,3 +96,22 @@ class EnergyConfig:
     def decision_us(self, day: dt.date) -> int:
         """When the positions of delivery ``day`` are decided: ``decision_hour_utc`` the day before."""
         return day_start_us(day) - US_PER_DAY + self.decision_hour_utc * HOUR_US
+
+
+def energy_config(options: Mapping[str, object]) -> EnergyConfig:
+    """An :class:`EnergyConfig` from plain options (e.g. an ``[energy]`` table of a TOML file).
+
+    Raises ValueError naming each unknown, missing or wrong option.
+    """
+    known = {field.name for field in dataclasses.fields(EnergyConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"energy config: unknown options {unknown}; known: {sorted(known)}")
+    try:
+        return pydantic.TypeAdapter(EnergyConfig).validate_python(dict(options))
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or '(options)'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ValueError(f"energy config: bad options: {problems}") from None
