@@ -16,13 +16,12 @@ from resources.model_registry.resource import ModelRegistryResource
 from resources.table_store.embedded import EmbeddedTableStore
 from resources.table_store.resource import TableStoreResource
 from testkit.servers import ClickHouseServer
+from tests.trading_assets.energy.hand_made import HAND_MADE_DAY, hand_made_day
 from tests.trading_assets.energy.helpers import (
     CONFIG,
-    HAND_MADE_DAY,
     SPECS,
     TRADES,
     days,
-    hand_made_day,
     market_days,
 )
 from trading_assets.core.time import day_bounds_us

@@ -11,14 +11,13 @@ import pyarrow as pa
 import pytest
 
 from resources.table_store.embedded import EmbeddedTableStore
+from tests.trading_assets.energy.hand_made import HAND_MADE_DAY, hand_made_day
 from tests.trading_assets.energy.helpers import (
     CONFIG,
     DA,
-    HAND_MADE_DAY,
     LOAD,
     SPECS,
     WIND_SOLAR,
-    hand_made_day,
     hour,
     market_days,
 )
