@@ -135,7 +135,12 @@ def build_energy_assets(
             ref, outcome = train_and_register(store, registry, area_config, config)
         return dg.Output(ref, metadata=outcome.metadata)
 
-    @dg.asset(group_name=GROUP, kinds={"xgboost", "mlflow"})
+    @dg.asset(
+        group_name=GROUP,
+        kinds={"xgboost", "mlflow"},
+        # It reads the window's features again to refit day by day.
+        deps=[dg.AssetDep(energy_features, partition_mapping=dg.AllPartitionMapping())],
+    )
     def energy_backtest(
         context: dg.AssetExecutionContext,
         config: EnergyBacktestRunConfig,

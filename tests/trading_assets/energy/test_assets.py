@@ -138,7 +138,10 @@ def test_energy_assets_sit_in_their_group_downstream_of_their_sources() -> None:
     assert graph.get(features).group_name == GROUP
     assert set(graph.get(features).parent_keys) == {source_asset_key(spec) for spec in SPECS}
     assert set(graph.get(dg.AssetKey("energy_model")).parent_keys) == {features}
-    assert set(graph.get(dg.AssetKey("energy_backtest")).parent_keys) == {dg.AssetKey("energy_model")}
+    assert set(graph.get(dg.AssetKey("energy_backtest")).parent_keys) == {
+        dg.AssetKey("energy_model"),
+        features,
+    }
     # The trades of a delivery day start trading the day before: both days are upstream.
     assert graph.get(features).partitions_def == graph.get(source_asset_key(TRADES)).partitions_def
     mapping = energy[0].get_partition_mapping(source_asset_key(TRADES))
