@@ -24,10 +24,14 @@ from tests.trading_assets.energy.helpers import (
     days,
     market_days,
 )
+from trading_assets.core.settings import Settings
 from trading_assets.core.time import day_bounds_us
+from trading_assets.definitions import resources as graph_resources
 from trading_assets.energy.assets import GROUP, build_energy_assets, energy_specs
 from trading_assets.energy.day import build_day
 from trading_assets.energy.features import FEATURES_SCHEMA, features_table
+from trading_assets.models.features_asset import features as features_asset
+from trading_assets.models.model_assets import build_model_assets
 from trading_assets.sources.assets import build_source_assets, source_asset_key
 
 DAYS = 10
@@ -121,17 +125,16 @@ def test_features_model_and_backtest_materialize_register_and_beat_the_baselines
     assert run.data.metrics["backtest_pnl_eur"] == pytest.approx(backtest["pnl_eur"])
 
 
-def test_energy_assets_sit_in_their_group_downstream_of_their_sources() -> None:
+def test_energy_assets_sit_in_their_group_downstream_of_their_sources(tmp_path: Path) -> None:
     # Arrange
     source_assets, source_checks = build_source_assets(list(SPECS))
     energy = build_energy_assets(CONFIG, SPECS)
+    resources = graph_resources(Settings.from_env({"TRADEGRAPH_HOME": str(tmp_path)}))
     # Act
-    resources = {
-        "table_store": TableStoreResource(kind="embedded", embedded_dir="/nonexistent"),
-        "model_registry": ModelRegistryResource(tracking_uri="sqlite:////nonexistent/mlflow.db"),
-    }
+    # In one graph with the crypto models (no name clashes).
+    crypto = [features_asset, *build_model_assets(["BTCUSDT"])]
     graph = dg.Definitions(
-        assets=[*source_assets, *energy], asset_checks=source_checks, resources=resources
+        assets=[*source_assets, *energy, *crypto], asset_checks=source_checks, resources=resources
     ).resolve_asset_graph()
     # Assert
     features = dg.AssetKey("energy_features")
