@@ -9,6 +9,7 @@ the in-process executor: steps of one run share the embedded store without fight
 
 from __future__ import annotations
 
+import tomllib
 from typing import TypedDict
 from urllib.parse import urlparse
 
@@ -22,7 +23,7 @@ from resources.model_registry.factory import ModelRegistryConfig
 from resources.model_registry.resource import ModelRegistryResource
 from resources.service_state.resource import ServiceStateResource
 from resources.sources.base import SourceSpec
-from resources.sources.config import load_sources
+from resources.sources.config import SourcesFileError, load_sources
 from resources.table_store.factory import TableStoreConfig
 from resources.table_store.resource import TableStoreResource
 from resources.tick_store.factory import TickStoreConfig
@@ -36,6 +37,8 @@ from sensors.retrain_schedule import build_retrain_schedule
 from sensors.stream_health import stream_health_sensor
 from trading_assets.archive.assets import hot_retention, tick_archive
 from trading_assets.core.settings import Settings
+from trading_assets.energy.assets import build_energy_assets
+from trading_assets.energy.config import energy_config
 from trading_assets.execution.assets import paper_fills, portfolio_daily
 from trading_assets.jobs import (
     archive_job,
@@ -150,11 +153,26 @@ def source_specs(settings: Settings) -> list[SourceSpec]:
     return [entry.spec() for entry in load_sources(settings.sources_file)]
 
 
+def energy_assets(settings: Settings, specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
+    """The energy example's assets when the sources file has an ``[energy]`` table (docs/ENERGY.md)."""
+    if settings.sources_file is None:
+        return []
+    table = tomllib.loads(settings.sources_file.read_text(encoding="utf-8")).get("energy")
+    if table is None:
+        return []
+    try:
+        config = energy_config(table)
+    except ValueError as exc:
+        raise SourcesFileError(f"{settings.sources_file}: [energy]: {exc}") from exc
+    return build_energy_assets(config, specs)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for ``settings``."""
     symbols = settings.symbols
     specs = source_specs(settings)
     source_assets, source_checks = build_source_assets(specs)
+    energy = energy_assets(settings, specs)
     source_jobs = [source_days_job] if specs else []
     return dg.Definitions(
         assets=[
@@ -168,6 +186,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             paper_fills,
             portfolio_daily,
             *source_assets,
+            *energy,
         ],
         asset_checks=source_checks,
         jobs=[

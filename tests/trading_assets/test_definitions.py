@@ -208,3 +208,25 @@ def test_a_bad_sources_file_fails_the_location_naming_the_source(
 
     with pytest.raises(Exception, match=r"source .broken.*columns"):
         defs()
+
+
+def test_the_energy_example_file_adds_its_sources_and_the_energy_group_in_one_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    monkeypatch.setenv("TRADEGRAPH_SOURCES_FILE", str(ROOT / "examples" / "energy" / "sources.toml"))
+    monkeypatch.delenv("ENTSOE_API_KEY", raising=False)  # secrets are not needed to load the graph
+
+    definitions = defs()
+
+    graph = definitions.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {"energy_features", "energy_model", "energy_backtest", "source_intraday_trades_de"} <= keys
+    upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("energy_features")).parent_keys}
+    assert upstream == {
+        "source_entsoe_da_prices_de",
+        "source_entsoe_load_de",
+        "source_entsoe_wind_solar_de",
+        "source_intraday_trades_de",
+    }
+    assert "features" in keys and "trained_models" in keys  # the crypto models share the graph
