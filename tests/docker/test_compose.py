@@ -552,3 +552,16 @@ def test_grafana_dashboard_plots_only_metrics_the_services_export() -> None:
     assert used <= _exported_metrics(), (
         f"dashboard uses unknown metrics: {sorted(used - _exported_metrics())}"
     )
+
+
+@pytest.mark.parametrize("script", ["postgres/init.sh", "minio/init.sh"])
+def test_init_scripts_parse_and_are_executable(script: str) -> None:
+    path = DOCKER / script
+    result = subprocess.run(["sh", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    mode = subprocess.run(
+        ["git", "ls-files", "-s", f"docker/{script}"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    ).stdout.split()
+
+    assert result.returncode == 0, result.stderr
+    # Postgres's entrypoint executes an executable *.sh (a plain one it would source into itself).
+    assert mode and mode[0] == "100755", f"docker/{script} is not committed executable"
