@@ -140,7 +140,15 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
 
     stop = stop_on_signals()
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
-        run_streamer(settings, bus, state, stop, instance_name=args.instance, metrics_port=args.metrics_port)
+        run_streamer(
+            settings,
+            bus,
+            state,
+            stop,
+            instance_name=args.instance,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+        )
     return 0
 
 
@@ -170,6 +178,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
             stop,
             instance_name=args.instance,
             metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
             config=config,
         )
     return 0
@@ -191,7 +200,7 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_on_signals()
     metrics = ExecutorMetrics()
     if args.metrics_port is not None:
-        serve_metrics(metrics.registry, args.metrics_port)
+        serve_metrics(metrics.registry, args.metrics_port, args.metrics_host)
     config = ExecutorConfig(
         symbols=settings.symbols,
         venues=settings.venues,
@@ -262,6 +271,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         max_trades=args.max_trades,
         duration_s=args.duration,
         metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
         faults=faults,
         execute=not args.no_executor,
     )
@@ -464,6 +474,16 @@ def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_metrics_host(parser: argparse.ArgumentParser) -> None:
+    # Loopback by default (nothing is exposed unless asked); a container passes 0.0.0.0 so Prometheus,
+    # in another container, can scrape it.
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address to serve the metrics on (default 127.0.0.1; 0.0.0.0 in a container)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tradegraph`` (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -506,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="name of this streamer among others on the same venues, symbols and host (default main); "
         "its heartbeat and restart state are its own",
     )
+    _add_metrics_host(stream)
     stream.set_defaults(handler=_cmd_stream)
 
     load = sub.add_parser(
@@ -532,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="once caught up with the bus, insert batches this old, e.g. 0.02 (default: off, batches wait "
         "--batch-seconds; see docs/BENCHMARKS.md, issue 7, for why it is off against Tansu)",
     )
+    _add_metrics_host(load)
     load.set_defaults(handler=_cmd_load)
 
     run = sub.add_parser(
@@ -590,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--p-garbage", type=float, default=None, help="probability of a garbage frame after a trade (0)"
     )
+    _add_metrics_host(run)
     run.set_defaults(handler=_cmd_run)
 
     from trading_assets.services.exchange_sim.cli import add_arguments as add_sim_arguments
@@ -655,6 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
     )
+    _add_metrics_host(execute)
     execute.set_defaults(handler=_cmd_execute)
 
     risk = sub.add_parser(

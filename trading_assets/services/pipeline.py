@@ -65,6 +65,8 @@ class PipelineConfig:
     """Stop after this many seconds."""
     metrics_port: int | None = None
     """Serve streamer and loader metrics on this port (and the next one)."""
+    metrics_host: str = "127.0.0.1"
+    """Address the metrics are served on (0.0.0.0 in a container, so Prometheus can reach them)."""
     loader: LoaderConfig = field(
         default_factory=lambda: LoaderConfig(max_rows=50_000, max_wait_s=0.2, poll_timeout_s=0.05)
     )
@@ -168,8 +170,8 @@ def run_pipeline(
         )
     streamer_metrics, loader_metrics = StreamerMetrics(), LoaderMetrics()
     if config.metrics_port is not None:
-        serve_metrics(streamer_metrics.registry, config.metrics_port)
-        serve_metrics(loader_metrics.registry, config.metrics_port + 1)
+        serve_metrics(streamer_metrics.registry, config.metrics_port, config.metrics_host)
+        serve_metrics(loader_metrics.registry, config.metrics_port + 1, config.metrics_host)
     consumer = bus.consumer(group=LOADER_GROUP, venues=settings.venues)
     executor = ExecutorThread(settings, bus).start() if config.execute else None
     loader = Loader(

@@ -92,13 +92,14 @@ def run_streamer(
     *,
     instance_name: str = "main",
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
     overrides: FeedOverrides | None = None,
     config: StreamerConfig | None = None,
 ) -> Streamer | None:
     """Stream the configured venues into ``bus`` until ``stop`` is set (None: stopped before it began)."""
     metrics = StreamerMetrics()
     if metrics_port is not None:
-        serve_metrics(metrics.registry, metrics_port)
+        serve_metrics(metrics.registry, metrics_port, metrics_host)
     instance = streamer_instance(settings, instance_name)
     # Streaming without the restart state would leave what was missed while down unfilled: wait for it.
     while True:
@@ -128,12 +129,13 @@ def run_loader(
     *,
     instance_name: str = "main",
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
     config: LoaderConfig | None = None,
 ) -> Loader:
     """Load the configured venues' topics into ``store`` until ``stop`` is set."""
     metrics = LoaderMetrics()
     if metrics_port is not None:
-        serve_metrics(metrics.registry, metrics_port)
+        serve_metrics(metrics.registry, metrics_port, metrics_host)
     with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
         heartbeat = HeartbeatWriter(state, loader_instance(settings, instance_name))
         loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat)
