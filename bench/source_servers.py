@@ -160,8 +160,11 @@ class _Paced:
             if due - sent < self.chunk:
                 self._stop.wait(0.01)
                 continue
-            self.emit(due - sent)
-            sent = due
+            # Bounded per call, so a stop is prompt; a producer that cannot keep up falls behind (and the
+            # produced counts show it) instead of bursting.
+            n = min(due - sent, self.chunk * 10)
+            self.emit(n)
+            sent += n
 
     def start(self) -> None:
         self._thread.start()

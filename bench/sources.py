@@ -217,15 +217,17 @@ def _run(
                 killed.start()
                 restarted = True
         servers.stop_producing()
-        produced = {source.name: source.produced() for source in sources}
-        # Let the pollers read the rest, then the loader store it.
+        # Let the pollers read the rest, then the loader store it. A server may finish what it started
+        # (the exchange plays out its trade budget), so what was produced is read again each time.
         deadline = time.monotonic() + args.drain_seconds
         while time.monotonic() < deadline:
+            produced = {source.name: source.produced() for source in sources}
             stored = {source.name: _stored(store, source)[1] for source in sources}
             if all(stored[name] >= produced[name] for name in produced):
                 break
             time.sleep(1.0)
         finished = time.monotonic()
+        produced = {source.name: source.produced() for source in sources}
         stop.set()
         if killed is not None:
             killed.terminate()
