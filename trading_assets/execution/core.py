@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.execution.online import FeatureWindow, OnlineBars
+from trading_assets.execution.online import BAR_NUMERIC_COLUMNS, FeatureWindow, OnlineBars
 from trading_assets.models.features import WARMUP_BARS, last_bars
 from trading_assets.models.spec import ModelSpec
 from trading_assets.models.training import predict
@@ -329,12 +329,13 @@ class ExecutionCore:
         symbols = bars.column("symbol").to_pylist()
         minutes = bars.column("minute_us").to_pylist()
         closes = bars.column("close").to_pylist()
+        numeric = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
         for row in range(bars.num_rows):
             venue, symbol, minute_us = str(venues[row]), str(symbols[row]), int(minutes[row])
             decision_us = int(decision_time_us(minute_us))
             # Fills before this bar's end first: the position the decision sees is current.
             self._take(self.broker.resolve(symbol, decision_us), out)
-            self.window.add(bars.slice(row, 1))
+            self.window.add_row(venue, symbol, {name: values[row] for name, values in numeric.items()})
             if self.on_bar is not None:
                 self.on_bar(symbol, float(closes[row]), decision_us)
             loaded = self._models.get(symbol)

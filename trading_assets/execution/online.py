@@ -15,8 +15,9 @@ added (the bar was already handed out), but counted in :attr:`OnlineBars.late_ti
 dropped silently. A trade seen twice (same venue, symbol, trade_id) counts once.
 
 :class:`FeatureWindow` keeps the last :data:`~trading_assets.models.features.WARMUP_BARS` bars of each
-symbol and computes the feature row of the latest one with ``compute_features`` itself: the features
-helper guarantees those rows equal the features of the full history, bit for bit.
+symbol and computes the feature row of the latest one with
+:func:`~trading_assets.models.feature_row.latest_feature_row`: bit for bit the last row of
+``compute_features`` over them, which the features code guarantees equals the full history's row.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +36,8 @@ import pyarrow.compute as pc
 from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
 from trading_assets.core.ticks import Side, conform
 from trading_assets.core.time import US_PER_MINUTE
-from trading_assets.models.features import FEATURE_COLUMNS, WARMUP_BARS, compute_features
+from trading_assets.models.feature_row import latest_feature_row
+from trading_assets.models.features import WARMUP_BARS
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +277,9 @@ class _Kept:
     rows: int = 0
 
 
-_NUMERIC_BAR_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+"""The bar columns a :class:`FeatureWindow` keeps (all but venue and symbol)."""
+_BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
 
 
 class FeatureWindow:
@@ -293,26 +298,33 @@ class FeatureWindow:
             return
         venues = bars.column("venue").to_pylist()
         symbols = bars.column("symbol").to_pylist()
-        values = {name: bars.column(name).to_numpy() for name in _NUMERIC_BAR_COLUMNS}
+        values = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
         for row in range(bars.num_rows):
-            key = (str(venues[row]), str(symbols[row]))
-            kept = self._kept.get(key)
-            if kept is None:
-                kept = self._kept[key] = _Kept(
-                    columns={name: np.empty(0, dtype=array.dtype) for name, array in values.items()}
-                )
-            minute_us = int(values["minute_us"][row])
-            if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
-                raise ValueError(
-                    f"{key[0]}/{key[1]}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
-                )
-            # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
-            for name, array in values.items():
-                kept.columns[name] = np.append(
-                    kept.columns[name][-(self.rows - 1) :] if self.rows > 1 else kept.columns[name][:0],
-                    array[row],
-                )
-            kept.rows = len(kept.columns["minute_us"])
+            self.add_row(
+                str(venues[row]), str(symbols[row]), {name: array[row] for name, array in values.items()}
+            )
+
+    def add_row(self, venue: str, symbol: str, bar: Mapping[str, np.generic]) -> None:
+        """Append one closed bar of (venue, symbol): its numeric bar columns (numpy scalars of the bar
+        table's types), after the kept ones."""
+        key = (venue, symbol)
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = _Kept(
+                columns={name: np.empty(0, dtype=_BAR_DTYPES[name]) for name in BAR_NUMERIC_COLUMNS}
+            )
+        minute_us = int(bar["minute_us"])
+        if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
+            raise ValueError(
+                f"{venue}/{symbol}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
+            )
+        # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
+        keep = self.rows - 1
+        for name in BAR_NUMERIC_COLUMNS:
+            kept.columns[name] = np.append(
+                kept.columns[name][-keep:] if keep else kept.columns[name][:0], bar[name]
+            )
+        kept.rows = len(kept.columns["minute_us"])
 
     def bars(self, venue: str, symbol: str) -> pa.Table:
         """The kept bars of (venue, symbol), oldest first, as a bar table."""
@@ -322,16 +334,17 @@ class FeatureWindow:
         arrays = [
             pa.array([venue] * kept.rows, pa.string()),
             pa.array([symbol] * kept.rows, pa.string()),
-            *(pa.array(kept.columns[name]) for name in _NUMERIC_BAR_COLUMNS),
+            *(pa.array(kept.columns[name]) for name in BAR_NUMERIC_COLUMNS),
         ]
         return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
 
     def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
-        """(minute_us, feature row in :data:`FEATURE_COLUMNS` order) of the latest kept bar, or None."""
-        bars = self.bars(venue, symbol)
-        if bars.num_rows == 0:
+        """(minute_us, feature row in ``FEATURE_COLUMNS`` order) of the latest kept bar, or None.
+
+        The row is :func:`~trading_assets.models.feature_row.latest_feature_row` of the kept bars: bit for
+        bit the last row of ``compute_features`` over them, without computing the rows before it.
+        """
+        kept = self._kept.get((venue, symbol))
+        if kept is None or kept.rows == 0:
             return None
-        features = compute_features(bars)
-        last = features.num_rows - 1
-        row = np.array([features.column(name)[last].as_py() for name in FEATURE_COLUMNS], dtype=np.float64)
-        return int(features.column("minute_us")[last].as_py()), row
+        return int(kept.columns["minute_us"][-1]), latest_feature_row(kept.columns)
