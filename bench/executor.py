@@ -37,7 +37,7 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +71,9 @@ class RecordingMetrics(ExecutorMetrics):
         super().__init__()
         self.latencies_s: list[float] = []
 
-    def observe_decisions(self, decisions: Iterable[Decision], latency_s: float) -> None:
-        decisions = tuple(decisions)
-        self.latencies_s.extend([latency_s] * len(decisions))
-        super().observe_decisions(decisions, latency_s)
+    def observe_decisions(self, decisions: Sequence[Decision], latencies_s: Sequence[float]) -> None:
+        self.latencies_s.extend(latencies_s)
+        super().observe_decisions(decisions, latencies_s)
 
 
 def simulate(day: dt.date, ticks: int, seed: int) -> pa.Table:

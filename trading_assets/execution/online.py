@@ -24,18 +24,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
-from trading_assets.core.ticks import Side, conform
+from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
+from trading_assets.execution.minute_bars import BarColumns, aggregate_minutes, bars_table, minute_of
 from trading_assets.models.feature_row import latest_feature_row
 from trading_assets.models.features import WARMUP_BARS
 
@@ -91,11 +90,6 @@ def _no_bars() -> pa.Table:
     return empty_bars_table()
 
 
-def _minute(times_us: np.ndarray) -> np.ndarray:
-    # Floor division floors toward -inf: the same minute as compute_bars_1m's modulo for any time.
-    return (times_us // US_PER_MINUTE) * US_PER_MINUTE
-
-
 class OnlineBars:
     """Closed one-minute bars from ticks in arrival order; see the module doc."""
 
@@ -118,41 +112,51 @@ class OnlineBars:
     def push(self, ticks: pa.Table) -> BarsUpdate:
         """Add a tick table (rows in arrival order) and return the bars it closed."""
         table = conform(ticks)
-        closed: list[pa.Table] = []
+        closed: list[tuple[str, str, BarColumns]] = []
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
             return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
-        # One code per (venue, symbol): the two joined by a separator no venue or symbol contains.
-        joined = pc.binary_join_element_wise(table.column("venue"), table.column("symbol"), "\x1f")
-        encoded = joined.combine_chunks().dictionary_encode()
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        keys: list[Key] = [tuple(text.split("\x1f", 1)) for text in encoded.dictionary.to_pylist()]
+        # One code per (venue, symbol): the venue's dictionary index times the symbols' count plus the
+        # symbol's (two dictionary encodings cost far less than joining the strings).
+        venues = table.column("venue").combine_chunks().dictionary_encode()
+        symbols = table.column("symbol").combine_chunks().dictionary_encode()
+        n_symbols = len(symbols.dictionary)
+        codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
+        codes += symbols.indices.to_numpy(zero_copy_only=False)
+        venue_names, symbol_names = venues.dictionary.to_pylist(), symbols.dictionary.to_pylist()
+        present = np.unique(codes).tolist()
+        keys = {
+            code: (str(venue_names[code // n_symbols]), str(symbol_names[code % n_symbols]))
+            for code in present
+        }
         columns = {
             name: table.column(name).to_numpy()
             for name in ("trade_id", "price", "quantity", "side", "trade_time_us")
         }
         watermarks: dict[Key, int] = {}
-        for code in sorted(range(len(keys)), key=keys.__getitem__):
+        single = len(present) == 1
+        for code in sorted(present, key=keys.__getitem__):
             key = keys[code]
-            rows = np.flatnonzero(codes == code)
-            batch, bars, late = self._push_key(key, {name: values[rows] for name, values in columns.items()})
+            rows = None if single else np.flatnonzero(codes == code)
+            cols = columns if rows is None else {name: values[rows] for name, values in columns.items()}
+            batch, bars, late = self._push_key(key, cols)
             batches.append(batch)
             late_total += late
-            if bars.num_rows:
-                closed.append(bars)
+            if bars is not None:
+                closed.append((key[0], key[1], bars))
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars = pa.concat_tables(closed) if closed else _no_bars()
-        return BarsUpdate(bars=bars, trades=tuple(batches), watermarks=watermarks, late=late_total)
+        bars_closed = bars_table(closed) if closed else _no_bars()
+        return BarsUpdate(bars=bars_closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
-    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, pa.Table, int]:
+    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, BarColumns | None, int]:
         times = cols["trade_time_us"]
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = _Open(max_time_us=int(times[0]))
         # The watermark each tick meets when it arrives: from the ticks before it, this table's included.
         seen = np.maximum.accumulate(np.concatenate(([state.max_time_us], times[:-1])))
-        late = _minute(times) + US_PER_MINUTE <= seen - self.lateness_us
+        late = minute_of(times) + US_PER_MINUTE <= seen - self.lateness_us
         n_late = int(late.sum())
         if n_late:
             self.late_ticks += n_late
@@ -170,7 +174,7 @@ class OnlineBars:
             state.chunks.append(
                 tuple(cols[name] for name in ("trade_time_us", "trade_id", "price", "quantity", "side"))
             )
-            end = int(_minute(cols["trade_time_us"].min())) + US_PER_MINUTE
+            end = int(minute_of(cols["trade_time_us"].min())) + US_PER_MINUTE
             state.first_end_us = end if state.first_end_us is None else min(state.first_end_us, end)
         batch = TradeBatch(
             venue=key[0],
@@ -190,83 +194,42 @@ class OnlineBars:
         closed = []
         for key in sorted(self._open):
             state = self._open[key]
-            bars = self._close(key, state, None)
-            if bars.num_rows:
-                closed.append(bars)
-                end = int(bars.column("minute_us")[-1].as_py()) + US_PER_MINUTE
+            columns = self._close(key, state, None)
+            if columns is not None:
+                closed.append((key[0], key[1], columns))
+                end = int(columns["minute_us"][-1]) + US_PER_MINUTE
                 state.max_time_us = max(state.max_time_us, end + self.lateness_us)
-        return pa.concat_tables(closed) if closed else _no_bars()
+        return bars_table(closed) if closed else _no_bars()
 
-    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> pa.Table:
+    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> BarColumns | None:
         """The bars of ``key`` ending at or before ``watermark_us`` (all when None), removed from the state."""
         if not state.chunks or (
             watermark_us is not None and state.first_end_us is not None and watermark_us < state.first_end_us
         ):
-            return _no_bars()
+            return None
         if len(state.chunks) > 1:
             state.chunks = [tuple(np.concatenate(parts) for parts in zip(*state.chunks, strict=True))]
         times, ids, prices, quantities, sides = state.chunks[0]
-        minutes = _minute(times)
+        minutes = minute_of(times)
         done = (
             np.ones(len(times), dtype=bool)
             if watermark_us is None
             else minutes + US_PER_MINUTE <= watermark_us
         )
         if not done.any():
-            return _no_bars()
+            return None
         keep = ~done
         state.chunks = (
             [(times[keep], ids[keep], prices[keep], quantities[keep], sides[keep])] if keep.any() else []
         )
         state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
-        rows = np.flatnonzero(done)
-        # Closed ticks by (minute, trade_time_us, trade_id): open and close are the first and last of each.
-        order = rows[np.lexsort((ids[rows], times[rows], minutes[rows]))]
-        t, i, p, q, s, m = (
-            times[order],
-            ids[order],
-            prices[order],
-            quantities[order],
-            sides[order],
-            minutes[order],
+        columns, duplicated = aggregate_minutes(
+            times[done], ids[done], prices[done], quantities[done], sides[done]
         )
-        # One trade counts once: drop a tick whose (time, id) repeats the previous one's, then any id
-        # repeated within a minute with another time (a corrected print: the earliest counts).
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1])
-        if not first.all():
-            t, i, p, q, s, m = t[first], i[first], p[first], q[first], s[first], m[first]
-        duplicated = len(order) - len(t)
-        starts = np.flatnonzero(np.concatenate(([True], m[1:] != m[:-1])))
-        ends = np.concatenate((starts[1:], [len(m)]))
-        rows_out: dict[str, list[object]] = {name: [] for name in BARS_SCHEMA.names}
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            ids_here = i[start:end]
-            keep_rows = np.arange(start, end)
-            if len(np.unique(ids_here)) != len(ids_here):
-                _, firsts = np.unique(ids_here, return_index=True)
-                keep_rows = start + np.sort(firsts)
-                duplicated += (end - start) - len(keep_rows)
-            pq, qq, sq = p[keep_rows], q[keep_rows], s[keep_rows]
-            volume = math.fsum(qq)
-            quote = math.fsum(pq * qq)
-            rows_out["venue"].append(key[0])
-            rows_out["symbol"].append(key[1])
-            rows_out["minute_us"].append(int(m[start]))
-            rows_out["open"].append(float(pq[0]))
-            rows_out["high"].append(float(pq.max()))
-            rows_out["low"].append(float(pq.min()))
-            rows_out["close"].append(float(pq[-1]))
-            rows_out["volume"].append(volume)
-            rows_out["quote_volume"].append(quote)
-            rows_out["vwap"].append(quote / volume if volume else math.nan)
-            rows_out["trades"].append(len(keep_rows))
-            rows_out["buy_volume"].append(math.fsum(qq[sq == int(Side.BUY)]))
-            rows_out["sell_volume"].append(math.fsum(qq[sq == int(Side.SELL)]))
         if duplicated:
             self.duplicate_ticks += duplicated
             log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], duplicated)
-        return pa.Table.from_pydict(rows_out, schema=BARS_SCHEMA)
+        return columns
 
 
 @dataclass(slots=True)
@@ -318,13 +281,18 @@ class FeatureWindow:
             raise ValueError(
                 f"{venue}/{symbol}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
             )
-        # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
-        keep = self.rows - 1
+        columns = kept.columns
+        if kept.rows >= self.rows:
+            # A full window: shift each column by one in place (a memmove of WARMUP_BARS values; no array
+            # is allocated), the newest bar last. The arrays never leave the window uncopied.
+            for name in BAR_NUMERIC_COLUMNS:
+                column = columns[name]
+                column[:-1] = column[1:]
+                column[-1] = bar[name]
+            return
         for name in BAR_NUMERIC_COLUMNS:
-            kept.columns[name] = np.append(
-                kept.columns[name][-keep:] if keep else kept.columns[name][:0], bar[name]
-            )
-        kept.rows = len(kept.columns["minute_us"])
+            columns[name] = np.append(columns[name], bar[name])
+        kept.rows = len(columns["minute_us"])
 
     def bars(self, venue: str, symbol: str) -> pa.Table:
         """The kept bars of (venue, symbol), oldest first, as a bar table."""
@@ -334,7 +302,8 @@ class FeatureWindow:
         arrays = [
             pa.array([venue] * kept.rows, pa.string()),
             pa.array([symbol] * kept.rows, pa.string()),
-            *(pa.array(kept.columns[name]) for name in BAR_NUMERIC_COLUMNS),
+            # Copies: the window's arrays change in place as bars arrive.
+            *(pa.array(kept.columns[name].copy()) for name in BAR_NUMERIC_COLUMNS),
         ]
         return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
 

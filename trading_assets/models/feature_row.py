@@ -6,12 +6,13 @@ kept :data:`~trading_assets.models.features.WARMUP_BARS` bars computes every row
 row only (tens of µs), with the same arithmetic in the same order:
 
 - every window is summed oldest row first with one add per row, as
-  :func:`~trading_assets.models.windows.window_sum` does column-wise (here on Python floats, which are
-  the same IEEE doubles with the same round-to-nearest adds, multiplies and divides; no fused operations);
+  :func:`~trading_assets.models.windows.window_sum` does column-wise (here ``np.add.accumulate`` over the
+  window: the same sequence of IEEE double adds; never ``np.sum``, which sums pairwise);
 - the two-pass standard deviation, the flat-window rule, the ratios and the masks are those of
-  :mod:`trading_assets.models.features`;
-- logarithms, sines and cosines go through the same numpy ufuncs as there (never ``math``), so the same
-  implementation rounds them.
+  :mod:`trading_assets.models.features`; scalar divisions are the same IEEE double divisions, and square
+  roots are correctly rounded whichever library takes them;
+- logarithms, sines and cosines go through the same numpy ufuncs as there (never ``math``: numpy may
+  use its own SIMD implementations of them), so the same implementation rounds them.
 
 The equality is a tested promise (tests/trading_assets/models/test_feature_row.py compares it with
 ``compute_features`` over many seeded windows, warm-up rows with NaN included), and this module is part
@@ -21,6 +22,7 @@ the code it was trained with, this function included.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -57,26 +59,28 @@ def latest_feature_row(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float6
     if n == 0:
         raise ValueError("no bars: the latest feature row needs at least one")
     out: dict[str, float] = {}
-    close = np.asarray(bars["close"], dtype=np.float64)
-    log_close = np.log(close).tolist()
-    last_close = float(close[-1])
+    last = _features.WARMUP_BARS
+    close = np.asarray(bars["close"][-last:], dtype=np.float64)
+    log_close = np.log(close)
     for horizon in RETURN_HORIZONS:
-        out[f"ret_{horizon}"] = log_close[-1] - log_close[-1 - horizon] if n > horizon else _NAN
-    returns = [log_close[i] - log_close[i - 1] for i in range(max(1, n - max(VOLATILITY_WINDOWS)), n)]
-    squared = [r * r for r in returns]
+        out[f"ret_{horizon}"] = float(log_close[-1] - log_close[-1 - horizon]) if n > horizon else _NAN
+    returns = log_close[1:] - log_close[:-1]
+    squared = returns * returns
     for rows in VOLATILITY_WINDOWS:
         # rvol needs rows + 1 bars: the `rows` squared returns are all defined then.
-        out[f"rvol_{rows}"] = float(np.sqrt(_sum(squared, rows))) if n > rows else _NAN
-    high = np.asarray(bars["high"], dtype=np.float64)[-max(RANGE_WINDOWS) :]
-    low = np.asarray(bars["low"], dtype=np.float64)[-max(RANGE_WINDOWS) :]
-    log_range = np.log(high / low).tolist()
+        out[f"rvol_{rows}"] = math.sqrt(_sum(squared, rows)) if n > rows else _NAN
+    widest = max(RANGE_WINDOWS)
+    high = np.asarray(bars["high"][-widest:], dtype=np.float64)
+    low = np.asarray(bars["low"][-widest:], dtype=np.float64)
+    log_range = np.log(high / low)
     for rows in RANGE_WINDOWS:
         out[f"range_{rows}"] = _sum(log_range, rows) / rows if n >= rows else _NAN
-    volume = _floats(bars["volume"])
-    out[f"volume_z_{ZSCORE_WINDOW}"] = _zscore(volume, ZSCORE_WINDOW) if n >= ZSCORE_WINDOW else _NAN
-    trades = _floats(bars["trades"])
-    out[f"trades_z_{ZSCORE_WINDOW}"] = _zscore(trades, ZSCORE_WINDOW) if n >= ZSCORE_WINDOW else _NAN
-    buy, sell = _floats(bars["buy_volume"]), _floats(bars["sell_volume"])
+    volume = np.asarray(bars["volume"][-last:], dtype=np.float64)
+    trades = np.asarray(bars["trades"][-last:], dtype=np.float64)
+    for name, values in ((f"volume_z_{ZSCORE_WINDOW}", volume), (f"trades_z_{ZSCORE_WINDOW}", trades)):
+        out[name] = _zscore(values, ZSCORE_WINDOW) if n >= ZSCORE_WINDOW else _NAN
+    buy = np.asarray(bars["buy_volume"][-last:], dtype=np.float64)
+    sell = np.asarray(bars["sell_volume"][-last:], dtype=np.float64)
     for rows in IMBALANCE_WINDOWS:
         if n < rows:
             out[f"ofi_{rows}"] = _NAN
@@ -85,7 +89,8 @@ def latest_feature_row(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float6
         denominator = buys + sells
         # features._ratio: 0 where the denominator is 0; a NaN one stays NaN.
         out[f"ofi_{rows}"] = 0.0 if denominator == 0 else _divide(buys - sells, denominator)
-    quote = _floats(bars["quote_volume"])
+    quote = np.asarray(bars["quote_volume"][-last:], dtype=np.float64)
+    last_close = float(close[-1])
     for rows in VWAP_WINDOWS:
         if n < rows:
             out[f"vwap_dist_{rows}"] = _NAN
@@ -94,7 +99,7 @@ def latest_feature_row(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float6
         vwap = _divide(_sum(quote, rows), window_volume) if window_volume > 0 else _NAN
         with np.errstate(divide="ignore", invalid="ignore"):
             out[f"vwap_dist_{rows}"] = float(np.log(np.array([_divide(last_close, vwap)]))[0])
-    minute_us = np.asarray(bars["minute_us"], dtype=np.int64)
+    minute_us = np.asarray(bars["minute_us"][-2:], dtype=np.int64)
     # As lagged(): both minutes as float64, subtracted, then divided by the int US_PER_MINUTE.
     out["gap_minutes"] = (float(minute_us[-1]) - float(minute_us[-2])) / US_PER_MINUTE if n >= 2 else _NAN
     minute_of_day = (minute_us[-1:] // US_PER_MINUTE) % MINUTES_PER_DAY
@@ -107,18 +112,13 @@ def latest_feature_row(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float6
     )
 
 
-def _floats(values: npt.NDArray) -> list[float]:
-    """The last WARMUP_BARS values as Python floats (int columns converted as ``astype(float64)``)."""
-    return np.asarray(values[-_features.WARMUP_BARS :], dtype=np.float64).tolist()
+def _sum(values: npt.NDArray[np.float64], rows: int) -> float:
+    """The sum of the last ``rows`` values, oldest first, one add at a time (as ``window_sum``).
 
-
-def _sum(values: list[float], rows: int) -> float:
-    """The sum of the last ``rows`` values, oldest first, one add at a time (as ``window_sum``)."""
-    window = values[-rows:]
-    total = window[0]
-    for value in window[1:]:
-        total += value
-    return total
+    ``np.add.accumulate`` is that sequence by definition (each partial sum is the previous one plus the
+    next value, one rounding each), never the pairwise summation ``np.sum`` uses.
+    """
+    return float(np.add.accumulate(values[-rows:])[-1])
 
 
 def _divide(numerator: float, denominator: float) -> float:
@@ -130,16 +130,15 @@ def _divide(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def _zscore(values: list[float], rows: int) -> float:
+def _zscore(values: npt.NDArray[np.float64], rows: int) -> float:
     """features._zscore of the last value: two-pass mean and std of the window, 0 where it is flat."""
     window = values[-rows:]
     mean = _sum(window, rows) / rows
-    squares = 0.0
-    for value in window:
-        deviation = value - mean
-        squares += deviation * deviation
-    std = float(np.sqrt(squares / rows))
+    deviation = window - mean
+    # window_mean_std adds each squared deviation to zeros: 0.0 + d*d is d*d (a square is never -0.0).
+    squares = _sum(deviation * deviation, rows)
+    std = math.sqrt(squares / rows)
     flat = std <= 1e-12 * float(np.maximum(abs(mean), _TINY))
     if flat:  # (a NaN std is never flat: NaN compares false)
         return 0.0
-    return _divide(values[-1] - mean, std)
+    return _divide(float(window[-1]) - mean, std)
