@@ -1,4 +1,4 @@
-"""Closed ticks of one (venue, symbol) into one-minute bars, vectorised over the minutes of a poll.
+"""Closed ticks into one-minute bars, vectorised over the (venue, symbol)s and minutes of a poll.
 
 The rules are :class:`~trading_assets.execution.online.OnlineBars`' (its module doc): open and close by
 (trade_time_us, trade_id), high, low and the trade count exactly, the sums correctly rounded with
@@ -20,7 +20,8 @@ from trading_assets.core.ticks import Side
 from trading_assets.core.time import US_PER_MINUTE
 
 BarColumns = dict[str, np.ndarray]
-"""The numeric columns of some bars of one (venue, symbol), by bar column name, minutes ascending."""
+"""The numeric columns of some bars, by bar column name, plus ``group``: the index of each bar's (venue,
+symbol); ordered by (group, minute)."""
 
 
 def minute_of(times_us: np.ndarray) -> np.ndarray:
@@ -30,12 +31,20 @@ def minute_of(times_us: np.ndarray) -> np.ndarray:
 
 
 def aggregate_minutes(
-    times: np.ndarray, ids: np.ndarray, prices: np.ndarray, quantities: np.ndarray, sides: np.ndarray
-) -> tuple[BarColumns, int]:
-    """The bars of these ticks (any order, at least one), and how many ticks were duplicates."""
+    groups: np.ndarray,
+    times: np.ndarray,
+    ids: np.ndarray,
+    prices: np.ndarray,
+    quantities: np.ndarray,
+    sides: np.ndarray,
+    n_groups: int,
+) -> tuple[BarColumns, np.ndarray]:
+    """The bars of these ticks (any order, at least one) of ``n_groups`` (venue, symbol) groups, ordered
+    by (group, minute), with each bar's ``group``; and the duplicate ticks per group."""
     minutes = minute_of(times)
-    order = np.lexsort((ids, times, minutes))
-    t, i, p, q, s, m = (
+    order = np.lexsort((ids, times, minutes, groups))
+    g, t, i, p, q, s, m = (
+        groups[order],
         times[order],
         ids[order],
         prices[order],
@@ -45,19 +54,21 @@ def aggregate_minutes(
     )
     # One trade counts once: drop a tick whose (time, id) repeats the previous one's.
     first = np.ones(len(order), dtype=bool)
-    first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1])
+    first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1]) | (g[1:] != g[:-1])
+    dropped = [g[~first]]
     if not first.all():
-        t, i, p, q, s, m = t[first], i[first], p[first], q[first], s[first], m[first]
-    duplicated = len(order) - len(t)
+        g, t, i, p, q, s, m = g[first], t[first], i[first], p[first], q[first], s[first], m[first]
     # Then an id repeated within a minute with another time: the first in (time, id) order counts.
-    by_id = np.lexsort((np.arange(len(i)), i, m))
-    repeated = (m[by_id][1:] == m[by_id][:-1]) & (i[by_id][1:] == i[by_id][:-1])
+    by_id = np.lexsort((np.arange(len(i)), i, m, g))
+    gb, mb, ib = g[by_id], m[by_id], i[by_id]
+    repeated = (gb[1:] == gb[:-1]) & (mb[1:] == mb[:-1]) & (ib[1:] == ib[:-1])
     if repeated.any():
         keep = np.ones(len(i), dtype=bool)
         keep[by_id[1:][repeated]] = False
-        duplicated += int((~keep).sum())
-        t, i, p, q, s, m = t[keep], i[keep], p[keep], q[keep], s[keep], m[keep]
-    starts = np.flatnonzero(np.concatenate(([True], m[1:] != m[:-1])))
+        dropped.append(g[~keep])
+        g, t, i, p, q, s, m = g[keep], t[keep], i[keep], p[keep], q[keep], s[keep], m[keep]
+    duplicated = np.bincount(np.concatenate(dropped).astype(np.int64), minlength=n_groups)
+    starts = np.flatnonzero(np.concatenate(([True], (m[1:] != m[:-1]) | (g[1:] != g[:-1]))))
     ends = np.concatenate((starts[1:], [len(m)]))
     bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
     quantity_list = q.tolist()
@@ -65,6 +76,7 @@ def aggregate_minutes(
     volume = [math.fsum(quantity_list[a:b]) for a, b in bounds]
     quote = [math.fsum(quote_list[a:b]) for a, b in bounds]
     columns: BarColumns = {
+        "group": g[starts],
         "minute_us": m[starts],
         "open": p[starts],
         "high": np.maximum.reduceat(p, starts),
@@ -89,20 +101,14 @@ def aggregate_minutes(
     return columns, duplicated
 
 
-def bars_table(parts: list[tuple[str, str, BarColumns]]) -> pa.Table:
-    """One bar table (:data:`BARS_SCHEMA`) of the bars of each (venue, symbol, columns), in that order."""
-    counts = [len(columns["minute_us"]) for _, _, columns in parts]
+def bars_table(keys: list[tuple[str, str]], columns: BarColumns) -> pa.Table:
+    """The bar table (:data:`BARS_SCHEMA`) of ``columns``, each bar's (venue, symbol) ``keys[group]``."""
+    groups = columns["group"].tolist()
     arrays = [
-        pa.array(
-            [venue for (venue, _, _), n in zip(parts, counts, strict=True) for _ in range(n)], pa.string()
-        ),
-        pa.array(
-            [symbol for (_, symbol, _), n in zip(parts, counts, strict=True) for _ in range(n)], pa.string()
-        ),
+        pa.array([keys[group][0] for group in groups], pa.string()),
+        pa.array([keys[group][1] for group in groups], pa.string()),
     ]
     for field in BARS_SCHEMA:
-        if field.name in ("venue", "symbol"):
-            continue
-        values = np.concatenate([columns[field.name] for _, _, columns in parts])
-        arrays.append(pa.array(values, type=field.type))
+        if field.name not in ("venue", "symbol"):
+            arrays.append(pa.array(columns[field.name], type=field.type))
     return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)

@@ -34,7 +34,7 @@ import pyarrow as pa
 from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
 from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
-from trading_assets.execution.minute_bars import BarColumns, aggregate_minutes, bars_table, minute_of
+from trading_assets.execution.minute_bars import aggregate_minutes, bars_table, minute_of
 from trading_assets.models.feature_row import latest_feature_row
 from trading_assets.models.features import WARMUP_BARS
 
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 """(venue, symbol)."""
+_Ticks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Ticks of one (venue, symbol) as arrays: trade times, ids, prices, quantities, sides."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +114,7 @@ class OnlineBars:
     def push(self, ticks: pa.Table) -> BarsUpdate:
         """Add a tick table (rows in arrival order) and return the bars it closed."""
         table = conform(ticks)
-        closed: list[tuple[str, str, BarColumns]] = []
+        closing: list[tuple[Key, _Ticks]] = []
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
@@ -140,16 +142,31 @@ class OnlineBars:
             key = keys[code]
             rows = None if single else np.flatnonzero(codes == code)
             cols = columns if rows is None else {name: values[rows] for name, values in columns.items()}
-            batch, bars, late = self._push_key(key, cols)
+            batch, done, late = self._push_key(key, cols)
             batches.append(batch)
             late_total += late
-            if bars is not None:
-                closed.append((key[0], key[1], bars))
+            if done is not None:
+                closing.append((key, done))
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars_closed = bars_table(closed) if closed else _no_bars()
+        bars_closed = self._bars(closing)
         return BarsUpdate(bars=bars_closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
-    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, BarColumns | None, int]:
+    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> pa.Table:
+        """The bars of the closed ticks of each key (keys in order), all symbols aggregated in one pass."""
+        if not closing:
+            return _no_bars()
+        groups = np.concatenate(
+            [np.full(len(ticks[0]), group, dtype=np.int64) for group, (_, ticks) in enumerate(closing)]
+        )
+        arrays = [np.concatenate(parts) for parts in zip(*(ticks for _, ticks in closing), strict=True)]
+        columns, duplicated = aggregate_minutes(groups, *arrays, n_groups=len(closing))
+        for (key, _), count in zip(closing, duplicated.tolist(), strict=True):
+            if count:
+                self.duplicate_ticks += count
+                log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], count)
+        return bars_table([key for key, _ in closing], columns)
+
+    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, _Ticks | None, int]:
         times = cols["trade_time_us"]
         state = self._open.get(key)
         if state is None:
@@ -191,18 +208,19 @@ class OnlineBars:
         The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
         afterwards is late like any other, never the start of a second bar for that minute.
         """
-        closed = []
+        closing = []
         for key in sorted(self._open):
             state = self._open[key]
-            columns = self._close(key, state, None)
-            if columns is not None:
-                closed.append((key[0], key[1], columns))
-                end = int(columns["minute_us"][-1]) + US_PER_MINUTE
+            done = self._close(key, state, None)
+            if done is not None:
+                closing.append((key, done))
+                end = int(minute_of(done[0].max())) + US_PER_MINUTE
                 state.max_time_us = max(state.max_time_us, end + self.lateness_us)
-        return bars_table(closed) if closed else _no_bars()
+        return self._bars(closing)
 
-    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> BarColumns | None:
-        """The bars of ``key`` ending at or before ``watermark_us`` (all when None), removed from the state."""
+    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> _Ticks | None:
+        """The ticks of ``key``'s bars ending at or before ``watermark_us`` (all when None), removed from
+        the state: (times, ids, prices, quantities, sides)."""
         if not state.chunks or (
             watermark_us is not None and state.first_end_us is not None and watermark_us < state.first_end_us
         ):
@@ -223,13 +241,7 @@ class OnlineBars:
             [(times[keep], ids[keep], prices[keep], quantities[keep], sides[keep])] if keep.any() else []
         )
         state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
-        columns, duplicated = aggregate_minutes(
-            times[done], ids[done], prices[done], quantities[done], sides[done]
-        )
-        if duplicated:
-            self.duplicate_ticks += duplicated
-            log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], duplicated)
-        return columns
+        return times[done], ids[done], prices[done], quantities[done], sides[done]
 
 
 @dataclass(slots=True)
