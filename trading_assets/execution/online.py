@@ -158,8 +158,12 @@ class OnlineBars:
         groups = np.concatenate(
             [np.full(len(ticks[0]), group, dtype=np.int64) for group, (_, ticks) in enumerate(closing)]
         )
-        arrays = [np.concatenate(parts) for parts in zip(*(ticks for _, ticks in closing), strict=True)]
-        columns, duplicated = aggregate_minutes(groups, *arrays, n_groups=len(closing))
+        times, ids, prices, quantities, sides = (
+            np.concatenate(parts) for parts in zip(*(ticks for _, ticks in closing), strict=True)
+        )
+        columns, duplicated = aggregate_minutes(
+            groups, times, ids, prices, quantities, sides, n_groups=len(closing)
+        )
         for (key, _), count in zip(closing, duplicated.tolist(), strict=True):
             if count:
                 self.duplicate_ticks += count
