@@ -12,7 +12,8 @@ def conform_to_schema(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table
     columns with nulls, or a column that cannot be cast.
     """
     names = schema.names
-    missing = [name for name in names if name not in table.column_names]
+    present = set(table.column_names)  # a property that builds a list each time it is read
+    missing = [name for name in names if name not in present]
     if missing:
         raise ValueError(f"{what} table is missing columns {missing}; expected columns {list(names)}")
     if table.schema.equals(schema):

@@ -4,15 +4,17 @@ On each tick table, :class:`ExecutionCore`:
 
 1. builds bars online (:class:`~trading_assets.execution.online.OnlineBars`) and hands the accepted
    trades to the :class:`~trading_assets.trading.paper_broker.PaperBroker`;
-2. for each bar that closed, per symbol in minute order: fills the pending orders whose trade lies before
-   the bar's end (so the position is current), appends the bar to the symbol's
-   :class:`~trading_assets.execution.online.FeatureWindow`, computes the feature row of that bar, the
-   model's prediction of it, the signal of the model's :class:`~trading_assets.models.signals.SignalPolicy`,
-   and, when the signal differs from the target already decided, an order to move there, with the id
-   :func:`~trading_assets.trading.orders.order_id` derives from the decision;
-3. asks the risk check about each order (a permissive stub unless one is given); an allowed order goes to
+2. appends each bar that closed to its symbol's :class:`~trading_assets.execution.online.FeatureWindow`
+   and computes its feature row, then the model's predictions of the rows (one call per model for all
+   the bars of the call: they depend only on the bars and the model) and the signals of the model's
+   :class:`~trading_assets.models.signals.SignalPolicy`;
+3. for each bar that closed, per symbol in minute order: fills the pending orders whose trade lies before
+   the bar's end (so the position is current) and, when the bar's signal differs from the target already
+   decided, makes an order to move there, with the id :func:`~trading_assets.trading.orders.order_id`
+   derives from the decision;
+4. asks the risk check about each order (a permissive stub unless one is given); an allowed order goes to
    the broker, a denied one is reported with the rule that fired;
-4. fills the orders whose trades are final once the watermark has moved.
+5. fills the orders whose trades are final once the watermark has moved.
 
 Everything it did comes back as a :class:`Step`. The decision is made at the bar's close in exchange
 time (``minute_us + 60 s``) and fills at the first trade at or after it plus the model's latency: the
@@ -38,10 +40,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.execution.online import FeatureWindow, OnlineBars
+from trading_assets.execution.online import BAR_NUMERIC_COLUMNS, FeatureWindow, OnlineBars
+from trading_assets.execution.predict import RowPredictor, row_predictor
 from trading_assets.models.features import WARMUP_BARS, last_bars
 from trading_assets.models.spec import ModelSpec
-from trading_assets.models.training import predict
 from trading_assets.trading.costs import CostModel
 from trading_assets.trading.fills import decision_time_us, target_quantity
 from trading_assets.trading.orders import SIGNAL, Fill, Order, order_id
@@ -164,6 +166,9 @@ class Step:
     """Orders netted into a later one on the same trade."""
     late_ticks: int = 0
     """Ticks not added because their minute had closed."""
+    decided_s: tuple[float, ...] = ()
+    """When each decision was made by the core's ``clock`` (one per decision; empty without a clock):
+    the end of each bar's tick-to-decision latency."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +190,7 @@ class CoreSnapshot:
 @dataclass(slots=True)
 class _Collected:
     decisions: list[Decision] = field(default_factory=list)
+    decided_s: list[float] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     netted: list[Order] = field(default_factory=list)
 
@@ -200,6 +206,7 @@ class ExecutionCore:
         portfolio: PortfolioLike | None = None,
         window_rows: int = WARMUP_BARS,
         on_bar: Callable[[str, float, int], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.bars = OnlineBars(lateness_us=lateness_us)
         """The online bars (their late and duplicate counters)."""
@@ -215,7 +222,11 @@ class ExecutionCore:
         """Called with (symbol, close, decision time) at each bar's close, after the fills before it and
         before the decision: the executor marks its portfolio and runs the kill switch there, so marks
         never depend on how ticks were batched."""
+        self.clock = clock
+        """Read as each decision is made (``time.perf_counter`` in the service), for its latency; None:
+        not read (a replay stays a pure function of its ticks)."""
         self._models: dict[str, LoadedModel] = {}
+        self._predictors: dict[str, RowPredictor] = {}
         self._targets: dict[str, int] = {}
         self._last_tick_us: dict[str, int] = {}
 
@@ -225,6 +236,7 @@ class ExecutionCore:
             raise ValueError(f"model {model.name} v{model.version} is for {model.spec.symbol}, not {symbol}")
         previous = self._models.get(symbol)
         self._models[symbol] = model
+        self._predictors[symbol] = row_predictor(model.model)
         log.info(
             "%s: trading model %s v%s (was %s)",
             symbol,
@@ -302,6 +314,7 @@ class ExecutionCore:
             fills=tuple(out.fills),
             netted=tuple(out.netted),
             late_ticks=update.late,
+            decided_s=tuple(out.decided_s),
         )
 
     def finish(self) -> Step:
@@ -312,7 +325,11 @@ class ExecutionCore:
         for symbol in sorted({str(s) for s in bars.column("symbol").to_pylist()} | set(self._last_tick_us)):
             self._take(self.broker.resolve(symbol, None), out)
         return Step(
-            bars=bars, decisions=tuple(out.decisions), fills=tuple(out.fills), netted=tuple(out.netted)
+            bars=bars,
+            decisions=tuple(out.decisions),
+            fills=tuple(out.fills),
+            netted=tuple(out.netted),
+            decided_s=tuple(out.decided_s),
         )
 
     def _take(self, events: BrokerEvents, out: _Collected) -> None:
@@ -329,22 +346,18 @@ class ExecutionCore:
         symbols = bars.column("symbol").to_pylist()
         minutes = bars.column("minute_us").to_pylist()
         closes = bars.column("close").to_pylist()
+        signals = self._signals(bars, venues, symbols)
         for row in range(bars.num_rows):
             venue, symbol, minute_us = str(venues[row]), str(symbols[row]), int(minutes[row])
             decision_us = int(decision_time_us(minute_us))
             # Fills before this bar's end first: the position the decision sees is current.
             self._take(self.broker.resolve(symbol, decision_us), out)
-            self.window.add(bars.slice(row, 1))
             if self.on_bar is not None:
                 self.on_bar(symbol, float(closes[row]), decision_us)
             loaded = self._models.get(symbol)
             if loaded is None:
                 continue
-            latest = self.window.latest(venue, symbol)
-            if latest is None:  # pragma: no cover - the bar was just added
-                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding {minute_us}")
-            prediction = predict_row(loaded.model, latest[1])
-            signal = int(loaded.spec.policy.signals(np.array([prediction]))[0])
+            prediction, signal = signals[row]
             out.decisions.append(
                 self._act(
                     loaded,
@@ -358,6 +371,37 @@ class ExecutionCore:
                     now_us,
                 )
             )
+            if self.clock is not None:
+                out.decided_s.append(self.clock())
+
+    def _signals(self, bars: pa.Table, venues: list[Any], symbols: list[Any]) -> dict[int, tuple[float, int]]:
+        """Add ``bars`` to the feature windows; the (prediction, signal) of each bar of a symbol with a model.
+
+        A bar's features depend only on its symbol's bars and its prediction only on them and the model
+        (never on fills, marks or risk, and models change only between calls), so the bars of one call are
+        predicted together, one call per model: per-call overhead dominates predicting a few rows.
+        """
+        numeric = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
+        rows_of: dict[str, list[int]] = {}
+        features: dict[int, npt.NDArray[np.float64]] = {}
+        for row in range(bars.num_rows):
+            venue, symbol = str(venues[row]), str(symbols[row])
+            self.window.add_row(venue, symbol, {name: values[row] for name, values in numeric.items()})
+            if symbol not in self._models:
+                continue
+            latest = self.window.latest(venue, symbol)
+            if latest is None:  # pragma: no cover - the bar was just added
+                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding a bar")
+            features[row] = latest[1]
+            rows_of.setdefault(symbol, []).append(row)
+        out: dict[int, tuple[float, int]] = {}
+        for symbol, rows in rows_of.items():
+            loaded = self._models[symbol]
+            predictions = self._predictors[symbol](np.stack([features[row] for row in rows]))
+            signals = loaded.spec.policy.signals(predictions)
+            for row, prediction, signal in zip(rows, predictions.tolist(), signals.tolist(), strict=True):
+                out[row] = (float(prediction), int(signal))
+        return out
 
     def _act(
         self,
@@ -420,8 +464,9 @@ class ExecutionCore:
 def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:
     """The prediction of one feature row: :func:`~trading_assets.models.training.predict` of it.
 
-    The row goes in as a 1 × n numpy array, not a DataFrame: xgboost's sklearn estimators then predict
-    in place on it (well under a millisecond instead of several through pandas), on the same path
-    ``predict_proba`` takes for a DataFrame of the same values, so the value is the same.
+    The row goes in as a 1 × n numpy array, not a DataFrame, through
+    :func:`~trading_assets.execution.predict.row_predictor` (the booster's in-place prediction for
+    xgboost's estimators): the path the executor predicts on, with the value ``predict_proba`` gives
+    for a DataFrame of the same values.
     """
-    return float(predict(model, row.reshape(1, -1))[0])
+    return float(row_predictor(model)(row.reshape(1, -1))[0])

@@ -15,31 +15,35 @@ added (the bar was already handed out), but counted in :attr:`OnlineBars.late_ti
 dropped silently. A trade seen twice (same venue, symbol, trade_id) counts once.
 
 :class:`FeatureWindow` keeps the last :data:`~trading_assets.models.features.WARMUP_BARS` bars of each
-symbol and computes the feature row of the latest one with ``compute_features`` itself: the features
-helper guarantees those rows equal the features of the full history, bit for bit.
+symbol and computes the feature row of the latest one with
+:func:`~trading_assets.models.feature_row.latest_feature_row`: bit for bit the last row of
+``compute_features`` over them, which the features code guarantees equals the full history's row.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
-from trading_assets.core.ticks import Side, conform
+from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
-from trading_assets.models.features import FEATURE_COLUMNS, WARMUP_BARS, compute_features
+from trading_assets.execution.minute_bars import aggregate_minutes, bars_table, minute_of
+from trading_assets.models.feature_row import latest_feature_row
+from trading_assets.models.features import WARMUP_BARS
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 """(venue, symbol)."""
+_Ticks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Ticks of one (venue, symbol) as arrays: trade times, ids, prices, quantities, sides."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,11 +92,6 @@ def _no_bars() -> pa.Table:
     return empty_bars_table()
 
 
-def _minute(times_us: np.ndarray) -> np.ndarray:
-    # Floor division floors toward -inf: the same minute as compute_bars_1m's modulo for any time.
-    return (times_us // US_PER_MINUTE) * US_PER_MINUTE
-
-
 class OnlineBars:
     """Closed one-minute bars from ticks in arrival order; see the module doc."""
 
@@ -115,41 +114,70 @@ class OnlineBars:
     def push(self, ticks: pa.Table) -> BarsUpdate:
         """Add a tick table (rows in arrival order) and return the bars it closed."""
         table = conform(ticks)
-        closed: list[pa.Table] = []
+        closing: list[tuple[Key, _Ticks]] = []
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
             return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
-        # One code per (venue, symbol): the two joined by a separator no venue or symbol contains.
-        joined = pc.binary_join_element_wise(table.column("venue"), table.column("symbol"), "\x1f")
-        encoded = joined.combine_chunks().dictionary_encode()
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        keys: list[Key] = [tuple(text.split("\x1f", 1)) for text in encoded.dictionary.to_pylist()]
+        # One code per (venue, symbol): the venue's dictionary index times the symbols' count plus the
+        # symbol's (two dictionary encodings cost far less than joining the strings).
+        venues = table.column("venue").combine_chunks().dictionary_encode()
+        symbols = table.column("symbol").combine_chunks().dictionary_encode()
+        n_symbols = len(symbols.dictionary)
+        codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
+        codes += symbols.indices.to_numpy(zero_copy_only=False)
+        venue_names, symbol_names = venues.dictionary.to_pylist(), symbols.dictionary.to_pylist()
+        present = np.unique(codes).tolist()
+        keys = {
+            code: (str(venue_names[code // n_symbols]), str(symbol_names[code % n_symbols]))
+            for code in present
+        }
         columns = {
             name: table.column(name).to_numpy()
             for name in ("trade_id", "price", "quantity", "side", "trade_time_us")
         }
         watermarks: dict[Key, int] = {}
-        for code in sorted(range(len(keys)), key=keys.__getitem__):
+        single = len(present) == 1
+        for code in sorted(present, key=keys.__getitem__):
             key = keys[code]
-            rows = np.flatnonzero(codes == code)
-            batch, bars, late = self._push_key(key, {name: values[rows] for name, values in columns.items()})
+            rows = None if single else np.flatnonzero(codes == code)
+            cols = columns if rows is None else {name: values[rows] for name, values in columns.items()}
+            batch, done, late = self._push_key(key, cols)
             batches.append(batch)
             late_total += late
-            if bars.num_rows:
-                closed.append(bars)
+            if done is not None:
+                closing.append((key, done))
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars = pa.concat_tables(closed) if closed else _no_bars()
-        return BarsUpdate(bars=bars, trades=tuple(batches), watermarks=watermarks, late=late_total)
+        bars_closed = self._bars(closing)
+        return BarsUpdate(bars=bars_closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
-    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, pa.Table, int]:
+    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> pa.Table:
+        """The bars of the closed ticks of each key (keys in order), all symbols aggregated in one pass."""
+        if not closing:
+            return _no_bars()
+        groups = np.concatenate(
+            [np.full(len(ticks[0]), group, dtype=np.int64) for group, (_, ticks) in enumerate(closing)]
+        )
+        times, ids, prices, quantities, sides = (
+            np.concatenate(parts) for parts in zip(*(ticks for _, ticks in closing), strict=True)
+        )
+        columns, duplicated = aggregate_minutes(
+            groups, times, ids, prices, quantities, sides, n_groups=len(closing)
+        )
+        for (key, _), count in zip(closing, duplicated.tolist(), strict=True):
+            if count:
+                self.duplicate_ticks += count
+                log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], count)
+        return bars_table([key for key, _ in closing], columns)
+
+    def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, _Ticks | None, int]:
         times = cols["trade_time_us"]
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = _Open(max_time_us=int(times[0]))
         # The watermark each tick meets when it arrives: from the ticks before it, this table's included.
         seen = np.maximum.accumulate(np.concatenate(([state.max_time_us], times[:-1])))
-        late = _minute(times) + US_PER_MINUTE <= seen - self.lateness_us
+        late = minute_of(times) + US_PER_MINUTE <= seen - self.lateness_us
         n_late = int(late.sum())
         if n_late:
             self.late_ticks += n_late
@@ -167,7 +195,7 @@ class OnlineBars:
             state.chunks.append(
                 tuple(cols[name] for name in ("trade_time_us", "trade_id", "price", "quantity", "side"))
             )
-            end = int(_minute(cols["trade_time_us"].min())) + US_PER_MINUTE
+            end = int(minute_of(cols["trade_time_us"].min())) + US_PER_MINUTE
             state.first_end_us = end if state.first_end_us is None else min(state.first_end_us, end)
         batch = TradeBatch(
             venue=key[0],
@@ -184,86 +212,40 @@ class OnlineBars:
         The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
         afterwards is late like any other, never the start of a second bar for that minute.
         """
-        closed = []
+        closing = []
         for key in sorted(self._open):
             state = self._open[key]
-            bars = self._close(key, state, None)
-            if bars.num_rows:
-                closed.append(bars)
-                end = int(bars.column("minute_us")[-1].as_py()) + US_PER_MINUTE
+            done = self._close(key, state, None)
+            if done is not None:
+                closing.append((key, done))
+                end = int(minute_of(done[0].max())) + US_PER_MINUTE
                 state.max_time_us = max(state.max_time_us, end + self.lateness_us)
-        return pa.concat_tables(closed) if closed else _no_bars()
+        return self._bars(closing)
 
-    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> pa.Table:
-        """The bars of ``key`` ending at or before ``watermark_us`` (all when None), removed from the state."""
+    def _close(self, key: Key, state: _Open, watermark_us: int | None) -> _Ticks | None:
+        """The ticks of ``key``'s bars ending at or before ``watermark_us`` (all when None), removed from
+        the state: (times, ids, prices, quantities, sides)."""
         if not state.chunks or (
             watermark_us is not None and state.first_end_us is not None and watermark_us < state.first_end_us
         ):
-            return _no_bars()
+            return None
         if len(state.chunks) > 1:
             state.chunks = [tuple(np.concatenate(parts) for parts in zip(*state.chunks, strict=True))]
         times, ids, prices, quantities, sides = state.chunks[0]
-        minutes = _minute(times)
+        minutes = minute_of(times)
         done = (
             np.ones(len(times), dtype=bool)
             if watermark_us is None
             else minutes + US_PER_MINUTE <= watermark_us
         )
         if not done.any():
-            return _no_bars()
+            return None
         keep = ~done
         state.chunks = (
             [(times[keep], ids[keep], prices[keep], quantities[keep], sides[keep])] if keep.any() else []
         )
         state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
-        rows = np.flatnonzero(done)
-        # Closed ticks by (minute, trade_time_us, trade_id): open and close are the first and last of each.
-        order = rows[np.lexsort((ids[rows], times[rows], minutes[rows]))]
-        t, i, p, q, s, m = (
-            times[order],
-            ids[order],
-            prices[order],
-            quantities[order],
-            sides[order],
-            minutes[order],
-        )
-        # One trade counts once: drop a tick whose (time, id) repeats the previous one's, then any id
-        # repeated within a minute with another time (a corrected print: the earliest counts).
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1])
-        if not first.all():
-            t, i, p, q, s, m = t[first], i[first], p[first], q[first], s[first], m[first]
-        duplicated = len(order) - len(t)
-        starts = np.flatnonzero(np.concatenate(([True], m[1:] != m[:-1])))
-        ends = np.concatenate((starts[1:], [len(m)]))
-        rows_out: dict[str, list[object]] = {name: [] for name in BARS_SCHEMA.names}
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            ids_here = i[start:end]
-            keep_rows = np.arange(start, end)
-            if len(np.unique(ids_here)) != len(ids_here):
-                _, firsts = np.unique(ids_here, return_index=True)
-                keep_rows = start + np.sort(firsts)
-                duplicated += (end - start) - len(keep_rows)
-            pq, qq, sq = p[keep_rows], q[keep_rows], s[keep_rows]
-            volume = math.fsum(qq)
-            quote = math.fsum(pq * qq)
-            rows_out["venue"].append(key[0])
-            rows_out["symbol"].append(key[1])
-            rows_out["minute_us"].append(int(m[start]))
-            rows_out["open"].append(float(pq[0]))
-            rows_out["high"].append(float(pq.max()))
-            rows_out["low"].append(float(pq.min()))
-            rows_out["close"].append(float(pq[-1]))
-            rows_out["volume"].append(volume)
-            rows_out["quote_volume"].append(quote)
-            rows_out["vwap"].append(quote / volume if volume else math.nan)
-            rows_out["trades"].append(len(keep_rows))
-            rows_out["buy_volume"].append(math.fsum(qq[sq == int(Side.BUY)]))
-            rows_out["sell_volume"].append(math.fsum(qq[sq == int(Side.SELL)]))
-        if duplicated:
-            self.duplicate_ticks += duplicated
-            log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], duplicated)
-        return pa.Table.from_pydict(rows_out, schema=BARS_SCHEMA)
+        return times[done], ids[done], prices[done], quantities[done], sides[done]
 
 
 @dataclass(slots=True)
@@ -274,7 +256,9 @@ class _Kept:
     rows: int = 0
 
 
-_NUMERIC_BAR_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
+"""The bar columns a :class:`FeatureWindow` keeps (all but venue and symbol)."""
+_BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
 
 
 class FeatureWindow:
@@ -293,26 +277,38 @@ class FeatureWindow:
             return
         venues = bars.column("venue").to_pylist()
         symbols = bars.column("symbol").to_pylist()
-        values = {name: bars.column(name).to_numpy() for name in _NUMERIC_BAR_COLUMNS}
+        values = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
         for row in range(bars.num_rows):
-            key = (str(venues[row]), str(symbols[row]))
-            kept = self._kept.get(key)
-            if kept is None:
-                kept = self._kept[key] = _Kept(
-                    columns={name: np.empty(0, dtype=array.dtype) for name, array in values.items()}
-                )
-            minute_us = int(values["minute_us"][row])
-            if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
-                raise ValueError(
-                    f"{key[0]}/{key[1]}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
-                )
-            # Small arrays (WARMUP_BARS rows): a copy per bar costs less than any ring-buffer bookkeeping.
-            for name, array in values.items():
-                kept.columns[name] = np.append(
-                    kept.columns[name][-(self.rows - 1) :] if self.rows > 1 else kept.columns[name][:0],
-                    array[row],
-                )
-            kept.rows = len(kept.columns["minute_us"])
+            self.add_row(
+                str(venues[row]), str(symbols[row]), {name: array[row] for name, array in values.items()}
+            )
+
+    def add_row(self, venue: str, symbol: str, bar: Mapping[str, np.generic]) -> None:
+        """Append one closed bar of (venue, symbol): its numeric bar columns (numpy scalars of the bar
+        table's types), after the kept ones."""
+        key = (venue, symbol)
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = _Kept(
+                columns={name: np.empty(0, dtype=_BAR_DTYPES[name]) for name in BAR_NUMERIC_COLUMNS}
+            )
+        minute_us = int(bar["minute_us"])
+        if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
+            raise ValueError(
+                f"{venue}/{symbol}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
+            )
+        columns = kept.columns
+        if kept.rows >= self.rows:
+            # A full window: shift each column by one in place (a memmove of WARMUP_BARS values; no array
+            # is allocated), the newest bar last. The arrays never leave the window uncopied.
+            for name in BAR_NUMERIC_COLUMNS:
+                column = columns[name]
+                column[:-1] = column[1:]
+                column[-1] = bar[name]
+            return
+        for name in BAR_NUMERIC_COLUMNS:
+            columns[name] = np.append(columns[name], bar[name])
+        kept.rows = len(columns["minute_us"])
 
     def bars(self, venue: str, symbol: str) -> pa.Table:
         """The kept bars of (venue, symbol), oldest first, as a bar table."""
@@ -322,16 +318,18 @@ class FeatureWindow:
         arrays = [
             pa.array([venue] * kept.rows, pa.string()),
             pa.array([symbol] * kept.rows, pa.string()),
-            *(pa.array(kept.columns[name]) for name in _NUMERIC_BAR_COLUMNS),
+            # Copies: the window's arrays change in place as bars arrive.
+            *(pa.array(kept.columns[name].copy()) for name in BAR_NUMERIC_COLUMNS),
         ]
         return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
 
     def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
-        """(minute_us, feature row in :data:`FEATURE_COLUMNS` order) of the latest kept bar, or None."""
-        bars = self.bars(venue, symbol)
-        if bars.num_rows == 0:
+        """(minute_us, feature row in ``FEATURE_COLUMNS`` order) of the latest kept bar, or None.
+
+        The row is :func:`~trading_assets.models.feature_row.latest_feature_row` of the kept bars: bit for
+        bit the last row of ``compute_features`` over them, without computing the rows before it.
+        """
+        kept = self._kept.get((venue, symbol))
+        if kept is None or kept.rows == 0:
             return None
-        features = compute_features(bars)
-        last = features.num_rows - 1
-        row = np.array([features.column(name)[last].as_py() for name in FEATURE_COLUMNS], dtype=np.float64)
-        return int(features.column("minute_us")[last].as_py()), row
+        return int(kept.columns["minute_us"][-1]), latest_feature_row(kept.columns)

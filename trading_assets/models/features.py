@@ -230,13 +230,17 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def feature_code_digest() -> str:
-    """sha256 of the source of the feature code (this module and its window helpers), hex.
+    """sha256 of the source of the feature code (this module, its window helpers and the executor's
+    latest-row code in :mod:`trading_assets.models.feature_row`), hex.
 
     Any change to how features are computed changes the digest, so a model records which code made its
     training features and the executor can refuse features made by another version.
     """
+    # Imported here: feature_row imports this module. It computes the executor's rows, so it is hashed too.
+    from trading_assets.models import feature_row
+
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], windows):
+    for module in (sys.modules[__name__], windows, feature_row):
         source = inspect.getsource(module)
         digest.update(module.__name__.encode())
         digest.update(b"\0")

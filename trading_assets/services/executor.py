@@ -129,6 +129,7 @@ class Executor:
             risk=self.risk,
             portfolio=self.portfolio,
             on_bar=self._mark,
+            clock=time.perf_counter,
         )
         self._unsaved = _Unsaved()
         self._saved_risk: tuple[str, bool, float, int, float] | None = None
@@ -217,13 +218,13 @@ class Executor:
         if delivery.ticks.num_rows:
             received = time.perf_counter()
             step = self.core.on_ticks(delivery.ticks)
-            decided = time.perf_counter()
             self.stats.ticks += delivery.ticks.num_rows
             self._keep(step)
             if self.metrics is not None:
-                # Tick-to-decision: every decision of the poll waited for the whole on_ticks call.
+                # Tick-to-decision, per bar: from the poll that brought the bar's closing tick returning to
+                # that bar's decision (the poll's bars closing, the fills and decisions before it included).
                 self.metrics.ticks.inc(delivery.ticks.num_rows)
-                self.metrics.observe_decisions(step.decisions, decided - received)
+                self.metrics.observe_decisions(step.decisions, [at - received for at in step.decided_s])
                 self.metrics.observe_fills(step.fills)
                 self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)
         if time.monotonic() - self._last_checkpoint >= self.config.checkpoint_s:

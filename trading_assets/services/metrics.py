@@ -6,7 +6,7 @@ Names are what docker/grafana/dashboards/tradegraph.json plots; change both toge
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -169,9 +169,12 @@ class ExecutorMetrics:
             registry=r,
         )
 
-    def observe_decisions(self, decisions: Iterable[Decision], latency_s: float) -> None:
-        """Count ``decisions`` (made ``latency_s`` after their poll arrived) and their orders and denials."""
-        for decision in decisions:
+    def observe_decisions(self, decisions: Sequence[Decision], latencies_s: Sequence[float]) -> None:
+        """Count ``decisions`` and their orders and denials; ``latencies_s`` holds, per decision, the time
+        from receiving the poll that closed its bar to the decision."""
+        if len(latencies_s) != len(decisions):
+            raise ValueError(f"{len(latencies_s)} latencies for {len(decisions)} decisions")
+        for decision, latency_s in zip(decisions, latencies_s, strict=True):
             self.decisions.labels(decision.symbol, decision.model_version).inc()
             self.decision_latency.observe(latency_s)
             if decision.order is None:

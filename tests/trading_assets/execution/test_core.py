@@ -78,6 +78,36 @@ def test_decisions_come_only_when_a_bar_closes(
             assert watermark is not None and watermark >= decision.decision_us
 
 
+def test_each_decision_is_stamped_by_the_clock_when_it_is_made_not_at_the_end_of_the_call(
+    recorded: tuple[Market, dict[str, LoadedModel], pa.Table],
+) -> None:
+    # Arrange: a clock that counts its readings, and polls that close several bars each.
+    market, models, arrivals = recorded
+    readings: list[int] = []
+
+    def clock() -> float:
+        readings.append(len(readings))
+        return float(len(readings))
+
+    core = new_core(market, models, clock=clock)
+    plain = new_core(market, models)
+
+    # Act
+    steps = [core.on_ticks(chunk) for chunk in chunks(arrivals, 2_000)]
+    plain_steps = [plain.on_ticks(chunk) for chunk in chunks(arrivals, 2_000)]
+
+    # Assert: one stamp per decision, read once each as it is made (so they increase within a call);
+    # the same decisions as without a clock, which stamps nothing.
+    several = [step for step in steps if len(step.decisions) >= 3]
+    assert several
+    for step in steps:
+        assert len(step.decided_s) == len(step.decisions)
+        assert list(step.decided_s) == sorted(set(step.decided_s))
+    assert len(readings) == sum(len(step.decisions) for step in steps)
+    assert [s.decisions for s in steps] == [s.decisions for s in plain_steps]
+    assert all(s.decided_s == () for s in plain_steps)
+
+
 def test_the_same_ticks_make_the_same_orders_and_ids_whatever_the_batching(
     recorded: tuple[Market, dict[str, LoadedModel], pa.Table],
 ) -> None:
