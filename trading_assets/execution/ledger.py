@@ -239,6 +239,16 @@ class Ledger:
         """Store risk events not stored yet (by event id); return how many were stored."""
         return len(self._append(RISK_EVENTS, list(events)))
 
+    def resets(self, now_us: int) -> list[RiskEventRow]:
+        """Every reset a person recorded (``tradegraph risk reset``) at or before ``now_us``, oldest first."""
+        days = self.store.days(RISK_EVENTS.spec)
+        if not days:
+            return []
+        rows = self.store.read(
+            RISK_EVENTS.spec, start_us=day_start_us(days[0].day), end_us=now_us + 1, filters={"kind": RESET}
+        )
+        return sorted(RISK_EVENTS.from_table(rows), key=lambda row: (row.time_us, row.event_id))
+
     def latest_risk_state(self, now_us: int) -> RiskStateRow | None:
         """The latest stored risk state at or before ``now_us`` (reads only that table)."""
         return self._latest(RISK_STATE, now_us + 1)
@@ -246,6 +256,10 @@ class Ledger:
     def save_risk_state(self, state: RiskStateRow) -> bool:
         """Store the risk state (it becomes the latest); ``False`` when the identical row is stored already."""
         return bool(self._append(RISK_STATE, [state]))
+
+
+RESET = "reset"
+"""Kind of the risk event a person's reset is recorded as; the executor applies each one once."""
 
 
 def risk_reset(ledger: Ledger, who: str, why: str, now_us: int) -> RiskStateRow:
@@ -267,7 +281,7 @@ def risk_reset(ledger: Ledger, who: str, why: str, now_us: int) -> RiskStateRow:
     event = RiskEventRow(
         event_id=event_id("reset", now_us, who, why),
         time_us=now_us,
-        kind="reset",
+        kind=RESET,
         rule="",
         order_id="",
         symbol="",

@@ -156,26 +156,31 @@ class Executor:
             self.core.risk = self.risk
             self.core.portfolio = self.portfolio
             log.info("resumed %s from the checkpoint of %d", self.config.instance, time_us)
-        stored = self.ledger.load(self._clock())
-        self._apply_reset(stored.risk_state)
+        # Loads the done set too: an order stored as filled is never placed again.
+        self.ledger.load(self._clock())
+        self._apply_resets()
         self.refresh_models(force=True)
         if self.metrics is not None:
             self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)
 
-    def _apply_reset(self, latest: RiskStateRow | None) -> None:
-        """Release the latch when a person reset it (`tradegraph risk reset`) since the engine latched.
+    def _apply_resets(self) -> None:
+        """Apply every reset a person recorded (`tradegraph risk reset`) that this engine has not applied yet.
 
-        A reset row this engine applied before (its time is among the engine's resets) may stay the latest
-        row for a while, and must not release a latch the kill switch tripped after it.
+        Resets are read from the risk events, which only a person's reset writes with kind ``reset``; the
+        stored risk state rows are not evidence of one (the executor's own earlier unlatched row is not a
+        reset). An applied reset is kept in the engine's state (checkpointed), so it is applied once: it
+        never releases a latch the kill switch trips after it.
         """
         applied = {reset.time_us for reset in self.risk.save().resets}
-        if latest is not None and not latest.latched and self.risk.latched and latest.time_us not in applied:
-            self.risk.reset("ledger", "reset recorded in the ledger", latest.time_us)
+        for reset in self.ledger.resets(self._clock()):
+            if reset.time_us not in applied:
+                self.risk.reset(reset.who, reset.why, reset.time_us)
+                applied.add(reset.time_us)
 
     def _save_risk_state(self) -> None:
         """Store the risk state when it changed, so `tradegraph risk status` and the UI see it, and apply
         a reset a person stored meanwhile first (the executor need not restart for it)."""
-        self._apply_reset(self.ledger.latest_risk_state(self._clock()))
+        self._apply_resets()
         risk = self.risk.save()
         summary = (
             str(risk.state),

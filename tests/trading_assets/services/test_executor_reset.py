@@ -1,7 +1,7 @@
 """A person's risk reset releases the executor's latch once: a later latch survives a restart.
 
-The reset (``tradegraph risk reset``) is a row in the ledger's risk state; the executor applies it when it
-starts. It must not apply the same row again after the latch tripped anew: the kill switch stays HALTED
+The reset (``tradegraph risk reset``) is a risk event of kind ``reset`` in the ledger; the executor applies
+it when it starts or at its next checkpoint, once. It must not apply the same row again after the latch tripped anew: the kill switch stays HALTED
 across restarts until a person resets it again.
 """
 
@@ -79,7 +79,7 @@ def test_a_reset_applied_once_does_not_release_a_later_latch_after_a_restart(
     third = _started(store, registry, clock)
     # Assert
     assert third.risk.latched and third.risk.state is TradingState.HALTED
-    assert [r.who for r in third.risk.save().resets] == ["ledger"]
+    assert [(r.who, r.why) for r in third.risk.save().resets] == [("ops", "drawdown understood")]
 
 
 def test_a_running_executor_stores_its_latch_and_applies_a_reset_at_its_next_checkpoint(
@@ -101,3 +101,24 @@ def test_a_running_executor_stores_its_latch_and_applies_a_reset_at_its_next_che
     assert not executor.risk.latched and executor.risk.state is TradingState.ACTIVE
     latest = Ledger(store).latest_risk_state(clock[0])
     assert latest is not None and not latest.latched and latest.state == "ACTIVE"
+
+
+def test_a_kill_switch_tripped_after_an_unlatched_checkpoint_stays_latched_at_the_next_checkpoint(
+    tmp_path: Path, registry: ModelRegistry
+) -> None:
+    # Arrange: the executor stored an ACTIVE, unlatched state at a checkpoint; then its kill switch trips
+    store = EmbeddedTableStore(tmp_path / "tables")
+    clock = [1_000_000_000_000_000]
+    executor = _started(store, registry, clock)
+    executor.checkpoint()
+    assert not executor.risk.latched
+    clock[0] += 1_000_000
+
+    # Act: the latch is checkpointed, and the executor checkpoints again later; nobody reset anything
+    _latch(executor, clock[0])
+    clock[0] += 1_000_000
+    executor.checkpoint()
+
+    # Assert: its own earlier unlatched row is not a person's reset: still HALTED, no reset recorded
+    assert executor.risk.latched and executor.risk.state is TradingState.HALTED
+    assert executor.risk.save().resets == ()
