@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
+from trading_assets.core.time import datetime_us
 from trading_assets.core.validation import to_microseconds
 
 COLUMN_TYPES: dict[str, pa.DataType] = {
@@ -74,7 +75,7 @@ def to_time_us(raw: object) -> int:
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    return datetime_us(moment)
 
 
 _CONVERT: dict[str, Callable[[object], object]] = {

@@ -14,6 +14,9 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 EPOCH_DAY = dt.date(1970, 1, 1)
 
 
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def day_of(time_us: int) -> int:
     """Days since epoch (UTC) of a microsecond timestamp."""
     return time_us // US_PER_DAY
@@ -51,6 +54,11 @@ def parse_day(key: str) -> dt.date:
 def now_us() -> int:
     """The current time in microseconds since epoch."""
     return int(dt.datetime.now(dt.UTC).timestamp() * US_PER_SECOND)
+
+
+def datetime_us(moment: dt.datetime) -> int:
+    """Microseconds since epoch of an aware ``moment``, in exact integer arithmetic (no float rounding)."""
+    return (moment - _EPOCH_UTC) // dt.timedelta(microseconds=1)
 
 
 def day_from_number(number: int) -> dt.date:

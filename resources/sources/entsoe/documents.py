@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from resources.sources.base import Rejected, SourceError
+from trading_assets.core.time import datetime_us
 
 NO_MATCHING_DATA = "999"
 RESOLUTION_MINUTES = {"PT15M": 15, "PT30M": 30, "PT60M": 60, "PT1H": 60}
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
 # No entities, no network: a document is data, never a reason to fetch anything.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
@@ -89,8 +89,7 @@ def parse_time_us(text: str) -> int:
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return datetime_us(moment)
 
 
 def resolution_minutes(text: str) -> int:

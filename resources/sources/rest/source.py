@@ -25,6 +25,7 @@ import pyarrow as pa
 from resources.sources.base import Rejected, Source, SourceBatch, SourceError
 from resources.sources.http import HttpClient, HttpResponse, redact_url
 from resources.sources.rest.config import RestConfig
+from trading_assets.core.time import datetime_us
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,7 @@ def parse_time_us(value: object, field_name: str) -> int:
             raise BadItem(f"field {field_name!r}: value {value!r} is not a time") from None
         if moment.tzinfo is None:
             raise BadItem(f"field {field_name!r}: value {value!r} has no UTC offset")
-        delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return datetime_us(moment)
     raise BadItem(f"field {field_name!r}: value {value!r} is not a time (int microseconds or ISO-8601)")
 
 

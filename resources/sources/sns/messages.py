@@ -17,6 +17,7 @@ from typing import Any
 
 from resources.sources.base import Rejected
 from resources.sources.sns.config import MESSAGE_ID, PUBLISHED_US, SnsConfig
+from trading_assets.core.time import datetime_us
 
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
@@ -42,8 +43,7 @@ def time_us(value: object, *, field: str, epoch_unit: str) -> int:
             raise BadMessage(f"field {field!r}: {value!r} is not an ISO-8601 time") from None
         if parsed.tzinfo is None:
             raise BadMessage(f"field {field!r}: {value!r} has no time zone (add Z or +00:00)")
-        delta = parsed - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return datetime_us(parsed)
     raise BadMessage(f"field {field!r}: {value!r} is not a time")
 
 
