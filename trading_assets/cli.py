@@ -60,6 +60,8 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     models_ok = True
     if not args.no_models:
         models_ok = _demo_models(settings, days=len(results), progress=not args.quiet)
+    if args.live_seconds > 0:
+        _demo_live(settings, seconds=args.live_seconds, progress=not args.quiet)
     print(
         f"\nbrowse it (re-execute a day from its run page): DAGSTER_HOME={dagster_home(settings.home)} .venv/bin/dg dev"
     )
@@ -78,13 +80,18 @@ def _demo_models(settings: Settings, *, days: int, progress: bool) -> bool:
     print(
         "\nmodels (retrain_models: trained_models -> backtest -> champion_model), walk-forward on the last day"
     )
-    print(f"{'symbol':<10}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>8}  champion gate")
+    nan = float("nan")
+    print(
+        f"{'symbol':<10}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>8}"
+        f"{'buy&hold ret':>14}{'b&h sharpe':>11}  champion gate (beat flat and buy-and-hold)"
+    )
     for r in results:
         m = r.metrics
         print(
-            f"{r.symbol:<10}{r.version or '-':>8}{m.get('total_return', float('nan')):>9.2%}"
-            f"{m.get('sharpe', float('nan')):>8.2f}{m.get('max_drawdown', float('nan')):>8.2%}"
-            f"{int(m.get('trades', 0)):>8}  {r.decision}"
+            f"{r.symbol:<10}{r.version or '-':>8}{m.get('total_return', nan):>9.2%}"
+            f"{m.get('sharpe', nan):>8.2f}{m.get('max_drawdown', nan):>8.2%}"
+            f"{int(m.get('trades', 0)):>8}{m.get('baseline_buy_and_hold_total_return', nan):>14.2%}"
+            f"{m.get('baseline_buy_and_hold_sharpe', nan):>11.2f}  {r.decision}"
         )
     # A refused model is the gate working; only a run that never reached a backtest is an error.
     trained = all(r.version is not None and r.metrics for r in results)
@@ -117,6 +124,20 @@ def _demo_paper_trading(settings: Settings) -> bool:
         f"paper_fills and portfolio_daily of {day}: {'recorded' if recorded else 'FAILED (see the run in the UI)'}"
     )
     return recorded
+
+
+def _demo_live(settings: Settings, *, seconds: float, progress: bool) -> None:
+    """The services together: simulated exchange -> streamer -> loader, and the executor on the champions."""
+    from trading_assets.demo_live import live_session
+
+    speed, rate = 120.0, 2_000.0
+    print(
+        f"\nlive session ({seconds:g} s, what `tradegraph run` runs): the simulated exchange on 127.0.0.1 "
+        f"({rate:,.0f} trades/s, {speed:g}x real time from today 00:00 UTC) -> streamer -> loader, and the "
+        "paper executor on the champions"
+    )
+    summary = live_session(settings, seconds=seconds, speed=speed, rate=rate, progress=progress)
+    _print_run_summary(summary)
 
 
 def _needs_shared_bus(command: str, settings: Settings) -> bool:
@@ -282,6 +303,14 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     ):
         summary = run_pipeline(settings, bus, store, config, stop)
         partitions = store.partitions()
+    _print_run_summary(summary)
+    for part in partitions:
+        print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
+    return 0
+
+
+def _print_run_summary(summary: PipelineSummary) -> None:
+    """What a run of the services did: the exchange, what was left over, the paper executor."""
     emitted = "-" if summary.emitted is None else f"{summary.emitted:,}"
     print(
         f"exchange trades {emitted}  published {summary.published:,}  loaded {summary.loaded:,}  "
@@ -311,9 +340,6 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         if p.error is not None:
             print(f"WARNING: the paper executor stopped early: {p.error}")
-    for part in partitions:
-        print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
-    return 0
 
 
 def _leftovers(summary: PipelineSummary) -> list[str]:
@@ -509,6 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-graph", action="store_true", help="skip the asset graph (seal, bars, archive, models)"
     )
     demo.add_argument("--no-models", action="store_true", help="skip training, backtest and champion gate")
+    demo.add_argument(
+        "--live-seconds",
+        type=float,
+        default=45.0,
+        help="seconds of the live session at the end: simulated exchange, streamer, loader and paper "
+        "executor together, as `tradegraph run` (default 45; 0 skips it)",
+    )
     demo.set_defaults(handler=_cmd_demo)
 
     stream = sub.add_parser(

@@ -76,8 +76,8 @@ def _fills_metadata(
         "fills_per_symbol": _count_md("symbol", Counter(f.symbol for f in fills)),
         "fills_per_model_version": _count_md("model version", Counter(_version(f) for f in fills)),
         "orders_per_model_version": _count_md("model version", Counter(_version(o) for o in orders)),
-        "traded_notional": dg.MetadataValue.float(sum(f.quantity * f.price for f in fills)),
-        "fees": dg.MetadataValue.float(sum(f.fee for f in fills)),
+        "traded_notional": dg.MetadataValue.float(float(sum(f.quantity * f.price for f in fills))),
+        "fees": dg.MetadataValue.float(float(sum(f.fee for f in fills))),
         "stored_in": dg.MetadataValue.text(
             f"table store tables {FILLS.spec.name}, {ORDERS.spec.name}, {RISK_EVENTS.spec.name} "
             "(the executor's ledger is the data; nothing is copied)"

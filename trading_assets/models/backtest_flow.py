@@ -95,6 +95,15 @@ def backtest_symbol(
         "sanity": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons)),
         "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(metrics),
+        # The baselines the champion gate compares with, as numbers too (the scores table shows them all).
+        **float_metadata(
+            {
+                f"baseline_{name}_{key}": value
+                for name, result in chained_baselines.items()
+                for key, value in result.metrics.as_dict().items()
+                if key in ("total_return", "sharpe")
+            }
+        ),
         "equity_curve": png_md(png, alt="walk-forward equity"),
     }
     return BacktestOutcome(metrics=metrics, sane=sane, sanity_reasons=tuple(reasons), metadata=metadata)

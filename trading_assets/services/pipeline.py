@@ -218,6 +218,13 @@ def run_pipeline(
         source_stop.set()
         streamer_thread.join(timeout=60)
         open_gaps = {feed.venue: gaps for feed in streamer.feeds if (gaps := feed.unfilled_gaps())}
+        # The exchange stops right after the streamer stopped reading it, so the trades it printed
+        # unread are the ones of the shutdown, not of however long the stages below take.
+        if sim is not None:
+            exchange = sim.stats()
+            emitted = int(exchange["generated"])
+            unread = _unread(exchange, streamer)
+            sim.stop()
         # 2. the loader stores everything the streamer published, then stops.
         _drain(loader, loader_thread, target=streamer.published, timeout_s=config.drain_timeout_s)
         loader_stop.set()
@@ -225,11 +232,6 @@ def run_pipeline(
         consumer.close()
         # 3. the executor reads what is left on the bus, checkpoints and stops.
         paper = None if executor is None else executor.finish()
-        if sim is not None:
-            exchange = sim.stats()
-            emitted = int(exchange["generated"])
-            unread = _unread(exchange, streamer)
-            sim.stop()
     summary = PipelineSummary(
         emitted=emitted,
         published=streamer.published,

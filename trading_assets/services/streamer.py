@@ -268,7 +268,8 @@ class Streamer:
                 if time.monotonic() >= next_beat:
                     self.beat()
                     next_beat = time.monotonic() + self.config.heartbeat_interval_s
-                if not any(thread.is_alive() for thread in threads):
+                # Checked after the stop: feeds asked to stop end on their own, which is no failure.
+                if not stop.is_set() and not any(thread.is_alive() for thread in threads):
                     log.error("every feed has stopped; the streamer stops too")
                     stop.set()
         finally:

@@ -162,6 +162,15 @@ def test_the_day_before_starts_from_nothing_and_holds_its_own_fill(tables: Table
     assert _metadata(result, "portfolio_daily")["turnover"] == pytest.approx(100.0)
 
 
+def test_a_day_without_fills_materializes_with_zero_notional_and_fees(tables: TableStoreConfig) -> None:
+    # A day the executor traded nothing (no champion yet) once failed: sum() of no fills is the int 0.
+    result = _materialize(tables, DAY + dt.timedelta(days=5))
+
+    metadata = _metadata(result, "paper_fills")
+    assert result.success
+    assert (metadata["fills"], metadata["traded_notional"], metadata["fees"]) == (0, 0.0, 0.0)
+
+
 def test_the_assets_depend_on_the_champions_and_the_live_ticks_and_include_today() -> None:
     graph = defs().resolve_asset_graph()  # the code location, as the UI shows it
 

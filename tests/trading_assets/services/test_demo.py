@@ -1,8 +1,11 @@
+import datetime as dt
 from pathlib import Path
 
 from resources.bus.factory import TickBusConfig, open_tick_bus
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.cli import main
+from trading_assets.core.time import day_start_us
+from trading_assets.demo_live import live_start_us
 from trading_assets.services.demo import DemoConfig, run_demo
 from trading_assets.services.heartbeat import read_heartbeat
 
@@ -22,11 +25,13 @@ def test_demo_lands_every_simulated_trade_once_across_its_days(tmp_path: Path) -
     assert summary.first_trade_us < summary.last_trade_us
 
 
-def test_demo_command_streams_then_runs_the_asset_graph(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_demo_command_streams_runs_the_asset_graph_then_the_services_live(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
-    code = main(["demo", "--ticks", "5000", "--days", "1", "--quiet"])
+    code = main(["demo", "--ticks", "5000", "--days", "1", "--quiet", "--live-seconds", "4"])
 
     out = capsys.readouterr().out
     assert code == 0
@@ -40,12 +45,17 @@ def test_demo_command_streams_then_runs_the_asset_graph(tmp_path: Path, monkeypa
     assert day_line.split()[1] == "5,000"  # sealed ticks of the day
     assert (tmp_path / "archive").is_dir()
     assert (tmp_path / "dagster" / "dagster.yaml").is_file()
-    # The demo's streaming and loading left the heartbeats the stream-health sensor reads.
+    # The live session ran the services together and stored everything the streamer published.
+    (live,) = [line for line in out.splitlines() if line.startswith("exchange trades ")]
+    published, loaded = (
+        int(live.split(word)[1].split()[0].replace(",", "")) for word in ("published", "loaded")
+    )
+    assert published == loaded > 0
+    assert "trade-id gaps still open: none" in out
+    assert f"paper executor: {published:,} ticks" in out
+    # The streaming and loading left the heartbeats the stream-health sensor reads.
     beats = {service: read_heartbeat(tmp_path, service) for service in ("streamer", "loader")}
-    assert {service: beat.ticks for service, beat in beats.items() if beat} == {
-        "streamer": 5_000,
-        "loader": 5_000,
-    }
+    assert all(beat is not None and beat.ticks > 0 for beat in beats.values()), beats
 
 
 def test_bad_setting_stops_the_command_with_the_variable_named(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -55,3 +65,18 @@ def test_bad_setting_stops_the_command_with_the_variable_named(monkeypatch, caps
 
     assert code == 2
     assert "TRADEGRAPH_STORE='postgres'" in capsys.readouterr().err
+
+
+def test_the_live_session_starts_where_the_demos_days_end() -> None:
+    now = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+
+    assert live_start_us(now, seconds=45, speed=120) == day_start_us(now.date())
+
+
+def test_the_live_session_never_runs_into_the_future_just_after_midnight() -> None:
+    now = dt.datetime(2026, 3, 4, 0, 30, tzinfo=dt.UTC)
+
+    start = live_start_us(now, seconds=45, speed=120)
+
+    # 45 s at 120x is 90 minutes of market: it starts 90 minutes before now, in the day before.
+    assert start == int(now.timestamp() * 1_000_000) - 90 * 60 * 1_000_000
