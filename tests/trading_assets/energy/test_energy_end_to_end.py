@@ -37,6 +37,8 @@ from trading_assets.services.source_poller import PollerConfig, SourcePoller
 from trading_assets.sources.tables import source_table
 
 pytest.importorskip("pyftpdlib")
+# About 40 s of CPU: seven simulated days through every service, then XGBoost and MLflow.
+pytestmark = pytest.mark.slow
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "energy" / "sources.toml"
 TOKEN = "e2e-token"
