@@ -663,7 +663,8 @@ def build_parser() -> argparse.ArgumentParser:
     from trading_assets.services.energy_sim.cli import add_arguments as add_energy_arguments
 
     energy = sub.add_parser(
-        "energy-sim", help="the simulated ENTSO-E API on 127.0.0.1 (prices, load, forecasts)"
+        "energy-sim",
+        help="the simulated ENTSO-E API (prices, load, forecasts) and intraday trades FTP drop on 127.0.0.1",
     )
     add_energy_arguments(energy)
     energy.set_defaults(handler=_cmd_energy_sim)

@@ -93,8 +93,10 @@ class EntsoeConfig:
     """Seconds between polls once caught up (the platform asks for no more than 400 requests a minute)."""
     timeout_s: float = 30.0
     """Connect and read timeout of each request, seconds."""
-    days_per_request: int = 7
-    """Delivery days asked in one request while catching up from ``start``."""
+    days_per_request: int = 1
+    """Delivery days asked in one request while catching up from ``start``. Keep 1: an answer has ONE
+    createdDateTime (the version time of all its values), so a request over several days stamps the
+    earlier days with the latest day's publication and "latest as of t" no longer sees them."""
 
     def __post_init__(self) -> None:
         if self.document_type not in DOMAIN_PARAMS:

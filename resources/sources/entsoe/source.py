@@ -7,8 +7,9 @@ Cursor (JSON text)::
      "etag": ..., "last_modified": ..., "validated": "2026-11-30/2026-12-02",
      "seen": {"2026-11-30": {"<series and period digest>": "<value>", ...}, ...}}
 
-While ``next_day`` is before the platform's today, each fetch asks up to ``days_per_request`` days and
-says ``more``. Caught up, each poll asks the current and next delivery day again (day-ahead values for
+While ``next_day`` is before the platform's today, each fetch asks ``days_per_request`` days (one by
+default: a document has one createdDateTime, the version time of every value in it, so a day asked alone
+keeps its own publication time) and says ``more``. Caught up, each poll asks the current and next delivery day again (day-ahead values for
 tomorrow appear today; forecasts are re-issued): a point whose value did not change since the last
 delivered version is not delivered again, a changed one is a new version (``published_us`` is the
 document's createdDateTime). ``seen`` is kept for the days that can still be asked again, so a restart

@@ -313,3 +313,19 @@ def test_an_unreachable_platform_is_unavailable_and_the_message_hides_the_token(
 
     assert "cannot connect" in str(raised.value) and "securityToken=***" in str(raised.value)
     assert TOKEN not in str(raised.value) and raised.value.__cause__ is None
+
+
+def test_a_backfill_keeps_each_day_s_own_publication_time(api: EntsoeApiServer) -> None:
+    # One answer has one createdDateTime: a day asked alone keeps its publication (12:00 the day before);
+    # asked seven at a time, every day got the seventh day's, and "latest as of the decision" saw nothing.
+    start = TODAY - dt.timedelta(days=5)
+
+    batches, _ = drain(entsoe_source(api, start=start), None)
+
+    records = records_of(batches)
+    assert api.stats.documents == 6  # five past days one by one, then today and tomorrow in one
+    for offset in range(5):
+        day = start + dt.timedelta(days=offset)
+        rows = day_rows(records, day)
+        assert rows.num_rows == 24
+        assert set(rows.column("published_us").to_pylist()) == {int(at(day, -12) * 1_000_000)}

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import email.utils
+import ftplib
+import json
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import requests
 from lxml import etree
 
 from trading_assets.core.time import day_start_us
 from trading_assets.services.energy_sim import EntsoeApiServer, ManualClock, MarketShape, ReplayClock
+from trading_assets.services.energy_sim.cli import add_arguments, run
+from trading_assets.services.energy_sim.ftp_drop import trade_drops
+from trading_assets.services.energy_sim.intraday_trades import intraday_trades
 
 TOKEN = "tok-42"
 AREA = "10Y1001A1001A82H"
@@ -186,7 +197,7 @@ def test_the_command_serves_with_the_token_from_the_environment_and_prints_its_u
     add_arguments(parser)
     monkeypatch.setenv("SIM_TOKEN", TOKEN)
     args = parser.parse_args(
-        ["--port", "0", "--token-env", "SIM_TOKEN", "--start", "2026-11-30T13:00:00+00:00"]
+        ["--port", "0", "--token-env", "SIM_TOKEN", "--start", "2026-11-30T13:00:00+00:00", "--no-ftp"]
     )
     stop = threading.Event()
     codes: list[int] = []
@@ -216,5 +227,57 @@ def test_the_command_refuses_to_start_without_the_token(monkeypatch: pytest.Monk
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     monkeypatch.delenv("ENTSOE_API_KEY", raising=False)
+
+    assert run(parser.parse_args(["--port", "0"])) == 2
+
+
+def test_the_command_also_serves_the_intraday_trades_ftp_drop_up_to_its_clock(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("pyftpdlib")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    monkeypatch.setenv("ENTSOE_API_KEY", TOKEN)
+    monkeypatch.setenv("ENERGY_FTP_PASSWORD", "drop-pw")
+    args = parser.parse_args(
+        [
+            *("--port", "0", "--ftp-port", "0", "--start", "2026-11-30T13:00:00+00:00"),
+            *("--history-days", "1", "--trades-per-day", "400", "--ftp-dir", str(tmp_path / "drop")),
+        ]
+    )
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(run(args, stop)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while "ftp_url" not in (out := capsys.readouterr().out) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shown = json.loads(out)
+        host, port = shown["ftp_url"].removeprefix("ftp://").split(":")
+        with ftplib.FTP() as ftp:
+            ftp.connect(host, int(port), timeout=10)
+            ftp.login("energy", "drop-pw")
+            listed = set(ftp.nlst())
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+    # The trades executed before the simulated start (13:00, speed 1), of the days from the day before.
+    trades = pa.concat_tables(
+        intraday_trades(dt.date(2026, 11, 29) + dt.timedelta(days=n), seed=7, trades=400) for n in range(3)
+    )
+    before = trades.filter(pc.less(trades.column("trade_time"), day_start_us(MONDAY) + 13 * 3_600_000_000))
+    names = {f.name for f in trade_drops(before)}
+    assert shown["first_trades_day"] == "2026-11-29"
+    assert listed == names | {n + ".sha256" for n in names}
+    assert codes == [0]
+
+
+def test_the_command_refuses_the_ftp_drop_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    monkeypatch.setenv("ENTSOE_API_KEY", TOKEN)
+    monkeypatch.delenv("ENERGY_FTP_PASSWORD", raising=False)
 
     assert run(parser.parse_args(["--port", "0"])) == 2
