@@ -42,6 +42,7 @@ from trading_assets.execution.ledger_tables import (
     ORDERS,
     POSITIONS,
     RISK_EVENTS,
+    RISK_RESETS,
     RISK_STATE,
     SEQ,
     EquityRow,
@@ -134,7 +135,9 @@ class Ledger:
             fills=tuple(FILLS.from_table(fills_now)),
             positions=tuple(positions[symbol] for symbol in sorted(positions)),
             equity=self._latest(EQUITY, end_us),
-            risk_state=self._latest(RISK_STATE, end_us),
+            risk_state=self._with_resets(
+                self._latest(RISK_STATE, end_us), self._latest(EQUITY, end_us), now_us
+            ),
         )
         log.info(
             "ledger loaded as of %d: %d orders, %d fills, latched=%s",
@@ -240,14 +243,25 @@ class Ledger:
         return len(self._append(RISK_EVENTS, list(events)))
 
     def resets(self, now_us: int) -> list[RiskEventRow]:
-        """Every reset a person recorded (``tradegraph risk reset``) at or before ``now_us``, oldest first."""
-        days = self.store.days(RISK_EVENTS.spec)
-        if not days:
-            return []
-        rows = self.store.read(
-            RISK_EVENTS.spec, start_us=day_start_us(days[0].day), end_us=now_us + 1, filters={"kind": RESET}
-        )
-        return sorted(RISK_EVENTS.from_table(rows), key=lambda row: (row.time_us, row.event_id))
+        """Every reset a person asked for (``tradegraph risk reset``) at or before ``now_us``, oldest first."""
+        rows = self._read_all(RISK_RESETS, now_us + 1)
+        return sorted(RISK_RESETS.from_table(rows), key=lambda row: (row.time_us, row.event_id))
+
+    def _with_resets(
+        self, stored: RiskStateRow | None, equity: EquityRow | None, now_us: int
+    ) -> RiskStateRow | None:
+        """The stored risk state, or the state a reset asked for after it: a latch a person reset is
+        cleared as of the reset (the executor stores the same when it applies the request)."""
+        if stored is None or not stored.latched:
+            return stored
+        later = [reset for reset in self.resets(now_us) if reset.time_us > stored.time_us]
+        if not later:
+            return stored
+        return cleared_state(stored, equity, later[-1].time_us)
+
+    def request_reset(self, reset: RiskEventRow) -> bool:
+        """Store a person's reset request (``tradegraph risk reset``); ``False`` when it is stored already."""
+        return bool(self._append(RISK_RESETS, [reset]))
 
     def latest_risk_state(self, now_us: int) -> RiskStateRow | None:
         """The latest stored risk state at or before ``now_us`` (reads only that table)."""
@@ -262,43 +276,57 @@ RESET = "reset"
 """Kind of the risk event a person's reset is recorded as; the executor applies each one once."""
 
 
-def risk_reset(ledger: Ledger, who: str, why: str, now_us: int) -> RiskStateRow:
-    """Clear the kill-switch latch: record a ``reset`` event with who and why, then an ACTIVE risk state.
+def cleared_state(previous: RiskStateRow | None, equity: EquityRow | None, time_us: int) -> RiskStateRow:
+    """The risk state right after a reset: ACTIVE, unlatched, the high-water mark re-based to the last
+    equity (kept at the old peak, the drawdown the kill switch acted on would trip it again)."""
+    hwm = previous.high_water_mark if previous is not None else 0.0
+    if equity is not None:
+        hwm = equity.equity
+    return RiskStateRow(
+        time_us=time_us,
+        state=ACTIVE,
+        latched=False,
+        high_water_mark=hwm,
+        breaches=0,
+        day_start_equity=previous.day_start_equity if previous is not None else hwm,
+    )
 
-    The high-water mark is re-based to the last equity snapshot (when there is one): kept at the old
-    peak, the drawdown the kill switch acted on would trip it again at the next marks. The event is
-    written first, so a stored cleared latch always has its who and why.
+
+def risk_reset(ledger: Ledger, who: str, why: str, now_us: int) -> RiskStateRow:
+    """Ask for the kill-switch latch to be cleared, recorded with who and why; return the state it leads to.
+
+    Only the request is written (table ``risk_reset_requests``, which nothing else writes): the executor
+    rewrites whole days of its own tables, so a reset writing those would race with it and one of the two
+    writes could be lost. The running executor applies the request at its next checkpoint (a stopped one
+    when it starts), records it as a ``reset`` risk event and stores the cleared state; until then
+    :meth:`Ledger.load` already shows the cleared state.
     """
     if not who.strip() or not why.strip():
         raise ValueError("a risk reset needs who did it and why (both non-empty)")
     state = ledger.load(now_us)
     previous = state.risk_state
-    hwm = previous.high_water_mark if previous is not None else 0.0
-    if state.equity is not None:
-        hwm = state.equity.equity
-    day_start = previous.day_start_equity if previous is not None else hwm
+    cleared = cleared_state(previous, state.equity, now_us)
     before = f"{previous.state} latched={previous.latched}" if previous is not None else "no saved state"
-    event = RiskEventRow(
-        event_id=event_id("reset", now_us, who, why),
-        time_us=now_us,
+    ledger.request_reset(
+        reset_event(
+            who, why, now_us, f"{before} -> {ACTIVE} latched=False; high-water mark {cleared.high_water_mark}"
+        )
+    )
+    log.warning("risk reset asked by %s (%s): %s", who, why, before)
+    return cleared
+
+
+def reset_event(who: str, why: str, time_us: int, detail: str) -> RiskEventRow:
+    """The record of a person's reset (the request, and the risk event the executor writes applying it)."""
+    return RiskEventRow(
+        event_id=event_id("reset", time_us, who, why),
+        time_us=time_us,
         kind=RESET,
         rule="",
         order_id="",
         symbol="",
         state=ACTIVE,
-        detail=f"{before} -> {ACTIVE} latched=False; high-water mark {hwm}",
+        detail=detail,
         who=who,
         why=why,
     )
-    cleared = RiskStateRow(
-        time_us=now_us,
-        state=ACTIVE,
-        latched=False,
-        high_water_mark=hwm,
-        breaches=0,
-        day_start_equity=day_start,
-    )
-    ledger.record_risk_events([event])
-    ledger.save_risk_state(cleared)
-    log.warning("risk reset by %s (%s): %s", who, why, event.detail)
-    return cleared

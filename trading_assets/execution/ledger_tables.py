@@ -317,6 +317,18 @@ RISK_EVENTS = _ledger_table("risk_events", RiskEventRow, "time_us", identity=("e
 """Denials (with the rule that fired), state changes, kill-switch trips and resets."""
 RISK_STATE = _ledger_table("risk_state", RiskStateRow, "time_us")
 """The risk engine's state over time; the latest row wins."""
+RISK_RESETS = _ledger_table("risk_reset_requests", RiskEventRow, "time_us", identity=("event_id",))
+"""Resets a person asked for (`tradegraph risk reset`): the only table a reset writes, so it never
+rewrites a day of the executor's tables while the executor writes them; the executor applies each
+request once and records it in ``risk_events``."""
 
-TABLES: tuple[LedgerTable[Any], ...] = (ORDERS, FILLS, POSITIONS, EQUITY, RISK_EVENTS, RISK_STATE)
+TABLES: tuple[LedgerTable[Any], ...] = (
+    ORDERS,
+    FILLS,
+    POSITIONS,
+    EQUITY,
+    RISK_EVENTS,
+    RISK_STATE,
+    RISK_RESETS,
+)
 """Every ledger table."""

@@ -29,7 +29,7 @@ from resources.model_registry.base import ModelRegistry
 from resources.table_store.base import TableStore
 from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
 from trading_assets.execution.core import ExecutionCore, Step
-from trading_assets.execution.ledger import Ledger
+from trading_assets.execution.ledger import Ledger, reset_event
 from trading_assets.execution.ledger_tables import (
     EquityRow,
     FillRow,
@@ -166,16 +166,26 @@ class Executor:
     def _apply_resets(self) -> None:
         """Apply every reset a person recorded (`tradegraph risk reset`) that this engine has not applied yet.
 
-        Resets are read from the risk events, which only a person's reset writes with kind ``reset``; the
-        stored risk state rows are not evidence of one (the executor's own earlier unlatched row is not a
+        Resets are read from the reset requests, which only a person's reset writes (each applied one is
+        then recorded as a ``reset`` risk event); the stored risk state rows are not evidence of one (the executor's own earlier unlatched row is not a
         reset). An applied reset is kept in the engine's state (checkpointed), so it is applied once: it
         never releases a latch the kill switch trips after it.
         """
         applied = {reset.time_us for reset in self.risk.save().resets}
         for reset in self.ledger.resets(self._clock()):
             if reset.time_us not in applied:
+                before = f"{self.risk.state} latched={self.risk.latched}"
                 self.risk.reset(reset.who, reset.why, reset.time_us)
                 applied.add(reset.time_us)
+                # The executor writes the risk events itself (the request table is the person's).
+                self._unsaved.events.append(
+                    reset_event(
+                        reset.who,
+                        reset.why,
+                        reset.time_us,
+                        f"{before} -> {self.risk.state} latched={self.risk.latched}; asked: {reset.detail}",
+                    )
+                )
 
     def _save_risk_state(self) -> None:
         """Store the risk state when it changed, so `tradegraph risk status` and the UI see it, and apply
@@ -322,6 +332,8 @@ class Executor:
     def checkpoint(self) -> None:
         """Write what happened to the ledger, store the checkpoint, then commit the bus offsets."""
         started = time.perf_counter()
+        # A reset asked for meanwhile is applied first, so its risk event is written with this checkpoint.
+        self._apply_resets()
         unsaved, self._unsaved = self._unsaved, _Unsaved()
         self.ledger.record_orders(unsaved.orders)
         stored_fills = self.ledger.record_fills(unsaved.fills)

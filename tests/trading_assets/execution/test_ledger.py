@@ -27,6 +27,7 @@ from trading_assets.execution.ledger_tables import (
     ORDERS,
     POSITIONS,
     RISK_EVENTS,
+    RISK_RESETS,
     RISK_STATE,
     EquityRow,
     FillRow,
@@ -440,14 +441,31 @@ def test_the_latch_survives_a_new_ledger_until_a_reset(open_store: OpenStore) ->
     assert after.risk_state == cleared
     assert (cleared.state, cleared.latched, cleared.breaches) == ("ACTIVE", False, 0)
     assert cleared.high_water_mark == equity(0).equity  # re-based: the old drawdown does not trip again
-    resets = [e for e in stored(open_store(), RISK_EVENTS) if isinstance(e, RiskEventRow)]
-    assert [(e.kind, e.who, e.why, e.state) for e in resets] == [
+    # Only the request is written: the executor's tables are the executor's (it records the reset event
+    # when it applies the request), so a reset never rewrites a day the executor is writing.
+    requests = [e for e in stored(open_store(), RISK_RESETS) if isinstance(e, RiskEventRow)]
+    assert [(e.kind, e.who, e.why, e.state) for e in requests] == [
         ("reset", "alice", "drawdown reviewed", "ACTIVE")
     ]
+    assert stored(open_store(), RISK_EVENTS) == []
+    assert Ledger(open_store()).latest_risk_state(T0 + 3 * US_PER_MINUTE) == risk_state(
+        T0, latched=True, hwm=10_500.0, breaches=3
+    )
+
+
+def test_a_reset_before_the_latch_does_not_clear_it(open_store: OpenStore) -> None:
+    ledger = Ledger(open_store())
+    ledger.record_equity([equity(0)])
+    risk_reset(ledger, "alice", "early", T0)
+    ledger.save_risk_state(risk_state(T0 + US_PER_MINUTE, latched=True, hwm=10_500.0, breaches=3))
+
+    state = Ledger(open_store()).load(T0 + 2 * US_PER_MINUTE).risk_state
+
+    assert state is not None and state.latched
 
 
 def test_a_reset_needs_who_and_why(store: TableStore) -> None:
     with pytest.raises(ValueError, match="who"):
         risk_reset(Ledger(store), "alice", " ", T0)
 
-    assert stored(store, RISK_EVENTS) == [] and stored(store, RISK_STATE) == []
+    assert stored(store, RISK_RESETS) == [] and stored(store, RISK_STATE) == []

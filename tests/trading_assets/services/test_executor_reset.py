@@ -16,6 +16,7 @@ from resources.model_registry.base import ModelRegistry
 from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
 from resources.table_store.embedded import EmbeddedTableStore
 from trading_assets.execution.ledger import Ledger, risk_reset
+from trading_assets.execution.ledger_tables import RISK_EVENTS
 from trading_assets.services.executor import Executor, ExecutorConfig
 from trading_assets.trading.risk import RiskEngine
 from trading_assets.trading.risk_state import RiskState, TradingState
@@ -101,6 +102,11 @@ def test_a_running_executor_stores_its_latch_and_applies_a_reset_at_its_next_che
     assert not executor.risk.latched and executor.risk.state is TradingState.ACTIVE
     latest = Ledger(store).latest_risk_state(clock[0])
     assert latest is not None and not latest.latched and latest.state == "ACTIVE"
+    # The executor recorded the reset it applied, with who and why, in its own risk events.
+    events = RISK_EVENTS.from_table(store.read(RISK_EVENTS.spec, start_us=0, end_us=2**62))
+    assert [(e.kind, e.who, e.why) for e in events if e.kind == "reset"] == [
+        ("reset", "ops", "limits checked")
+    ]
 
 
 def test_a_kill_switch_tripped_after_an_unlatched_checkpoint_stays_latched_at_the_next_checkpoint(
