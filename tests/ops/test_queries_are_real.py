@@ -20,6 +20,7 @@ over them has data before the first event, as the dashboards need.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -100,10 +101,48 @@ def test_every_dashboard_and_alert_query_returns_data_from_the_running_services(
     seed_streamer_state(home, SYMBOLS)
     ports = {job: free_port() for job in ("streamer", "loader", "executor", "sources")}
     energy_port = free_port()
+    trained: dict[str, str | BaseException] = {}
+
+    def train() -> None:
+        try:
+            trained["uri"] = _registry_uri(tmp_path)
+        except BaseException as exc:  # reported below
+            trained["error"] = exc
+
+    # The champion trains (about a minute here, mostly MLflow) while the other processes start.
+    trainer = threading.Thread(target=train, name="champion", daemon=True)
+    trainer.start()
     try:
+        prometheus = PrometheusServer(
+            tmp_path / "prometheus",
+            targets={job: [f"127.0.0.1:{port}"] for job, port in ports.items()},
+            rule_files=[ALERTS],
+        )
+        processes.start(prometheus)
+        token = {"ENTSOE_API_KEY": "ops-test-token", "TRADEGRAPH_HOME": str(tmp_path / "sources-home")}
+        processes.start(
+            TradegraphProcess(
+                tmp_path / "energy",
+                name="energy-sim",
+                args=["energy-sim", "--port", str(energy_port)],
+                env=token,
+                service=None,
+            )
+        )
+        assert wait_until(lambda: port_open(energy_port), timeout_s=30), processes.diagnostics()
+        sources = _sources_file(tmp_path / "sources.toml", energy_port)
+        sources_args = ["sources", "run", "--file", str(sources), "--poll-seconds", "1"]
+        processes.start(
+            TradegraphProcess(
+                tmp_path / "sources",
+                name="sources",
+                args=[*sources_args, "--metrics-port", str(ports["sources"])],
+                env=token,
+                service=None,
+            )
+        )
         broker = KafkaBroker(tmp_path / "tansu")
         processes.start(broker)
-        registry_uri = _registry_uri(tmp_path)
         start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
         sim = ExchangeSimProcess(
             tmp_path / "sim",
@@ -122,13 +161,16 @@ def test_every_dashboard_and_alert_query_returns_data_from_the_running_services(
             "TRADEGRAPH_SYMBOLS": ",".join(SYMBOLS),
             "TRADEGRAPH_SIM_WS_URL": sim.ws_url,
             "TRADEGRAPH_SIM_REST_URL": sim.rest_url,
-            "TRADEGRAPH_MLFLOW_URI": registry_uri,
         }
         for job, args, service in (
             ("loader", ["load"], "loader"),
-            ("executor", ["execute", "--checkpoint-seconds", "1", "--model-poll-seconds", "5"], None),
             ("streamer", ["stream"], "streamer"),
+            ("executor", ["execute", "--checkpoint-seconds", "1", "--model-poll-seconds", "5"], None),
         ):
+            if job == "executor":
+                trainer.join(timeout=300)
+                assert "uri" in trained, f"no champion: {trained.get('error')!r}"
+                env = {**env, "TRADEGRAPH_MLFLOW_URI": str(trained["uri"])}
             processes.start(
                 TradegraphProcess(
                     tmp_path / job,
@@ -138,42 +180,6 @@ def test_every_dashboard_and_alert_query_returns_data_from_the_running_services(
                     service=service,
                 )
             )
-        token = {"ENTSOE_API_KEY": "ops-test-token", "TRADEGRAPH_HOME": str(tmp_path / "sources-home")}
-        processes.start(
-            TradegraphProcess(
-                tmp_path / "energy",
-                name="energy-sim",
-                args=["energy-sim", "--port", str(energy_port)],
-                env=token,
-                service=None,
-            )
-        )
-        assert wait_until(lambda: port_open(energy_port), timeout_s=30), processes.diagnostics()
-        sources = _sources_file(tmp_path / "sources.toml", energy_port)
-        processes.start(
-            TradegraphProcess(
-                tmp_path / "sources",
-                name="sources",
-                args=[
-                    "sources",
-                    "run",
-                    "--file",
-                    str(sources),
-                    "--poll-seconds",
-                    "1",
-                    "--metrics-port",
-                    str(ports["sources"]),
-                ],
-                env=token,
-                service=None,
-            )
-        )
-        prometheus = PrometheusServer(
-            tmp_path / "prometheus",
-            targets={job: [f"127.0.0.1:{port}"] for job, port in ports.items()},
-            rule_files=[ALERTS],
-        )
-        processes.start(prometheus)
         queries = _queries()
 
         # Act: wait until every target is up and every query has data (or the time is up)
