@@ -41,6 +41,11 @@ def build() -> Board:
                         ),
                     ),
                     series(
+                        "Last price by symbol (the executor's latest bar-close mark or fill)",
+                        "currencyUSD",
+                        Query(expr="tradegraph_executor_last_price", legend="{{symbol}}"),
+                    ),
+                    series(
                         "Executor ticks / s",
                         "ops",
                         Query(expr="rate(tradegraph_executor_ticks_total[1m])", legend="{{instance}}"),

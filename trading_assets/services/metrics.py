@@ -181,6 +181,12 @@ class ExecutorMetrics:
             "tradegraph_executor_position", "Position per symbol (signed units)", ["symbol"], registry=r
         )
         self.equity = Gauge("tradegraph_executor_equity", "Portfolio equity at the latest prices", registry=r)
+        self.last_price = Gauge(
+            "tradegraph_executor_last_price",
+            "Latest known price per symbol (the executor's last bar-close mark or fill)",
+            ["symbol"],
+            registry=r,
+        )
         self.drawdown = Gauge(
             "tradegraph_executor_drawdown", "Drawdown from the equity high-water mark (fraction)", registry=r
         )
@@ -252,6 +258,9 @@ class ExecutorMetrics:
         """Set the positions of ``symbols``, the equity, drawdown and trading-state gauges."""
         for symbol in symbols:
             self.position.labels(symbol).set(portfolio.quantity(symbol))
+            price = portfolio.last_price(symbol)
+            if price is not None:
+                self.last_price.labels(symbol).set(price)
         equity = portfolio.equity()
         hwm = portfolio.high_water_mark
         self.equity.set(equity)

@@ -132,6 +132,9 @@ def test_the_counters_equal_what_the_executor_did_and_the_gauges_show_its_state(
         SYMBOL
     )
     assert _value(metrics, "tradegraph_executor_model_version", {"symbol": SYMBOL}) == 1
+    assert _value(metrics, "tradegraph_executor_last_price", {"symbol": SYMBOL}) == (
+        executor.portfolio.last_price(SYMBOL)
+    )
     loaded = executor.core.model(SYMBOL)
     assert loaded is not None and loaded.registered_ms > 0
     assert _value(metrics, "tradegraph_executor_model_registered_timestamp_seconds", {"symbol": SYMBOL}) == (
