@@ -221,7 +221,7 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_on_signals()
     metrics = ExecutorMetrics()
     if args.metrics_port is not None:
-        serve_metrics(metrics.registry, args.metrics_port, args.metrics_host)
+        serve_metrics(metrics.registry, args.metrics_port, args.metrics_host, data_dir=settings.home)
     config = ExecutorConfig(
         symbols=settings.symbols,
         venues=settings.venues,

@@ -1,9 +1,11 @@
-"""Real servers on 127.0.0.1 for tests, benchmarks and local runs: ClickHouse, Kafka (Tansu), S3 (moto), MLflow."""
+"""Real servers on 127.0.0.1 for tests, benchmarks and local runs: ClickHouse, Kafka (Tansu), S3 (moto), MLflow,
+Prometheus."""
 
 from testkit.servers.base import ManagedServer, ServerStartError, free_port, install_cleanup_handlers
 from testkit.servers.clickhouse import ClickHouseServer
 from testkit.servers.kafka import KafkaBroker
 from testkit.servers.mlflow import MlflowServer
+from testkit.servers.prometheus import PrometheusServer
 from testkit.servers.s3 import S3Server
 
 __all__ = [
@@ -11,6 +13,7 @@ __all__ = [
     "KafkaBroker",
     "ManagedServer",
     "MlflowServer",
+    "PrometheusServer",
     "S3Server",
     "ServerStartError",
     "free_port",

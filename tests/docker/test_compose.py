@@ -21,11 +21,17 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 
 from resources.exchange_feed.registry import endpoints_from
 from trading_assets.cli import build_parser
 from trading_assets.core.settings import Settings
-from trading_assets.services.metrics import ExecutorMetrics, LoaderMetrics, StreamerMetrics
+from trading_assets.services.metrics import (
+    ExecutorMetrics,
+    LoaderMetrics,
+    StreamerMetrics,
+    add_process_collectors,
+)
 from trading_assets.services.source_metrics import SourceLoaderMetrics, SourcePollerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,14 +127,17 @@ def _command(service: dict[str, Any]) -> list[str]:
 
 def _exported_metrics() -> set[str]:
     exported = set()
-    for metrics in (
-        StreamerMetrics(),
-        LoaderMetrics(),
-        ExecutorMetrics(),
-        SourcePollerMetrics(),
-        SourceLoaderMetrics(),
+    served = CollectorRegistry()  # what serve_metrics adds to each service's registry
+    add_process_collectors(served, ROOT)
+    for registry in (
+        StreamerMetrics().registry,
+        LoaderMetrics().registry,
+        ExecutorMetrics().registry,
+        SourcePollerMetrics().registry,
+        SourceLoaderMetrics().registry,
+        served,
     ):
-        for family in metrics.registry.collect():
+        for family in registry.collect():
             exported |= {sample.name for sample in family.samples}
             exported.add(family.name)
             # Labelled families have no samples until first use.
@@ -526,8 +535,14 @@ def test_alert_rules_cover_the_failures_operators_are_paged_for() -> None:
     assert {
         "TradegraphStreamStale",
         "TradegraphLoaderLag",
+        "TradegraphGapRate",
         "TradegraphDeadLetterRate",
         "TradegraphExecutorHalted",
+        "TradegraphDrawdownNearKillSwitch",
+        "TradegraphModelStale",
+        "TradegraphDiskAlmostFull",
+        "TradegraphDiskFilling",
+        "TradegraphMemoryGrowing",
         "TradegraphSourceFailing",
     } <= alerts
 
@@ -535,7 +550,7 @@ def test_alert_rules_cover_the_failures_operators_are_paged_for() -> None:
 def test_alert_rules_use_only_metrics_the_services_export() -> None:
     rules = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())
     exprs = [r["expr"] for group in rules["groups"] for r in group["rules"]]
-    used = {m for expr in exprs for m in re.findall(r"tradegraph_[a-z_0-9]+", expr)}
+    used = {m for expr in exprs for m in re.findall(r"(?:tradegraph|process)_[a-z_0-9]+", expr)}
 
     assert used
     assert used <= _exported_metrics(), (
@@ -543,10 +558,11 @@ def test_alert_rules_use_only_metrics_the_services_export() -> None:
     )
 
 
-def test_grafana_dashboard_plots_only_metrics_the_services_export() -> None:
-    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "tradegraph.json").read_text())
-    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    used = {m for expr in exprs for m in re.findall(r"tradegraph_[a-z_0-9]+", expr)}
+def test_grafana_dashboards_plot_only_metrics_the_services_export() -> None:
+    files = sorted((DOCKER / "grafana" / "dashboards").glob("*.json"))
+    dashboards = [json.loads(path.read_text()) for path in files]
+    exprs = [t["expr"] for d in dashboards for panel in d["panels"] for t in panel.get("targets") or []]
+    used = {m for expr in exprs for m in re.findall(r"(?:tradegraph|process)_[a-z_0-9]+", expr)}
 
     assert used, "the dashboard plots nothing"
     assert used <= _exported_metrics(), (

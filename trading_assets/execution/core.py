@@ -69,6 +69,8 @@ class LoadedModel:
     loaded_us: int = 0
     """When it was loaded or last confirmed current (:meth:`ExecutionCore.confirm_model`), µs: the
     stale-model guard's ``model_loaded_us``."""
+    registered_ms: int = 0
+    """When the version was registered in the model registry, ms since the epoch (0: unknown)."""
 
 
 class RiskVerdict(Protocol):

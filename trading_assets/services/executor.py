@@ -159,6 +159,8 @@ class Executor:
         # Loads the done set too: an order stored as filled is never placed again.
         self.ledger.load(self._clock())
         self._apply_resets()
+        if self.metrics is not None:
+            self.metrics.start(self.config.limits, self.config.symbols)
         self.refresh_models(force=True)
         if self.metrics is not None:
             self.metrics.observe_state(self.portfolio, self.risk, self.config.symbols)

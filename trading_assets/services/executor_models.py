@@ -92,6 +92,7 @@ def refresh_champions(
                 spec=ModelSpec.from_json(champion.tags[SPEC_TAG]),
                 model=model,
                 loaded_us=now_us,
+                registered_ms=champion.created_ms,
             ),
         )
         changes.append(ModelChange(symbol=symbol, version=str(champion.version)))

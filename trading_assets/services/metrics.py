@@ -1,25 +1,49 @@
 """Prometheus metrics of the long-running services, each set in its own registry (nothing global at import).
 
-Names are what docker/grafana/dashboards/tradegraph.json plots; change both together.
+Names are what the dashboards (ops/dashboards, generating docker/grafana/dashboards/*.json) and the alert
+rules (docker/prometheus/alerts.yml) query; change them together (tests/ops checks every query against
+running services). Counters whose labels name a known set of values (denial rules, dead-letter kinds,
+venues) are created at start-up with 0, so a rate over them is 0, not absent, before the first event.
+A served registry also carries the process collector (``process_resident_memory_bytes``,
+``process_cpu_seconds_total``, ...) and the free space of the service's data folder (:func:`serve_metrics`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import math
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from trading_assets.trading.risk_state import Rule
 
 if TYPE_CHECKING:
     from trading_assets.execution.core import Decision, ExecutionCore
     from trading_assets.trading.orders import Fill, Order
     from trading_assets.trading.portfolio import Portfolio
     from trading_assets.trading.risk import RiskEngine
+    from trading_assets.trading.risk_state import RiskLimits
 
 log = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+DEAD_LETTER_KINDS = ("invalid", "malformed")
+"""Why the streamer dead-letters: a tick that failed validation, a frame that could not be parsed."""
 
 
 class StreamerMetrics:
@@ -60,6 +84,14 @@ class StreamerMetrics:
             "tradegraph_streamer_heartbeat_timestamp_seconds", "Last heartbeat (unix seconds)", registry=r
         )
 
+    def start(self, venues: Iterable[str]) -> None:
+        """Create the per-venue counters with 0 (reconnects, gaps, dead letters of each kind)."""
+        for venue in venues:
+            for counter in (self.reconnects, self.gaps_found, self.gaps_filled, self.gap_fill_failures):
+                counter.labels(venue=venue)
+            for kind in DEAD_LETTER_KINDS:
+                self.dead_letters.labels(venue=venue, kind=kind)
+
 
 class LoaderMetrics:
     """What the loader counts."""
@@ -98,6 +130,8 @@ class LoaderMetrics:
         self.heartbeat = Gauge(
             "tradegraph_loader_heartbeat_timestamp_seconds", "Last heartbeat (unix seconds)", registry=r
         )
+        for operation in ("poll", "commit"):
+            self.bus_failures.labels(operation=operation)
 
 
 # The executor decides in well under a millisecond a bar: finer buckets at the low end.
@@ -147,6 +181,12 @@ class ExecutorMetrics:
             "tradegraph_executor_position", "Position per symbol (signed units)", ["symbol"], registry=r
         )
         self.equity = Gauge("tradegraph_executor_equity", "Portfolio equity at the latest prices", registry=r)
+        self.last_price = Gauge(
+            "tradegraph_executor_last_price",
+            "Latest known price per symbol (the executor's last bar-close mark or fill)",
+            ["symbol"],
+            registry=r,
+        )
         self.drawdown = Gauge(
             "tradegraph_executor_drawdown", "Drawdown from the equity high-water mark (fraction)", registry=r
         )
@@ -154,6 +194,17 @@ class ExecutorMetrics:
             "tradegraph_executor_model_version",
             "Champion version traded per symbol (0: none)",
             ["symbol"],
+            registry=r,
+        )
+        self.model_registered = Gauge(
+            "tradegraph_executor_model_registered_timestamp_seconds",
+            "When the champion traded per symbol was registered (unix seconds; its training's end)",
+            ["symbol"],
+            registry=r,
+        )
+        self.kill_switch_threshold = Gauge(
+            "tradegraph_executor_kill_switch_drawdown_threshold",
+            "Drawdown (fraction) above which marks count towards the kill switch (NaN: switch off)",
             registry=r,
         )
         self.decision_latency = Histogram(
@@ -168,6 +219,15 @@ class ExecutorMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+
+    def start(self, limits: RiskLimits, symbols: Iterable[str]) -> None:
+        """Set the kill-switch threshold from ``limits`` and create every denial rule's counter per symbol
+        with 0 (a rule that never denied is a flat 0 on the dashboard, not a missing series)."""
+        threshold = limits.kill_switch_drawdown
+        self.kill_switch_threshold.set(math.nan if threshold is None else threshold)
+        for symbol in symbols:
+            for rule in Rule:
+                self.denials.labels(str(rule), symbol)
 
     def observe_decisions(self, decisions: Sequence[Decision], latencies_s: Sequence[float]) -> None:
         """Count ``decisions`` and their orders and denials; ``latencies_s`` holds, per decision, the time
@@ -198,6 +258,9 @@ class ExecutorMetrics:
         """Set the positions of ``symbols``, the equity, drawdown and trading-state gauges."""
         for symbol in symbols:
             self.position.labels(symbol).set(portfolio.quantity(symbol))
+            price = portfolio.last_price(symbol)
+            if price is not None:
+                self.last_price.labels(symbol).set(price)
         equity = portfolio.equity()
         hwm = portfolio.high_water_mark
         self.equity.set(equity)
@@ -211,9 +274,54 @@ class ExecutorMetrics:
             loaded = core.model(symbol)
             version = "0" if loaded is None else loaded.version
             self.model_version.labels(symbol).set(int(version) if version.isdigit() else -1)
+            if loaded is None:
+                continue
+            if loaded.registered_ms:
+                self.model_registered.labels(symbol).set(loaded.registered_ms / 1000)
+            # The new version's counters start at 0, so its rates exist before its first decision.
+            self.decisions.labels(symbol, loaded.version)
+            self.fills.labels(symbol, loaded.version)
+            for reason in ("signal", "flatten"):
+                self.orders.labels(symbol, loaded.version, reason)
 
 
-def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1") -> None:
-    """Expose ``registry`` on ``http://host:port/metrics`` from a daemon thread."""
+class DiskSpaceCollector(Collector):
+    """The size and free space of the file system holding ``path``, read at each scrape."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            usage = shutil.disk_usage(self.path)
+        except OSError as exc:  # the folder is gone or unreadable: no sample (the alert then sees none)
+            log.warning("disk usage of %s unreadable: %s", self.path, exc)
+            return
+        yield GaugeMetricFamily(
+            "tradegraph_data_disk_free_bytes",
+            "Bytes free (for this user) on the file system of the service's data folder",
+            value=usage.free,
+        )
+        yield GaugeMetricFamily(
+            "tradegraph_data_disk_size_bytes",
+            "Size in bytes of the file system of the service's data folder",
+            value=usage.total,
+        )
+
+
+def add_process_collectors(registry: CollectorRegistry, data_dir: Path | None = None) -> None:
+    """Add the process's memory, CPU and open files (``process_*``) to ``registry`` and, with
+    ``data_dir``, the free space of its file system (``tradegraph_data_disk_*``)."""
+    ProcessCollector(registry=registry)
+    if data_dir is not None:
+        registry.register(DiskSpaceCollector(data_dir))
+
+
+def serve_metrics(
+    registry: CollectorRegistry, port: int, host: str = "127.0.0.1", *, data_dir: Path | None = None
+) -> None:
+    """Expose ``registry`` with the process collectors (:func:`add_process_collectors`) on
+    ``http://host:port/metrics`` from a daemon thread."""
+    add_process_collectors(registry, data_dir)
     start_http_server(port, addr=host, registry=registry)
     log.info("metrics on http://%s:%d/metrics", host, port)

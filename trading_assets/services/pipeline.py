@@ -169,9 +169,14 @@ def run_pipeline(
             ),
         )
     streamer_metrics, loader_metrics = StreamerMetrics(), LoaderMetrics()
+    streamer_metrics.start(settings.venues)
     if config.metrics_port is not None:
-        serve_metrics(streamer_metrics.registry, config.metrics_port, config.metrics_host)
-        serve_metrics(loader_metrics.registry, config.metrics_port + 1, config.metrics_host)
+        serve_metrics(
+            streamer_metrics.registry, config.metrics_port, config.metrics_host, data_dir=settings.home
+        )
+        serve_metrics(
+            loader_metrics.registry, config.metrics_port + 1, config.metrics_host, data_dir=settings.home
+        )
     consumer = bus.consumer(group=LOADER_GROUP, venues=settings.venues)
     executor = ExecutorThread(settings, bus).start() if config.execute else None
     loader = Loader(

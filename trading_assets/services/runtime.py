@@ -98,8 +98,9 @@ def run_streamer(
 ) -> Streamer | None:
     """Stream the configured venues into ``bus`` until ``stop`` is set (None: stopped before it began)."""
     metrics = StreamerMetrics()
+    metrics.start(settings.venues)
     if metrics_port is not None:
-        serve_metrics(metrics.registry, metrics_port, metrics_host)
+        serve_metrics(metrics.registry, metrics_port, metrics_host, data_dir=settings.home)
     instance = streamer_instance(settings, instance_name)
     # Streaming without the restart state would leave what was missed while down unfilled: wait for it.
     while True:
@@ -135,7 +136,7 @@ def run_loader(
     """Load the configured venues' topics into ``store`` until ``stop`` is set."""
     metrics = LoaderMetrics()
     if metrics_port is not None:
-        serve_metrics(metrics.registry, metrics_port, metrics_host)
+        serve_metrics(metrics.registry, metrics_port, metrics_host, data_dir=settings.home)
     with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
         heartbeat = HeartbeatWriter(state, loader_instance(settings, instance_name))
         loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat)

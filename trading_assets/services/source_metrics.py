@@ -7,7 +7,12 @@ alert see a failing source at once; the heartbeat carries the same figures for t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+FAILURES = ("unavailable", "error", "bus")
+"""The failure kinds a poller counts."""
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -52,6 +57,14 @@ class SourcePollerMetrics:
             "tradegraph_source_heartbeat_timestamp_seconds", "Last heartbeat (unix seconds)", registry=r
         )
 
+    def start(self, sources: Iterable[tuple[str, str]]) -> None:
+        """Create each (source name, kind)'s counters with 0, every failure kind included."""
+        for source, kind in sources:
+            for counter in (self.records, self.rejected, self.fetches):
+                counter.labels(source=source, kind=kind)
+            for failure in FAILURES:
+                self.failures.labels(source=source, kind=kind, failure=failure)
+
 
 class SourceLoaderMetrics:
     """What the source loader counts."""
@@ -95,3 +108,11 @@ class SourceLoaderMetrics:
             "Last heartbeat (unix seconds)",
             registry=r,
         )
+
+    def start(self, sources: Iterable[str]) -> None:
+        """Create each source's counters, and the bus failures of each operation, with 0."""
+        for source in sources:
+            self.rows.labels(source=source)
+            self.repeats.labels(source=source)
+        for operation in ("poll", "commit"):
+            self.bus_failures.labels(operation=operation)

@@ -90,6 +90,8 @@ def run_sources(
     registry = CollectorRegistry()
     poller_metrics = SourcePollerMetrics(registry)
     loader_metrics = SourceLoaderMetrics(registry)
+    poller_metrics.start((source.spec.name, source.spec.kind) for source in sources)
+    loader_metrics.start(source.spec.name for source in sources)
     if metrics_port is not None:
         serve_metrics(registry, metrics_port)
     pollers = start_pollers(sources, bus, state, stop, config=poller_config, metrics=poller_metrics)

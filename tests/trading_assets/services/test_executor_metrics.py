@@ -84,6 +84,11 @@ def _by_labels(metrics: ExecutorMetrics, name: str, *keys: str) -> dict[tuple[st
     return dict(out)
 
 
+def _nonzero(counts: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
+    """The label sets that counted something (the known ones are created at 0 at start-up)."""
+    return {labels: n for labels, n in counts.items() if n}
+
+
 def _value(metrics: ExecutorMetrics, name: str, labels: dict[str, str] | None = None) -> float | None:
     return metrics.registry.get_sample_value(name, labels or {})
 
@@ -103,13 +108,17 @@ def test_the_counters_equal_what_the_executor_did_and_the_gauges_show_its_state(
     assert _by_labels(metrics, "tradegraph_executor_decisions_total", "symbol", "model_version") == {
         (SYMBOL, "1"): stats.decisions
     }
-    assert _by_labels(metrics, "tradegraph_executor_orders_total", "reason") == {("signal",): stats.orders}
+    assert _nonzero(_by_labels(metrics, "tradegraph_executor_orders_total", "reason")) == {
+        ("signal",): stats.orders
+    }
     assert _by_labels(metrics, "tradegraph_executor_fills_total", "symbol", "model_version") == {
         (SYMBOL, "1"): stats.fills
     }
-    assert _by_labels(metrics, "tradegraph_executor_denials_total", "rule") == {
+    assert _nonzero(_by_labels(metrics, "tradegraph_executor_denials_total", "rule")) == {
         (rule,): n for rule, n in denied.items()
     }
+    # Every rule has its counter from the start, 0 when it never denied (dashboards see a flat 0).
+    assert set(_by_labels(metrics, "tradegraph_executor_denials_total", "rule")) == {(r.value,) for r in Rule}
     assert set(denied) == {Rule.ORDER_RATE} and sum(denied.values()) == stats.denials
     assert _value(metrics, "tradegraph_executor_decision_latency_seconds_count") == stats.decisions
     assert _value(metrics, "tradegraph_executor_checkpoint_seconds_count") == stats.checkpoints
@@ -123,6 +132,17 @@ def test_the_counters_equal_what_the_executor_did_and_the_gauges_show_its_state(
         SYMBOL
     )
     assert _value(metrics, "tradegraph_executor_model_version", {"symbol": SYMBOL}) == 1
+    assert _value(metrics, "tradegraph_executor_last_price", {"symbol": SYMBOL}) == (
+        executor.portfolio.last_price(SYMBOL)
+    )
+    loaded = executor.core.model(SYMBOL)
+    assert loaded is not None and loaded.registered_ms > 0
+    assert _value(metrics, "tradegraph_executor_model_registered_timestamp_seconds", {"symbol": SYMBOL}) == (
+        loaded.registered_ms / 1000
+    )
+    assert (
+        _value(metrics, "tradegraph_executor_kill_switch_drawdown_threshold") == limits.kill_switch_drawdown
+    )
     hwm = executor.portfolio.high_water_mark
     assert hwm is not None
     drawdown = _value(metrics, "tradegraph_executor_drawdown")
@@ -145,9 +165,10 @@ def test_a_tripped_kill_switch_shows_halted_latched_and_its_flatten_orders(
     assert flattens == 1
     denied = collections.Counter(d.rule for s in steps for d in s.decisions if d.action == "denied")
     assert denied and set(denied) == {Rule.HALTED}
-    assert _by_labels(metrics, "tradegraph_executor_denials_total", "rule") == {
+    assert _nonzero(_by_labels(metrics, "tradegraph_executor_denials_total", "rule")) == {
         (Rule.HALTED.value,): executor.stats.denials
     }
+    assert _value(metrics, "tradegraph_executor_kill_switch_drawdown_threshold") == 1e-9
     assert (
         _value(metrics, "tradegraph_executor_position", {"symbol": SYMBOL})
         == executor.portfolio.quantity(SYMBOL)

@@ -1,0 +1,1 @@
+"""Operations as code: the Grafana dashboards of the docker/ stack (not shipped with the package)."""
