@@ -41,6 +41,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 
 import boto3
@@ -50,6 +51,7 @@ from clickhouse_driver import Client
 from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
+from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
 from resources.service_state.factory import open_service_state
 from resources.service_state.resource import ServiceStateResource
 from testkit.exchange_sim import ExchangeSimProcess
@@ -89,7 +91,7 @@ SENTINELS["BROKEN_PRICES_URL api_key"] = f"{CORE}99"
 SENTINELS["TRADEGRAPH_CLICKHOUSE_URL password"] = f"{CORE}98"
 SENTINELS["TRADEGRAPH_MLFLOW_URI password"] = f"{CORE}97"
 SYMBOLS = "BTCUSDT,ETHUSDT"
-RUN_S = 25.0  # how long the services stream, poll and trade before they are stopped
+RUN_S = 10.0  # how long the services stream, poll and trade before they are stopped
 
 
 def leaks(text: str) -> list[str]:
@@ -144,6 +146,19 @@ def _log_text(path: Path) -> str:
 def _scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         return str(response.read().decode())
+
+
+def _scrape_when_up(name: str, port: int, diagnostics: Processes, timeout_s: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return _scrape(port)
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no metrics of {name} on port {port}: {exc}\n{diagnostics.diagnostics()}"
+                ) from exc
+            time.sleep(0.5)
 
 
 def _wait(condition: object, what: str, timeout_s: float, diagnostics: Processes) -> None:
@@ -227,6 +242,9 @@ def platform_run(
                 "200",
                 "--seed",
                 "11",
+                # Yesterday's trades: the day is a partition the day_pipeline job can run.
+                "--start",
+                f"{dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)}T12:00:00",
                 "--finnhub-token",
                 SENTINELS["FINNHUB_TOKEN"],
             ],
@@ -297,6 +315,12 @@ def platform_run(
             run.outputs[f"{name}: stdout"] = done.stdout
             run.outputs[f"{name}: stderr"] = done.stderr
 
+        # The registry's schema made once before the executor opens it (as `tradegraph up` does): MLflow's
+        # first migration of a sqlite file takes tens of seconds on a loaded machine.
+        with closing(
+            open_model_registry(ModelRegistryConfig.from_settings(Settings.from_env(env)))
+        ) as registry:
+            registry.get_alias("tradegraph-secrets", "champion")
         ports = {name: free_port() for name in ("streamer", "loader", "executor", "sources")}
         services = {
             "loader": TradegraphProcess(
@@ -355,9 +379,9 @@ def platform_run(
         )
         time.sleep(RUN_S)
         for name, port in ports.items():
-            run.outputs[f"/metrics of {name}"] = _scrape(port)
+            run.outputs[f"/metrics of {name}"] = _scrape_when_up(name, port, processes)
         for name, process in services.items():
-            run.facts[f"{name} exit"] = process.terminate()
+            run.facts[f"{name} exit"] = process.terminate(timeout_s=60)
         run.facts["stored"] = {venue: stored(venue) for venue in ("sim", "finnhub")}
         run.facts["tables"] = sorted(row[0] for row in db.execute(f"SHOW TABLES FROM {database}"))
         for (table,) in db.execute(f"SHOW TABLES FROM {database}"):
@@ -381,7 +405,7 @@ def platform_run(
                 RepositorySnap.from_def(definitions.get_repository_def())
             )
             instance = dg.DagsterInstance.ephemeral()
-            result = definitions.get_job_def("day_pipeline").execute_in_process(
+            result = definitions.resolve_job_def("day_pipeline").execute_in_process(
                 partition_key=day.isoformat(), instance=instance, raise_on_error=False
             )
             run.facts["day_pipeline success"] = result.success
