@@ -699,11 +699,13 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--why", help="reset: why it is safe to trade again (recorded)")
     risk.set_defaults(handler=_cmd_risk)
 
+    from trading_assets.cli_archive import add_rehydrate_parser
     from trading_assets.cli_sources import add_sources_parser
     from trading_assets.cli_up import add_up_parser
 
     add_sources_parser(sub)
     add_up_parser(sub)
+    add_rehydrate_parser(sub)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)
