@@ -495,10 +495,15 @@ def _cmd_risk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
-    # Secrets print masked (SecretStr); the reference of every variable is docs/CONFIGURATION.md.
+    from trading_assets.core.urls import url_without_password
+
+    # Secrets print masked (SecretStr), and so does a password inside a URL (TRADEGRAPH_CLICKHOUSE_URL,
+    # TRADEGRAPH_MLFLOW_URI); the reference of every variable is docs/CONFIGURATION.md.
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         shown = "(unset)" if value is None else ",".join(value) if isinstance(value, tuple) else value
+        if isinstance(shown, str) and "://" in shown:
+            shown = url_without_password(shown)
         print(f"{Settings.env_name(name):<32} {shown}")
     return 0
 
@@ -731,11 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--why", help="reset: why it is safe to trade again (recorded)")
     risk.set_defaults(handler=_cmd_risk)
 
+    from trading_assets.cli_archive import add_rehydrate_parser
     from trading_assets.cli_sources import add_sources_parser
     from trading_assets.cli_up import add_up_parser
 
     add_sources_parser(sub)
     add_up_parser(sub)
+    add_rehydrate_parser(sub)
 
     show = sub.add_parser("settings", help="print the settings resolved from the environment")
     show.set_defaults(handler=_cmd_settings)

@@ -88,11 +88,27 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     config = PollerConfig(poll_interval_s=args.poll_seconds)
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
         if args.no_loader:
-            run_sources(sources, bus, None, state, stop, metrics_port=args.metrics_port, poller_config=config)
+            run_sources(
+                sources,
+                bus,
+                None,
+                state,
+                stop,
+                metrics_port=args.metrics_port,
+                metrics_host=args.metrics_host,
+                poller_config=config,
+            )
         else:
             with open_table_store(TableStoreConfig.from_settings(settings)) as store:
                 run_sources(
-                    sources, bus, store, state, stop, metrics_port=args.metrics_port, poller_config=config
+                    sources,
+                    bus,
+                    store,
+                    state,
+                    stop,
+                    metrics_port=args.metrics_port,
+                    metrics_host=args.metrics_host,
+                    poller_config=config,
                 )
     return 0
 
@@ -120,4 +136,9 @@ def add_sources_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "--poll-seconds", type=float, default=5.0, help="wait between polls with nothing new (5)"
     )
     run.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    run.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address to serve the metrics on (default 127.0.0.1; 0.0.0.0 in a container)",
+    )
     run.set_defaults(handler=_cmd_run)

@@ -113,10 +113,14 @@ def table_store_resource(settings: Settings) -> TableStoreResource:
 
 
 def model_registry_resource(settings: Settings) -> ModelRegistryResource:
-    """The model registry of ``settings`` as a Dagster resource."""
+    """The model registry of ``settings`` as a Dagster resource; a URI with a password by its variable's name."""
     config = ModelRegistryConfig.from_settings(settings)
+    # A server URI with credentials in it is shown by its variable's name, as the ClickHouse URL is.
+    uri: str | dg.EnvVar = config.tracking_uri
+    if urlparse(config.tracking_uri).password is not None:
+        uri = dg.EnvVar(Settings.env_name("mlflow_uri"))
     return ModelRegistryResource(
-        tracking_uri=config.tracking_uri,
+        tracking_uri=uri,
         artifacts_dir=None if config.artifacts_dir is None else str(config.artifacts_dir),
         request_timeout_s=config.request_timeout_s,
         max_retries=config.max_retries,

@@ -11,19 +11,29 @@ from pathlib import Path
 from resources.service_state.base import ServiceStateStore
 from resources.service_state.embedded import embedded_state_path
 from trading_assets.core.settings import Settings
+from trading_assets.core.urls import url_with_password
 
 BACKENDS: tuple[str, ...] = ("embedded", "clickhouse")
 """Implementations by name: a SQLite file under the home, or ClickHouse tables."""
 
 
 def build_service_state(
-    *, backend: str, sqlite_path: Path, clickhouse_url: str, clickhouse_database: str
+    *,
+    backend: str,
+    sqlite_path: Path,
+    clickhouse_url: str,
+    clickhouse_database: str,
+    clickhouse_password: str | None = None,
 ) -> ServiceStateStore:
-    """The store named by ``backend``; the other backend's arguments are ignored."""
+    """The store named by ``backend``; the other backend's arguments are ignored.
+
+    ``clickhouse_password`` replaces one in the URL (``TRADEGRAPH_CLICKHOUSE_PASSWORD``, as for the stores).
+    """
     if backend == "clickhouse":
         from resources.service_state.clickhouse import ClickHouseServiceState
 
-        return ClickHouseServiceState(clickhouse_url, database=clickhouse_database)
+        url = url_with_password(clickhouse_url, clickhouse_password)
+        return ClickHouseServiceState(url, database=clickhouse_database)
     if backend == "embedded":
         from resources.service_state.embedded import EmbeddedServiceState
 
@@ -38,4 +48,7 @@ def open_service_state(settings: Settings) -> ServiceStateStore:
         sqlite_path=embedded_state_path(settings.home),
         clickhouse_url=settings.clickhouse_url,
         clickhouse_database=settings.clickhouse_database,
+        clickhouse_password=(
+            None if settings.clickhouse_password is None else settings.clickhouse_password.get_secret_value()
+        ),
     )

@@ -29,6 +29,8 @@ class ServiceStateResource(dg.ConfigurableResource):
     shows the variable's name, not the secret)."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database of the state tables."""
+    clickhouse_password: str | None = None
+    """ClickHouse password, set as an environment variable so the UI never shows it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceStateResource:
@@ -40,11 +42,17 @@ class ServiceStateResource(dg.ConfigurableResource):
             if urlparse(settings.clickhouse_url).password
             else settings.clickhouse_url
         )
+        password = (
+            None
+            if settings.clickhouse_password is None
+            else dg.EnvVar(Settings.env_name("clickhouse_password"))
+        )
         return cls(
             backend=settings.service_state,
             sqlite_path=str(embedded_state_path(settings.home)),
             clickhouse_url=url,
             clickhouse_database=settings.clickhouse_database,
+            clickhouse_password=password,
         )
 
     @contextmanager
@@ -55,6 +63,7 @@ class ServiceStateResource(dg.ConfigurableResource):
             sqlite_path=Path(self.sqlite_path),
             clickhouse_url=self.clickhouse_url,
             clickhouse_database=self.clickhouse_database,
+            clickhouse_password=self.clickhouse_password,
         )
         try:
             yield store

@@ -38,8 +38,12 @@ class ClickHouseServer(ManagedServer):
     name = "clickhouse"
     ready_timeout_s = 30.0
 
-    def __init__(self, workdir: Path, *, tcp_port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *, tcp_port: int | None = None, users_config: Path | None = None
+    ) -> None:
+        """``users_config``: a users.xml of its own (e.g. a user with a password); default the system's."""
         super().__init__(workdir)
+        self.users_config = users_config
         if shutil.which(CLICKHOUSE_BINARY) is None:
             raise FileNotFoundError(
                 f"{CLICKHOUSE_BINARY} is missing: install it with `bash scripts/setup.sh --servers` "
@@ -65,7 +69,7 @@ class ClickHouseServer(ManagedServer):
                 http_port=self.http_port,
                 interserver_port=self.interserver_port,
                 path=escape(str(data)),
-                users=USERS_CONFIG,
+                users=escape(str(self.users_config or USERS_CONFIG)),
             )
         )
         return [CLICKHOUSE_BINARY, f"--config-file={self.config_path}"]

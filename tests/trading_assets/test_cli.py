@@ -34,6 +34,7 @@ def test_every_command_has_help() -> None:
         "risk",
         "sources",
         "up",
+        "rehydrate",
         "settings",
     }
     for name, sub in commands.items():

@@ -14,3 +14,12 @@ def url_with_password(url: str, password: str | None) -> str:
     host = parts.hostname or ""
     netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with the password of its user part, if any, shown as ``***`` (for printing a URL)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{quote(parts.username or '', safe='')}:***@{netloc}"))

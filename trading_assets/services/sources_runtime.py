@@ -83,17 +83,20 @@ def run_sources(
     stop: threading.Event,
     *,
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
     poller_config: PollerConfig | None = None,
     loader_config: SourceLoaderConfig | None = None,
 ) -> SourceLoader | None:
-    """Poll every source and, when ``store`` is given, load them, until ``stop`` is set."""
+    """Poll every source and, when ``store`` is given, load them, until ``stop`` is set.
+
+    Metrics are served on ``metrics_host:metrics_port`` (loopback unless a container asks for 0.0.0.0)."""
     registry = CollectorRegistry()
     poller_metrics = SourcePollerMetrics(registry)
     loader_metrics = SourceLoaderMetrics(registry)
     poller_metrics.start((source.spec.name, source.spec.kind) for source in sources)
     loader_metrics.start(source.spec.name for source in sources)
     if metrics_port is not None:
-        serve_metrics(registry, metrics_port)
+        serve_metrics(registry, metrics_port, metrics_host)
     pollers = start_pollers(sources, bus, state, stop, config=poller_config, metrics=poller_metrics)
     loader = None
     try:
