@@ -152,7 +152,7 @@ class Queries:
     def __init__(self, store: ClickHouseTickStore, table_store: Any, archive: Any, window: list[dt.date]):
         self.store, self.table_store, self.archive, self.window = store, table_store, archive, window
         self.symbol = SYMBOLS[0]
-        self.bars_day = window[len(window) // 2]
+        self.bars_day = window[-2]  # one of the week's days
         self.timings: dict[str, list[float]] = {
             "day_bars": [],
             "day_bars_stored": [],
@@ -331,8 +331,11 @@ def main() -> None:
             admin = Client.from_url(clickhouse.url)
 
             if args.reuse:
-                figures |= json.loads(load_record.read_text())
-                window = [day for day in window if any(p.day == day for p in store.partitions())]
+                if load_record.exists():  # absent when the load was stopped before its end
+                    figures |= json.loads(load_record.read_text())
+                present = {p.day for p in store.partitions()}
+                window = [day for day in window if day in present]
+                figures["days"] = len(window)
             else:
                 started = time.perf_counter()
                 loaded = {p.day for p in store.partitions() if p.rows == args.ticks_per_day}
@@ -385,6 +388,10 @@ def main() -> None:
             queries = Queries(store, table_store, archive, window)
             seconds, _ = timed(lambda: archive.write_day(window[0], store.export(window[0])))
             print(f"archived {window[0]} in {seconds:.1f} s (not timed)")
+            # The days before yesterday are sealed in production (tick_partition seals each past day):
+            # the week's days are sealed here too, so their reads are those of sealed days.
+            seconds, _ = timed(lambda: [store.seal(day) for day in window[-8:-1]])
+            print(f"sealed {window[-8]}..{window[-2]} in {seconds:.1f} s (not timed)")
             seconds, _ = timed(
                 lambda: table_store.write_partition(
                     BARS_TABLE, queries.bars_day, compute_bars_1m(store.export(queries.bars_day))

@@ -256,7 +256,7 @@ class ClickHouseTickStore(TickStore):
             # An insert since the parts were listed may have added a duplicate that only FINAL removes:
             # the same part names after the reads mean they saw exactly the one merged part.
             after = self._execute(sql.partition_parts(), identity, operation=operation)
-            if list(after[2][0]) == list(before[2][0]):
+            if str(after[2][0]) == str(before[2][0]):
                 return tables
             merged = False
 

@@ -133,14 +133,15 @@ def partitions() -> str:
 
 def partition_parts() -> str:
     """Active parts of one partition (``%(partition_id)s``, a 'YYYYMMDD' string): (count, lowest merge
-    level, names sorted).
+    level, the names sorted and joined by commas: a String, which clickhouse-driver's NumPy mode reads
+    natively, unlike an array).
 
     A partition that is one part of level above 0 was written by a merge, which kept each key once (a
     ReplacingMergeTree merge removes duplicates within and across its parts): a sealed day that has not
     been inserted into since. Inserted parts (level 0) may hold duplicates of one insert block.
     """
     return (
-        "SELECT count(), min(level), arraySort(groupArray(name)) FROM system.parts\n"
+        "SELECT count(), min(level), arrayStringConcat(arraySort(groupArray(name)), ',') FROM system.parts\n"
         "WHERE database = %(database)s AND table = %(table)s AND active"
         " AND partition_id = %(partition_id)s"
     )
