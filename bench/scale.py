@@ -367,11 +367,16 @@ def main() -> None:
                 "disk_bytes_per_day": round(disk / len(window_parts)),
                 "bytes_per_tick": round(disk / rows, 2),
             }
+            load = (
+                f"in {figures['load_s']} s ({rows / figures['load_s']:,.0f} ticks/s, {args.parallel} at once; "
+                f"load average {figures['load_avg_after_load']})"
+                if "load_s" in figures
+                else "(load time: see the --load-only run)"
+            )
             print(
-                f"loaded {rows:,} ticks in {len(window_parts)} partitions ({figures['parts']} parts) in "
-                f"{figures['load_s']} s ({rows / figures['load_s']:,.0f} ticks/s, {args.parallel} at once); "
+                f"{rows:,} ticks in {len(window_parts)} partitions ({figures['parts']} parts) {load}; "
                 f"{disk / 1e9:.2f} GB on disk, {disk / len(window_parts) / 1e6:.0f} MB per day, "
-                f"{figures['bytes_per_tick']} bytes per tick; load average {figures['load_avg_after_load']}"
+                f"{figures['bytes_per_tick']} bytes per tick"
             )
             if args.load_only:
                 load_record.write_text(json.dumps(figures))
