@@ -33,6 +33,7 @@ Prints the figures, then one JSON object as the last line.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -46,15 +47,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from resources.tick_store.base import TickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.exchange_sim import ExchangeSimProcess
 from testkit.harness import (
     SYMBOLS,
+    VENUE,
     Processes,
     TradegraphProcess,
     expected_last_ids,
@@ -101,11 +106,14 @@ class RunResult:
 class Poller(threading.Thread):
     """Polls ClickHouse in the background: the row count (throughput) or per-symbol frontiers (latency)."""
 
-    def __init__(self, url: str, database: str, *, frontier: bool) -> None:
+    def __init__(self, url: str, database: str, *, frontier: bool, since_us: int = 0) -> None:
         super().__init__(daemon=True)
         self.client = Client.from_url(url)
         self.database = database
         self.frontier = frontier
+        # Only ticks traded from here on count: a table that already holds other days (bench/scale.py's
+        # window) is pruned to the run's partition instead of scanned every 20 ms.
+        self.since_us = since_us
         self.stop = threading.Event()
         self.counts: list[tuple[float, int]] = []  # (monotonic s, rows)
         self.frontiers: list[
@@ -113,16 +121,18 @@ class Poller(threading.Thread):
         ] = []  # (wall us at answer, symbol -> (max id, rows))
 
     def run(self) -> None:
+        where = "WHERE trade_time_us >= %(since_us)s"
         query = (
-            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks GROUP BY symbol"
+            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks {where} GROUP BY symbol"
             if self.frontier
-            else f"SELECT count() FROM {self.database}.ticks"
+            else f"SELECT count() FROM {self.database}.ticks {where}"
         )
+        params = {"since_us": self.since_us}
         interval = POLL_S if self.frontier else 0.25
         try:
             while not self.stop.wait(interval):
                 try:
-                    rows = self.client.execute(query)
+                    rows = self.client.execute(query, params)
                 except ch_errors.ServerException:
                     continue  # the loader has not created the table yet
                 if self.frontier:
@@ -153,13 +163,16 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
 
 
 def latency_ms(
-    url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]]
+    url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]], since_us: int = 0
 ) -> tuple[dict[str, float], np.ndarray]:
     """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
     client = Client.from_url(url + "?use_numpy=true")
     try:
         symbols, ids, times, received = client.execute(
-            f"SELECT symbol, trade_id, trade_time_us, receive_time_us FROM {database}.ticks", columnar=True
+            f"SELECT symbol, trade_id, trade_time_us, receive_time_us FROM {database}.ticks "
+            "WHERE trade_time_us >= %(since_us)s",
+            {"since_us": since_us},
+            columnar=True,
         )
     finally:
         client.disconnect()
@@ -231,6 +244,21 @@ def lost_and_duplicated(
     return lost, rows - distinct
 
 
+def stored_ids_since(store: TickStore, first_day: dt.date) -> dict[str, np.ndarray]:
+    """:func:`testkit.harness.stored_ids` of the days from ``first_day`` on (a window's older days are
+    neither exported nor sealed)."""
+    tables = [store.export(part.day) for part in store.partitions() if part.day >= first_day]
+    tables = [t.select(["venue", "symbol", "trade_id"]) for t in tables if t.num_rows]
+    if not tables:
+        return {}
+    table = pa.concat_tables(tables)
+    table = table.filter(pc.equal(table["venue"], VENUE))
+    return {
+        symbol: np.sort(table.filter(pc.equal(table["symbol"], symbol))["trade_id"].to_numpy())
+        for symbol in pc.unique(table["symbol"]).to_pylist()
+    }
+
+
 def kafka_run(
     name: str,
     workdir: Path,
@@ -244,10 +272,16 @@ def kafka_run(
     batch_seconds: float,
     batch_min_seconds: float,
     measure_latency: bool,
+    database: str | None = None,
+    since_us: int = 0,
 ) -> RunResult:
-    """One run of the Kafka path; every process it starts is stopped before it returns."""
+    """One run of the Kafka path; every process it starts is stopped before it returns.
+
+    ``database``: where the loader writes (default ``bench_<name>``, fresh); ``since_us``: only ticks
+    traded from then on are polled, measured, sealed and compared (the days before it are left alone).
+    """
     run_dir = workdir / name
-    database = f"bench_{name.replace('-', '_')}"
+    database = database or f"bench_{name.replace('-', '_')}"
     processes = Processes()
     try:
         broker = processes.start(KafkaBroker(run_dir / "tansu"))
@@ -320,8 +354,12 @@ def kafka_run(
                 )
         time.sleep(0.5)  # the partition assignment follows the join
         joined_before = sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
-        poller = Poller(clickhouse.url, database, frontier=measure_latency)
-        counter = poller if not measure_latency else Poller(clickhouse.url, database, frontier=False)
+        poller = Poller(clickhouse.url, database, frontier=measure_latency, since_us=since_us)
+        counter = (
+            poller
+            if not measure_latency
+            else Poller(clickhouse.url, database, frontier=False, since_us=since_us)
+        )
         streamer_procs = []
         for i in range(streamers):
             # Each streamer its own symbols and its own home: the restart state is one file per home.
@@ -358,7 +396,9 @@ def kafka_run(
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
         latency, latencies = (
-            latency_ms(clickhouse.url, database, poller.frontiers) if measure_latency else (None, None)
+            latency_ms(clickhouse.url, database, poller.frontiers, since_us)
+            if measure_latency
+            else (None, None)
         )
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
@@ -381,10 +421,14 @@ def kafka_run(
             wait_store_quiet(store, quiet_s=1.5, timeout_s=60)
             for loader in loader_procs:
                 loader.terminate()
+            first_day = dt.datetime.fromtimestamp(since_us / 1e6, dt.UTC).date()
             for part in store.partitions():
-                store.seal(part.day)
-            rows = sum(part.rows for part in store.partitions())
-            lost, duplicated = lost_and_duplicated(stored_ids(store), rows, expected_last_ids(stats))
+                if part.day >= first_day:
+                    store.seal(part.day)
+            rows = sum(part.rows for part in store.partitions() if part.day >= first_day)
+            lost, duplicated = lost_and_duplicated(
+                stored_ids_since(store, first_day), rows, expected_last_ids(stats)
+            )
         return RunResult(
             name=name,
             trades=trades,

@@ -27,7 +27,7 @@ from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import columns_to_table, numpy_columns, symbol_table
+from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
@@ -195,25 +195,70 @@ class ClickHouseTickStore(TickStore):
         end_us: int,
         venue: str | None = None,
     ) -> pa.Table:
-        """Ticks of ``symbol`` in ``[start_us, end_us)``, once each, ordered by trade time."""
+        """Ticks of ``symbol`` in ``[start_us, end_us)``, once each, ordered by trade time.
+
+        One query per stored day and venue, numeric columns only (see
+        :func:`resources.tick_store.clickhouse_sql.select_symbol_day`); days follow each other in time, so
+        the concatenation stays ordered.
+        """
         start_us, end_us = int(start_us), int(end_us)
-        params: dict[str, Any] = {"symbol": symbol}
-        if venue is not None:
-            params["venue"] = venue
-        query = sql.select_range(self.database, self.table, with_venue=venue is not None)
-        # One query per stored day (see clickhouse_sql.select_range); days follow each other in time,
-        # so the concatenation stays ordered.
         tables = []
         for partition in self.partitions():
             day = _day_range(partition.day)
             if day["start_us"] >= end_us or day["end_us"] <= start_us:
                 continue
-            params["start_us"] = max(start_us, day["start_us"])
-            params["end_us"] = min(end_us, day["end_us"])
-            result = self._execute(query, params, operation=f"read {symbol} on {partition.day}")
-            if result:
-                tables.append(columns_to_table(result, TICK_SCHEMA))
+            bounds = {"start_us": max(start_us, day["start_us"]), "end_us": min(end_us, day["end_us"])}
+            operation = f"read {symbol} on {partition.day}"
+            if venue is not None:
+                venues = [venue]
+            else:
+                found = self._execute(
+                    sql.symbol_venues(self.database, self.table),
+                    {"symbol": symbol, **bounds},
+                    operation=operation,
+                )
+                venues = [str(v) for v in found[0]] if found else []
+            day_tables = self._read_pairs(partition.day, [(v, symbol) for v in venues], bounds, operation)
+            if len(day_tables) > 1:
+                tables.append(
+                    pa.concat_tables(day_tables).sort_by(
+                        [("trade_time_us", "ascending"), ("venue", "ascending"), ("trade_id", "ascending")]
+                    )
+                )
+            else:
+                tables.extend(day_tables)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
+
+    def _read_pairs(
+        self, day: dt.date, pairs: list[tuple[str, str]], bounds: dict[str, int], operation: str
+    ) -> list[pa.Table]:
+        """Ticks of each (venue, symbol) of ``pairs`` in ``bounds`` (within ``day``), once each, one table
+        per pair ordered by (trade_time_us, trade_id); empty ones left out.
+
+        Without ``FINAL`` when the day is one part written by a merge before and after the reads (a sealed
+        day: each key once; see :func:`resources.tick_store.clickhouse_sql.partition_parts`), else with it.
+        """
+        if not pairs:
+            return []
+        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
+        before = self._execute(sql.partition_parts(), identity, operation=operation)
+        merged = int(before[0][0]) == 1 and int(before[1][0]) > 0
+        while True:
+            query = sql.select_symbol_day(self.database, self.table, final=not merged)
+            tables = []
+            for venue, symbol in pairs:
+                params = {**bounds, "venue": venue, "symbol": symbol}
+                numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
+                if numeric and len(numeric[0]):
+                    tables.append(symbol_table(venue, symbol, numeric, TICK_SCHEMA))
+            if not merged:
+                return tables
+            # An insert since the parts were listed may have added a duplicate that only FINAL removes:
+            # the same part names after the reads mean they saw exactly the one merged part.
+            after = self._execute(sql.partition_parts(), identity, operation=operation)
+            if str(after[2][0]) == str(before[2][0]):
+                return tables
+            merged = False
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
         """Runs of missing trade ids per (venue, symbol) within ``day``; content keys are ignored."""
@@ -268,13 +313,12 @@ class ClickHouseTickStore(TickStore):
         operation = f"export {day}"
         bounds = _day_range(day)
         pairs = self._execute(sql.day_symbols(self.database, self.table), bounds, operation=operation)
-        query = sql.select_symbol_day(self.database, self.table)
-        tables = []
-        for venue, symbol in zip(*pairs, strict=True) if pairs else ():
-            params = {**bounds, "venue": str(venue), "symbol": str(symbol)}
-            numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
-            if numeric and len(numeric[0]):
-                tables.append(symbol_table(str(venue), str(symbol), numeric, TICK_SCHEMA))
+        tables = self._read_pairs(
+            day,
+            [(str(v), str(sym)) for v, sym in zip(*pairs, strict=True)] if pairs else [],
+            bounds,
+            operation,
+        )
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
     def drop(self, day: dt.date) -> None:

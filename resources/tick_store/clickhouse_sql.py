@@ -60,21 +60,13 @@ def insert(database: str, table: str) -> str:
     return f"INSERT INTO {_qualified(database, table)} ({_COLUMN_LIST}) VALUES"
 
 
-def select_range(database: str, table: str, *, with_venue: bool) -> str:
-    """Ticks of one symbol (and optionally one venue) in ``[start_us, end_us)``, once each, by time.
-
-    Parameters: ``symbol``, ``start_us``, ``end_us`` and, ``with_venue``, ``venue``. ``FINAL`` merges
-    not-yet-merged duplicates at read time; duplicates share the sort key and the partition (same trade
-    time), so it removes every one of them. The range must lie within one day: 18.16 applies ``FINAL``
-    across partitions, which would also merge equal keys of different days (never merged by ``OPTIMIZE``);
-    a one-day range prunes every other partition's parts first.
-    """
-    venue = " AND venue = %(venue)s" if with_venue else ""
+def symbol_venues(database: str, table: str) -> str:
+    """The venues with ticks of ``%(symbol)s`` in ``[start_us, end_us)`` (one day), in byte order."""
     return (
-        f"SELECT {_COLUMN_LIST} FROM {_qualified(database, table)} FINAL\n"
-        "WHERE symbol = %(symbol)s AND trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s"
-        f"{venue}\n"
-        "ORDER BY trade_time_us, venue, trade_id"
+        f"SELECT venue FROM {_qualified(database, table)}\n"
+        "WHERE symbol = %(symbol)s AND trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s\n"
+        "GROUP BY venue\n"
+        "ORDER BY venue"
     )
 
 
@@ -95,18 +87,27 @@ def day_symbols(database: str, table: str) -> str:
     )
 
 
-def select_symbol_day(database: str, table: str) -> str:
+def select_symbol_day(database: str, table: str, *, final: bool = True) -> str:
     """The numeric columns (:data:`NUMERIC_COLUMNS`) of one venue's symbol in ``[start_us, end_us)``.
 
-    Parameters: ``venue``, ``symbol``, ``start_us``, ``end_us``; once each (``FINAL``, one day as in
-    :func:`select_range`), in no particular order: the caller sorts. An export of a whole day runs this
-    once per pair of :func:`day_symbols` because that is several times faster on 18.16 than one query of
-    all columns ordered on the server (a 2,000,000-tick export: about 2.5 s against 8.5-11 s): the (venue, symbol)
-    condition reads only that symbol's granules of the primary key, no String column travels or is decoded
-    row by row, and there is no server-side sort.
+    Parameters: ``venue``, ``symbol``, ``start_us``, ``end_us``; in no particular order: the caller sorts.
+    The range must lie within one day. ``final``: ``FINAL`` merges not-yet-merged duplicates at read time
+    (duplicates share the sort key and the partition, so it removes every one of them); 18.16 applies
+    ``FINAL`` across partitions, which would also merge equal keys of different days (never merged by
+    ``OPTIMIZE``), so a one-day range prunes every other partition's parts first. Without ``final`` the
+    rows come as stored: only for a partition that is one part written by a merge (a sealed day, see
+    :func:`partition_parts`), which holds each key once. ``FINAL`` is what makes a read slow on 18.16 (it
+    merges in one thread): 2,000,000 ticks of a symbol's day took 10.2 s with it and 2.9 s without on 2
+    busy cores (bench/scale.py).
+
+    Reads (:meth:`ClickHouseTickStore.read`) and the export of a whole day run this once per venue or
+    (venue, symbol) because that is several times faster on 18.16 than one query of all columns ordered on
+    the server (a 2,000,000-tick export: about 2.5 s against 8.5-11 s; one symbol's day: 10.2 s against
+    25.7 s): the (venue, symbol) condition reads only that symbol's granules of the primary key, no String
+    column travels or is decoded row by row, and there is no server-side sort.
     """
     return (
-        f"SELECT {', '.join(NUMERIC_COLUMNS)} FROM {_qualified(database, table)} FINAL\n"
+        f"SELECT {', '.join(NUMERIC_COLUMNS)} FROM {_qualified(database, table)}{' FINAL' if final else ''}\n"
         "WHERE venue = %(venue)s AND symbol = %(symbol)s\n"
         "  AND trade_time_us >= %(start_us)s AND trade_time_us < %(end_us)s"
     )
@@ -131,9 +132,16 @@ def partitions() -> str:
 
 
 def partition_parts() -> str:
-    """Active parts of one partition (``%(partition_id)s``, a 'YYYYMMDD' string)."""
+    """Active parts of one partition (``%(partition_id)s``, a 'YYYYMMDD' string): (count, lowest merge
+    level, the names sorted and joined by commas: a String, which clickhouse-driver's NumPy mode reads
+    natively, unlike an array).
+
+    A partition that is one part of level above 0 was written by a merge, which kept each key once (a
+    ReplacingMergeTree merge removes duplicates within and across its parts): a sealed day that has not
+    been inserted into since. Inserted parts (level 0) may hold duplicates of one insert block.
+    """
     return (
-        "SELECT count() FROM system.parts\n"
+        "SELECT count(), min(level), arrayStringConcat(arraySort(groupArray(name)), ',') FROM system.parts\n"
         "WHERE database = %(database)s AND table = %(table)s AND active"
         " AND partition_id = %(partition_id)s"
     )

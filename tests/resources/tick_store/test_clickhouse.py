@@ -21,6 +21,7 @@ from resources.tick_store import (
 from testkit.servers import ClickHouseServer, free_port
 from tests.resources.clickhouse.admin import drop_database
 from tests.resources.tick_store.helpers import DAY1, day_start_us, ids, table, tick
+from trading_assets.core.time import US_PER_DAY
 
 
 def test_unreachable_server_fails_the_first_call_not_the_constructor_naming_host_and_operation() -> None:
@@ -188,4 +189,46 @@ def test_gaps_of_a_busy_day_are_found_without_running_out_of_memory(
         assert [(g.symbol, g.first_missing, g.last_missing) for g in gaps] == [("BTCUSDT", 1_000, 1_009)]
     finally:
         store.close()
+        drop_database(clickhouse_server.url, database)
+
+
+def test_a_sealed_day_read_without_final_still_hides_a_duplicate_inserted_after_the_seal(
+    clickhouse_server: ClickHouseServer,
+) -> None:
+    # A sealed day (one merged part) is read without FINAL; a later insert adds a second part, and with it
+    # the store must go back to FINAL, or the re-inserted trade would come back twice.
+    database = "tick_store_sealed_then_inserted"
+    day = (day_start_us(DAY1), day_start_us(DAY1) + US_PER_DAY)
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
+            store.insert(table([tick(1), tick(2), tick(3)]))
+            store.insert(table([tick(2)]))
+            assert store.seal(DAY1) == 3
+            sealed = store.read(symbol="BTCUSDT", start_us=day[0], end_us=day[1])
+
+            store.insert(table([tick(3), tick(4)]))  # a late replay: trade 3 again, and a new one
+            read = store.read(symbol="BTCUSDT", start_us=day[0], end_us=day[1])
+            exported = store.export(DAY1)
+
+        assert ids(sealed) == [1, 2, 3]
+        assert ids(read) == [1, 2, 3, 4]
+        assert ids(exported) == [1, 2, 3, 4]
+    finally:
+        drop_database(clickhouse_server.url, database)
+
+
+def test_duplicates_within_one_inserted_part_are_read_once(clickhouse_server: ClickHouseServer) -> None:
+    # One insert block with a trade twice is one part of level 0: only FINAL (or a merge) removes the copy.
+    database = "tick_store_one_part_duplicates"
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
+            store.insert(table([tick(1), tick(2), tick(2), tick(3)]))
+            read = store.read(
+                symbol="BTCUSDT", start_us=day_start_us(DAY1), end_us=day_start_us(DAY1) + US_PER_DAY
+            )
+            exported = store.export(DAY1)
+
+        assert ids(read) == [1, 2, 3]
+        assert ids(exported) == [1, 2, 3]
+    finally:
         drop_database(clickhouse_server.url, database)

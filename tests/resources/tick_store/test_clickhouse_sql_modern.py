@@ -71,7 +71,7 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
     assert statements == {
         "create_table",
         "insert",
-        "select_range",
+        "symbol_venues",
         "day_symbols",
         "select_symbol_day",
         "count_range",
@@ -83,21 +83,12 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
     }
 
 
-def test_select_range_returns_each_trade_once_by_time(modern: Modern, ticks_table: str) -> None:
-    params = {"symbol": "BTCUSDT", **day_params()}
+def test_symbol_venues_lists_the_venues_of_one_symbol_in_the_range(modern: Modern, ticks_table: str) -> None:
+    rows = modern.rows(sql.symbol_venues(DATABASE, ticks_table), {"symbol": "BTCUSDT", **day_params()})
+    other = modern.rows(sql.symbol_venues(DATABASE, ticks_table), {"symbol": "SOLUSDT", **day_params()})
 
-    rows = modern.rows(sql.select_range(DATABASE, ticks_table, with_venue=False), params)
-    with_venue = modern.rows(
-        sql.select_range(DATABASE, ticks_table, with_venue=True), {**params, "venue": "binance"}
-    )
-    other_venue = modern.rows(
-        sql.select_range(DATABASE, ticks_table, with_venue=True), {**params, "venue": "sim"}
-    )
-
-    assert [row[2] for row in rows] == [1, 2, 3, 6]
-    assert with_venue == rows
-    assert other_venue == []
-    assert rows[0] == tuple(table([tick(1)]).to_pylist()[0].values())
+    assert rows == [("binance",)]
+    assert other == []
 
 
 def test_day_symbols_lists_each_venue_symbol_of_the_day_in_order(modern: Modern, ticks_table: str) -> None:
@@ -119,6 +110,15 @@ def test_select_symbol_day_returns_the_numeric_columns_of_one_symbol_once_each(
     assert sorted(rows)[0] == tuple(table([tick(1)]).to_pylist()[0].values())[2:]
 
 
+def test_select_symbol_day_without_final_returns_the_rows_as_stored(modern: Modern, ticks_table: str) -> None:
+    params = {"venue": "binance", "symbol": "BTCUSDT", **day_params()}
+
+    rows = modern.rows(sql.select_symbol_day(DATABASE, ticks_table, final=False), params)
+
+    assert "FINAL" not in sql.select_symbol_day(DATABASE, ticks_table, final=False)
+    assert sorted(row[0] for row in rows) == [1, 2, 2, 3, 6]  # the duplicate of trade 2 not merged yet
+
+
 def test_partitions_and_counts_see_stored_rows(modern: Modern, ticks_table: str) -> None:
     identity = {"database": DATABASE, "table": ticks_table}
 
@@ -128,6 +128,7 @@ def test_partitions_and_counts_see_stored_rows(modern: Modern, ticks_table: str)
 
     assert [(pid, rows) for pid, rows, _ in partitions] == [(str(DAY1_PARTITION), 8), ("20240302", 1)]
     assert parts[0][0] >= 1
+    assert len(parts[0][2].split(",")) == parts[0][0]  # one name per part
     assert counted == [(8,)]
 
 
@@ -163,4 +164,4 @@ def test_identifiers_are_validated_before_any_sql_is_rendered(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
         sql.insert(bad, "ticks")
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
-        sql.select_range("tradegraph", bad, with_venue=False)
+        sql.select_symbol_day("tradegraph", bad)

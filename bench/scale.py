@@ -1,0 +1,454 @@
+"""Scale: a rolling window of ``--days`` x ``--ticks-per-day`` ticks (default 50 x 10,000,000 = 500M) in
+ClickHouse 18.16, queried while the real ingestion path runs at 5,000 ticks/s.
+
+1. Starts ClickHouse 18.16 (testkit launcher) with its data under ``--workdir`` (on disk) and creates the
+   tick table with the store's own DDL (:class:`resources.tick_store.clickhouse.ClickHouseTickStore`).
+2. Loads the window server-side, one ``INSERT INTO ticks SELECT ... FROM numbers(n)`` per day (the days
+   before today, UTC): venue ``sim``, 5 symbols, trade ids increasing per symbol across days, trade times
+   spread over the day (evenly with jitter, increasing per symbol), prices a sum of sinusoids with noise
+   around each symbol's level, random quantities and sides. Each insert is written as one part per day
+   (no merge left to wait for); the load time and ``system.parts`` (rows, bytes on disk per day) are
+   reported.
+3. Archives the oldest day to a local folder (the project's archive; not timed) so retention may drop it,
+   and stores one day's bars in the table store (``bars_1m``, as the asset does; not timed).
+4. Ingestion without queries: ``exchange-sim -> tradegraph stream -> Tansu -> tradegraph load`` into the
+   same table at ``--rate`` for ``--ingest-trades`` trades, exchange-to-queryable latency measured as
+   bench/ingest.py does (its ``kafka_run``; only the run's own ticks are polled and checked). The run's
+   ticks are then dropped so the next run starts from the same window.
+5. The same run with queries running from its first stored tick to its end, over and over: one day's
+   1-minute bars for one symbol (the tick store's ``read`` of that day + ``compute_bars_1m``, and the
+   stored bars read from the table store), one symbol's week of ticks (the tick store's ``read``), and once
+   each the seal of the newest window day (``seal``) and retention dropping the oldest
+   (``days_to_drop`` + ``drop``, the body of the ``hot_retention`` asset).
+
+Prints the figures, then one JSON object as the last line. Deletes ``--workdir`` at the end unless
+``--keep``.
+
+    .venv/bin/python bench/scale.py [--days 50] [--ticks-per-day 10000000] [--workdir /var/tmp/tradegraph-scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from clickhouse_driver import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import RunResult, kafka_run
+
+from resources.archive.factory import TickArchiveConfig, open_tick_archive
+from resources.table_store.factory import TableStoreConfig, open_table_store
+from resources.tick_store.clickhouse import ClickHouseTickStore
+from testkit.harness import SYMBOLS, VENUE
+from testkit.servers import ClickHouseServer, install_cleanup_handlers
+from trading_assets.archive.retention import days_to_drop
+from trading_assets.core.time import US_PER_DAY, day_bounds_us
+from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
+
+DATABASE = "bench_scale"
+# Price level and quantity scale per symbol, roughly the real ones.
+LEVELS = dict(zip(SYMBOLS, [60_000.0, 3_000.0, 150.0, 0.5, 0.6], strict=True))
+QUANTITY_SCALE = dict(zip(SYMBOLS, [0.5, 5.0, 50.0, 5_000.0, 4_000.0], strict=True))
+
+# One day of the window. number k: symbol k / per_symbol, that symbol's (k % per_symbol)th trade of the
+# day: rows come out in the table's sort order (venue, symbol, trade_id), which spares the server the sort
+# of each inserted block (several times the cost of generating it, on 2 busy cores).
+GENERATE_DAY = """
+INSERT INTO {table} (venue, symbol, trade_id, price, quantity, side, trade_time_us, event_time_us,
+                     receive_time_us)
+SELECT venue, symbol, trade_id, price, quantity, side, trade_time_us,
+       trade_time_us + toInt64(intHash64(number + %(seed)s + 1) %% 5000) AS event_time_us,
+       event_time_us + 2000 + toInt64(intHash64(number + %(seed)s + 2) %% 20000) AS receive_time_us
+FROM (
+    SELECT number, %(venue)s AS venue, intDiv(number, %(per_symbol)s) AS s, number %% %(per_symbol)s AS i,
+           arrayElement(%(symbols)s, s + 1) AS symbol,
+           toInt64(%(first_id)s + i) AS trade_id,
+           toInt64(%(day_start_us)s + i * %(spacing_us)s + intHash64(number + %(seed)s) %% %(spacing_us)s)
+               AS trade_time_us,
+           trade_time_us / 86400000000.0 AS t,
+           round(arrayElement(%(levels)s, s + 1) * (1
+                 + 0.04 * sin(2 * pi() * (t / 9.7 + s * 0.21))
+                 + 0.015 * sin(2 * pi() * (t * 1.3 + s * 0.37))
+                 + 0.004 * sin(2 * pi() * (t * 24 * 2.1 + s))
+                 + 0.0005 * ((intHash64(number + %(seed)s + 3) %% 2001) - 1000) / 1000), 4) AS price,
+           round(0.0001 + (intHash64(number + %(seed)s + 4) %% 100000) / 100000.0
+                 * arrayElement(%(quantity_scale)s, s + 1), 6) AS quantity,
+           toInt8(if(intHash64(number + %(seed)s + 5) %% 2 = 0, 1, -1)) AS side
+    FROM numbers(%(rows)s)
+)
+"""
+
+
+def generate_day(url: str, day: dt.date, index: int, ticks: int) -> float:
+    """Insert day number ``index`` of the window (``ticks`` rows, one part); the seconds it took."""
+    per_symbol = ticks // len(SYMBOLS)
+    symbols = sorted(SYMBOLS)  # the table's order
+    params = {
+        "seed": index * 1_000_003,
+        "venue": VENUE,
+        "symbols": symbols,
+        "first_id": index * per_symbol + 1,
+        "day_start_us": day_bounds_us(day)[0],
+        "spacing_us": US_PER_DAY // per_symbol,
+        "levels": [LEVELS[symbol] for symbol in symbols],
+        "quantity_scale": [QUANTITY_SCALE[symbol] for symbol in symbols],
+        "rows": per_symbol * len(SYMBOLS),
+        "per_symbol": per_symbol,
+    }
+    settings = {
+        "max_block_size": 1_048_576,
+        # The whole day squashed into one block: one part per day, nothing left to merge.
+        "min_insert_block_size_rows": ticks,
+        "min_insert_block_size_bytes": 1 << 34,
+        "max_threads": 1,
+        "max_memory_usage": 8 << 30,
+    }
+    separator = "&" if "?" in url else "?"
+    client = Client.from_url(f"{url}{separator}send_receive_timeout=3600")
+    try:
+        started = time.perf_counter()
+        client.execute(GENERATE_DAY.format(table=f"{DATABASE}.ticks"), params, settings=settings)
+        return time.perf_counter() - started
+    finally:
+        client.disconnect()
+
+
+def parts(client: Client) -> list[tuple[str, int, int, int]]:
+    """(partition id, rows, bytes on disk, parts) of the tick table's active parts, per partition."""
+    return [
+        (str(p), int(r), int(b), int(n))
+        for p, r, b, n in client.execute(
+            "SELECT partition_id, sum(rows), sum(bytes_on_disk), count() FROM system.parts "
+            "WHERE database = %(database)s AND table = 'ticks' AND active GROUP BY partition_id "
+            "ORDER BY partition_id",
+            {"database": DATABASE},
+        )
+    ]
+
+
+def timed(step: Any) -> tuple[float, Any]:
+    """(seconds, result) of ``step()``."""
+    started = time.perf_counter()
+    result = step()
+    return time.perf_counter() - started, result
+
+
+class Queries:
+    """The query set, run in a loop while ingestion runs (``run_until``); timings per query."""
+
+    def __init__(self, store: ClickHouseTickStore, table_store: Any, archive: Any, window: list[dt.date]):
+        self.store, self.table_store, self.archive, self.window = store, table_store, archive, window
+        self.symbol = SYMBOLS[0]
+        self.bars_day = window[-2]  # one of the week's days
+        self.timings: dict[str, list[float]] = {
+            "day_bars": [],
+            "day_bars_stored": [],
+            "week_read": [],
+            "seal": [],
+            "retention": [],
+        }
+        self.notes: dict[str, Any] = {}
+
+    def day_bars(self) -> None:
+        start, end = day_bounds_us(self.bars_day)
+        seconds, bars = timed(
+            lambda: compute_bars_1m(self.store.read(symbol=self.symbol, start_us=start, end_us=end))
+        )
+        self.timings["day_bars"].append(seconds)
+        self.notes["day_bars_rows"] = bars.num_rows
+        seconds, stored = timed(
+            lambda: self.table_store.read(
+                BARS_TABLE, start_us=start, end_us=end, filters={"symbol": self.symbol}
+            )
+        )
+        self.timings["day_bars_stored"].append(seconds)
+        self.notes["day_bars_stored_rows"] = stored.num_rows
+
+    def week_read(self) -> None:
+        week = self.window[-8:-1]  # seven full days, not the one the seal rewrites
+        seconds, ticks = timed(
+            lambda: self.store.read(
+                symbol=self.symbol, start_us=day_bounds_us(week[0])[0], end_us=day_bounds_us(week[-1])[1]
+            )
+        )
+        self.timings["week_read"].append(seconds)
+        self.notes["week_rows"] = ticks.num_rows
+
+    def seal(self) -> None:
+        day = self.window[-1]
+        self.notes["seal_day"] = day.isoformat()
+        seconds, rows = timed(lambda: self.store.seal(day))
+        self.timings["seal"].append(seconds)
+        self.notes["seal_rows"] = rows
+
+    def retention(self) -> None:
+        today = dt.datetime.now(dt.UTC).date()
+
+        def drop() -> list[dt.date]:
+            # The body of the hot_retention asset: counts from the store, records from the archive.
+            store_rows = {p.day: p.rows for p in self.store.partitions()}
+            archived = {record.day: record for record in self.archive.days()}
+            dropped = days_to_drop(
+                sorted(store_rows),
+                archived,
+                store_rows,
+                today=today,
+                hot_retention_days=(today - self.window[0]).days - 1,
+            )
+            for day in dropped:
+                self.store.drop(day)
+            return dropped
+
+        seconds, dropped = timed(drop)
+        self.timings["retention"].append(seconds)
+        self.notes["retention_dropped"] = [day.isoformat() for day in dropped]
+
+    def run_until(self, done: threading.Event) -> None:
+        """Every query once (seal and retention only the first time), then bars and week until ``done``."""
+        self.day_bars()
+        self.week_read()
+        self.seal()
+        self.retention()
+        while not done.is_set():
+            self.day_bars()
+            if not done.is_set():
+                self.week_read()
+
+
+def ingest(
+    name: str, workdir: Path, clickhouse: ClickHouseServer, args: argparse.Namespace, queries: Queries | None
+) -> RunResult:
+    """One bench/ingest.py latency run into the window's table, with ``queries`` running meanwhile."""
+    since_us = time.time_ns() // 1_000
+    done = threading.Event()
+    result: list[RunResult] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(
+                kafka_run(
+                    name,
+                    workdir,
+                    clickhouse,
+                    trades=args.ingest_trades,
+                    rate=args.rate,
+                    streamers=1,
+                    loaders=1,
+                    batch_rows=100_000,
+                    batch_seconds=0.1,
+                    batch_min_seconds=0.02,
+                    measure_latency=True,
+                    database=DATABASE,
+                    since_us=since_us,
+                )
+            )
+        except BaseException as exc:  # re-raised in the main thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    if queries is not None:
+        client = Client.from_url(clickhouse.url)
+        try:
+            # Start with the trades (kafka_run first waits for the loader's group to settle).
+            while not done.is_set():
+                counted = client.execute(
+                    f"SELECT count() FROM {DATABASE}.ticks WHERE trade_time_us >= %(since_us)s",
+                    {"since_us": since_us},
+                )
+                if counted[0][0] > 0:
+                    break
+                time.sleep(0.1)
+        finally:
+            client.disconnect()
+        queries.run_until(done)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def ms(values: list[float]) -> float | None:
+    """Median of ``values`` seconds, in ms (None when empty)."""
+    return round(statistics.median(values) * 1000, 1) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=50, help="days in the window (50)")
+    parser.add_argument("--ticks-per-day", type=int, default=10_000_000, help="ticks per day (10,000,000)")
+    parser.add_argument("--workdir", type=Path, default=Path("/var/tmp/tradegraph-scale"), help="on disk")
+    parser.add_argument("--parallel", type=int, default=2, help="days generated at once (2)")
+    parser.add_argument("--rate", type=float, default=5_000.0, help="ingestion rate, ticks/s (5,000)")
+    parser.add_argument("--ingest-trades", type=int, default=300_000, help="trades per ingest run (300,000)")
+    parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the window, keep it and stop (measure later: --reuse)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the window a --load-only run left in --workdir"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="load only the days missing from the window in --workdir"
+    )
+    args = parser.parse_args()
+    if args.days < 9 or args.ticks_per_day % len(SYMBOLS):
+        raise SystemExit(f"--days must be >= 9 and --ticks-per-day a multiple of {len(SYMBOLS)}")
+    install_cleanup_handlers()
+    # A load kept for a later --reuse is never deleted, not even when it fails half way (--resume).
+    args.keep = args.keep or args.load_only
+    load_record = args.workdir / "load.json"
+    if not (args.reuse or args.resume):
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        args.workdir.mkdir(parents=True)
+    today = dt.datetime.now(dt.UTC).date()
+    window = [today - dt.timedelta(days=args.days - i) for i in range(args.days)]
+    figures: dict[str, Any] = {"days": args.days, "ticks_per_day": args.ticks_per_day, "cpus": os.cpu_count()}
+    print(
+        f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.2f}; window {window[0]}..{window[-1]}"
+    )
+    try:
+        with ClickHouseServer(args.workdir / "clickhouse") as clickhouse:
+            assert isinstance(clickhouse, ClickHouseServer)
+            store = ClickHouseTickStore(clickhouse.url, database=DATABASE)
+            store.partitions()  # creates the database and the table with the store's DDL
+            admin = Client.from_url(clickhouse.url)
+
+            if args.reuse:
+                if load_record.exists():  # absent when the load was stopped before its end
+                    figures |= json.loads(load_record.read_text())
+                present = {p.day for p in store.partitions()}
+                window = [day for day in window if day in present]
+                figures["days"] = len(window)
+            else:
+                started = time.perf_counter()
+                loaded = {p.day for p in store.partitions() if p.rows == args.ticks_per_day}
+                todo = [(i, day) for i, day in enumerate(window) if day not in loaded]
+                print(f"{len(loaded)} days loaded before, {len(todo)} to load")
+                with ThreadPoolExecutor(args.parallel) as pool:
+                    # Newest first: a load cut short still leaves a window that ends yesterday.
+                    per_day = list(
+                        pool.map(
+                            lambda item: generate_day(clickhouse.url, item[1], item[0], args.ticks_per_day),
+                            reversed(todo),
+                        )
+                    )
+                figures["load_s"] = round(time.perf_counter() - started, 1)
+                figures["load_day_s_median"] = round(statistics.median(per_day), 1)
+                figures["load_avg_after_load"] = round(os.getloadavg()[0], 2)
+            # Merges: a day is one part already; wait for any the server still runs.
+            started = time.perf_counter()
+            while admin.execute("SELECT count() FROM system.merges")[0][0]:
+                time.sleep(1)
+            figures["merge_wait_s"] = round(time.perf_counter() - started, 1)
+            window_parts = parts(admin)
+            rows = sum(r for _, r, _, _ in window_parts)
+            disk = sum(b for _, _, b, _ in window_parts)
+            figures |= {
+                "rows": rows,
+                "parts": sum(n for *_, n in window_parts),
+                "disk_bytes": disk,
+                "disk_bytes_per_day": round(disk / len(window_parts)),
+                "bytes_per_tick": round(disk / rows, 2),
+            }
+            load = (
+                f"in {figures['load_s']} s ({rows / figures['load_s']:,.0f} ticks/s, {args.parallel} at once; "
+                f"load average {figures['load_avg_after_load']})"
+                if "load_s" in figures
+                else "(load time: see the --load-only run)"
+            )
+            print(
+                f"{rows:,} ticks in {len(window_parts)} partitions ({figures['parts']} parts) {load}; "
+                f"{disk / 1e9:.2f} GB on disk, {disk / len(window_parts) / 1e6:.0f} MB per day, "
+                f"{figures['bytes_per_tick']} bytes per tick"
+            )
+            if args.load_only:
+                load_record.write_text(json.dumps(figures))
+                print(json.dumps(figures))
+                return
+
+            # Not timed: the oldest day archived (retention drops only archived days), one day's bars stored.
+            archive = open_tick_archive(TickArchiveConfig(location=str(args.workdir / "archive")))
+            table_store = open_table_store(
+                TableStoreConfig(
+                    kind="clickhouse", clickhouse_url=clickhouse.url, clickhouse_database=DATABASE
+                )
+            )
+            queries = Queries(store, table_store, archive, window)
+            seconds, _ = timed(lambda: archive.write_day(window[0], store.export(window[0])))
+            print(f"archived {window[0]} in {seconds:.1f} s (not timed)")
+            # The days before yesterday are sealed in production (tick_partition seals each past day):
+            # the week's days are sealed here too, so their reads are those of sealed days.
+            seconds, _ = timed(lambda: [store.seal(day) for day in window[-8:-1]])
+            print(f"sealed {window[-8]}..{window[-2]} in {seconds:.1f} s (not timed)")
+            seconds, _ = timed(
+                lambda: table_store.write_partition(
+                    BARS_TABLE, queries.bars_day, compute_bars_1m(store.export(queries.bars_day))
+                )
+            )
+            print(f"stored the bars of {queries.bars_day} in {seconds:.1f} s (not timed)")
+
+            baseline = ingest("baseline", args.workdir, clickhouse, args, None)
+            for part in store.partitions():
+                if part.day >= today:
+                    store.drop(part.day)  # the next run's exchange starts its trade ids at 1 again
+            figures["load_avg_baseline"] = round(os.getloadavg()[0], 2)
+            loaded = ingest("queries", args.workdir, clickhouse, args, queries)
+            figures["load_avg_queries"] = round(os.getloadavg()[0], 2)
+            admin.disconnect()
+            store.close()
+            table_store.close()
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+    timings = queries.timings
+    for run in (baseline, loaded):
+        lat = run.latency_ms or {}
+        print(
+            f"ingest {run.name:<8} at {args.rate:,.0f} ticks/s: p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
+            f"max {lat['max']:.0f} ms over {lat['trades']:,} trades; lost {run.lost}, duplicated {run.duplicated}"
+        )
+    for name, values in timings.items():
+        print(f"{name:<16} {len(values)} runs: " + ", ".join(f"{v * 1000:.0f}" for v in values) + " ms")
+    print(f"notes: {queries.notes}; load average after {os.getloadavg()[0]:.2f}")
+    base_lat, query_lat = baseline.latency_ms or {}, loaded.latency_ms or {}
+    figures |= {
+        "day_bars_ms": ms(timings["day_bars"]),
+        "day_bars_stored_ms": ms(timings["day_bars_stored"]),
+        "week_read_s": round(statistics.median(timings["week_read"]), 2),
+        "week_rows": queries.notes.get("week_rows"),
+        "seal_s": round(timings["seal"][0], 2),
+        "retention_s": round(timings["retention"][0], 3),
+        "retention_dropped": queries.notes.get("retention_dropped"),
+        "query_rounds": len(timings["day_bars"]),
+        "ingest_p99_ms": round(query_lat["p99"], 1),
+        "ingest_p50_ms": round(query_lat["p50"], 1),
+        "ingest_max_ms": round(query_lat["max"], 1),
+        "ingest_p99_ms_no_queries": round(base_lat["p99"], 1),
+        "ingest_p50_ms_no_queries": round(base_lat["p50"], 1),
+        "ingest_max_ms_no_queries": round(base_lat["max"], 1),
+        "ingest_trades": args.ingest_trades,
+        "lost": baseline.lost + loaded.lost,
+        "duplicated": baseline.duplicated + loaded.duplicated,
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
