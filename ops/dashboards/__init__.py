@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.dashboards import ingestion, models, portfolio, services, sources, ticks, trading
+from ops.dashboards import energy, ingestion, models, portfolio, services, sources, ticks, trading
 from ops.dashboards.panels import Board
 
 OUTPUT = Path(__file__).resolve().parents[2] / "docker" / "grafana" / "dashboards"
@@ -19,7 +19,9 @@ OUTPUT = Path(__file__).resolve().parents[2] / "docker" / "grafana" / "dashboard
 
 def boards() -> list[Board]:
     """Every dashboard, in menu order."""
-    return [module.build() for module in (portfolio, trading, models, ticks, ingestion, sources, services)]
+    return [
+        module.build() for module in (portfolio, trading, models, ticks, ingestion, sources, energy, services)
+    ]
 
 
 def write(directory: Path = OUTPUT) -> list[Path]:

@@ -106,8 +106,15 @@ class Board:
 
     def expressions(self) -> list[str]:
         """Every PromQL expression of the dashboard's panels."""
+        return [target["expr"] for target in self._targets() if "expr" in target]
+
+    def sql(self) -> list[str]:
+        """Every ClickHouse SQL query of the dashboard's panels (see ops.dashboards.sql)."""
+        return [target["rawSql"] for target in self._targets() if "rawSql" in target]
+
+    def _targets(self) -> list[dict[str, str]]:
         data = json.loads(self.to_json())
-        return [target["expr"] for panel in data["panels"] for target in panel.get("targets") or []]
+        return [target for panel in data["panels"] for target in panel.get("targets") or []]
 
 
 def board(

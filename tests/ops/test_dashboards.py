@@ -38,8 +38,14 @@ def test_every_board_has_a_unique_uid_unique_panel_ids_and_queries_on_the_provis
         for panel in model["panels"]:
             if panel["type"] == "row":
                 continue
-            assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}, panel["title"]
-            assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+            if panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}:
+                assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+            else:
+                # The SQL panels: the provisioned ClickHouse data source, each target raw SQL on it.
+                assert panel["datasource"] == {"type": "grafana-clickhouse-datasource", "uid": "clickhouse"}
+                assert panel["targets"] and all(
+                    t["rawSql"] and t["datasource"] == panel["datasource"] for t in panel["targets"]
+                ), panel["title"]
 
 
 def test_the_boards_cover_what_operators_watch() -> None:
@@ -53,6 +59,7 @@ def test_the_boards_cover_what_operators_watch() -> None:
         "tradegraph ticks",
         "tradegraph ingestion",
         "tradegraph sources",
+        "tradegraph energy",
         "tradegraph services",
     } == titles
     for metric in (
