@@ -1,10 +1,12 @@
 """Memory diagnostics for long runs: where a service's Python heap grows, from inside the process.
 
 ``TRADEGRAPH_MEMTRACE=DIR`` (or ``DIR,SECONDS``) makes any ``tradegraph`` command start :mod:`tracemalloc`
-and write, every SECONDS (60), ``DIR/<command>-<pid>-<n>.txt``: the traced total and the 25 source lines
-whose allocations grew most since the first report (the baseline), with their size and count. The
-variable is read once, by the command line at start; unset, nothing is traced (tracing slows Python
-down by about half and costs memory itself). ``bench/soak.py --service-env`` passes it to the services.
+SECONDS (60) after it started (the imports and the start-up are not traced: tracing them is slow, and
+start-up is not what grows), take a baseline, and then write, every SECONDS, ``DIR/<command>-<pid>-<n>.txt``:
+the traced total and the 25 allocation sites (with their callers) that grew most since the baseline, with
+their size and count. Memory held by pyarrow's own allocator is not traced (numpy's is). The variable is
+read once, by the command line at start; unset, nothing is traced (tracing slows Python down and costs
+memory itself). ``bench/soak.py --service-env`` passes it to the services.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class Memtrace(threading.Thread):
 
     def run(self) -> None:
         self.config.folder.mkdir(parents=True, exist_ok=True)
+        if self._stopping.wait(self.config.every_s):
+            return
+        tracemalloc.start(FRAMES)
         baseline = tracemalloc.take_snapshot()
         while not self._stopping.wait(self.config.every_s):
             self.write(baseline)
@@ -95,8 +100,9 @@ def start_from_env(environ: Mapping[str, str], command: str) -> Memtrace | None:
     if not value:
         return None
     config = MemtraceConfig.parse(value)
-    tracemalloc.start(FRAMES)
     tracer = Memtrace(config, command)
     tracer.start()
-    log.warning("tracemalloc on: heap reports every %g s in %s", config.every_s, config.folder)
+    log.warning(
+        "tracemalloc in %g s: heap reports every %g s in %s", config.every_s, config.every_s, config.folder
+    )
     return tracer
