@@ -52,7 +52,7 @@ def report(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: int =
     filters = [tracemalloc.Filter(False, name) for name in _IGNORED]
     base, current = baseline.filter_traces(filters), now.filter_traces(filters)
     total = sum(stat.size for stat in current.statistics("filename"))
-    lines = [f"traced {total / 1024**2:.1f} MB"]
+    lines = [f"traced {total / 1024**2:.1f} MB; {outside_python()}"]
     for diff in current.compare_to(base, "traceback")[:top]:
         lines.append(
             f"{diff.size_diff / 1024**2:+9.2f} MB ({diff.count_diff:+,} blocks) now {diff.size / 1024**2:.2f} MB"
@@ -61,6 +61,29 @@ def report(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: int =
             f"      {line.strip()}" for line in diff.traceback.format(limit=FRAMES, most_recent_first=True)
         )
     return "\n".join(lines) + "\n"
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MB (Linux ``/proc``); NaN elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def outside_python() -> str:
+    """RSS and pyarrow's memory pool, which tracemalloc does not see (so a report can say where RSS went)."""
+    import pyarrow as pa  # the services have it loaded already
+
+    pool = pa.default_memory_pool()
+    return (
+        f"RSS {rss_mb():.1f} MB; pyarrow {pool.backend_name} pool {pool.bytes_allocated() / 1024**2:.1f} MB "
+        f"allocated, {pool.max_memory() / 1024**2:.1f} MB at most"
+    )
 
 
 class Memtrace(threading.Thread):

@@ -33,7 +33,7 @@ def test_report_names_the_line_that_grew_most() -> None:
 
     # Assert: the entry that grew most is about 4 MB, and its frames point at _grow in this file
     lines = text.splitlines()
-    assert lines[0].startswith("traced ")
+    assert lines[0].startswith("traced ") and "RSS" in lines[0] and "pyarrow" in lines[0]
     assert float(lines[1].split()[0]) >= 3.5, text
     frames = []
     for line in lines[2:]:
