@@ -172,8 +172,15 @@ def progress_line(sample: Sample) -> str:
     )
 
 
+WINDOW = 5
+"""Samples whose median stands for the start (after the warm-up) and for the end in ``growth_pct_median``."""
+
+
 def growth(samples: list[Sample], warmup_s: float) -> dict[str, dict[str, float]]:
-    """Per process: RSS at the first sample after the warm-up, at the end, growth % and slope MB/h."""
+    """Per process (and the three services summed): RSS at the first sample after the warm-up and at the
+    last, growth % between them, the same between the medians of the first and the last :data:`WINDOW`
+    samples (RSS of a process that allocates in bursts swings by tens of MB from one sample to the next),
+    and the least-squares slope in MB/h."""
     after = [s for s in samples if s.t_s >= warmup_s]
     if len(after) < 2:
         return {}
@@ -186,13 +193,43 @@ def growth(samples: list[Sample], warmup_s: float) -> dict[str, dict[str, float]
             series = np.array([s.rss_mb[name] for s in after])
         t_h = np.array([s.t_s for s in after]) / 3600
         slope = float(np.polyfit(t_h, series, 1)[0]) if np.all(np.isfinite(series)) else float("nan")
+        window = min(WINDOW, len(series) // 2) or 1
+        first, last = float(np.median(series[:window])), float(np.median(series[-window:]))
         out[name] = {
             "after_warmup_mb": round(float(series[0]), 1),
             "end_mb": round(float(series[-1]), 1),
             "max_mb": round(float(np.nanmax(series)), 1),
             "growth_pct": round(float((series[-1] - series[0]) / series[0] * 100), 2),
+            "growth_pct_median": round((last - first) / first * 100, 2),
             "slope_mb_per_h": round(slope, 1),
         }
+    return out
+
+
+_LINE = re.compile(r"^\[\s*([\d.]+) s\] generated ([\d,]+) stored ([\d,]+) \| (.*?) \| ")
+_PROC = re.compile(r"(\S+) ([\d.]+|nan)MB/(\S+)c/(-?\d+)fd")
+
+
+def samples_from_log(path: Path) -> list[Sample]:
+    """The samples of a soak's progress lines (to recompute the figures of a finished or cut-short run)."""
+    out = []
+    for line in path.read_text().splitlines():
+        match = _LINE.match(line)
+        if match is None:
+            continue
+        procs = _PROC.findall(match[4])
+        out.append(
+            Sample(
+                t_s=float(match[1]),
+                generated=int(match[2].replace(",", "")),
+                stored_rows=int(match[3].replace(",", "")),
+                rss_mb={name: float(rss) for name, rss, _, _ in procs},
+                cpu_cores={name: float(cpu) for name, _, cpu, _ in procs},
+                fds={name: int(fds) for name, _, _, fds in procs},
+                disk_mb={},
+                load=float("nan"),
+            )
+        )
     return out
 
 
@@ -271,7 +308,19 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="extra environment of the three services (e.g. a diagnostics switch); repeatable",
     )
+    parser.add_argument(
+        "--from-log",
+        type=Path,
+        default=None,
+        metavar="LOG",
+        help="only recompute the RSS growth from the progress lines of an earlier run's output",
+    )
     args = parser.parse_args()
+    if args.from_log is not None:
+        print(
+            json.dumps({"warmup_s": args.warmup, "rss": growth(samples_from_log(args.from_log), args.warmup)})
+        )
+        return 0
     logging.basicConfig(level=logging.WARNING)
     install_cleanup_handlers()
     max_trades = int(args.rate * args.duration)
@@ -418,7 +467,8 @@ def main() -> int:
     for name, g in grown.items():
         print(
             f"  {name:12s} RSS after warm-up {g['after_warmup_mb']:.0f} MB -> end {g['end_mb']:.0f} MB "
-            f"(max {g['max_mb']:.0f}): {g['growth_pct']:+.1f} %, slope {g['slope_mb_per_h']:+.1f} MB/h"
+            f"(max {g['max_mb']:.0f}): {g['growth_pct']:+.1f} % (medians of {WINDOW} samples "
+            f"{g['growth_pct_median']:+.1f} %), slope {g['slope_mb_per_h']:+.1f} MB/h"
         )
     if executor_line:
         print(f"  {executor_line[-1]}")
@@ -433,6 +483,10 @@ def main() -> int:
         "duplicated": duplicated,
         "rss_growth_pct": services.get("growth_pct"),
         "rss_growth_pct_by_service": {k: v["growth_pct"] for k, v in grown.items() if k != "services"},
+        "rss_growth_pct_median": services.get("growth_pct_median"),
+        "rss_growth_pct_median_by_service": {
+            k: v["growth_pct_median"] for k, v in grown.items() if k != "services"
+        },
         "rss_slope_mb_per_h": {k: v["slope_mb_per_h"] for k, v in grown.items()},
         "rss_mb_after_warmup": {k: v["after_warmup_mb"] for k, v in grown.items()},
         "rss_mb_end": {k: v["end_mb"] for k, v in grown.items()},
