@@ -65,9 +65,11 @@ from trading_assets.market.simulation import MarketConfig, MarketSimulator
 
 SERVICES = ("streamer", "loader", "executor")
 """The processes the memory target is about."""
-JOIN_TIMEOUT_S = 60.0
+JOIN_TIMEOUT_S = 240.0
+"""The executor joins its group only after it loaded its ledger and champions: a minute and more on a loaded machine."""
 QUIET_S = 5.0
 QUIET_TIMEOUT_S = 300.0
+CATCH_UP_POLL_S = 10.0
 
 
 def proc_rss_mb(pid: int | None) -> float:
@@ -246,6 +248,29 @@ def clickhouse_ids(url: str, database: str, symbols: list[str]) -> dict[str, np.
             ) or (np.empty(0, np.int64),)
             out[symbol] = np.asarray(ids, np.int64)
         return out
+    finally:
+        client.disconnect()
+
+
+def wait_all_stored(url: str, database: str, expected: dict[str, int], *, timeout_s: float) -> int:
+    """Wait until ClickHouse holds every id 1..expected[symbol] (distinct ids in range, per symbol) or
+    ``timeout_s`` passes; how many are still missing (a progress line every poll)."""
+    client = Client.from_url(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            missing = 0
+            for symbol, last in expected.items():
+                (held,) = client.execute(
+                    f"SELECT uniqExact(trade_id) FROM {database}.ticks "
+                    "WHERE venue = 'sim' AND symbol = %(symbol)s AND trade_id BETWEEN 1 AND %(last)s",
+                    {"symbol": symbol, "last": last},
+                )[0]
+                missing += last - int(held)
+            if missing == 0 or time.monotonic() >= deadline:
+                return missing
+            print(f"catch-up: {missing:,} trades not stored yet", flush=True)
+            time.sleep(CATCH_UP_POLL_S)
     finally:
         client.disconnect()
 
@@ -438,6 +463,17 @@ def main() -> int:
             with open_tick_store(
                 TickStoreConfig(kind="clickhouse", clickhouse_url=clickhouse.url, database=database)
             ) as store:
+                # The loader may be far behind on a loaded machine (a minute without an insert was seen):
+                # wait until every generated trade is stored before stopping anything, bounded.
+                catch_up_started = time.monotonic()
+                missing = wait_all_stored(
+                    clickhouse.url, database, expected, timeout_s=max(QUIET_TIMEOUT_S, args.duration / 2)
+                )
+                catch_up_s = time.monotonic() - catch_up_started
+                print(
+                    f"catch-up: {missing:,} trades not stored after {catch_up_s:.0f} s; stopping the streamer",
+                    flush=True,
+                )
                 wait_store_quiet(store, quiet_s=QUIET_S, timeout_s=QUIET_TIMEOUT_S)
                 streamer.terminate()
                 wait_store_quiet(store, quiet_s=QUIET_S, timeout_s=QUIET_TIMEOUT_S)
@@ -496,6 +532,8 @@ def main() -> int:
         },
         "fds_end": last.fds,
         "fds_max": {k: max(s.fds[k] for s in sampler.samples) for k in last.fds},
+        "store_lag_max_rows": max(s.generated - s.stored_rows for s in sampler.samples),
+        "catch_up_s": round(catch_up_s, 1),
         "clickhouse_disk_mb": round(last.disk_mb["clickhouse"], 1),
         "homes_disk_mb": round(last.disk_mb["homes"], 2),
         "warmup_s": args.warmup,
