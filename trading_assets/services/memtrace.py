@@ -11,6 +11,7 @@ memory itself). ``bench/soak.py --service-env`` passes it to the services.
 
 from __future__ import annotations
 
+import linecache
 import logging
 import os
 import threading
@@ -23,7 +24,13 @@ log = logging.getLogger(__name__)
 
 TOP = 25
 FRAMES = 6
-_IGNORED = (tracemalloc.__file__, "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+# The reports' own allocations (linecache holds the source lines they quote) are not the service's.
+_IGNORED = (
+    tracemalloc.__file__,
+    linecache.__file__,
+    "<frozen importlib._bootstrap>",
+    "<frozen importlib._bootstrap_external>",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
