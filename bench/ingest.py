@@ -64,6 +64,7 @@ from testkit.harness import (
     TradegraphProcess,
     expected_last_ids,
     log_lines,
+    lost_and_duplicated,
     seed_streamer_state,
     sim_stats,
     stored_ids,
@@ -229,19 +230,6 @@ def latency_ms(
         "trades": len(every),
         "unmeasured": unmeasured,
     }, every
-
-
-def lost_and_duplicated(
-    store_ids: dict[str, np.ndarray], rows: int, expected: dict[str, int]
-) -> tuple[int, int]:
-    """(ids of 1..last per symbol not stored, rows beyond one per distinct stored trade)."""
-    lost, distinct = 0, 0
-    for symbol in set(expected) | set(store_ids):
-        unique = np.unique(store_ids.get(symbol, np.empty(0, np.int64)))
-        distinct += len(unique)
-        last = expected.get(symbol, 0)
-        lost += last - int(np.count_nonzero((unique >= 1) & (unique <= last)))
-    return lost, rows - distinct
 
 
 def stored_ids_since(store: TickStore, first_day: dt.date) -> dict[str, np.ndarray]:

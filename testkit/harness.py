@@ -287,6 +287,19 @@ def missing_count(ids: Mapping[str, np.ndarray], expected: Mapping[str, int]) ->
     return missing
 
 
+def lost_and_duplicated(
+    store_ids: dict[str, np.ndarray], rows: int, expected: dict[str, int]
+) -> tuple[int, int]:
+    """(ids of 1..last per symbol not stored, rows beyond one per distinct stored trade)."""
+    lost, distinct = 0, 0
+    for symbol in set(expected) | set(store_ids):
+        unique = np.unique(store_ids.get(symbol, np.empty(0, np.int64)))
+        distinct += len(unique)
+        last = expected.get(symbol, 0)
+        lost += last - int(np.count_nonzero((unique >= 1) & (unique <= last)))
+    return lost, rows - distinct
+
+
 def wait_caught_up(
     store: TickStore, expected: Mapping[str, int], timeout_s: float, venue: str = VENUE
 ) -> int:

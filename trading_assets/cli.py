@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -777,6 +778,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_venues(settings)
     except SettingsError as exc:
         print(f"tradegraph: bad setting: {exc}", file=sys.stderr)
+        return 2
+    from trading_assets.services.memtrace import start_from_env
+
+    # Diagnostics of a long run (TRADEGRAPH_MEMTRACE=DIR[,SECONDS]): where the heap grows; off when unset.
+    try:
+        start_from_env(os.environ, args.command)
+    except ValueError as exc:
+        print(f"tradegraph: {exc}", file=sys.stderr)
         return 2
     try:
         return int(args.handler(args, settings))
