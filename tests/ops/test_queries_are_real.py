@@ -124,7 +124,7 @@ def test_every_dashboard_and_alert_query_returns_data_from_the_running_services(
             TradegraphProcess(
                 tmp_path / "energy",
                 name="energy-sim",
-                args=["energy-sim", "--port", str(energy_port)],
+                args=["energy-sim", "--port", str(energy_port), "--no-ftp"],
                 env=token,
                 service=None,
             )

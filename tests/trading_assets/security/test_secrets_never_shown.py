@@ -275,7 +275,7 @@ def platform_run(
             name="energy-sim",
             service=None,
             env=base_env,
-            args=["energy-sim", "--port", "0"],
+            args=["energy-sim", "--port", "0", "--no-ftp"],
         )
         processes.start(energy)
         _wait(
@@ -479,7 +479,7 @@ def test_no_sentinel_in_any_output(platform_run: Run) -> None:
     assert not [name for name in expected if not outputs.get(name)], sorted(outputs)
     # The service state (heartbeats, restart state, cursors) and the ledger were written and searched.
     tables = {name.rsplit(".", 1)[1] for name in outputs if name.startswith("ClickHouse ")}
-    assert {"ticks", "service_heartbeats", "service_restart_state", "risk_events"} <= tables, sorted(tables)
+    assert {"ticks", "service_heartbeats", "service_restart_state", "risk_state"} <= tables, sorted(tables)
 
     assert leak_report(outputs) == {}
 
