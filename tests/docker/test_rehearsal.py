@@ -122,3 +122,12 @@ def test_prometheus_reports_every_scrape_target_of_the_compose_config_up(rehears
     # What the stand-in lacks is really missing (not another fault hidden behind the list).
     for job in EXPECTED_UNAVAILABLE:
         assert "connection refused" in targets[job]["error"], targets[job]
+
+
+def test_executor_reaches_the_mlflow_service_by_its_compose_name(rehearsal: dict[str, Any]) -> None:
+    answers = rehearsal["mlflow_answers"]
+
+    # MLflow's --allowed-hosts answers the name the services use (a 403 is the host check refusing it);
+    # no champion is registered yet, so the champion look-ups are 404s.
+    assert answers, "the executor never asked MLflow for its champions"
+    assert "403" not in answers, answers
