@@ -14,7 +14,7 @@ USERS_CONFIG = "/etc/clickhouse-server/users.xml"
 _CONFIG = """<?xml version="1.0"?>
 <yandex>
     <logger><level>information</level><console>1</console></logger>
-    <listen_host>127.0.0.1</listen_host>
+    <listen_host>{host}</listen_host>
     <tcp_port>{tcp_port}</tcp_port>
     <http_port>{http_port}</http_port>
     <interserver_http_port>{interserver_port}</interserver_http_port>
@@ -39,9 +39,16 @@ class ClickHouseServer(ManagedServer):
     ready_timeout_s = 30.0
 
     def __init__(
-        self, workdir: Path, *, tcp_port: int | None = None, users_config: Path | None = None
+        self,
+        workdir: Path,
+        *,
+        tcp_port: int | None = None,
+        users_config: Path | None = None,
+        host: str = "127.0.0.1",
+        http_port: int | None = None,
     ) -> None:
-        """``users_config``: a users.xml of its own (e.g. a user with a password); default the system's."""
+        """``users_config``: a users.xml of its own (e.g. a user with a password); default the system's.
+        ``host``: the loopback address it listens on; ``http_port``: its HTTP port (default a free one)."""
         super().__init__(workdir)
         self.users_config = users_config
         if shutil.which(CLICKHOUSE_BINARY) is None:
@@ -49,15 +56,16 @@ class ClickHouseServer(ManagedServer):
                 f"{CLICKHOUSE_BINARY} is missing: install it with `bash scripts/setup.sh --servers` "
                 "(apt-get install clickhouse-server clickhouse-client)"
             )
+        self.host = host
         self.tcp_port = tcp_port or free_port()
-        self.http_port = free_port()
+        self.http_port = http_port or free_port()
         self.interserver_port = free_port()
         self.config_path = self.workdir / "config.xml"
 
     @property
     def url(self) -> str:
         """Connection URL for clickhouse-driver."""
-        return f"clickhouse://default@127.0.0.1:{self.tcp_port}/default"
+        return f"clickhouse://default@{self.host}:{self.tcp_port}/default"
 
     def command(self) -> list[str]:
         data = self.workdir / "data"
@@ -65,6 +73,7 @@ class ClickHouseServer(ManagedServer):
             (data / sub).mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
             _CONFIG.format(
+                host=self.host,
                 tcp_port=self.tcp_port,
                 http_port=self.http_port,
                 interserver_port=self.interserver_port,
@@ -75,12 +84,12 @@ class ClickHouseServer(ManagedServer):
         return [CLICKHOUSE_BINARY, f"--config-file={self.config_path}"]
 
     def is_ready(self) -> bool:
-        if not port_open(self.http_port):
+        if not port_open(self.http_port, self.host):
             return False
         import urllib.request
 
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/ping", timeout=1) as resp:
+            with urllib.request.urlopen(f"http://{self.host}:{self.http_port}/ping", timeout=1) as resp:
                 return resp.status == 200
         except OSError:
             return False

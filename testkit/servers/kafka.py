@@ -40,8 +40,14 @@ class KafkaBroker(ManagedServer):
         port: int | None = None,
         storage: str = "memory://tansu/",
         env: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        advertised_host: str | None = None,
     ) -> None:
+        """``host``: the loopback address it listens on; ``advertised_host``: the name it gives clients
+        (default ``host``)."""
         super().__init__(workdir)
+        self.host = host
+        self.advertised_host = advertised_host or host
         self.port = port or free_port()
         self.storage = storage
         self._extra_env = env or {}
@@ -49,17 +55,16 @@ class KafkaBroker(ManagedServer):
     @property
     def bootstrap(self) -> str:
         """``host:port`` for kafka clients."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.advertised_host}:{self.port}"
 
     def command(self) -> list[str]:
-        url = f"tcp://127.0.0.1:{self.port}"
         return [
             tansu_binary(),
             "broker",
             "--listener-url",
-            url,
+            f"tcp://{self.host}:{self.port}",
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised_host}:{self.port}",
             "--storage-engine",
             self.storage,
         ]
@@ -68,4 +73,4 @@ class KafkaBroker(ManagedServer):
         return {**os.environ, **self._extra_env}
 
     def is_ready(self) -> bool:
-        return port_open(self.port)
+        return port_open(self.port, self.host)

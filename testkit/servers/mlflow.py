@@ -16,22 +16,34 @@ class MlflowServer(ManagedServer):
     name = "mlflow"
     ready_timeout_s = 90.0
 
-    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        allowed_hosts: str | None = None,
+    ) -> None:
+        """``host``: the loopback address it listens on; ``allowed_hosts``: its ``--allowed-hosts``
+        (Host headers it answers besides its defaults, e.g. a service name)."""
         super().__init__(workdir)
+        self.host = host
+        self.allowed_hosts = allowed_hosts
         self.port = port or free_port()
 
     @property
     def tracking_uri(self) -> str:
         """URI for ``mlflow.set_tracking_uri``."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
         exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+        extra = [] if self.allowed_hosts is None else ["--allowed-hosts", self.allowed_hosts]
         return [
             exe,
             "server",
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--backend-store-uri",
@@ -40,6 +52,7 @@ class MlflowServer(ManagedServer):
             str(self.workdir / "artifacts"),
             "--workers",
             "1",
+            *extra,
         ]
 
     def is_ready(self) -> bool:

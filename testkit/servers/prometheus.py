@@ -35,9 +35,15 @@ class PrometheusServer(ManagedServer):
         rule_files: Sequence[Path] = (),
         interval_s: float = 1.0,
         port: int | None = None,
+        host: str = "127.0.0.1",
+        config_file: Path | None = None,
     ) -> None:
-        """``targets``: job name -> ``host:port`` addresses serving ``/metrics``."""
+        """``targets``: job name -> ``host:port`` addresses serving ``/metrics``. ``config_file``: a
+        configuration used as it is instead (``targets``, ``rule_files`` and ``interval_s`` then unused);
+        ``host``: the loopback address it listens on."""
         super().__init__(workdir)
+        self.host = host
+        self.config_file = None if config_file is None else Path(config_file).resolve()
         self.port = port or free_port()
         self.targets = {job: list(addresses) for job, addresses in targets.items()}
         self.rule_files = [Path(path).resolve() for path in rule_files]
@@ -47,7 +53,7 @@ class PrometheusServer(ManagedServer):
     @property
     def url(self) -> str:
         """Base URL of the HTTP API and UI."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def _config(self) -> dict[str, Any]:
         interval = f"{int(self.interval_s * 1000)}ms"
@@ -62,12 +68,13 @@ class PrometheusServer(ManagedServer):
 
     def command(self) -> list[str]:
         exe = shutil.which("prometheus") or "/usr/bin/prometheus"
-        self.config_path.write_text(yaml.safe_dump(self._config(), sort_keys=False))
+        if self.config_file is None:
+            self.config_path.write_text(yaml.safe_dump(self._config(), sort_keys=False))
         return [
             exe,
-            f"--config.file={self.config_path}",
+            f"--config.file={self.config_file or self.config_path}",
             f"--storage.tsdb.path={self.workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
+            f"--web.listen-address={self.host}:{self.port}",
             "--log.level=warn",
         ]
 

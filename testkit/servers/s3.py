@@ -21,18 +21,20 @@ class S3Server(ManagedServer):
     name = "moto"
     ready_timeout_s = 30.0
 
-    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+        """``host``: the loopback address it listens on."""
         super().__init__(workdir)
+        self.host = host
         self.port = port or free_port()
 
     @property
     def endpoint_url(self) -> str:
         """HTTP endpoint for boto3 (``endpoint_url``)."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
         exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-        return [exe, "-H", "127.0.0.1", "-p", str(self.port)]
+        return [exe, "-H", self.host, "-p", str(self.port)]
 
     def is_ready(self) -> bool:
         try:

@@ -1,0 +1,236 @@
+"""Run the rehearsal (see the package's docstring): ``python -m testkit.rehearsal --workdir DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from testkit.rehearsal import __doc__ as DOC
+from testkit.rehearsal.compose import (
+    COMPOSE,
+    DOCKER,
+    ROOT,
+    SELF_ADDRESSED,
+    TRADEGRAPH_IMAGE,
+    RehearsalError,
+    command_of,
+    env_file_values,
+    environment_of,
+    load_compose,
+)
+from testkit.rehearsal.host import outgoing_peers, private_host
+from testkit.rehearsal.stand_ins import mlflow_answers, start_stand_ins, tick_count
+from testkit.servers import PrometheusServer
+from testkit.servers.base import port_open, wait_until
+
+log = logging.getLogger(__name__)
+
+
+class _Service:
+    """A tradegraph process of the compose file, run as the image would run its command."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,  # the image's WORKDIR holds the code and workspace.yaml
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def image_argv(command: list[str]) -> list[str]:
+    """The image's executables (docker/Dockerfile installs the project: ``tradegraph``, ``dagster-*``)
+    are this virtualenv's."""
+    exe = Path(sys.executable).parent / command[0]
+    if not exe.exists():
+        raise RehearsalError(f"{command[0]} (the command {command}) is not an executable of the image")
+    return [str(exe), *command[1:]]
+
+
+def service_env(compose_env: dict[str, str], home: str) -> dict[str, str]:
+    """The compose environment and what the image adds (PATH, PYTHONPATH for the code, HOME)."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        **compose_env,
+    }
+
+
+def load_definitions(env: dict[str, str], workdir: Path) -> dict[str, Any]:
+    """What dagster-webserver/daemon do first: load the code location of workspace.yaml.
+
+    Dagster's instance (docker/dagster.yaml, Postgres) has no stand-in here, so the check runs with a
+    temporary DAGSTER_HOME; everything else is the service's compose environment.
+    """
+    home = workdir / "dagster-home"
+    home.mkdir(exist_ok=True)
+    argv = image_argv(["dagster", "definitions", "validate", "-w", "workspace.yaml"])
+    result = subprocess.run(
+        argv,
+        check=False,
+        cwd=ROOT,
+        env={**service_env(env, "/data"), "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return {"returncode": result.returncode, "output": (result.stdout + result.stderr)[-4000:]}
+
+
+def rehearse(
+    workdir: Path, ticks_timeout_s: float, targets_timeout_s: float, compose: Path = COMPOSE
+) -> dict[str, Any]:
+    env = env_file_values()
+    services = load_compose(env, compose)["services"]
+    result: dict[str, Any] = {"services": {}}
+    (workdir / "logs").mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        addr = stack.enter_context(private_host(services, workdir))
+        result["addresses"] = addr
+        pool = stack.enter_context(ThreadPoolExecutor(4))
+        mlflow_ready = start_stand_ins(services, addr, workdir, stack, pool)
+
+        runnable = {
+            name: spec
+            for name, spec in services.items()
+            if spec.get("image") == TRADEGRAPH_IMAGE and command_of(spec)[0] == "tradegraph"
+        }
+        started: dict[str, _Service] = {}
+
+        def start(name: str) -> None:
+            spec = runnable[name]
+            svc = _Service(
+                name,
+                image_argv(command_of(spec)),
+                service_env(environment_of(spec), "/data"),
+                workdir / "logs" / f"{name}.log",
+            )
+            stack.callback(svc.stop)
+            svc.start()
+            started[name] = svc
+            result["services"][name] = {"command": command_of(spec)}
+
+        # In compose order: the exchange first (the streamer waits for it to be healthy), the executor
+        # last (it waits for MLflow).
+        start("exchange-sim")
+        wait_until(lambda: port_open(8766, addr["exchange-sim"]), 30)
+        for name in sorted(set(runnable) - {"exchange-sim", "executor"}):
+            start(name)
+        dagster = [n for n, s in services.items() if command_of(s)[:1] == ["dagster-webserver"]]
+        definitions = pool.submit(load_definitions, environment_of(services[dagster[0]]), workdir)
+        mlflow_ready.result()
+        if "executor" in runnable:
+            start("executor")
+
+        prometheus = PrometheusServer(
+            workdir / "prometheus",
+            targets={},
+            host=addr[SELF_ADDRESSED],
+            port=9090,
+            config_file=DOCKER / "prometheus" / "prometheus.yml",
+        )
+        stack.callback(prometheus.stop)
+        prometheus.start()
+
+        password = environment_of(runnable["loader"])["TRADEGRAPH_CLICKHOUSE_PASSWORD"]
+        counts = [tick_count(password)]
+
+        def stored() -> bool:
+            counts.append(tick_count(password))
+            return counts[-1] > 0
+
+        wait_until(stored, ticks_timeout_s, 2.0)
+        time.sleep(5)
+        counts.append(tick_count(password))
+        result["ticks"] = counts
+
+        def targets() -> list[dict[str, Any]]:
+            active: list[dict[str, Any]] = prometheus.api("targets")["activeTargets"]
+            return active
+
+        def all_scraped() -> bool:
+            now = targets()
+            return bool(now) and all(t["health"] != "unknown" for t in now)
+
+        wait_until(all_scraped, targets_timeout_s, 1.0)
+        # A target down at its first scrape (a service still starting) gets one more round.
+        wait_until(lambda: all(t["health"] == "up" for t in targets()), 20.0, 1.0)
+        result["targets"] = {
+            t["labels"]["job"]: {
+                "instance": t["labels"]["instance"],
+                "health": t["health"],
+                "error": t["lastError"],
+            }
+            for t in targets()
+        }
+        result["definitions"] = {"service": dagster[0], **definitions.result()}
+        result["mlflow_answers"] = mlflow_answers(workdir / "mlflow" / "mlflow.log")
+
+        for name, svc in started.items():
+            proc = svc.proc
+            assert proc is not None
+            alive = proc.poll() is None
+            result["services"][name].update(
+                alive=alive,
+                returncode=proc.returncode,
+                peers=outgoing_peers(proc.pid) if alive else [],
+                log_tail=svc.log_path.read_text(errors="replace")[-3000:],
+            )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=DOC.splitlines()[0] if DOC else None)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--ticks-timeout", type=float, default=60.0)
+    parser.add_argument("--targets-timeout", type=float, default=45.0)
+    parser.add_argument("--compose", type=Path, default=COMPOSE, help="another compose file (a broken copy)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    out = args.workdir / "result.json"
+    try:
+        result = rehearse(args.workdir, args.ticks_timeout, args.targets_timeout, args.compose)
+    except Exception as exc:
+        log.exception("rehearsal failed")
+        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return 1
+    out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

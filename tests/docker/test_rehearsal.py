@@ -1,0 +1,133 @@
+"""A rehearsal of docker/compose.yaml without a Docker engine (testkit/rehearsal.py).
+
+The tradegraph services of the compose file run with its own commands and environments, in a network and
+mount namespace of their own where each compose service name resolves to its own 127.0.0.N: stand-ins
+(ClickHouse 18.16, Tansu, moto, MLflow) serve the third-party services and Prometheus scrapes with
+docker/prometheus/prometheus.yml as it is. Broken wiring (a service given a wrong address, metrics
+served where Prometheus cannot reach them, a missing variable) fails here although `docker-compose
+config` passes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Scrape targets whose stand-in cannot serve them, and why. Every other target must be up.
+EXPECTED_UNAVAILABLE = {
+    "clickhouse": "ClickHouse's own Prometheus endpoint (config.d/prometheus.xml, port 9363) came in "
+    "ClickHouse 20.1; the stand-in is 18.16, which has none",
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if os.geteuid() != 0:
+        pytest.skip("the rehearsal makes a network and mount namespace (unshare): it needs root; CI is root")
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is missing")
+    workdir = tmp_path_factory.mktemp("rehearsal")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEGRAPH_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(
+        [
+            "unshare",
+            "--net",
+            "--mount",
+            "--fork",
+            sys.executable,
+            "-m",
+            "testkit.rehearsal",
+            "--workdir",
+            str(workdir),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    result_file = workdir / "result.json"
+    assert result_file.exists(), f"no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    assert "error" not in result, f"{result['error']}\n{proc.stderr[-4000:]}"
+    result["workdir"] = str(workdir)
+    return result
+
+
+def _scrape_jobs() -> set[str]:
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    return {job["job_name"] for job in config["scrape_configs"]}
+
+
+def test_every_tradegraph_service_of_the_compose_file_ran_and_kept_running(rehearsal: dict[str, Any]) -> None:
+    services = rehearsal["services"]
+
+    assert set(services) == {"exchange-sim", "streamer", "loader", "executor"}
+    dead = {name: s["log_tail"] for name, s in services.items() if not s["alive"]}
+    assert dead == {}
+
+
+def test_ticks_flow_from_the_simulated_exchange_to_the_clickhouse_store(rehearsal: dict[str, Any]) -> None:
+    counts = rehearsal["ticks"]
+
+    assert counts[-1] > 0, counts
+    assert counts[-1] > counts[-2], f"the store stopped growing: {counts}"
+
+
+def test_services_dial_the_compose_services_never_their_own_loopback(rehearsal: dict[str, Any]) -> None:
+    addresses = rehearsal["addresses"]
+    by_address = {ip: name for name, ip in addresses.items()}
+    dialled = {
+        name: sorted({by_address.get(peer.rsplit(":", 1)[0], peer) for peer in s["peers"]})
+        for name, s in rehearsal["services"].items()
+    }
+
+    # 127.0.0.1 is Prometheus's (its self-scrape is localhost:9090); no service dials it or an unknown address.
+    assert dialled["streamer"] == ["exchange-sim", "kafka"]
+    assert dialled["loader"] == ["clickhouse", "kafka"]
+    assert {"clickhouse", "kafka"} <= set(dialled["executor"]) <= {"clickhouse", "kafka", "mlflow"}
+    for peers in rehearsal["services"].values():
+        for peer in peers["peers"]:
+            assert ipaddress.ip_address(peer.rsplit(":", 1)[0]) != ipaddress.ip_address("127.0.0.1")
+
+
+def test_dagster_definitions_load_with_the_webserver_environment(rehearsal: dict[str, Any]) -> None:
+    definitions = rehearsal["definitions"]
+
+    assert definitions["returncode"] == 0, definitions["output"]
+    assert "All code locations passed validation" in definitions["output"]
+
+
+def test_prometheus_reports_every_scrape_target_of_the_compose_config_up(rehearsal: dict[str, Any]) -> None:
+    targets = rehearsal["targets"]
+
+    assert set(targets) == _scrape_jobs()
+    assert set(EXPECTED_UNAVAILABLE) <= _scrape_jobs()
+    down = {job: t for job, t in targets.items() if t["health"] != "up" and job not in EXPECTED_UNAVAILABLE}
+    assert down == {}
+    # What the stand-in lacks is really missing (not another fault hidden behind the list).
+    for job in EXPECTED_UNAVAILABLE:
+        assert "connection refused" in targets[job]["error"], targets[job]
+
+
+def test_executor_reaches_the_mlflow_service_by_its_compose_name(rehearsal: dict[str, Any]) -> None:
+    answers = rehearsal["mlflow_answers"]
+
+    # MLflow's --allowed-hosts answers the name the services use (a 403 is the host check refusing it);
+    # no champion is registered yet, so the champion look-ups are 404s.
+    assert answers, "the executor never asked MLflow for its champions"
+    assert "403" not in answers, answers
