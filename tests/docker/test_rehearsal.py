@@ -1,4 +1,4 @@
-"""A rehearsal of docker/compose.yaml without a Docker engine (testkit/rehearsal.py).
+"""A rehearsal of docker/compose.yaml without a Docker engine (the testkit/rehearsal/ package).
 
 The tradegraph services of the compose file run with its own commands and environments, in a network and
 mount namespace of their own where each compose service name resolves to its own 127.0.0.N: stand-ins
