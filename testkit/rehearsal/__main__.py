@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,7 +30,7 @@ from testkit.rehearsal.compose import (
     load_compose,
 )
 from testkit.rehearsal.host import outgoing_peers, private_host
-from testkit.rehearsal.stand_ins import mlflow_answers, start_stand_ins, tick_count
+from testkit.rehearsal.stand_ins import mlflow_answers, row_count, start_stand_ins
 from testkit.servers import PrometheusServer
 from testkit.servers.base import port_open, wait_until
 
@@ -143,11 +144,14 @@ def rehearse(
             started[name] = svc
             result["services"][name] = {"command": command_of(spec)}
 
-        # In compose order: the exchange first (the streamer waits for it to be healthy), the executor
-        # last (it waits for MLflow).
-        start("exchange-sim")
-        wait_until(lambda: port_open(8766, addr["exchange-sim"]), 30)
-        for name in sorted(set(runnable) - {"exchange-sim", "executor"}):
+        # In compose order: the simulators first (the streamer and the sources service wait for them to
+        # be healthy), the executor last (it waits for MLflow).
+        simulators = {"exchange-sim": 8766, "energy-sim": 8780}
+        for name, port in simulators.items():
+            if name in runnable:
+                start(name)
+                wait_until(lambda name=name, port=port: port_open(port, addr[name]), 30)
+        for name in sorted(set(runnable) - {*simulators, "executor"}):
             start(name)
         dagster = [n for n, s in services.items() if command_of(s)[:1] == ["dagster-webserver"]]
         definitions = pool.submit(load_definitions, environment_of(services[dagster[0]]), workdir)
@@ -166,16 +170,27 @@ def rehearse(
         prometheus.start()
 
         password = environment_of(runnable["loader"])["TRADEGRAPH_CLICKHOUSE_PASSWORD"]
-        counts = [tick_count(password)]
+        counts = [row_count(password, "ticks")]
 
         def stored() -> bool:
-            counts.append(tick_count(password))
+            counts.append(row_count(password, "ticks"))
             return counts[-1] > 0
 
         wait_until(stored, ticks_timeout_s, 2.0)
         time.sleep(5)
-        counts.append(tick_count(password))
+        counts.append(row_count(password, "ticks"))
         result["ticks"] = counts
+        if "sources" in runnable:
+            # The energy example's sources: ENTSO-E documents and the FTP drop, loaded into src_* tables.
+            command = command_of(runnable["sources"])
+            sources_file = ROOT / command[command.index("--file") + 1]
+            names = [s["name"] for s in tomllib.loads(sources_file.read_text())["source"]]
+
+            def source_rows() -> dict[str, int]:
+                return {name: row_count(password, f"src_{name}") for name in names}
+
+            wait_until(lambda: min(source_rows().values()) > 0, ticks_timeout_s, 2.0)
+            result["source_rows"] = source_rows()
 
         def targets() -> list[dict[str, Any]]:
             active: list[dict[str, Any]] = prometheus.api("targets")["activeTargets"]

@@ -96,8 +96,9 @@ def start_stand_ins(
     return futures["mlflow"]
 
 
-def tick_count(password: str) -> int:
-    """Rows in the tradegraph database's tick tables, read as the services' user."""
+def row_count(password: str, prefix: str) -> int:
+    """Rows in the tradegraph database's tables named ``prefix*`` (``ticks``, ``src_``), read as the
+    services' user; -1 when ClickHouse cannot be asked."""
     import clickhouse_driver
     from clickhouse_driver.errors import Error as ClickHouseError
 
@@ -106,10 +107,10 @@ def tick_count(password: str) -> int:
     )
     try:
         tables = [row[0] for row in client.execute("SHOW TABLES")]
-        ticks = [t for t in tables if t.startswith("ticks")]
-        return sum(int(client.execute(f"SELECT count() FROM tradegraph.`{t}`")[0][0]) for t in ticks)
+        named = [t for t in tables if t.startswith(prefix)]
+        return sum(int(client.execute(f"SELECT count() FROM tradegraph.`{t}`")[0][0]) for t in named)
     except (ClickHouseError, OSError) as exc:  # -1 in the result; the rehearsal goes on
-        log.warning("tick count failed: %s", exc)
+        log.warning("count of %s* rows failed: %s", prefix, exc)
         return -1
     finally:
         client.disconnect()

@@ -165,6 +165,8 @@ def test_compose_file_is_valid_and_has_the_whole_stack(resolved: dict[str, Any])
         "streamer",
         "loader",
         "executor",
+        "energy-sim",
+        "sources",
         "prometheus",
         "alertmanager",
         "grafana",
@@ -220,7 +222,7 @@ def test_no_placeholder_or_secret_value_is_written_in_any_docker_file(resolved: 
 
 
 def test_every_secret_a_service_gets_comes_from_the_env_file(resolved: dict[str, Any]) -> None:
-    secret_name = re.compile(r"PASSWORD|SECRET|TOKEN|PGPASS")
+    secret_name = re.compile(r"PASSWORD|SECRET|TOKEN|PGPASS|API_KEY")
     sentinels = set(_sentinels().values())
     given = {
         (service, name): value
@@ -244,6 +246,8 @@ def test_each_tradegraph_service_gets_only_the_secrets_it_uses(resolved: dict[st
     assert secrets("exchange-sim") == set()
     assert secrets("loader") == {"TRADEGRAPH_CLICKHOUSE_PASSWORD"}
     assert secrets("executor") == {"TRADEGRAPH_CLICKHOUSE_PASSWORD"}
+    assert secrets("energy-sim") == {"ENTSOE_API_KEY", "ENERGY_FTP_PASSWORD"}
+    assert secrets("sources") == {"TRADEGRAPH_CLICKHOUSE_PASSWORD", "ENTSOE_API_KEY", "ENERGY_FTP_PASSWORD"}
     assert secrets("prometheus") == secrets("alertmanager") == set()
     # The MinIO administrator stays with MinIO and its one-shot set-up.
     holders = {s for s in _services(resolved) if "MINIO_ROOT_PASSWORD" in secrets(s)}
@@ -396,6 +400,7 @@ def test_services_wait_for_what_they_need_to_be_healthy(resolved: dict[str, Any]
         "streamer": {"kafka", "exchange-sim"},
         "loader": {"kafka", "clickhouse"},
         "executor": {"kafka", "clickhouse", "mlflow"},
+        "sources": {"kafka", "clickhouse", "energy-sim"},
         "dagster-daemon": {"postgres", "clickhouse", "mlflow", "kafka"},
         "dagster-webserver": {"postgres", "clickhouse", "mlflow", "kafka"},
         "mlflow": {"postgres"},
@@ -414,9 +419,12 @@ def test_healthchecks_of_tradegraph_services_probe_the_ports_their_commands_serv
     for name, spec in _tradegraph_services(resolved).items():
         command = _command(spec)
         probe = " ".join(spec["healthcheck"]["test"])
-        if command[0] == "tradegraph" and command[1] in ("stream", "load", "execute"):
+        if command[0] == "tradegraph" and command[1] in ("stream", "load", "execute", "sources"):
             port = parser.parse_args(command[1:]).metrics_port
             assert f"http://127.0.0.1:{port}/metrics" in probe, name
+        elif command[:2] == ["tradegraph", "energy-sim"]:
+            port = command[command.index("--port") + 1]
+            assert probe.endswith(f"127.0.0.1 {port}"), name
         elif command[:2] == ["tradegraph", "exchange-sim"]:
             port = command[command.index("--rest-port") + 1]
             assert f"http://127.0.0.1:{port}/api/v3/ping" in probe, name

@@ -76,7 +76,7 @@ def _scrape_jobs() -> set[str]:
 def test_every_tradegraph_service_of_the_compose_file_ran_and_kept_running(rehearsal: dict[str, Any]) -> None:
     services = rehearsal["services"]
 
-    assert set(services) == {"exchange-sim", "streamer", "loader", "executor"}
+    assert set(services) == {"exchange-sim", "streamer", "loader", "executor", "energy-sim", "sources"}
     dead = {name: s["log_tail"] for name, s in services.items() if not s["alive"]}
     assert dead == {}
 
@@ -86,6 +86,21 @@ def test_ticks_flow_from_the_simulated_exchange_to_the_clickhouse_store(rehearsa
 
     assert counts[-1] > 0, counts
     assert counts[-1] > counts[-2], f"the store stopped growing: {counts}"
+
+
+def test_every_source_of_the_compose_sources_file_lands_in_its_clickhouse_table(
+    rehearsal: dict[str, Any],
+) -> None:
+    rows = rehearsal["source_rows"]
+
+    # The ENTSO-E documents and the FTP drop of the energy-sim service, through Kafka, in src_<name>.
+    assert set(rows) == {
+        "entsoe_da_prices_de",
+        "entsoe_load_de",
+        "entsoe_wind_solar_de",
+        "intraday_trades_de",
+    }
+    assert {name: n for name, n in rows.items() if n <= 0} == {}
 
 
 def test_services_dial_the_compose_services_never_their_own_loopback(rehearsal: dict[str, Any]) -> None:
@@ -100,6 +115,8 @@ def test_services_dial_the_compose_services_never_their_own_loopback(rehearsal: 
     assert dialled["streamer"] == ["exchange-sim", "kafka"]
     assert dialled["loader"] == ["clickhouse", "kafka"]
     assert {"clickhouse", "kafka"} <= set(dialled["executor"]) <= {"clickhouse", "kafka", "mlflow"}
+    # The sources' HTTP and FTP connections to energy-sim are open only while a poll runs.
+    assert {"clickhouse", "kafka"} <= set(dialled["sources"]) <= {"clickhouse", "kafka", "energy-sim"}
     for peers in rehearsal["services"].values():
         for peer in peers["peers"]:
             assert ipaddress.ip_address(peer.rsplit(":", 1)[0]) != ipaddress.ip_address("127.0.0.1")
