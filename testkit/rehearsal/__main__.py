@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -21,14 +22,15 @@ from testkit.rehearsal.compose import (
     COMPOSE,
     DOCKER,
     ROOT,
+    RUN_AS_IS,
     SELF_ADDRESSED,
-    TRADEGRAPH_IMAGE,
     RehearsalError,
     command_of,
     env_file_values,
     environment_of,
     load_compose,
 )
+from testkit.rehearsal.dagster import http_status, liveness_check, webserver_report
 from testkit.rehearsal.host import outgoing_peers, private_host
 from testkit.rehearsal.stand_ins import mlflow_answers, row_count, start_stand_ins
 from testkit.servers import PrometheusServer
@@ -90,27 +92,6 @@ def service_env(compose_env: dict[str, str], home: str) -> dict[str, str]:
     }
 
 
-def load_definitions(env: dict[str, str], workdir: Path) -> dict[str, Any]:
-    """What dagster-webserver/daemon do first: load the code location of workspace.yaml.
-
-    Dagster's instance (docker/dagster.yaml, Postgres) has no stand-in here, so the check runs with a
-    temporary DAGSTER_HOME; everything else is the service's compose environment.
-    """
-    home = workdir / "dagster-home"
-    home.mkdir(exist_ok=True)
-    argv = image_argv(["dagster", "definitions", "validate", "-w", "workspace.yaml"])
-    result = subprocess.run(
-        argv,
-        check=False,
-        cwd=ROOT,
-        env={**service_env(env, "/data"), "DAGSTER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return {"returncode": result.returncode, "output": (result.stdout + result.stderr)[-4000:]}
-
-
 def rehearse(
     workdir: Path, ticks_timeout_s: float, targets_timeout_s: float, compose: Path = COMPOSE
 ) -> dict[str, Any]:
@@ -122,12 +103,14 @@ def rehearse(
         addr = stack.enter_context(private_host(services, workdir))
         result["addresses"] = addr
         pool = stack.enter_context(ThreadPoolExecutor(4))
-        mlflow_ready = start_stand_ins(services, addr, workdir, stack, pool)
+        start_stand_ins(services, addr, workdir, stack, pool)
 
+        # Every service whose command is one of the image's programs runs as it is: tradegraph's and
+        # Dagster's (docker/Dockerfile) and MLflow's server (docker/mlflow/Dockerfile).
         runnable = {
             name: spec
             for name, spec in services.items()
-            if spec.get("image") == TRADEGRAPH_IMAGE and command_of(spec)[0] == "tradegraph"
+            if spec.get("image") in RUN_AS_IS and command_of(spec)[0] in RUN_AS_IS[spec["image"]]
         }
         started: dict[str, _Service] = {}
 
@@ -144,17 +127,21 @@ def rehearse(
             started[name] = svc
             result["services"][name] = {"command": command_of(spec)}
 
-        # In compose order: the simulators first (the streamer and the sources service wait for them to
-        # be healthy), the executor last (it waits for MLflow).
+        # In compose order: MLflow and the simulators first (the executor, the streamer and the sources
+        # service wait for them to be healthy), the executor last.
+        start("mlflow")
+        mlflow_ready = pool.submit(
+            wait_until, lambda: http_status("http://mlflow:5000/health") == 200, 120, 1.0
+        )
         simulators = {"exchange-sim": 8766, "energy-sim": 8780}
         for name, port in simulators.items():
             if name in runnable:
                 start(name)
-                wait_until(lambda name=name, port=port: port_open(port, addr[name]), 30)
-        for name in sorted(set(runnable) - {*simulators, "executor"}):
+                host = addr[name]
+                wait_until(functools.partial(port_open, port, host), 30)
+        for name in sorted(set(runnable) - {*simulators, "mlflow", "executor"}):
             start(name)
-        dagster = [n for n, s in services.items() if command_of(s)[:1] == ["dagster-webserver"]]
-        definitions = pool.submit(load_definitions, environment_of(services[dagster[0]]), workdir)
+        dagster = pool.submit(webserver_report, "http://dagster-webserver:3000", 180, 90)
         mlflow_ready.result()
         if "executor" in runnable:
             start("executor")
@@ -211,8 +198,13 @@ def rehearse(
             }
             for t in targets()
         }
-        result["definitions"] = {"service": dagster[0], **definitions.result()}
-        result["mlflow_answers"] = mlflow_answers(workdir / "mlflow" / "mlflow.log")
+        result["dagster"] = dagster.result()
+        daemon = runnable["dagster-daemon"]
+        probe = daemon["healthcheck"]["test"][1:]  # ["CMD", "dagster-daemon", "liveness-check"]
+        result["dagster"]["liveness_check"] = liveness_check(
+            image_argv(probe), service_env(environment_of(daemon), "/data"), ROOT
+        )
+        result["mlflow_answers"] = mlflow_answers(workdir / "logs" / "mlflow.log")
 
         for name, svc in started.items():
             proc = svc.proc

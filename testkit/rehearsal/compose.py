@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "compose.yaml"
 TRADEGRAPH_IMAGE = "tradegraph:latest"
+MLFLOW_IMAGE = "tradegraph-mlflow:latest"
+# Images whose programs are this virtualenv's (the rehearsal runs those services' commands as they are).
+RUN_AS_IS = {
+    TRADEGRAPH_IMAGE: {"tradegraph", "dagster-webserver", "dagster-daemon"},
+    MLFLOW_IMAGE: {"mlflow"},
+}
 # Prometheus scrapes itself as localhost:9090 (its own container), so it gets 127.0.0.1.
 SELF_ADDRESSED = "prometheus"
 

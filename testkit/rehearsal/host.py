@@ -13,7 +13,19 @@ from typing import Any
 from testkit.rehearsal.compose import RehearsalError, addresses
 
 # Folders of the image the compose file mounts volumes on; made (and removed after) when missing here.
-VOLUME_MOUNTS = {"tradegraph-data": Path("/data")}
+VOLUME_MOUNTS = {"tradegraph-data": Path("/data"), "dagster-home": Path("/opt/dagster/home/storage")}
+# Files docker/Dockerfile puts in the image, outside the code: image path -> the repository's file.
+DAGSTER_HOME = Path("/opt/dagster/home")
+IMAGE_FILES = {DAGSTER_HOME / "dagster.yaml": Path(__file__).resolve().parents[2] / "docker" / "dagster.yaml"}
+
+
+def _make_dir(target: Path, made: list[Path]) -> None:
+    """``target`` and its missing parents, each recorded in ``made`` (to remove, deepest first)."""
+    missing = [target, *target.parents]
+    missing = [path for path in missing if not path.exists()]
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
 
 
 def _in_private_namespaces() -> bool:
@@ -84,17 +96,26 @@ def private_host(services: dict[str, Any], workdir: Path) -> Iterator[dict[str, 
     hosts.write_text("\n".join(lines) + "\n::1 localhost ip6-localhost\n")
     _run("mount", "--bind", str(hosts), "/etc/hosts")
     made: list[Path] = []
+    mounted: list[Path] = []
     try:
+        # The image's Dagster home (its dagster.yaml), then the volumes (one of them inside it).
+        image_home = workdir / "image" / "dagster-home"
+        image_home.mkdir(parents=True, exist_ok=True)
+        for target, source_file in IMAGE_FILES.items():
+            (image_home / target.relative_to(DAGSTER_HOME)).write_bytes(source_file.read_bytes())
+        (image_home / "storage").mkdir(exist_ok=True)
+        _make_dir(DAGSTER_HOME, made)
+        _run("mount", "--bind", str(image_home), str(DAGSTER_HOME))
+        mounted.append(DAGSTER_HOME)
         for volume, target in VOLUME_MOUNTS.items():
             source = workdir / "volumes" / volume
             source.mkdir(parents=True, exist_ok=True)
-            if not target.exists():
-                target.mkdir(parents=True)
-                made.append(target)
+            _make_dir(target, made)
             _run("mount", "--bind", str(source), str(target))
+            mounted.append(target)
         yield addr
     finally:
-        for target in VOLUME_MOUNTS.values():
+        for target in reversed(mounted):
             subprocess.run(["umount", str(target)], check=False, capture_output=True, timeout=30)
-        for target in made:
+        for target in reversed(made):
             target.rmdir()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from testkit.rehearsal.compose import command_of, environment_of
-from testkit.servers import ClickHouseServer, KafkaBroker, MlflowServer, S3Server
+from testkit.rehearsal.compose import DOCKER, environment_of
+from testkit.servers import ClickHouseServer, KafkaBroker, PostgresServer, S3Server
 from testkit.servers.base import ManagedServer
 
 log = logging.getLogger(__name__)
@@ -39,23 +40,20 @@ def _clickhouse_users(password: str) -> str:
     )
 
 
-def _flag(command: list[str], flag: str) -> str | None:
-    return command[command.index(flag) + 1] if flag in command else None
-
-
 def start_stand_ins(
     services: dict[str, Any], addr: dict[str, str], workdir: Path, stack: ExitStack, pool: ThreadPoolExecutor
-) -> Future[ManagedServer]:
-    """ClickHouse, Tansu, moto and MLflow on their service's address and compose port, started at once;
-    returns when all but MLflow (the slowest, needed only by the executor) are ready."""
+) -> None:
+    """ClickHouse, Tansu, moto and PostgreSQL on their service's address and compose port, started at
+    once, each set up as the compose file's first start does (database, bucket, roles)."""
     clickhouse_env = environment_of(services["clickhouse"])
+    postgres_env = environment_of(services["postgres"])
     users = workdir / "clickhouse-users.xml"
     users.write_text(_clickhouse_users(clickhouse_env["CLICKHOUSE_TRADEGRAPH_PASSWORD"]))
-    mlflow_command = command_of(services["mlflow"])
-    mlflow_port = int(_flag(mlflow_command, "--port") or 5000)
-    # The compose server's --allowed-hosts, plus the address the launcher's readiness probe uses.
-    allowed = ",".join(
-        filter(None, [_flag(mlflow_command, "--allowed-hosts"), f"{addr['mlflow']}:{mlflow_port}"])
+    postgres = PostgresServer(
+        workdir / "postgres",
+        superuser_password=postgres_env["POSTGRES_PASSWORD"],
+        host=addr["postgres"],
+        port=5432,
     )
     stand_ins: dict[str, ManagedServer] = {
         "clickhouse": ClickHouseServer(
@@ -63,19 +61,12 @@ def start_stand_ins(
         ),
         "kafka": KafkaBroker(workdir / "kafka", host=addr["kafka"], port=9092, advertised_host="kafka"),
         "minio": S3Server(workdir / "minio", host=addr["minio"], port=9000),
-        "mlflow": MlflowServer(
-            workdir / "mlflow",
-            host=addr["mlflow"],
-            port=mlflow_port,
-            allowed_hosts=allowed,
-        ),
+        "postgres": postgres,
     }
     for server in stand_ins.values():
         stack.callback(server.stop)
-    futures = {name: pool.submit(server.start) for name, server in stand_ins.items()}
-    for name, future in futures.items():
-        if name != "mlflow":
-            future.result()
+    for future in [pool.submit(server.start) for server in stand_ins.values()]:
+        future.result()
     # CLICKHOUSE_DB: the image creates the database at first start.
     import clickhouse_driver
 
@@ -93,7 +84,14 @@ def start_stand_ins(
         aws_secret_access_key=minio_env["MINIO_TRADEGRAPH_SECRET_KEY"],
         region_name="us-east-1",
     ).create_bucket(Bucket="tradegraph")
-    return futures["mlflow"]
+    # docker-entrypoint-initdb.d: docker/postgres/init.sh makes the dagster and mlflow roles and databases.
+    subprocess.run(
+        ["sh", str(DOCKER / "postgres" / "init.sh")],
+        env={**postgres.psql_env(), **postgres_env},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def row_count(password: str, prefix: str) -> int:

@@ -341,6 +341,8 @@ def test_dagster_instance_stores_in_postgres_with_the_password_from_the_environm
 
     assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
     assert (db["hostname"], db["username"], db["db_name"]) == ("postgres", "dagster", "dagster")
+    # psycopg2 is the driver dagster-postgres installs; a bare postgresql:// would be psycopg 3.
+    assert db["scheme"] == "postgresql+psycopg2"
     assert db["hostname"] in _services(resolved)
     for service in ("dagster-webserver", "dagster-daemon"):
         env = _services(resolved)[service]["environment"]
@@ -355,8 +357,9 @@ def test_mlflow_server_keeps_runs_in_postgres_without_the_password_on_its_comman
     command = _command(mlflow)
     backend = urlparse(command[command.index("--backend-store-uri") + 1])
 
+    # The driver named: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which the image lacks.
     assert (backend.scheme, backend.username, backend.password, backend.hostname) == (
-        "postgresql",
+        "postgresql+psycopg2",
         "mlflow",
         None,
         "postgres",

@@ -76,7 +76,17 @@ def _scrape_jobs() -> set[str]:
 def test_every_tradegraph_service_of_the_compose_file_ran_and_kept_running(rehearsal: dict[str, Any]) -> None:
     services = rehearsal["services"]
 
-    assert set(services) == {"exchange-sim", "streamer", "loader", "executor", "energy-sim", "sources"}
+    assert set(services) == {
+        "exchange-sim",
+        "streamer",
+        "loader",
+        "executor",
+        "energy-sim",
+        "sources",
+        "mlflow",
+        "dagster-webserver",
+        "dagster-daemon",
+    }
     dead = {name: s["log_tail"] for name, s in services.items() if not s["alive"]}
     assert dead == {}
 
@@ -122,11 +132,43 @@ def test_services_dial_the_compose_services_never_their_own_loopback(rehearsal: 
             assert ipaddress.ip_address(peer.rsplit(":", 1)[0]) != ipaddress.ip_address("127.0.0.1")
 
 
-def test_dagster_definitions_load_with_the_webserver_environment(rehearsal: dict[str, Any]) -> None:
-    definitions = rehearsal["definitions"]
+def test_dagster_webserver_loads_the_code_location_with_the_whole_asset_graph(
+    rehearsal: dict[str, Any],
+) -> None:
+    dagster = rehearsal["dagster"]
 
-    assert definitions["returncode"] == 0, definitions["output"]
-    assert "All code locations passed validation" in definitions["output"]
+    assert dagster["server_info"] == 200, "the webserver's health probe never answered"
+    # Every code location loaded (a load error would be its PythonError message).
+    assert set(dagster["locations"].values()) == {"RepositoryLocation"}, dagster["locations"]
+    keys = set(dagster["asset_keys"])
+    assert {"tick_partition", "bars_1m", "tick_archive", "paper_fills", "portfolio_daily"} <= keys
+    # docker/sources.toml (TRADEGRAPH_SOURCES_FILE of the Dagster services): its sources and the energy example.
+    assert {"source_entsoe_da_prices_de", "source_intraday_trades_de", "energy_model"} <= keys
+
+
+def test_dagster_daemon_runs_on_the_postgres_instance_and_passes_its_health_check(
+    rehearsal: dict[str, Any],
+) -> None:
+    dagster = rehearsal["dagster"]
+
+    # The webserver reads the daemons' heartbeats from the instance both share (docker/dagster.yaml: Postgres).
+    unhealthy = {name: s for name, s in dagster["daemons"].items() if s["required"] and not s["healthy"]}
+    assert {"SCHEDULER", "SENSOR"} <= set(dagster["daemons"])
+    assert unhealthy == {}
+    assert dagster["liveness_check"]["returncode"] == 0, dagster["liveness_check"]["output"]
+
+
+def test_dagster_webserver_and_mlflow_store_in_the_postgres_service(rehearsal: dict[str, Any]) -> None:
+    addresses = rehearsal["addresses"]
+    by_address = {ip: name for name, ip in addresses.items()}
+
+    # (The daemon's connections come and go; its heartbeats, read by the webserver from the instance
+    # both share, show it stores there too.)
+    for service in ("dagster-webserver", "mlflow"):
+        peers = rehearsal["services"][service]["peers"]
+        dialled = {by_address.get(peer.rsplit(":", 1)[0], peer) for peer in peers}
+
+        assert dialled == {"postgres"}, (service, dialled)
 
 
 def test_prometheus_reports_every_scrape_target_of_the_compose_config_up(rehearsal: dict[str, Any]) -> None:
