@@ -38,12 +38,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Debian packages the tests use: the ClickHouse server, and the validators of docker/ (no engine runs here).
+# Debian packages the tests use: the ClickHouse server, the validators of docker/ (no engine runs here),
+# PostgreSQL and Chromium.
 if [ "$servers" = 1 ]; then
   missing=()
   [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   command -v promtool >/dev/null || missing+=(prometheus)
+  # PostgreSQL: the compose rehearsal's stand-in for the postgres service; Chromium: the UIs as a browser
+  # renders them (tests/trading_assets/services/test_up.py).
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing Debian packages: ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

@@ -1,9 +1,11 @@
-"""``tradegraph up`` started in the background by a shell (SIGINT ignored, as `&` does): the UIs answer,
-and SIGINT or SIGTERM stops every process of the session cleanly."""
+"""``tradegraph up`` started in the background by a shell (SIGINT ignored, as `&` does): the UIs answer
+and render in a headless browser (the Dagster UI's asset catalogue, the MLflow UI), and SIGINT or SIGTERM
+stops every process of the session cleanly."""
 
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -14,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from testkit.browser import rendered_dom
 from testkit.servers.base import free_port, port_open
+
+
+def _visible_text(dom: str) -> str:
+    """The words a person sees: the DOM without scripts, styles and tags."""
+    dom = re.sub(r"<(script|style|noscript)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", dom).split())
 
 
 def _answers(url: str) -> bool:
@@ -66,6 +75,9 @@ def test_up_in_the_background_serves_both_uis_and_stops_everything_on_a_signal(
                 lines.append(line)
         urls = [f"http://127.0.0.1:{dagster_port}/", f"http://127.0.0.1:{mlflow_port}/"]
         ready = all(_answers(url) for url in urls) and port_open(metrics_port)
+        # What a browser shows once the UIs' scripts ran (the server answering is not enough).
+        dagster_assets = _visible_text(rendered_dom(f"http://127.0.0.1:{dagster_port}/assets"))
+        mlflow_home = _visible_text(rendered_dom(f"http://127.0.0.1:{mlflow_port}/"))
         session = _descendants(up_pid)
         if shell.poll() is None:
             os.kill(up_pid, stop_signal)
@@ -77,6 +89,11 @@ def test_up_in_the_background_serves_both_uis_and_stops_everything_on_a_signal(
 
     # Assert: it was up, then nothing of it is left and it said so
     assert ready, output
+    # The Dagster UI lists the code location's assets (from its GraphQL API); MLflow's app rendered.
+    assert {"tick_partition", "bars_1m", "trained_models", "paper_fills"} <= set(dagster_assets.split()), (
+        dagster_assets[:2000]
+    )
+    assert "Experiments" in mlflow_home and "MLflow" in mlflow_home, mlflow_home[:2000]
     assert len(session) >= 3  # services, dagster dev (with its webserver and daemon), mlflow
     assert code == 0, output
     assert "tradegraph is up" in output and "tradegraph stopped: every process of the session ended" in output
