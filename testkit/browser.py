@@ -49,5 +49,7 @@ def rendered_dom(url: str, *, budget_ms: int = 20_000, timeout_s: float = 90.0) 
         except subprocess.TimeoutExpired as exc:
             raise BrowserError(f"chromium did not finish rendering {url} within {timeout_s:.0f} s") from exc
     if result.returncode != 0 or not result.stdout.strip():
-        raise BrowserError(f"chromium could not render {url} (exit {result.returncode}): {result.stderr[-1500:]}")
+        raise BrowserError(
+            f"chromium could not render {url} (exit {result.returncode}): {result.stderr[-1500:]}"
+        )
     return result.stdout
