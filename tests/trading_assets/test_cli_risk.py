@@ -1,5 +1,5 @@
 """``tradegraph risk``: the latch of a tripped kill switch is shown, and only a reset with who and why
-clears it, recorded in the ledger."""
+clears it, recorded in the ledger as a request the executor applies (and records as its `reset` event)."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import pytest
 from resources.table_store.embedded import EmbeddedTableStore
 from trading_assets.cli import main
 from trading_assets.execution.ledger import Ledger
-from trading_assets.execution.ledger_tables import RISK_EVENTS, RiskStateRow
+from trading_assets.execution.ledger_tables import RISK_EVENTS, RISK_RESETS, RiskStateRow
 from trading_assets.services.heartbeat import now_us
 
 
@@ -39,7 +39,9 @@ def test_a_latched_halt_is_shown_and_cleared_only_by_a_reset_with_who_and_why(
     assert main(["risk", "reset", "--who", "alice", "--why", "feed checked, limits lowered"]) == 0
     assert main(["risk", "status"]) == 0
     assert "ACTIVE, not latched" in capsys.readouterr().out
-    events = store.read(RISK_EVENTS.spec, start_us=0, end_us=2**62)
-    assert events.column("kind").to_pylist() == ["reset"]
-    assert events.column("who").to_pylist() == ["alice"]
-    assert events.column("why").to_pylist() == ["feed checked, limits lowered"]
+    requests = store.read(RISK_RESETS.spec, start_us=0, end_us=2**62)
+    assert requests.column("kind").to_pylist() == ["reset"]
+    assert requests.column("who").to_pylist() == ["alice"]
+    assert requests.column("why").to_pylist() == ["feed checked, limits lowered"]
+    # The risk events are the executor's own: it records the reset when it applies the request.
+    assert store.read(RISK_EVENTS.spec, start_us=0, end_us=2**62).num_rows == 0
