@@ -779,6 +779,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tradegraph: bad setting: {exc}", file=sys.stderr)
         return 2
+    # MLflow 3 sends usage telemetry to its project unless told not to. Not from tradegraph's processes,
+    # nor from the MLflow UI and Dagster runs they start (MLFLOW_DISABLE_TELEMETRY=false allows it).
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from trading_assets.services.memtrace import start_from_env
 
     # Diagnostics of a long run (TRADEGRAPH_MEMTRACE=DIR[,SECONDS]): where the heap grows; off when unset.

@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -157,3 +158,21 @@ def test_an_unknown_venue_stops_the_command_at_start_naming_the_setting_and_the_
     err = capsys.readouterr().err
     assert "TRADEGRAPH_VENUES names unknown venues ['nasdaq']" in err
     assert "known: binance, finnhub, sim" in err
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "true"), ("false", "false")])
+def test_mlflow_telemetry_is_off_unless_the_user_allows_it(
+    given: str | None, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: a user's environment with or without MLflow's own switch
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    if given is None:
+        monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", given)
+
+    # Act: any command (its children, the MLflow UI and Dagster runs, inherit the environment)
+    assert main(["settings"]) == 0
+
+    # Assert
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == expected
