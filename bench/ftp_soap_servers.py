@@ -74,18 +74,22 @@ class FtpDrops:
         # starts the afternoon before, so the first replayed day is only the warm-up).
         days = math.ceil(self.seconds_hint * self.speed / SECONDS_PER_DAY) + 2
         start_us = day_start_us(_FIRST_DAY + dt.timedelta(days=1))
+        wanted = self.per_day * self._run_trade_seconds / SECONDS_PER_DAY
         for index in range(self.count):
             area = f"A{index:02d}"
-            drops = self._drops(index, area, days, start_us, self.per_day)
             # The run replays only part of a day, from midnight, when the intraday market is quiet (about
             # 60 % of the day's average rate): a denser day makes that part carry ``per_day`` a day's rate.
-            ratio = self._run_rows(drops, start_us) / (
-                self.per_day * self._run_trade_seconds / SECONDS_PER_DAY
-            )
-            self.trades_per_day[index] = self.per_day
-            if ratio < 1:
-                self.trades_per_day[index] = math.ceil(self.per_day / ratio * 1.02)
+            # The simulated trades are random, so a denser day is drawn again until it does (bounded);
+            # 2 % over, as the run produces a little longer than ``seconds_hint`` and files land whole.
+            drops = self._drops(index, area, days, start_us, self.per_day)
+            for _ in range(4):
+                ratio = self._run_rows(drops, start_us) / wanted
+                if ratio >= 1.02:
+                    break
+                self.trades_per_day[index] = math.ceil(self.trades_per_day[index] / ratio * 1.03)
                 drops = self._drops(index, area, days, start_us, self.trades_per_day[index])
+            # The pollers list the directory from their start, before anything is dropped.
+            (self.root / area.lower()).mkdir(parents=True, exist_ok=True)
             self.replays.append(DropReplay(self.root / area.lower(), drops, speed=self.speed))
         self.note = (
             f"ftp: days of {min(self.trades_per_day):,}-{max(self.trades_per_day):,} trades, so that the "

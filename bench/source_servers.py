@@ -165,6 +165,10 @@ class _Paced:
             n = min(due - sent, self.chunk * 10)
             self.emit(n)
             sent += n
+        # Stopped: what is due by now (less than a chunk, unless behind) is produced too.
+        due = int((time.monotonic() - started) * self.rate)
+        if due > sent:
+            self.emit(min(due - sent, self.chunk * 10))
 
     def start(self) -> None:
         self._thread.start()
@@ -247,6 +251,7 @@ class _Sns:
         return made
 
     def produce(self) -> None:
+        self._clients = {i: self._client() for i in range(self.count)}
         # One publisher per topic, publishing every CHUNK records (about 4.6 messages a second at 116
         # records a second): moto accepts only about 13 messages a second per topic.
         self._producers = [
@@ -256,7 +261,7 @@ class _Sns:
             producer.start()
 
     def _emit(self, i: int, n: int) -> None:
-        client = self._clients.setdefault(i, self._client())
+        client = self._clients[i]
         moment = self.sim_start + dt.timedelta(seconds=(time.monotonic() - self.started) * self.speed)
         readings = [
             {

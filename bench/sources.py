@@ -14,7 +14,7 @@ Checked: each source's stored rows against what its server produced: ``lost`` (p
 and ``doubled`` (stored more than once under one key) in total; both must be 0.
 
 - ``datapoints_per_s``: rows stored / seconds from the first fetch to the last row stored;
-  ``min_source_per_s``: the slowest source's datapoints produced / ``--seconds``;
+  ``min_source_per_s``: the slowest source's datapoints produced / seconds its server produced;
 - ``p99_ms``: from the poller's publish to the loader's stored write, per batch (the loader's
   ``tradegraph_source_loader_latency_seconds`` histogram, interpolated within its bucket);
 - ``cpu_s`` and ``max_rss_mb`` of this process (pollers, loader, servers' threads) and its children.
@@ -190,6 +190,7 @@ def _run(
             resource.getrusage(resource.RUSAGE_CHILDREN),
         )
         pollers = start_pollers(in_process, bus, state, stop, config=PollerConfig(poll_interval_s=0.5))
+        producing_from = time.monotonic()
         servers.produce()
         killed = None
         if killed_name is not None:
@@ -219,6 +220,7 @@ def _run(
                 time.sleep(2)
                 killed.start()
                 restarted = True
+        producing_s = time.monotonic() - producing_from
         servers.stop_producing()
         # Let the pollers read the rest, then the loader store it. A server may finish what it started
         # (the exchange plays out its trade budget), so what was produced is read again each time.
@@ -242,7 +244,7 @@ def _run(
 
     lost = doubled = total = 0
     # Each source's rate as its server produced it over the producing seconds.
-    rates = {name: count / args.seconds for name, count in produced.items()}
+    rates = {name: count / producing_s for name, count in produced.items()}
     print(f"{'source':<26}{'kind':<11}{'produced':>10}{'per s':>7}{'stored':>10}{'lost':>7}{'doubled':>9}")
     for source in sources:
         rows, keys = _stored(store, source)
