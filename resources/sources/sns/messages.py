@@ -4,68 +4,24 @@ With the default (enveloped) delivery an SQS message body is SNS's JSON envelope
 ``Notification``, ``MessageId`` names the published message (the same id on every SQS redelivery),
 ``Timestamp`` is when SNS accepted it and ``Message`` is the published text: a JSON object with one
 record's fields, or a JSON array of such objects (a publisher's batch of records in one message, as SNS
-publishers do to stay within its request rates; up to SNS's 256 KB a message). With raw message delivery the body is the published text itself and the SQS message id
-and ``SentTimestamp`` attribute stand in for the envelope's.
+publishers do to stay within its request rates; up to SNS's 256 KB a message). With raw message
+delivery the body is the published text itself and the SQS message id and ``SentTimestamp`` attribute
+stand in for the envelope's. Fields are converted strictly (:func:`resources.sources.columns.value_of`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from resources.sources.base import Rejected
+from resources.sources.columns import BadValue, strict_time_us, value_of
 from resources.sources.sns.config import MESSAGE_ID, PUBLISHED_US, SnsConfig
-from trading_assets.core.time import datetime_us
-
-_US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
 class BadMessage(ValueError):
     """A message that cannot become a record; the text names the field and the value."""
-
-
-def time_us(value: object, *, field: str, epoch_unit: str) -> int:
-    """``value`` (ISO-8601 text with a zone, or an epoch number in ``epoch_unit``) as int64 microseconds."""
-    if isinstance(value, bool):
-        raise BadMessage(f"field {field!r}: {value!r} is not a time")
-    if isinstance(value, int):
-        return value * _US_PER_UNIT[epoch_unit]
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadMessage(f"field {field!r}: {value!r} is not a time")
-        return round(value * _US_PER_UNIT[epoch_unit])
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadMessage(f"field {field!r}: {value!r} is not an ISO-8601 time") from None
-        if parsed.tzinfo is None:
-            raise BadMessage(f"field {field!r}: {value!r} has no time zone (add Z or +00:00)")
-        return datetime_us(parsed)
-    raise BadMessage(f"field {field!r}: {value!r} is not a time")
-
-
-def _value(kind: str, value: object, field: str) -> object:
-    # Strict: a string "12" is not an int64 and 1 is not a bool, so a publisher's mistake is caught here.
-    if kind == "string" and isinstance(value, str):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if (
-        kind == "int64"
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and -(2**63) <= value < 2**63
-    ):
-        return value
-    if kind == "float64" and isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    raise BadMessage(f"field {field!r}: {value!r} is not a {kind}")
 
 
 def _envelope(
@@ -92,7 +48,10 @@ def _envelope(
         raise BadMessage(f"envelope field 'MessageId': {message_id!r} is not a message id")
     if not isinstance(message, str):
         raise BadMessage(f"envelope field 'Message': {message!r} is not text")
-    published = time_us(envelope.get("Timestamp"), field="Timestamp", epoch_unit="s")
+    try:
+        published = strict_time_us(envelope.get("Timestamp"), field="Timestamp", epoch_unit="s")
+    except BadValue as exc:
+        raise BadMessage(f"envelope {exc}") from None
     return message_id, published, message
 
 
@@ -100,19 +59,16 @@ def _record(config: SnsConfig, fields: object) -> dict[str, object]:
     """The value and time columns of one published JSON object; :class:`BadMessage` naming the field."""
     if not isinstance(fields, dict):
         raise BadMessage(f"{json.dumps(fields)[:80]} is not a JSON object")
-    record: dict[str, object] = {}
-    for column, kind in config.columns.items():
-        if column not in fields:
-            raise BadMessage(f"field {column!r} is missing")
-        record[column] = _value(kind, fields[column], column)
-    times = (
-        [config.time_column] if config.version_field is None else [config.time_column, config.version_field]
-    )
-    for name in times:
-        if name not in fields:
-            raise BadMessage(f"field {name!r} is missing")
-        record[name] = time_us(fields[name], field=name, epoch_unit=config.epoch_unit)
-    return record
+    typed: dict[str, str] = {**config.columns, config.time_column: "time"}
+    if config.version_field is not None:
+        typed[config.version_field] = "time"
+    try:
+        return {
+            name: value_of(kind, fields.get(name), field=name, strict=True, epoch_unit=config.epoch_unit)
+            for name, kind in typed.items()
+        }
+    except BadValue as exc:
+        raise BadMessage(str(exc)) from None
 
 
 def _one_per_key(key: tuple[str, ...], records: list[dict[str, object]]) -> list[dict[str, object]]:

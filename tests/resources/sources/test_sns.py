@@ -211,7 +211,7 @@ def test_bad_messages_are_rejected_with_the_field_and_deleted_on_ack(
     assert len(rejected) == 4
     assert any("is not JSON" in r for r in reasons)
     assert any("field 'price' is missing" in r for r in reasons)
-    assert any("field 'volume': '12' is not a int64" in r for r in reasons)
+    assert any("field 'volume': '12' is not an int64" in r for r in reasons)
     assert any("field 'delivery_start': 'tomorrow' is not an ISO-8601 time" in r for r in reasons)
     assert all(json.loads(r.payload)["Type"] == "Notification" for r in rejected)  # the SQS body as received
     assert sum(len(b.receipts) for b in batches) == 5
@@ -576,7 +576,7 @@ def test_a_batch_with_one_bad_element_is_dead_lettered_whole_naming_the_index_an
 
     # Assert: nothing of the bad message is a record; its reason names the message, element and field.
     (rejected,) = [r for b in batches for r in b.rejected]
-    assert rejected.reason == f"message {bad_id}: element 3: field 'volume': '13' is not a int64"
+    assert rejected.reason == f"message {bad_id}: element 3: field 'volume': '13' is not an int64"
     assert json.loads(json.loads(rejected.payload)["Message"]) == bad
     records = records_of(batches)
     assert set(records["message_id"].to_pylist()) == {good_id}
