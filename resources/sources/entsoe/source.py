@@ -14,9 +14,10 @@ time. While ``next_day`` is before the platform's today, each fetch asks the nex
 conditional on that day's validators (day-ahead values for tomorrow appear today; forecasts are
 re-issued): a point whose value did not change since the last delivered version is not delivered
 again, a changed one is a new version (``published_us`` is its document's createdDateTime). Asked
-together, today's values would carry tomorrow's later publication time. ``seen`` is kept for the days that can still be asked again, so a restart
-from the cursor delivers exactly what is new. The day boundaries are UTC days (:mod:`trading_assets.core.time`
-style, microseconds); the platform's documents may cover more (it answers whole market days).
+together, today's values would carry tomorrow's later publication time. ``seen`` is kept for the days
+that can still be asked again, so a restart from the cursor delivers exactly what is new. The day
+boundaries are UTC days (:mod:`trading_assets.core.time` style, microseconds); the platform's documents
+may cover more (it answers whole market days).
 """
 
 from __future__ import annotations
