@@ -2,7 +2,9 @@
 
 - :class:`FtpDrops`: the energy simulator's FTP drop (pyftpdlib on 127.0.0.1), one directory per source,
   each a stream of intraday-trade files (one per 15 minutes of trade time) published at the replay
-  speed with the real upload order (``.part``, rename, sidecar last). Datapoints: trades.
+  speed with the real upload order (``.part``, rename, sidecar last). Datapoints: trades. The run
+  replays the first hours of a day, when intraday trading is quiet; the simulated days hold as many
+  more trades than ``per_day`` as it takes for those hours to carry ``per_day`` a day's rate.
 - :class:`SoapPrices`: the spyne price service of ``testkit/soap_prices.py``, one area per source, prices
   published in batches of ten at the source's rate. Datapoints: price items.
 
@@ -23,10 +25,12 @@ from bench.source_servers import SECONDS_PER_DAY, BenchSource
 from resources.sources.config import parse_sources
 from testkit.soap_prices import Price, SoapPriceService
 from trading_assets.core.time import day_start_us
-from trading_assets.services.energy_sim.ftp_drop import DropReplay, FtpDropServer, replay_drops
+from trading_assets.services.energy_sim.ftp_drop import DropFile, DropReplay, FtpDropServer, replay_drops
 from trading_assets.services.energy_sim.intraday_trades import CSV_COLUMNS
 
 _FIRST_DAY = dt.date(2026, 3, 1)
+_WINDOW_US = 900_000_000
+"""Trade time one drop file covers (``replay_drops``'s default window)."""
 
 
 def _toml(name: str, kind: str, options: dict[str, object]) -> str:
@@ -60,6 +64,9 @@ class FtpDrops:
         self.seconds_hint = seconds_hint
         self.server = FtpDropServer(self.root, user="bench", password="bench")
         self.replays: list[DropReplay] = []
+        self.trades_per_day = [per_day] * count
+        self.note = ""
+        """Trades each source's days hold (``per_day`` or more, see :meth:`start`)."""
 
     def start(self) -> None:
         self.server.start()
@@ -67,14 +74,45 @@ class FtpDrops:
         # starts the afternoon before, so the first replayed day is only the warm-up).
         days = math.ceil(self.seconds_hint * self.speed / SECONDS_PER_DAY) + 2
         start_us = day_start_us(_FIRST_DAY + dt.timedelta(days=1))
+        wanted = self.per_day * self._run_trade_seconds / SECONDS_PER_DAY
         for index in range(self.count):
             area = f"A{index:02d}"
-            drops = [
-                drop
-                for drop in replay_drops(_FIRST_DAY, days, seed=index, area=area, trades_per_day=self.per_day)
-                if drop.window_start_us >= start_us
-            ]
+            # The run replays only part of a day, from midnight, when the intraday market is quiet (about
+            # 60 % of the day's average rate): a denser day makes that part carry ``per_day`` a day's rate.
+            # The simulated trades are random, so a denser day is drawn again until it does (bounded);
+            # 2 % over, as the run produces a little longer than ``seconds_hint`` and files land whole.
+            drops = self._drops(index, area, days, start_us, self.per_day)
+            for _ in range(4):
+                ratio = self._run_rows(drops, start_us) / wanted
+                if ratio >= 1.02:
+                    break
+                self.trades_per_day[index] = math.ceil(self.trades_per_day[index] / ratio * 1.03)
+                drops = self._drops(index, area, days, start_us, self.trades_per_day[index])
+            # The pollers list the directory from their start, before anything is dropped.
+            (self.root / area.lower()).mkdir(parents=True, exist_ok=True)
             self.replays.append(DropReplay(self.root / area.lower(), drops, speed=self.speed))
+        self.note = (
+            f"ftp: days of {min(self.trades_per_day):,}-{max(self.trades_per_day):,} trades, so that the "
+            f"{self._run_trade_seconds / 3600:.1f} h of quiet early trading replayed carry {self.per_day:,} a day's rate"
+        )
+
+    @property
+    def _run_trade_seconds(self) -> float:
+        """Trade time the run replays."""
+        return self.seconds_hint * self.speed
+
+    def _run_rows(self, drops: list[DropFile], start_us: int) -> int:
+        """Trades in the files the run publishes (the first at once, then one per window)."""
+        end_us = start_us + round(self._run_trade_seconds * 1e6)
+        return sum(drop.rows for drop in drops if drop.window_end_us <= end_us + _WINDOW_US)
+
+    @staticmethod
+    def _drops(index: int, area: str, days: int, start_us: int, per_day: int) -> list[DropFile]:
+        return [
+            drop
+            for drop in replay_drops(_FIRST_DAY, days, seed=index, area=area, trades_per_day=per_day)
+            if drop.window_start_us >= start_us
+        ]
 
     def sources(self) -> list[BenchSource]:
         made = []

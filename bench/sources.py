@@ -14,6 +14,7 @@ Checked: each source's stored rows against what its server produced: ``lost`` (p
 and ``doubled`` (stored more than once under one key) in total; both must be 0.
 
 - ``datapoints_per_s``: rows stored / seconds from the first fetch to the last row stored;
+  ``min_source_per_s``: the slowest source's datapoints produced / seconds its server produced;
 - ``p99_ms``: from the poller's publish to the loader's stored write, per batch (the loader's
   ``tradegraph_source_loader_latency_seconds`` histogram, interpolated within its bucket);
 - ``cpu_s`` and ``max_rss_mb`` of this process (pollers, loader, servers' threads) and its children.
@@ -153,6 +154,8 @@ def _run(
         **servers.environment(),
     }
     kinds = sorted({source.spec.kind for source in sources})
+    for note in servers.notes():
+        print(note)
     print(
         f"{len(sources)} sources of {len(kinds)} kinds ({', '.join(kinds)}), {args.per_day:,} datapoints a day "
         f"each at {args.speed:g}x for {args.seconds:g} s; killed and restarted: {killed_name or 'none'}"
@@ -187,6 +190,7 @@ def _run(
             resource.getrusage(resource.RUSAGE_CHILDREN),
         )
         pollers = start_pollers(in_process, bus, state, stop, config=PollerConfig(poll_interval_s=0.5))
+        producing_from = time.monotonic()
         servers.produce()
         killed = None
         if killed_name is not None:
@@ -216,6 +220,7 @@ def _run(
                 time.sleep(2)
                 killed.start()
                 restarted = True
+        producing_s = time.monotonic() - producing_from
         servers.stop_producing()
         # Let the pollers read the rest, then the loader store it. A server may finish what it started
         # (the exchange plays out its trade budget), so what was produced is read again each time.
@@ -238,14 +243,16 @@ def _run(
         usage_after = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
 
     lost = doubled = total = 0
-    print(f"{'source':<26}{'kind':<11}{'produced':>10}{'stored':>10}{'lost':>7}{'doubled':>9}")
+    # Each source's rate as its server produced it over the producing seconds.
+    rates = {name: count / producing_s for name, count in produced.items()}
+    print(f"{'source':<26}{'kind':<11}{'produced':>10}{'per s':>7}{'stored':>10}{'lost':>7}{'doubled':>9}")
     for source in sources:
         rows, keys = _stored(store, source)
         source_lost = max(produced[source.name] - keys, 0)
         source_doubled = rows - keys
         lost, doubled, total = lost + source_lost, doubled + source_doubled, total + rows
         print(
-            f"{source.name:<26}{source.spec.kind:<11}{produced[source.name]:>10,}{rows:>10,}"
+            f"{source.name:<26}{source.spec.kind:<11}{produced[source.name]:>10,}{rates[source.name]:>7.1f}{rows:>10,}"
             f"{source_lost:>7,}{source_doubled:>9,}"
         )
     seconds = finished - started
@@ -261,6 +268,7 @@ def _run(
         "kinds": kinds,
         "datapoints": total,
         "datapoints_per_s": round(total / seconds, 1),
+        "min_source_per_s": round(min(rates.values()), 1),
         "p50_ms": None if p50 is None else round(p50 * 1000, 1),
         "p99_ms": None if p99 is None else round(p99 * 1000, 1),
         "lost": lost,

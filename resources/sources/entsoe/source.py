@@ -4,17 +4,20 @@ Cursor (JSON text)::
 
     {"next_day": "2026-11-30",            # first delivery day not yet caught up
      "now_us": 1796083200000000,          # the platform's clock (its Date header) at the last answer
-     "etag": ..., "last_modified": ..., "validated": "2026-11-30/2026-12-02",
+     "validators": {"2026-11-30": ["<etag>", "<last-modified>"], ...},   # per open day
      "seen": {"2026-11-30": {"<series and period digest>": "<value>", ...}, ...}}
 
-While ``next_day`` is before the platform's today, each fetch asks ``days_per_request`` days (one by
-default: a document has one createdDateTime, the version time of every value in it, so a day asked alone
-keeps its own publication time) and says ``more``. Caught up, each poll asks the current and next delivery day again (day-ahead values for
-tomorrow appear today; forecasts are re-issued): a point whose value did not change since the last
-delivered version is not delivered again, a changed one is a new version (``published_us`` is the
-document's createdDateTime). ``seen`` is kept for the days that can still be asked again, so a restart
-from the cursor delivers exactly what is new. The day boundaries are UTC days (:mod:`trading_assets.core.time`
-style, microseconds); the platform's documents may cover more (it answers whole market days).
+A document has ONE createdDateTime, the version time of every value in it, so every request asks one
+delivery day (or ``days_per_request`` while catching up): a day asked alone keeps its own publication
+time. While ``next_day`` is before the platform's today, each fetch asks the next days and says
+``more``. Caught up, each poll asks the current and the next delivery day again, one request each,
+conditional on that day's validators (day-ahead values for tomorrow appear today; forecasts are
+re-issued): a point whose value did not change since the last delivered version is not delivered
+again, a changed one is a new version (``published_us`` is its document's createdDateTime). Asked
+together, today's values would carry tomorrow's later publication time. ``seen`` is kept for the days
+that can still be asked again, so a restart from the cursor delivers exactly what is new. The day
+boundaries are UTC days (:mod:`trading_assets.core.time` style, microseconds); the platform's documents
+may cover more (it answers whole market days).
 """
 
 from __future__ import annotations
@@ -58,12 +61,8 @@ class EntsoeCursor:
     """First delivery day not yet caught up."""
     now_us: int | None = None
     """The platform's clock at its last answer (its ``Date`` header), microseconds."""
-    etag: str | None = None
-    """ETag of the last open-window answer."""
-    last_modified: str | None = None
-    """Last-Modified of the last open-window answer."""
-    validated: str | None = None
-    """The window (``first/end`` days) those validators belong to."""
+    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    """Per open day: ETag and Last-Modified of its last answer (asked again conditionally)."""
     seen: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per open day: digest of series and period -> value last delivered."""
 
@@ -73,9 +72,7 @@ class EntsoeCursor:
             {
                 "next_day": self.next_day.isoformat(),
                 "now_us": self.now_us,
-                "etag": self.etag,
-                "last_modified": self.last_modified,
-                "validated": self.validated,
+                "validators": {day: list(pair) for day, pair in self.validators.items()},
                 "seen": self.seen,
             },
             sort_keys=True,
@@ -92,9 +89,8 @@ class EntsoeCursor:
             return cls(
                 next_day=dt.date.fromisoformat(raw["next_day"]),
                 now_us=raw.get("now_us"),
-                etag=raw.get("etag"),
-                last_modified=raw.get("last_modified"),
-                validated=raw.get("validated"),
+                # A cursor of before the per-day requests has none: each open day is asked once in full.
+                validators={day: (pair[0], pair[1]) for day, pair in (raw.get("validators") or {}).items()},
                 seen={day: dict(points) for day, points in raw.get("seen", {}).items()},
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -123,63 +119,95 @@ class EntsoeSource(Source):
         now_us = state.now_us if state.now_us is not None else int(self._clock() * 1_000_000)
         today = _day_of(now_us)
         timeout = min(self.config.timeout_s, timeout_s) if timeout_s > 0 else self.config.timeout_s
-        catching_up = state.next_day < today
-        if catching_up:
+        if state.next_day < today:
             first = state.next_day
             end = min(first + dt.timedelta(days=self.config.days_per_request), today)
-        else:
-            first = max(today, self.config.start)
-            end = today + dt.timedelta(days=2)
-            if first >= end:  # starts after tomorrow: nothing to ask yet
-                return SourceBatch(records=RECORDS.schema.empty_table(), cursor=None)
-        window = f"{first.isoformat()}/{end.isoformat()}"
-        conditional = not catching_up and state.validated == window
+            response = self._get(first, end, timeout, validators=None)
+            answered_us = _server_us(response)
+            new = replace(state, now_us=answered_us if answered_us is not None else now_us, next_day=end)
+            return self._records(new, [response], state.seen, more=True)
+        # Caught up: today and tomorrow, one request each (one createdDateTime per answer).
+        days = [today + dt.timedelta(days=offset) for offset in (0, 1)]
+        days = [day for day in days if day >= self.config.start]
+        if not days:  # starts after tomorrow: nothing to ask yet
+            return SourceBatch(records=RECORDS.schema.empty_table(), cursor=None)
+        validators = dict(state.validators)
+        responses: list[HttpResponse] = []
+        server_us: int | None = None
+        for day in days:
+            response = self._get(
+                day, day + dt.timedelta(days=1), timeout, validators=state.validators.get(day.isoformat())
+            )
+            answered_us = _server_us(response)
+            server_us = answered_us if answered_us is not None else server_us
+            if response.not_modified:
+                continue  # nothing new: the validators just confirmed stay
+            validators[day.isoformat()] = (response.etag, response.last_modified)
+            responses.append(response)
+        new_now = server_us if server_us is not None else now_us
+        validators = {day: pair for day, pair in validators.items() if dt.date.fromisoformat(day) >= days[0]}
+        new = replace(state, now_us=new_now, next_day=max(state.next_day, days[0]), validators=validators)
+        # A saved clock from before a long stop asked an old window: the platform's Date says so.
+        behind = server_us is not None and _day_of(server_us) > today
+        return self._records(new, responses, state.seen, more=behind)
+
+    def _get(
+        self,
+        first: dt.date,
+        end: dt.date,
+        timeout: float,
+        *,
+        validators: tuple[str | None, str | None] | None,
+    ) -> HttpResponse:
+        """The platform's answer for delivery days ``first`` to ``end`` (exclusive), conditional on
+        ``validators`` (ETag, Last-Modified) when given."""
+        etag, last_modified = validators or (None, None)
         response = self._client.get(
             self.config.url,
             timeout_s=timeout,
             params=self._params(first, end),
-            etag=state.etag if conditional else None,
-            last_modified=state.last_modified if conditional else None,
+            etag=etag,
+            last_modified=last_modified,
             handled_statuses=(400, 401, 403),
         )
-        server_us = _server_us(response)
-        new = replace(state, now_us=server_us if server_us is not None else now_us)
-        # A saved clock from before a long stop asked an old window: the platform's Date says so.
-        behind = server_us is not None and _day_of(server_us) > today
-        if catching_up:
-            new = replace(new, next_day=end)
-        else:
-            new = replace(
-                new,
-                next_day=max(state.next_day, first),
-                etag=response.etag,
-                last_modified=response.last_modified,
-                validated=window,
-            )
-        if response.not_modified:
-            # Nothing new: keep the validators that were just confirmed.
-            new = replace(new, etag=state.etag, last_modified=state.last_modified)
-            return SourceBatch(records=RECORDS.schema.empty_table(), cursor=new.dumps(), more=behind)
         self._check_status(response)
-        rows = parse_document(
-            response.body,
-            area=self.config.area_code,
-            document_type=self.config.document_type,
-            process_type=self.config.process_type,
-        )
-        records, seen = self._new_versions(
-            rows, state.seen, keep_from=_day_of(new.now_us or now_us) - dt.timedelta(days=1)
-        )
-        new = replace(new, seen=seen)
-        if rows.rejected:
+        return response
+
+    def _records(
+        self,
+        new: EntsoeCursor,
+        responses: list[HttpResponse],
+        seen: dict[str, dict[str, str]],
+        *,
+        more: bool,
+    ) -> SourceBatch:
+        """The batch of the values in ``responses`` not delivered before, with cursor ``new``."""
+        tables: list[pa.Table] = []
+        rejected = []
+        keep_from = _day_of(new.now_us or 0) - dt.timedelta(days=1)
+        for response in responses:
+            rows = parse_document(
+                response.body,
+                area=self.config.area_code,
+                document_type=self.config.document_type,
+                process_type=self.config.process_type,
+            )
+            table, seen = self._new_versions(rows, seen, keep_from=keep_from)
+            tables.append(table)
+            rejected += rows.rejected
+        if not responses:
+            # Every answer unchanged (304): nothing new, ``seen`` as it was.
+            return SourceBatch(records=RECORDS.schema.empty_table(), cursor=new.dumps(), more=more)
+        if rejected:
             log.warning(
                 "entsoe source %s: %d points rejected, first: %s",
                 self.spec.name,
-                len(rows.rejected),
-                rows.rejected[0].reason,
+                len(rejected),
+                rejected[0].reason,
             )
+        records = pa.concat_tables(tables) if tables else RECORDS.schema.empty_table()
         return SourceBatch(
-            records=records, cursor=new.dumps(), rejected=tuple(rows.rejected), more=catching_up or behind
+            records=records, cursor=replace(new, seen=seen).dumps(), rejected=tuple(rejected), more=more
         )
 
     def _params(self, first: dt.date, end: dt.date) -> dict[str, str]:

@@ -9,15 +9,11 @@ from typing import Literal
 import pyarrow as pa
 
 from resources.sources.base import RecordSchema, SourceSpec
+from resources.sources.columns import COLUMN_TYPES
 from resources.sources.http import REDACTED, redact_url
 
 ColumnType = Literal["string", "int64", "float64", "bool"]
-ARROW_TYPES: Mapping[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-}
+"""The value types a field may have (stored as :data:`resources.sources.columns.COLUMN_TYPES` says)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +71,7 @@ class RestConfig:
         key = self.key
         if self.version_column is not None and self.version_column not in key:
             key = (*key, self.version_column)
-        schema = pa.schema([pa.field(n, ARROW_TYPES[t], nullable=False) for n, t in self.columns.items()])
+        schema = pa.schema([pa.field(n, COLUMN_TYPES[t], nullable=False) for n, t in self.columns.items()])
         records = RecordSchema(
             schema=schema,
             time_column=self.time_column,

@@ -13,7 +13,6 @@ the cursor points at that page. Items that do not fit the columns are rejected w
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -23,9 +22,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import pyarrow as pa
 
 from resources.sources.base import Rejected, Source, SourceBatch, SourceError
+from resources.sources.columns import BadValue, value_of
 from resources.sources.http import HttpClient, HttpResponse, redact_url
 from resources.sources.rest.config import RestConfig
-from trading_assets.core.time import datetime_us
 
 log = logging.getLogger(__name__)
 
@@ -78,41 +77,6 @@ class RestCursor:
 
 class BadItem(ValueError):
     """An item that does not fit the columns; the message names the field and value."""
-
-
-def parse_time_us(value: object, field_name: str) -> int:
-    """Microseconds from an int (already microseconds) or ISO-8601 text with a UTC offset."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadItem(f"field {field_name!r}: value {value!r} is not a time") from None
-        if moment.tzinfo is None:
-            raise BadItem(f"field {field_name!r}: value {value!r} has no UTC offset")
-        return datetime_us(moment)
-    raise BadItem(f"field {field_name!r}: value {value!r} is not a time (int microseconds or ISO-8601)")
-
-
-def convert(value: object, kind: str, field_name: str) -> object:
-    """``value`` as a column of ``kind``; :class:`BadItem` naming the field and value otherwise."""
-    if value is None:
-        raise BadItem(f"field {field_name!r}: missing or null")
-    if kind == "string" and isinstance(value, str):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if (
-        kind == "int64"
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and -(2**63) <= value < 2**63
-    ):
-        return value
-    if kind == "float64" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise BadItem(f"field {field_name!r}: value {value!r} is not {kind}")
 
 
 class RestSource(Source):
@@ -232,14 +196,20 @@ class RestSource(Source):
     def _row(self, item: object) -> Mapping[str, object]:
         if not isinstance(item, dict):
             raise BadItem(f"item {item!r} is not an object")
-        values: dict[str, object] = {}
-        for name, kind in self.config.columns.items():
-            value = item.get(name)
-            if name in self._time_fields and value is not None:
-                values[name] = parse_time_us(value, name)
-            else:
-                values[name] = convert(value, kind, name)
-        return values
+        # Strict (JSON is typed); a time column is int64 microseconds or ISO-8601 text with a zone.
+        try:
+            return {
+                name: value_of(
+                    "time" if name in self._time_fields else kind,
+                    item.get(name),
+                    field=name,
+                    strict=True,
+                    epoch_unit="us",
+                )
+                for name, kind in self.config.columns.items()
+            }
+        except BadValue as exc:
+            raise BadItem(str(exc)) from None
 
     def close(self) -> None:
         """Close the HTTP connections."""

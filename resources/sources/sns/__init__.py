@@ -1,6 +1,7 @@
 """The ``sns`` source kind: AWS SNS messages delivered through an SQS queue subscribed to the topic.
 
-Each message is one record, a JSON object of the configured fields. In a sources file::
+Each message is one record, a JSON object of the configured fields, or a batch of records, a JSON array
+of such objects (checked as a whole: one bad element dead-letters the message). In a sources file::
 
     [[source]]
     name = "load_forecast_sns"

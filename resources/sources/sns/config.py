@@ -9,16 +9,10 @@ from typing import Literal
 import pyarrow as pa
 
 from resources.sources.base import RecordSchema, SourceSpec
+from resources.sources.columns import COLUMN_TYPES
 
 ColumnType = Literal["string", "int64", "float64", "bool"]
 """The value types a message field may have."""
-
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-}
 
 MESSAGE_ID = "message_id"
 """Column of every record: the SNS message id (stable across SQS redeliveries), part of the key."""
@@ -111,7 +105,7 @@ class SnsConfig:
     def spec(self) -> SourceSpec:
         """What this source delivers: the value columns, time, version and the envelope's columns."""
         fields = [
-            pa.field(column, ARROW_TYPES[kind], nullable=False) for column, kind in self.columns.items()
+            pa.field(column, COLUMN_TYPES[kind], nullable=False) for column, kind in self.columns.items()
         ]
         fields.append(pa.field(self.time_column, pa.int64(), nullable=False))
         if self.version_field is not None:

@@ -2,69 +2,26 @@
 
 With the default (enveloped) delivery an SQS message body is SNS's JSON envelope: ``Type`` is
 ``Notification``, ``MessageId`` names the published message (the same id on every SQS redelivery),
-``Timestamp`` is when SNS accepted it and ``Message`` is the published text, here a JSON object with one
-record's fields. With raw message delivery the body is the published text itself and the SQS message id
-and ``SentTimestamp`` attribute stand in for the envelope's.
+``Timestamp`` is when SNS accepted it and ``Message`` is the published text: a JSON object with one
+record's fields, or a JSON array of such objects (a publisher's batch of records in one message, as SNS
+publishers do to stay within its request rates; up to SNS's 256 KB a message). With raw message
+delivery the body is the published text itself and the SQS message id and ``SentTimestamp`` attribute
+stand in for the envelope's. Fields are converted strictly (:func:`resources.sources.columns.value_of`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from resources.sources.base import Rejected
+from resources.sources.columns import BadValue, strict_time_us, value_of
 from resources.sources.sns.config import MESSAGE_ID, PUBLISHED_US, SnsConfig
-from trading_assets.core.time import datetime_us
-
-_US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
 class BadMessage(ValueError):
     """A message that cannot become a record; the text names the field and the value."""
-
-
-def time_us(value: object, *, field: str, epoch_unit: str) -> int:
-    """``value`` (ISO-8601 text with a zone, or an epoch number in ``epoch_unit``) as int64 microseconds."""
-    if isinstance(value, bool):
-        raise BadMessage(f"field {field!r}: {value!r} is not a time")
-    if isinstance(value, int):
-        return value * _US_PER_UNIT[epoch_unit]
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadMessage(f"field {field!r}: {value!r} is not a time")
-        return round(value * _US_PER_UNIT[epoch_unit])
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadMessage(f"field {field!r}: {value!r} is not an ISO-8601 time") from None
-        if parsed.tzinfo is None:
-            raise BadMessage(f"field {field!r}: {value!r} has no time zone (add Z or +00:00)")
-        return datetime_us(parsed)
-    raise BadMessage(f"field {field!r}: {value!r} is not a time")
-
-
-def _value(kind: str, value: object, field: str) -> object:
-    # Strict: a string "12" is not an int64 and 1 is not a bool, so a publisher's mistake is caught here.
-    if kind == "string" and isinstance(value, str):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if (
-        kind == "int64"
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and -(2**63) <= value < 2**63
-    ):
-        return value
-    if kind == "float64" and isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    raise BadMessage(f"field {field!r}: {value!r} is not a {kind}")
 
 
 def _envelope(
@@ -91,12 +48,59 @@ def _envelope(
         raise BadMessage(f"envelope field 'MessageId': {message_id!r} is not a message id")
     if not isinstance(message, str):
         raise BadMessage(f"envelope field 'Message': {message!r} is not text")
-    published = time_us(envelope.get("Timestamp"), field="Timestamp", epoch_unit="s")
+    try:
+        published = strict_time_us(envelope.get("Timestamp"), field="Timestamp", epoch_unit="s")
+    except BadValue as exc:
+        raise BadMessage(f"envelope {exc}") from None
     return message_id, published, message
 
 
-def parse_message(config: SnsConfig, message: Mapping[str, Any]) -> dict[str, object]:
-    """The record one SQS message carries; :class:`BadMessage` naming the field and value otherwise."""
+def _record(config: SnsConfig, fields: object) -> dict[str, object]:
+    """The value and time columns of one published JSON object; :class:`BadMessage` naming the field."""
+    if not isinstance(fields, dict):
+        raise BadMessage(f"{json.dumps(fields)[:80]} is not a JSON object")
+    typed: dict[str, str] = {**config.columns, config.time_column: "time"}
+    if config.version_field is not None:
+        typed[config.version_field] = "time"
+    try:
+        return {
+            name: value_of(kind, fields.get(name), field=name, strict=True, epoch_unit=config.epoch_unit)
+            for name, kind in typed.items()
+        }
+    except BadValue as exc:
+        raise BadMessage(str(exc)) from None
+
+
+def _one_per_key(key: tuple[str, ...], records: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``records`` with repeats of an element dropped; :class:`BadMessage` when two elements share a key
+    but not their values (the store keeps one row per key, so one of them would be silently lost)."""
+    first_at: dict[tuple[object, ...], int] = {}
+    kept: list[dict[str, object]] = []
+    for index, record in enumerate(records):
+        identity = tuple(record[column] for column in key)
+        earlier = first_at.setdefault(identity, index)
+        if earlier == index:
+            kept.append(record)
+        elif records[earlier] != record:
+            named = ", ".join(f"{column}={value!r}" for column, value in zip(key, identity, strict=True))
+            raise BadMessage(
+                f"elements {earlier} and {index} have the same key ({named}) but different values; "
+                "a batch holds one value per key"
+            )
+    return kept
+
+
+def parse_message(
+    config: SnsConfig, message: Mapping[str, Any], *, key: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """The records one SQS message carries: one for a JSON object, one per element for a JSON array
+    (a publisher's batch; every element gets the message's id and publish time).
+
+    ``key`` is the record key (:attr:`RecordSchema.key`): elements repeated within the message are kept
+    once, two elements with one key and different values make the message bad.
+    Raises :class:`BadMessage` naming the message, the element's index and the field when any part of it
+    cannot become a record: the whole message is then dead-lettered, never part of it.
+    """
     body = message.get("Body", "")
     message_id, published_us, text = _envelope(
         body, message.get("Attributes", {}), message.get("MessageId", ""), config.raw_message_delivery
@@ -105,28 +109,24 @@ def parse_message(config: SnsConfig, message: Mapping[str, Any]) -> dict[str, ob
         fields = json.loads(text)
     except ValueError:
         raise BadMessage(f"message {message_id}: {text[:80]!r} is not JSON") from None
-    if not isinstance(fields, dict):
-        raise BadMessage(f"message {message_id}: {text[:80]!r} is not a JSON object")
-    record: dict[str, object] = {}
     try:
-        for column, kind in config.columns.items():
-            if column not in fields:
-                raise BadMessage(f"field {column!r} is missing")
-            record[column] = _value(kind, fields[column], column)
-        times = (
-            [config.time_column]
-            if config.version_field is None
-            else [config.time_column, config.version_field]
-        )
-        for name in times:
-            if name not in fields:
-                raise BadMessage(f"field {name!r} is missing")
-            record[name] = time_us(fields[name], field=name, epoch_unit=config.epoch_unit)
+        if isinstance(fields, list):
+            records = []
+            for index, element in enumerate(fields):
+                try:
+                    records.append(_record(config, element))
+                except BadMessage as exc:
+                    raise BadMessage(f"element {index}: {exc}") from None
+        elif isinstance(fields, dict):
+            records = [_record(config, fields)]
+        else:
+            raise BadMessage(f"{text[:80]!r} is neither a JSON object nor an array of objects")
+        for record in records:
+            record[MESSAGE_ID] = message_id
+            record[PUBLISHED_US] = published_us
+        return _one_per_key(key, records)
     except BadMessage as exc:
         raise BadMessage(f"message {message_id}: {exc}") from None
-    record[MESSAGE_ID] = message_id
-    record[PUBLISHED_US] = published_us
-    return record
 
 
 def rejected(message: Mapping[str, Any], reason: str) -> Rejected:

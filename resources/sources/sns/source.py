@@ -3,7 +3,8 @@
 SQS is the cursor: a received message stays in the queue, hidden for the visibility timeout, until
 :meth:`SnsSource.ack` deletes it, which the poller does only after the records are on the bus and the
 (unchanged) cursor is saved. A crash before that makes SQS deliver the message again; its SNS message id
-is part of the record key, so the loader stores it once. Rejected messages are deleted on ack too: they
+is part of the record key, so the loader stores it once. A message may carry a batch of records (a JSON
+array): all of them share its id, and the key (series, time, version and message id) still names each. Rejected messages are deleted on ack too: they
 are in the dead letters by then.
 
 Clients make one attempt per call (``retries={"max_attempts": 1}``): the poller owns retries and backoff
@@ -201,7 +202,7 @@ class SnsSource(Source):
         bad: list[Rejected] = []
         for message in messages:
             try:
-                records.append(parse_message(self.config, message))
+                records += parse_message(self.config, message, key=self.spec.records.key)
             except BadMessage as exc:
                 bad.append(rejected(message, str(exc)))
         schema = self.spec.records.schema

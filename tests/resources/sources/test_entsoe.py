@@ -89,7 +89,13 @@ def test_a_reissued_forecast_is_a_new_version_beside_the_old_one(
     assert second.records.num_rows == changed > 80  # only the values that changed, only tomorrow's
     assert day_rows(second.records, TODAY).num_rows == 0
     assert set(second.records.column("published_us").to_pylist()) == {int(at(TODAY, 18) * 1e6)}
-    assert set(first.records.column("published_us").to_pylist()) == {int(at(TODAY, 12) * 1e6)}
+    # One request per day: today's values carry today's 12:00 issue, tomorrow's its first (10:00 today).
+    assert set(day_rows(first.records, TODAY).column("published_us").to_pylist()) == {
+        int(at(TODAY, 12) * 1e6)
+    }
+    assert set(day_rows(first.records, TOMORROW).column("published_us").to_pylist()) == {
+        int(at(TODAY, 10) * 1e6)
+    }
     starts = second.records.column("period_start_us").to_numpy()
     positions = (starts - day_start_us(TOMORROW)) // (15 * 60_000_000)
     assert second.records.column("value").to_pylist() == issue1[positions].tolist()
@@ -133,14 +139,14 @@ def test_an_unchanged_answer_is_304_and_delivers_nothing(api: EntsoeApiServer, c
 
     again = source.fetch(first.cursor, timeout_s=5.0)
 
-    assert api.stats.not_modified == 1
+    assert api.stats.not_modified == 2  # today and tomorrow, each asked on its own
     assert again.records.num_rows == 0 and again.cursor is not None
 
 
 def test_the_rate_limit_is_unavailable_with_retry_after(clock: ManualClock) -> None:
-    with EntsoeApiServer(token=TOKEN, clock=clock, rate_limit=1, rate_window_s=30) as api:
+    with EntsoeApiServer(token=TOKEN, clock=clock, rate_limit=2, rate_window_s=30) as api:
         source = entsoe_source(api)
-        source.fetch(None, timeout_s=5.0)
+        source.fetch(None, timeout_s=5.0)  # today and tomorrow: two requests
 
         with pytest.raises(SourceUnavailableError) as raised:
             source.fetch(None, timeout_s=5.0)
@@ -323,9 +329,65 @@ def test_a_backfill_keeps_each_day_s_own_publication_time(api: EntsoeApiServer) 
     batches, _ = drain(entsoe_source(api, start=start), None)
 
     records = records_of(batches)
-    assert api.stats.documents == 6  # five past days one by one, then today and tomorrow in one
+    assert api.stats.documents == 7  # five past days, today and tomorrow: one request each
     for offset in range(5):
         day = start + dt.timedelta(days=offset)
         rows = day_rows(records, day)
         assert rows.num_rows == 24
         assert set(rows.column("published_us").to_pylist()) == {int(at(day, -12) * 1_000_000)}
+
+
+def test_the_live_poll_asks_one_day_per_request_so_today_keeps_its_own_publication_time(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    # Arrange: caught up at 13:00; today's prices came out yesterday at 12:00, tomorrow's at 12:00 today.
+    source = entsoe_source(api)
+
+    # Act
+    batch = source.fetch(None, timeout_s=5.0)
+
+    # Assert: asked together, both days would carry tomorrow's (later) createdDateTime.
+    assert api.stats.requests == api.stats.documents == 2
+    today, tomorrow = day_rows(batch.records, TODAY), day_rows(batch.records, TOMORROW)
+    assert today.num_rows == tomorrow.num_rows == 24
+    assert set(today.column("published_us").to_pylist()) == {int(at(TODAY, -12) * 1e6)}
+    assert set(tomorrow.column("published_us").to_pylist()) == {int(at(TODAY, 12) * 1e6)}
+    assert not batch.more
+
+
+def test_the_live_poll_asks_only_the_day_that_changed_again_in_full(
+    api: EntsoeApiServer, clock: ManualClock
+) -> None:
+    # Arrange: at 11:00 only today's prices are out; tomorrow's answer is "no data yet".
+    clock.now = at(TODAY, 11)
+    source = entsoe_source(api)
+    before = source.fetch(None, timeout_s=5.0)
+
+    # Act: after tomorrow's auction result.
+    clock.now = at(TODAY, 12.5)
+    after = source.fetch(before.cursor, timeout_s=5.0)
+
+    # Assert: today's answer is unchanged (304), tomorrow's is new, with its own publication time.
+    assert day_rows(before.records, TODAY).num_rows == 24 and day_rows(before.records, TOMORROW).num_rows == 0
+    assert api.stats.not_modified == 1
+    assert day_rows(after.records, TODAY).num_rows == 0
+    assert set(after.records.column("published_us").to_pylist()) == {int(at(TODAY, 12) * 1e6)}
+    assert after.records.num_rows == 24
+
+
+def test_a_cursor_saved_before_the_per_day_requests_is_read_and_asks_each_open_day_once(
+    api: EntsoeApiServer,
+) -> None:
+    # Arrange: a cursor as saved by the two-day live poll (one set of validators for the window).
+    old = (
+        '{"etag":"W/\\"x\\"","last_modified":null,"next_day":"2026-11-30","now_us":null,'
+        '"seen":{},"validated":"2026-11-30/2026-12-02"}'
+    )
+    source = entsoe_source(api)
+
+    # Act
+    batch = source.fetch(old, timeout_s=5.0)
+
+    # Assert
+    assert api.stats.documents == 2 and api.stats.not_modified == 0
+    assert batch.records.num_rows == 48

@@ -127,10 +127,10 @@ def test_items_that_do_not_fit_the_columns_are_rejected_with_field_and_value_oth
     assert batch.records.column("t").to_pylist() == [1, 1_796_032_800_000_000]
     reasons = [r.reason for r in batch.rejected]
     assert reasons == [
-        "field 'price': value 'ten' is not float64",
-        "field 'price': missing or null",
-        "field 'area': value 7 is not string",
-        "field 'final': value 'yes' is not bool",
+        "field 'price': 'ten' is not a float64",
+        "field 'price' is missing",
+        "field 'area': 7 is not a string",
+        "field 'final': 'yes' is not a bool",
         "item 'not an object' is not an object",
     ]
     assert json.loads(batch.rejected[0].payload)["price"] == "ten"

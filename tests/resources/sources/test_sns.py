@@ -211,7 +211,7 @@ def test_bad_messages_are_rejected_with_the_field_and_deleted_on_ack(
     assert len(rejected) == 4
     assert any("is not JSON" in r for r in reasons)
     assert any("field 'price' is missing" in r for r in reasons)
-    assert any("field 'volume': '12' is not a int64" in r for r in reasons)
+    assert any("field 'volume': '12' is not an int64" in r for r in reasons)
     assert any("field 'delivery_start': 'tomorrow' is not an ISO-8601 time" in r for r in reasons)
     assert all(json.loads(r.payload)["Type"] == "Notification" for r in rejected)  # the SQS body as received
     assert sum(len(b.receipts) for b in batches) == 5
@@ -495,3 +495,106 @@ def test_the_documented_sources_file_example_is_a_valid_sns_source() -> None:
 
     assert config.spec().records.key == ("area", "delivery_start", "issued_at", "message_id")
     assert config.spec().periods_per_day == 96
+
+
+def test_a_batched_message_lands_as_one_record_per_element_with_the_message_id(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    # Arrange: one message carrying 24 records (a publisher's batch), and one plain message.
+    batch = [price(hour, price=40.0 + hour) for hour in range(24)]
+    batch_id, single_id = publish(s3_server, topic, [json.dumps(batch), json.dumps(price(5, area="FR"))])
+
+    # Act
+    batches = fetch_until(source, 2)
+
+    # Assert
+    records = records_of(batches)
+    assert sum(len(b.receipts) for b in batches) == 2
+    assert all(not b.rejected for b in batches)
+    rows = records.to_pylist()
+    batched = sorted((r for r in rows if r["message_id"] == batch_id), key=lambda r: r["delivery_start"])
+    assert [r["price"] for r in batched] == [40.0 + hour for hour in range(24)]
+    assert [r["delivery_start"] for r in batched] == [1_709_337_600_000_000 + h * HOUR_US for h in range(24)]
+    assert len({r["published_us"] for r in batched}) == 1
+    assert [r["area"] for r in rows if r["message_id"] == single_id] == ["FR"]
+    assert unique_by_key(source_table(source.spec), records).num_rows == 25
+
+
+def test_a_redelivered_batch_has_the_same_keys_and_is_stored_once(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    # Arrange
+    (message_id,) = publish(s3_server, topic, [json.dumps([price(hour) for hour in range(10)])])
+    first = records_of(fetch_until(source, 1))
+
+    # Act: no ack (a poller crashed before it), then SQS delivers the message again.
+    time.sleep(VISIBILITY_S + 0.5)
+    second = records_of(fetch_until(source, 1))
+
+    # Assert
+    assert first.num_rows == second.num_rows == 10
+    assert set(first["message_id"].to_pylist()) == set(second["message_id"].to_pylist()) == {message_id}
+    stored = unique_by_key(source_table(source.spec), pa.concat_tables([first, second]))
+    assert stored.num_rows == 10
+    assert sorted(stored["delivery_start"].to_pylist()) == sorted(first["delivery_start"].to_pylist())
+
+
+def test_an_element_repeated_within_a_batch_is_one_record(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    publish(s3_server, topic, [json.dumps([price(1), price(2), price(1)])])
+
+    batches = fetch_until(source, 1)
+
+    assert sorted(records_of(batches)["volume"].to_pylist()) == [11, 12]
+    assert all(not b.rejected for b in batches)
+
+
+def test_a_batch_with_two_values_for_one_key_is_dead_lettered_naming_both_elements(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    publish(s3_server, topic, [json.dumps([price(1, price=10.0), price(2), price(1, price=11.0)])])
+
+    batches = fetch_until(source, 1)
+
+    (rejected,) = [r for b in batches for r in b.rejected]
+    assert records_of(batches).num_rows == 0
+    assert "elements 0 and 2 have the same key" in rejected.reason
+    assert "area='DE'" in rejected.reason
+
+
+def test_a_batch_with_one_bad_element_is_dead_lettered_whole_naming_the_index_and_field(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    # Arrange: elements 0-2 and 4 are good, element 3 has a string volume; a good message beside it.
+    bad = [price(hour) for hour in range(5)]
+    bad[3]["volume"] = "13"
+    bad_id, good_id = publish(s3_server, topic, [json.dumps(bad), json.dumps([price(6), price(7)])])
+
+    # Act
+    batches = fetch_until(source, 2)
+
+    # Assert: nothing of the bad message is a record; its reason names the message, element and field.
+    (rejected,) = [r for b in batches for r in b.rejected]
+    assert rejected.reason == f"message {bad_id}: element 3: field 'volume': '13' is not an int64"
+    assert json.loads(json.loads(rejected.payload)["Message"]) == bad
+    records = records_of(batches)
+    assert set(records["message_id"].to_pylist()) == {good_id}
+    assert records.num_rows == 2
+
+    for batch in batches:
+        source.ack(batch)
+    time.sleep(VISIBILITY_S + 0.5)
+    assert source.fetch(None, timeout_s=1).receipts == ()
+
+
+def test_a_batch_whose_element_is_not_an_object_is_dead_lettered_naming_the_index(
+    s3_server: S3Server, topic: str, source: SnsSource
+) -> None:
+    publish(s3_server, topic, [json.dumps([price(1), 42])])
+
+    batches = fetch_until(source, 1)
+
+    (rejected,) = [r for b in batches for r in b.rejected]
+    assert "element 1: 42 is not a JSON object" in rejected.reason
+    assert records_of(batches).num_rows == 0

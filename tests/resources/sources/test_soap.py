@@ -159,7 +159,7 @@ def test_items_that_do_not_fit_a_column_are_rejected_and_the_rest_kept(service: 
 
     assert batch.records.column("price").to_pylist() == [50.0, 51.0, 53.0]
     assert len(batch.rejected) == 1
-    assert batch.rejected[0].reason.startswith("GetPrices item 2: field 'price'=nan is not a valid float64")
+    assert batch.rejected[0].reason.startswith("GetPrices item 2: field 'price': nan is not a float64")
     assert b'"area": "DE"' in batch.rejected[0].payload
 
 

@@ -88,6 +88,6 @@ def test_an_unreachable_stream_is_unavailable_and_a_missing_field_is_named() -> 
 
     builder = RowBuilder({"price": "float64", "when": "time"})
     assert builder.add({"price": "1.5"}) == "field 'when' is missing"
-    assert "field 'price'='abc' is not a valid float64" in (builder.add({"price": "abc", "when": 1}) or "")
+    assert "field 'price': 'abc' is not a float64" in (builder.add({"price": "abc", "when": 1}) or "")
     assert builder.add({"price": 2, "when": "2024-03-01T00:00:00Z"}) is None
     assert builder.table().to_pylist() == [{"price": 2.0, "when": 1_709_251_200_000_000}]
