@@ -76,13 +76,18 @@ class _Group(Protocol):
 class _Websockets:
     """Websocket sources: the simulated exchange, one symbol per source, trades as datapoints."""
 
+    # The exchange deals each trade to a symbol at random, so one source's share of a minute's run varies
+    # by about 1 % (one websocket source measured 114.2/s of 115.7): 3 % more keeps each at its rate.
+    MARGIN = 1.03
+
     def __init__(self, count: int, *, rate_per_source: float, seconds_hint: float) -> None:
         self.symbols = [f"S{i:02d}USDT" for i in range(count)]
-        total = max(int(rate_per_source * count * seconds_hint), 1)
+        rate = rate_per_source * count * self.MARGIN
+        total = max(int(rate * seconds_hint), 1)
         self.sim = ExchangeSim(
             ExchangeSimConfig(
                 symbols=tuple(self.symbols),
-                rate=rate_per_source * count,
+                rate=rate,
                 max_trades=total,
                 wait_for_subscribers=count,
             )
