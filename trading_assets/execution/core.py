@@ -40,7 +40,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.execution.online import BAR_NUMERIC_COLUMNS, FeatureWindow, OnlineBars
+from trading_assets.execution.feature_window import BAR_NUMERIC_COLUMNS, FeatureWindow
+from trading_assets.execution.online import OnlineBars
 from trading_assets.execution.predict import RowPredictor, row_predictor
 from trading_assets.models.features import WARMUP_BARS, last_bars
 from trading_assets.models.spec import ModelSpec
@@ -384,25 +385,21 @@ class ExecutionCore:
         predicted together, one call per model: per-call overhead dominates predicting a few rows.
         """
         numeric = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
+        keys = [(str(venue), str(symbol)) for venue, symbol in zip(venues, symbols, strict=True)]
+        # The feature rows of all the bars at once (the bars come ordered by (venue, symbol, minute)).
+        featured, features = self.window.add_bars(keys, numeric, self._models)
         rows_of: dict[str, list[int]] = {}
-        features: dict[int, npt.NDArray[np.float64]] = {}
-        for row in range(bars.num_rows):
-            venue, symbol = str(venues[row]), str(symbols[row])
-            self.window.add_row(venue, symbol, {name: values[row] for name, values in numeric.items()})
-            if symbol not in self._models:
-                continue
-            latest = self.window.latest(venue, symbol)
-            if latest is None:  # pragma: no cover - the bar was just added
-                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding a bar")
-            features[row] = latest[1]
-            rows_of.setdefault(symbol, []).append(row)
+        for position, row in enumerate(featured):
+            rows_of.setdefault(keys[row][1], []).append(position)
         out: dict[int, tuple[float, int]] = {}
-        for symbol, rows in rows_of.items():
+        for symbol, positions in rows_of.items():
             loaded = self._models[symbol]
-            predictions = self._predictors[symbol](np.stack([features[row] for row in rows]))
+            predictions = self._predictors[symbol](features[positions])
             signals = loaded.spec.policy.signals(predictions)
-            for row, prediction, signal in zip(rows, predictions.tolist(), signals.tolist(), strict=True):
-                out[row] = (float(prediction), int(signal))
+            for position, prediction, signal in zip(
+                positions, predictions.tolist(), signals.tolist(), strict=True
+            ):
+                out[featured[position]] = (float(prediction), int(signal))
         return out
 
     def _act(

@@ -14,31 +14,31 @@ A tick whose minute has already closed when it arrives is later than the latenes
 added (the bar was already handed out), but counted in :attr:`OnlineBars.late_ticks` and logged, never
 dropped silently. A trade seen twice (same venue, symbol, trade_id) counts once.
 
-:class:`FeatureWindow` keeps the last :data:`~trading_assets.models.features.WARMUP_BARS` bars of each
-symbol and computes the feature row of the latest one with
-:func:`~trading_assets.models.feature_row.latest_feature_row`: bit for bit the last row of
-``compute_features`` over them, which the features code guarantees equals the full history's row.
+:class:`~trading_assets.execution.feature_window.FeatureWindow` (its own module; imported here too, so
+checkpoints written when it lived here still load) keeps the bars features are computed from.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
+from trading_assets.core.bars import empty_bars_table
 from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
+from trading_assets.execution import feature_window as _feature_window
 from trading_assets.execution.minute_bars import aggregate_minutes, bars_table, minute_of
-from trading_assets.models.feature_row import latest_feature_row
-from trading_assets.models.features import WARMUP_BARS
 
 log = logging.getLogger(__name__)
+
+# Checkpoints pickled before FeatureWindow had its own module name these classes in this one.
+FeatureWindow = _feature_window.FeatureWindow
+_Kept = _feature_window._Kept
 
 Key = tuple[str, str]
 """(venue, symbol)."""
@@ -246,90 +246,3 @@ class OnlineBars:
         )
         state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
         return times[done], ids[done], prices[done], quantities[done], sides[done]
-
-
-@dataclass(slots=True)
-class _Kept:
-    """The last bars of one (venue, symbol): one array per bar column, oldest row first."""
-
-    columns: dict[str, np.ndarray]
-    rows: int = 0
-
-
-BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
-"""The bar columns a :class:`FeatureWindow` keeps (all but venue and symbol)."""
-_BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
-
-
-class FeatureWindow:
-    """The last :data:`WARMUP_BARS` bars of each (venue, symbol) and the feature row of the latest one."""
-
-    def __init__(self, rows: int = WARMUP_BARS) -> None:
-        if rows < 1:
-            raise ValueError(f"rows must be >= 1, got {rows}")
-        self.rows = rows
-        """Bars kept per (venue, symbol)."""
-        self._kept: dict[Key, _Kept] = {}
-
-    def add(self, bars: pa.Table) -> None:
-        """Append closed bars (a bar table; each (venue, symbol)'s minutes ascending, after the kept ones)."""
-        if bars.num_rows == 0:
-            return
-        venues = bars.column("venue").to_pylist()
-        symbols = bars.column("symbol").to_pylist()
-        values = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
-        for row in range(bars.num_rows):
-            self.add_row(
-                str(venues[row]), str(symbols[row]), {name: array[row] for name, array in values.items()}
-            )
-
-    def add_row(self, venue: str, symbol: str, bar: Mapping[str, np.generic]) -> None:
-        """Append one closed bar of (venue, symbol): its numeric bar columns (numpy scalars of the bar
-        table's types), after the kept ones."""
-        key = (venue, symbol)
-        kept = self._kept.get(key)
-        if kept is None:
-            kept = self._kept[key] = _Kept(
-                columns={name: np.empty(0, dtype=_BAR_DTYPES[name]) for name in BAR_NUMERIC_COLUMNS}
-            )
-        minute_us = int(bar["minute_us"])
-        if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
-            raise ValueError(
-                f"{venue}/{symbol}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
-            )
-        columns = kept.columns
-        if kept.rows >= self.rows:
-            # A full window: shift each column by one in place (a memmove of WARMUP_BARS values; no array
-            # is allocated), the newest bar last. The arrays never leave the window uncopied.
-            for name in BAR_NUMERIC_COLUMNS:
-                column = columns[name]
-                column[:-1] = column[1:]
-                column[-1] = bar[name]
-            return
-        for name in BAR_NUMERIC_COLUMNS:
-            columns[name] = np.append(columns[name], bar[name])
-        kept.rows = len(columns["minute_us"])
-
-    def bars(self, venue: str, symbol: str) -> pa.Table:
-        """The kept bars of (venue, symbol), oldest first, as a bar table."""
-        kept = self._kept.get((venue, symbol))
-        if kept is None or kept.rows == 0:
-            return _no_bars()
-        arrays = [
-            pa.array([venue] * kept.rows, pa.string()),
-            pa.array([symbol] * kept.rows, pa.string()),
-            # Copies: the window's arrays change in place as bars arrive.
-            *(pa.array(kept.columns[name].copy()) for name in BAR_NUMERIC_COLUMNS),
-        ]
-        return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
-
-    def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
-        """(minute_us, feature row in ``FEATURE_COLUMNS`` order) of the latest kept bar, or None.
-
-        The row is :func:`~trading_assets.models.feature_row.latest_feature_row` of the kept bars: bit for
-        bit the last row of ``compute_features`` over them, without computing the rows before it.
-        """
-        kept = self._kept.get((venue, symbol))
-        if kept is None or kept.rows == 0:
-            return None
-        return int(kept.columns["minute_us"][-1]), latest_feature_row(kept.columns)
