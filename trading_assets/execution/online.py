@@ -32,7 +32,7 @@ from trading_assets.core.bars import empty_bars_table
 from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
 from trading_assets.execution import feature_window as _feature_window
-from trading_assets.execution.minute_bars import aggregate_minutes, bars_table, minute_of
+from trading_assets.execution.minute_bars import BarColumns, aggregate_minutes, bars_table, minute_of
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +63,50 @@ class TradeBatch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedBars:
+    """Bars that closed, as arrays: what the decisions read; :meth:`table` builds the bar table."""
+
+    keys: list[Key]
+    """The (venue, symbol) of each group."""
+    columns: BarColumns
+    """The numeric bar columns and ``group`` (the index of each bar's key), ordered by (venue, symbol,
+    minute_us); empty without bars."""
+
+    @property
+    def num_rows(self) -> int:
+        """Number of bars."""
+        return len(self.columns["group"]) if self.columns else 0
+
+    def row_keys(self) -> list[Key]:
+        """The (venue, symbol) of each bar."""
+        return [self.keys[group] for group in self.columns["group"].tolist()] if self.columns else []
+
+    def table(self) -> pa.Table:
+        """The bars as a table, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us)."""
+        return bars_table(self.keys, self.columns) if self.num_rows else _no_bars()
+
+
+_NO_CLOSED_BARS = ClosedBars(keys=[], columns={})
+
+
+@dataclass(frozen=True, kw_only=True)
 class BarsUpdate:
     """What one pushed tick table did."""
 
-    bars: pa.Table
-    """The bars that closed, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us)."""
+    closed: ClosedBars
+    """The bars that closed, as arrays."""
     trades: tuple[TradeBatch, ...]
     """The accepted (not late) trades per (venue, symbol): what a paper broker may fill at."""
     watermarks: dict[Key, int]
     """Watermark of each (venue, symbol) after the table: bars ending at or before it are closed."""
     late: int
     """Ticks of this table that arrived after their minute closed (not added)."""
+
+    @functools.cached_property
+    def bars(self) -> pa.Table:
+        """The bars that closed, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us); built on
+        first use (the executor decides from :attr:`closed` and builds it after its decisions)."""
+        return self.closed.table()
 
 
 @dataclass(slots=True)
@@ -118,7 +151,7 @@ class OnlineBars:
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
-            return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
+            return BarsUpdate(closed=_NO_CLOSED_BARS, trades=(), watermarks={}, late=0)
         # One code per (venue, symbol): the venue's dictionary index times the symbols' count plus the
         # symbol's (two dictionary encodings cost far less than joining the strings).
         venues = table.column("venue").combine_chunks().dictionary_encode()
@@ -148,13 +181,13 @@ class OnlineBars:
             if done is not None:
                 closing.append((key, done))
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars_closed = self._bars(closing)
-        return BarsUpdate(bars=bars_closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
+        closed = self._bars(closing)
+        return BarsUpdate(closed=closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
-    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> pa.Table:
+    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> ClosedBars:
         """The bars of the closed ticks of each key (keys in order), all symbols aggregated in one pass."""
         if not closing:
-            return _no_bars()
+            return _NO_CLOSED_BARS
         groups = np.concatenate(
             [np.full(len(ticks[0]), group, dtype=np.int64) for group, (_, ticks) in enumerate(closing)]
         )
@@ -168,7 +201,7 @@ class OnlineBars:
             if count:
                 self.duplicate_ticks += count
                 log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], count)
-        return bars_table([key for key, _ in closing], columns)
+        return ClosedBars(keys=[key for key, _ in closing], columns=columns)
 
     def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, _Ticks | None, int]:
         times = cols["trade_time_us"]
@@ -208,6 +241,12 @@ class OnlineBars:
 
     def flush(self) -> pa.Table:
         """Close every open bar (the end of a replay): the bars, ordered by (venue, symbol, minute_us).
+        See :meth:`flush_closed`."""
+        return self.flush_closed().table()
+
+    def flush_closed(self) -> ClosedBars:
+        """Close every open bar (the end of a replay): the bars as arrays, ordered by (venue, symbol,
+        minute_us).
 
         The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
         afterwards is late like any other, never the start of a second bar for that minute.
