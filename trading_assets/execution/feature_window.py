@@ -80,15 +80,7 @@ class FeatureWindow:
             key = keys[start]
             extended = self._append(key, {name: columns[name][start:end] for name in BAR_NUMERIC_COLUMNS})
             if key[1] in featured:
-                # The window ending at each new bar: the `rows` bars up to it (fewer while warming up).
-                total = len(extended["minute_us"])
-                ends = np.arange(total - (end - start), total) + 1
-                for length in np.unique(np.minimum(ends, self.rows)).tolist():
-                    at = np.flatnonzero(np.minimum(ends, self.rows) == length)
-                    # Row j of `index` picks the `length` bars ending at new bar at[j].
-                    index = (ends[at] - length)[:, np.newaxis] + np.arange(length)
-                    window = {name: extended[name][index] for name in FEATURE_INPUTS}
-                    windows.setdefault(length, []).append((start, at, window))
+                self._windows(extended, start, end - start, windows)
                 wanted.extend(range(start, end))
             start = end
         rows = np.empty((len(wanted), len(FEATURE_COLUMNS)), dtype=np.float64)
@@ -98,6 +90,35 @@ class FeatureWindow:
             bars = [position[start + i] for start, at, _ in parts for i in at.tolist()]
             rows[bars] = latest_feature_rows(stacked)
         return wanted, rows
+
+    def _windows(
+        self,
+        extended: Mapping[str, np.ndarray],
+        start: int,
+        added: int,
+        windows: dict[int, list[tuple[int, npt.NDArray[np.intp], dict[str, np.ndarray]]]],
+    ) -> None:
+        """Add to ``windows`` (by length) the window ending at each of the last ``added`` bars of
+        ``extended``: the ``rows`` bars up to it (fewer while warming up); the first is bar ``start``."""
+        total = len(extended["minute_us"])
+        first_end = total - added + 1
+        if first_end >= self.rows:
+            # Every window full (the usual case): consecutive windows of `rows` bars, one row each.
+            index = np.arange(first_end - self.rows, total - self.rows + 1)[:, np.newaxis] + np.arange(
+                self.rows
+            )
+            windows.setdefault(self.rows, []).append(
+                (start, np.arange(added), {name: extended[name][index] for name in FEATURE_INPUTS})
+            )
+            return
+        ends = np.arange(first_end, total + 1)
+        for length in np.unique(np.minimum(ends, self.rows)).tolist():
+            at = np.flatnonzero(np.minimum(ends, self.rows) == length)
+            # Row j of `index` picks the `length` bars ending at new bar at[j].
+            index = (ends[at] - length)[:, np.newaxis] + np.arange(length)
+            windows.setdefault(length, []).append(
+                (start, at, {n: extended[n][index] for n in FEATURE_INPUTS})
+            )
 
     def _append(self, key: Key, block: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Append ``block`` (one key's bars, minutes ascending) and return the kept bars before it with
