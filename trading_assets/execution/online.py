@@ -157,10 +157,13 @@ class OnlineBars:
         venues = table.column("venue").combine_chunks().dictionary_encode()
         symbols = table.column("symbol").combine_chunks().dictionary_encode()
         n_symbols = len(symbols.dictionary)
-        codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
-        codes += symbols.indices.to_numpy(zero_copy_only=False)
         venue_names, symbol_names = venues.dictionary.to_pylist(), symbols.dictionary.to_pylist()
-        present = np.unique(codes).tolist()
+        if len(venue_names) == 1 and n_symbols == 1:
+            codes, present = None, [0]  # one (venue, symbol): every row is its
+        else:
+            codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
+            codes += symbols.indices.to_numpy(zero_copy_only=False)
+            present = np.unique(codes).tolist()
         keys = {
             code: (str(venue_names[code // n_symbols]), str(symbol_names[code % n_symbols]))
             for code in present
@@ -173,7 +176,7 @@ class OnlineBars:
         single = len(present) == 1
         for code in sorted(present, key=keys.__getitem__):
             key = keys[code]
-            rows = None if single else np.flatnonzero(codes == code)
+            rows = None if single or codes is None else np.flatnonzero(codes == code)
             cols = columns if rows is None else {name: values[rows] for name, values in columns.items()}
             batch, done, late = self._push_key(key, cols)
             batches.append(batch)
