@@ -38,6 +38,10 @@ BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("
 _BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
 
 
+_FIRST = np.zeros(1, dtype=np.intp)
+"""The one window of a one-bar block: its first bar's."""
+
+
 class FeatureWindow:
     """The last :data:`WARMUP_BARS` bars of each (venue, symbol) and the feature rows of added bars."""
 
@@ -78,6 +82,19 @@ class FeatureWindow:
             while end < len(keys) and keys[end] == keys[start]:
                 end += 1
             key = keys[start]
+            kept = self._kept.get(key)
+            if end - start == 1 and kept is not None and kept.rows >= self.rows:
+                # One bar after a full window (live, each bar of each symbol): shifted in, its window the
+                # kept bars, copied now (a later bar of the same key would shift them again).
+                self._shift_in(key, kept, columns, start)
+                if key[1] in featured:
+                    window = {
+                        name: kept.columns[name][np.newaxis, -self.rows :].copy() for name in FEATURE_INPUTS
+                    }
+                    windows.setdefault(self.rows, []).append((start, _FIRST, window))
+                    wanted.append(start)
+                start = end
+                continue
             extended = self._append(key, {name: columns[name][start:end] for name in BAR_NUMERIC_COLUMNS})
             if key[1] in featured:
                 self._windows(extended, start, end - start, windows)
@@ -119,6 +136,17 @@ class FeatureWindow:
             windows.setdefault(length, []).append(
                 (start, at, {n: extended[n][index] for n in FEATURE_INPUTS})
             )
+
+    def _shift_in(self, key: Key, kept: _Kept, columns: Mapping[str, np.ndarray], row: int) -> None:
+        """Append bar ``row`` of ``columns`` to ``key``'s full window: each kept column shifted by one in
+        place (a memmove; nothing allocated), the new bar last."""
+        minute_us, last = int(columns["minute_us"][row]), int(kept.columns["minute_us"][-1])
+        if minute_us <= last:
+            raise ValueError(f"{key[0]}/{key[1]}: bar {minute_us} is not after the last kept {last}")
+        for name in BAR_NUMERIC_COLUMNS:
+            column = kept.columns[name]
+            column[:-1] = column[1:]
+            column[-1] = columns[name][row]
 
     def _append(self, key: Key, block: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Append ``block`` (one key's bars, minutes ascending) and return the kept bars before it with

@@ -62,3 +62,20 @@ def test_bars_of_a_symbol_out_of_order_within_a_poll_are_refused() -> None:
 
     with pytest.raises(ValueError, match="not in ascending minutes"):
         FeatureWindow().add_bars(keys, columns, ())
+
+
+def test_a_bar_not_after_a_full_window_is_refused_and_the_window_kept() -> None:
+    # Arrange
+    bars = synthetic_bars(minutes=WARMUP_BARS + 5, seed=2).slice(0, WARMUP_BARS + 1)
+    key = (bars["venue"][0].as_py(), bars["symbol"][0].as_py())
+    window = FeatureWindow()
+    full = bars.slice(0, WARMUP_BARS)
+    window.add(full)
+    older = {
+        name: bars.column(name).to_numpy()[WARMUP_BARS - 1 : WARMUP_BARS] for name in BAR_NUMERIC_COLUMNS
+    }
+
+    # Act / Assert
+    with pytest.raises(ValueError, match="not after the last kept"):
+        window.add_bars([key], older, ())
+    assert window.bars(*key).equals(full)
