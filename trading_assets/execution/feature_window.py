@@ -38,8 +38,9 @@ BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("
 _BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
 
 
-_FIRST = np.zeros(1, dtype=np.intp)
-"""The one window of a one-bar block: its first bar's."""
+_Windows = list[tuple[npt.NDArray[np.int64], dict[str, np.ndarray]]]
+"""Windows of bars to compute feature rows of: (the bars in each window, the windows as ``k`` × ``rows``
+arrays by column, padded in front where shorter)."""
 
 
 class FeatureWindow:
@@ -75,7 +76,7 @@ class FeatureWindow:
         the row of the bars kept when that bar was added: as if added one by one.
         """
         wanted: list[int] = []
-        windows: dict[int, list[tuple[int, npt.NDArray[np.intp], dict[str, np.ndarray]]]] = {}
+        windows: _Windows = []
         start = 0
         while start < len(keys):
             end = start + 1
@@ -91,51 +92,40 @@ class FeatureWindow:
                     window = {
                         name: kept.columns[name][np.newaxis, -self.rows :].copy() for name in FEATURE_INPUTS
                     }
-                    windows.setdefault(self.rows, []).append((start, _FIRST, window))
+                    windows.append((np.array([self.rows]), window))
                     wanted.append(start)
                 start = end
                 continue
             extended = self._append(key, {name: columns[name][start:end] for name in BAR_NUMERIC_COLUMNS})
             if key[1] in featured:
-                self._windows(extended, start, end - start, windows)
+                self._windows(extended, end - start, windows)
                 wanted.extend(range(start, end))
             start = end
-        rows = np.empty((len(wanted), len(FEATURE_COLUMNS)), dtype=np.float64)
-        position = {bar: i for i, bar in enumerate(wanted)}
-        for parts in windows.values():
-            stacked = {name: np.concatenate([part[name] for _, _, part in parts]) for name in FEATURE_INPUTS}
-            bars = [position[start + i] for start, at, _ in parts for i in at.tolist()]
-            rows[bars] = latest_feature_rows(stacked)
-        return wanted, rows
+        if not windows:
+            return wanted, np.empty((0, len(FEATURE_COLUMNS)), dtype=np.float64)
+        # The windows are in the order of `wanted` (each key's bars in order): one call for all of them.
+        stacked = {name: np.concatenate([part[name] for _, part in windows]) for name in FEATURE_INPUTS}
+        lengths = np.concatenate([lengths for lengths, _ in windows])
+        return wanted, latest_feature_rows(stacked, lengths)
 
-    def _windows(
-        self,
-        extended: Mapping[str, np.ndarray],
-        start: int,
-        added: int,
-        windows: dict[int, list[tuple[int, npt.NDArray[np.intp], dict[str, np.ndarray]]]],
-    ) -> None:
-        """Add to ``windows`` (by length) the window ending at each of the last ``added`` bars of
-        ``extended``: the ``rows`` bars up to it (fewer while warming up); the first is bar ``start``."""
+    def _windows(self, extended: Mapping[str, np.ndarray], added: int, windows: _Windows) -> None:
+        """Add to ``windows`` the window ending at each of the last ``added`` bars of ``extended``: the
+        ``rows`` bars up to it, padded in front while warming up (the padding is never read: see
+        :func:`~trading_assets.models.feature_row.latest_feature_rows`)."""
         total = len(extended["minute_us"])
-        first_end = total - added + 1
-        if first_end >= self.rows:
-            # Every window full (the usual case): consecutive windows of `rows` bars, one row each.
-            index = np.arange(first_end - self.rows, total - self.rows + 1)[:, np.newaxis] + np.arange(
-                self.rows
-            )
-            windows.setdefault(self.rows, []).append(
-                (start, np.arange(added), {name: extended[name][index] for name in FEATURE_INPUTS})
-            )
-            return
-        ends = np.arange(first_end, total + 1)
-        for length in np.unique(np.minimum(ends, self.rows)).tolist():
-            at = np.flatnonzero(np.minimum(ends, self.rows) == length)
-            # Row j of `index` picks the `length` bars ending at new bar at[j].
-            index = (ends[at] - length)[:, np.newaxis] + np.arange(length)
-            windows.setdefault(length, []).append(
-                (start, at, {n: extended[n][index] for n in FEATURE_INPUTS})
-            )
+        ends = np.arange(total - added + 1, total + 1)
+        lengths = np.minimum(ends, self.rows)
+        padding = max(0, self.rows - int(ends[0]))
+        # Row j of `index` picks the `rows` bars (padding included) ending at new bar j.
+        index = (ends + padding - self.rows)[:, np.newaxis] + np.arange(self.rows)
+        window = {}
+        for name in FEATURE_INPUTS:
+            values = extended[name]
+            if padding:
+                fill = np.full(padding, np.nan if values.dtype.kind == "f" else 0, dtype=values.dtype)
+                values = np.concatenate((fill, values))
+            window[name] = values[index]
+        windows.append((lengths, window))
 
     def _shift_in(self, key: Key, kept: _Kept, columns: Mapping[str, np.ndarray], row: int) -> None:
         """Append bar ``row`` of ``columns`` to ``key``'s full window: each kept column shifted by one in

@@ -73,13 +73,20 @@ def latest_feature_row(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float6
     return latest_feature_rows({name: np.asarray(bars[name])[np.newaxis, :] for name in FEATURE_INPUTS})[0]
 
 
-def latest_feature_rows(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float64]:
+def latest_feature_rows(
+    bars: Mapping[str, npt.NDArray], lengths: npt.NDArray[np.int64] | None = None
+) -> npt.NDArray[np.float64]:
     """The features of the last bar of each of ``k`` windows, ``k`` × ``len(FEATURE_COLUMNS)``.
 
     ``bars`` maps the numeric bar columns (:data:`FEATURE_INPUTS`) to ``k`` × ``n`` arrays: one window
-    of one (venue, symbol) per row, its bars oldest first, minutes strictly ascending, the same ``n`` >= 1
-    bars in every window. Row ``i`` equals :func:`latest_feature_row` of window ``i``: the last row of
-    ``compute_features`` over its bars, bit for bit; NaN where the window is incomplete.
+    of one (venue, symbol) per row, its bars oldest first, minutes strictly ascending, ``n`` >= 1. Row
+    ``i`` equals :func:`latest_feature_row` of window ``i``: the last row of ``compute_features`` over
+    its bars, bit for bit; NaN where the window is incomplete.
+
+    ``lengths`` (default: ``n`` each) gives the bars of each window: window ``i`` is its last
+    ``lengths[i]`` columns, the columns before them any padding (NaN, say). A feature is read only from
+    windows holding every bar it needs (the others are NaN), and it reads no further back than those, so
+    padding never reaches a value: windows of different lengths (warming up) are computed together.
     """
     minute_us = np.asarray(bars["minute_us"], dtype=np.int64)
     if minute_us.ndim != 2:
@@ -134,7 +141,10 @@ def latest_feature_rows(bars: Mapping[str, npt.NDArray]) -> npt.NDArray[np.float
     # compute_features' mask: a window that reaches before the first bar is NaN, whatever was computed.
     result = np.empty((k, len(FEATURE_COLUMNS)), dtype=np.float64)
     for column, name in enumerate(FEATURE_COLUMNS):
-        result[:, column] = out.get(name, _NAN) if n >= _ROWS_NEEDED[name] else _NAN
+        if lengths is None:
+            result[:, column] = out.get(name, _NAN) if n >= _ROWS_NEEDED[name] else _NAN
+        else:
+            result[:, column] = np.where(lengths >= _ROWS_NEEDED[name], out.get(name, _NAN), _NAN)
     return result
 
 

@@ -133,6 +133,27 @@ def test_many_windows_at_once_equal_the_full_history_rows_bit_for_bit(seed: int)
     assert len(by_length[WARMUP_BARS]) > 100
 
 
+def test_windows_of_every_length_padded_together_equal_the_full_history_rows_bit_for_bit() -> None:
+    # Arrange: every bar's window (warm-up ones shorter), padded in front to WARMUP_BARS with NaN (0 in the
+    # integer columns), all in one call.
+    cases = windows_of(synthetic_bars(minutes=200, seed=3), WARMUP_BARS)
+    lengths = np.array([len(window["minute_us"]) for _, _, window, _ in cases])
+
+    def padded(values: np.ndarray) -> np.ndarray:
+        fill = np.nan if values.dtype.kind == "f" else 0
+        return np.concatenate((np.full(WARMUP_BARS - len(values), fill, dtype=values.dtype), values))
+
+    stacked = {name: np.stack([padded(window[name]) for _, _, window, _ in cases]) for name in NUMERIC}
+
+    # Act
+    rows = latest_feature_rows(stacked, lengths)
+
+    # Assert
+    for i, (symbol, minute_us, _, expected) in enumerate(cases):
+        assert_same_bits(rows[i], expected, f"{symbol} {minute_us}, {lengths[i]} bars")
+    assert lengths.min() == 1 and (lengths == WARMUP_BARS).sum() > 100
+
+
 def test_no_bars_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one"):
         latest_feature_row({name: np.empty(0) for name in NUMERIC})
