@@ -3,17 +3,17 @@
 The executor predicts the bars of one poll, a handful of rows per model. Through xgboost's sklearn
 wrapper one such call costs about 0.45-0.6 ms on this project's machine, most of it Python around the
 prediction (a config context that round-trips the global config through JSON twice, the positive-class
-column stacked beside its complement); the booster's own ``inplace_predict`` costs about 0.35 ms.
+column stacked beside its complement); the booster's own ``inplace_predict`` costs less (below).
 :func:`row_predictor` calls the booster directly, with exactly the arguments the wrapper passes, for the
 two estimators tradegraph trains (``XGBClassifier`` with ``binary:logistic``, ``XGBRegressor``), and
 falls back to :func:`~trading_assets.models.training.predict` for anything else.
 
 ``inplace_predict`` itself spends most of its time outside the prediction: type dispatch over a dozen
 input kinds, the prediction's JSON arguments built anew, the output read through two helper arrays
-(about 0.18 ms a call on a quiet core, 0.05 ms of it the C prediction). For a float64 array it ends in
+(about 0.13-0.23 ms a call for 1-35 rows, 0.065 ms of it the C call). For a float64 array it ends in
 one C call, ``XGBoosterPredictFromDense``: :func:`row_predictor` makes that same call, with the same
 arguments (built once per model) and the same input checks, and copies the float32 values out (about
-0.07 ms a call). It uses xgboost's ctypes handle (``xgboost.core._LIB``), which is not public API: when a
+0.055-0.1 ms a call). It uses xgboost's ctypes handle (``xgboost.core._LIB``), which is not public API: when a
 version lacks any of the names it needs, it takes ``inplace_predict`` (the same values, slower).
 
 Equal values: ``predict_proba(X)[:, 1]`` of a binary classifier IS the booster's ``value`` prediction
