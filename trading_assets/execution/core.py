@@ -40,7 +40,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.execution.online import BAR_NUMERIC_COLUMNS, FeatureWindow, OnlineBars
+from trading_assets.execution.feature_window import BAR_NUMERIC_COLUMNS, FeatureWindow
+from trading_assets.execution.online import ClosedBars, OnlineBars
 from trading_assets.execution.predict import RowPredictor, row_predictor
 from trading_assets.models.features import WARMUP_BARS, last_bars
 from trading_assets.models.spec import ModelSpec
@@ -307,10 +308,11 @@ class ExecutionCore:
                 latest = int(batch.trade_time_us.max())
                 self._last_tick_us[batch.symbol] = max(latest, self._last_tick_us.get(batch.symbol, latest))
         out = _Collected()
-        self._decide(update.bars, out, now_us)
+        self._decide(update.closed, out, now_us)
         for (_venue, symbol), watermark in update.watermarks.items():
             self._take(self.broker.resolve(symbol, watermark), out)
         return Step(
+            # Built after the decisions: nothing decided reads the table.
             bars=update.bars,
             decisions=tuple(out.decisions),
             fills=tuple(out.fills),
@@ -321,13 +323,13 @@ class ExecutionCore:
 
     def finish(self) -> Step:
         """The end of a replay: close every open bar, decide on it, fill what has a trade."""
-        bars = self.bars.flush()
+        closed = self.bars.flush_closed()
         out = _Collected()
-        self._decide(bars, out, None)
-        for symbol in sorted({str(s) for s in bars.column("symbol").to_pylist()} | set(self._last_tick_us)):
+        self._decide(closed, out, None)
+        for symbol in sorted({symbol for _, symbol in closed.keys} | set(self._last_tick_us)):
             self._take(self.broker.resolve(symbol, None), out)
         return Step(
-            bars=bars,
+            bars=closed.table(),
             decisions=tuple(out.decisions),
             fills=tuple(out.fills),
             netted=tuple(out.netted),
@@ -341,16 +343,15 @@ class ExecutionCore:
             out.fills.append(fill)
         out.netted.extend(events.netted)
 
-    def _decide(self, bars: pa.Table, out: _Collected, now_us: int | None) -> None:
-        if bars.num_rows == 0:
+    def _decide(self, closed: ClosedBars, out: _Collected, now_us: int | None) -> None:
+        if closed.num_rows == 0:
             return
-        venues = bars.column("venue").to_pylist()
-        symbols = bars.column("symbol").to_pylist()
-        minutes = bars.column("minute_us").to_pylist()
-        closes = bars.column("close").to_pylist()
-        signals = self._signals(bars, venues, symbols)
-        for row in range(bars.num_rows):
-            venue, symbol, minute_us = str(venues[row]), str(symbols[row]), int(minutes[row])
+        keys = closed.row_keys()
+        minutes = closed.columns["minute_us"].tolist()
+        closes = closed.columns["close"].tolist()
+        signals = self._signals(closed, keys)
+        for row, (venue, symbol) in enumerate(keys):
+            minute_us = int(minutes[row])
             decision_us = int(decision_time_us(minute_us))
             # Fills before this bar's end first: the position the decision sees is current.
             self._take(self.broker.resolve(symbol, decision_us), out)
@@ -376,33 +377,29 @@ class ExecutionCore:
             if self.clock is not None:
                 out.decided_s.append(self.clock())
 
-    def _signals(self, bars: pa.Table, venues: list[Any], symbols: list[Any]) -> dict[int, tuple[float, int]]:
-        """Add ``bars`` to the feature windows; the (prediction, signal) of each bar of a symbol with a model.
+    def _signals(self, closed: ClosedBars, keys: list[tuple[str, str]]) -> dict[int, tuple[float, int]]:
+        """Add the ``closed`` bars (``keys`` the (venue, symbol) of each) to the feature windows; the
+        (prediction, signal) of each bar of a symbol with a model.
 
         A bar's features depend only on its symbol's bars and its prediction only on them and the model
         (never on fills, marks or risk, and models change only between calls), so the bars of one call are
         predicted together, one call per model: per-call overhead dominates predicting a few rows.
         """
-        numeric = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
+        numeric = {name: closed.columns[name] for name in BAR_NUMERIC_COLUMNS}
+        # The feature rows of all the bars at once (the bars come ordered by (venue, symbol, minute)).
+        featured, features = self.window.add_bars(keys, numeric, self._models)
         rows_of: dict[str, list[int]] = {}
-        features: dict[int, npt.NDArray[np.float64]] = {}
-        for row in range(bars.num_rows):
-            venue, symbol = str(venues[row]), str(symbols[row])
-            self.window.add_row(venue, symbol, {name: values[row] for name, values in numeric.items()})
-            if symbol not in self._models:
-                continue
-            latest = self.window.latest(venue, symbol)
-            if latest is None:  # pragma: no cover - the bar was just added
-                raise RuntimeError(f"{venue}/{symbol}: no bars kept after adding a bar")
-            features[row] = latest[1]
-            rows_of.setdefault(symbol, []).append(row)
+        for position, row in enumerate(featured):
+            rows_of.setdefault(keys[row][1], []).append(position)
         out: dict[int, tuple[float, int]] = {}
-        for symbol, rows in rows_of.items():
+        for symbol, positions in rows_of.items():
             loaded = self._models[symbol]
-            predictions = self._predictors[symbol](np.stack([features[row] for row in rows]))
+            predictions = self._predictors[symbol](features[positions])
             signals = loaded.spec.policy.signals(predictions)
-            for row, prediction, signal in zip(rows, predictions.tolist(), signals.tolist(), strict=True):
-                out[row] = (float(prediction), int(signal))
+            for position, prediction, signal in zip(
+                positions, predictions.tolist(), signals.tolist(), strict=True
+            ):
+                out[featured[position]] = (float(prediction), int(signal))
         return out
 
     def _act(

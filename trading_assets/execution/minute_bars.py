@@ -42,26 +42,36 @@ def aggregate_minutes(
     """The bars of these ticks (any order, at least one) of ``n_groups`` (venue, symbol) groups, ordered
     by (group, minute), with each bar's ``group``; and the duplicate ticks per group."""
     minutes = minute_of(times)
-    order = np.lexsort((ids, times, minutes, groups))
-    g, t, i, p, q, s, m = (
-        groups[order],
-        times[order],
-        ids[order],
-        prices[order],
-        quantities[order],
-        sides[order],
-        minutes[order],
-    )
+    if _ascending(groups, times, ids):
+        # Already in (group, minute, time, id) order (ticks arrive in time order): the stable sort below
+        # would return them as they are.
+        g, t, i, p, q, s, m = groups, times, ids, prices, quantities, sides, minutes
+    else:
+        order = np.lexsort((ids, times, minutes, groups))
+        g, t, i, p, q, s, m = (
+            groups[order],
+            times[order],
+            ids[order],
+            prices[order],
+            quantities[order],
+            sides[order],
+            minutes[order],
+        )
     # One trade counts once: drop a tick whose (time, id) repeats the previous one's.
-    first = np.ones(len(order), dtype=bool)
+    first = np.ones(len(g), dtype=bool)
     first[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (m[1:] != m[:-1]) | (g[1:] != g[:-1])
     dropped = [g[~first]]
     if not first.all():
         g, t, i, p, q, s, m = g[first], t[first], i[first], p[first], q[first], s[first], m[first]
-    # Then an id repeated within a minute with another time: the first in (time, id) order counts.
-    by_id = np.lexsort((np.arange(len(i)), i, m, g))
-    gb, mb, ib = g[by_id], m[by_id], i[by_id]
-    repeated = (gb[1:] == gb[:-1]) & (mb[1:] == mb[:-1]) & (ib[1:] == ib[:-1])
+    # Then an id repeated within a minute with another time: the first in (time, id) order counts. None
+    # is when ids ascend strictly within each minute (the usual case), so the sort by id is skipped then.
+    same_bar = (g[1:] == g[:-1]) & (m[1:] == m[:-1])
+    if (same_bar & (i[1:] <= i[:-1])).any():
+        by_id = np.lexsort((np.arange(len(i)), i, m, g))
+        gb, mb, ib = g[by_id], m[by_id], i[by_id]
+        repeated = (gb[1:] == gb[:-1]) & (mb[1:] == mb[:-1]) & (ib[1:] == ib[:-1])
+    else:
+        repeated = np.zeros(0, dtype=bool)
     if repeated.any():
         keep = np.ones(len(i), dtype=bool)
         keep[by_id[1:][repeated]] = False
@@ -99,6 +109,17 @@ def aggregate_minutes(
             [math.fsum(values[before[a] : before[b]]) for a, b in bounds], dtype=np.float64
         )
     return columns, duplicated
+
+
+def _ascending(groups: np.ndarray, times: np.ndarray, ids: np.ndarray) -> bool:
+    """Whether the ticks are in (group, time, id) order, equal keys allowed (then also in (group, minute,
+    time, id) order: the minute grows with the time)."""
+    if len(groups) < 2:
+        return True
+    same_group = groups[1:] == groups[:-1]
+    same_time = times[1:] == times[:-1]
+    later = (groups[1:] > groups[:-1]) | (same_group & (times[1:] > times[:-1]))
+    return bool((later | (same_group & same_time & (ids[1:] >= ids[:-1]))).all())
 
 
 def bars_table(keys: list[tuple[str, str]], columns: BarColumns) -> pa.Table:

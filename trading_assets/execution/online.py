@@ -14,31 +14,31 @@ A tick whose minute has already closed when it arrives is later than the latenes
 added (the bar was already handed out), but counted in :attr:`OnlineBars.late_ticks` and logged, never
 dropped silently. A trade seen twice (same venue, symbol, trade_id) counts once.
 
-:class:`FeatureWindow` keeps the last :data:`~trading_assets.models.features.WARMUP_BARS` bars of each
-symbol and computes the feature row of the latest one with
-:func:`~trading_assets.models.feature_row.latest_feature_row`: bit for bit the last row of
-``compute_features`` over them, which the features code guarantees equals the full history's row.
+:class:`~trading_assets.execution.feature_window.FeatureWindow` (its own module; imported here too, so
+checkpoints written when it lived here still load) keeps the bars features are computed from.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trading_assets.core.bars import BARS_SCHEMA, empty_bars_table
+from trading_assets.core.bars import empty_bars_table
 from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE
-from trading_assets.execution.minute_bars import aggregate_minutes, bars_table, minute_of
-from trading_assets.models.feature_row import latest_feature_row
-from trading_assets.models.features import WARMUP_BARS
+from trading_assets.execution import feature_window as _feature_window
+from trading_assets.execution.minute_bars import BarColumns, aggregate_minutes, bars_table, minute_of
 
 log = logging.getLogger(__name__)
+
+# Checkpoints pickled before FeatureWindow had its own module name these classes in this one.
+FeatureWindow = _feature_window.FeatureWindow
+_Kept = _feature_window._Kept
 
 Key = tuple[str, str]
 """(venue, symbol)."""
@@ -63,17 +63,50 @@ class TradeBatch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedBars:
+    """Bars that closed, as arrays: what the decisions read; :meth:`table` builds the bar table."""
+
+    keys: list[Key]
+    """The (venue, symbol) of each group."""
+    columns: BarColumns
+    """The numeric bar columns and ``group`` (the index of each bar's key), ordered by (venue, symbol,
+    minute_us); empty without bars."""
+
+    @property
+    def num_rows(self) -> int:
+        """Number of bars."""
+        return len(self.columns["group"]) if self.columns else 0
+
+    def row_keys(self) -> list[Key]:
+        """The (venue, symbol) of each bar."""
+        return [self.keys[group] for group in self.columns["group"].tolist()] if self.columns else []
+
+    def table(self) -> pa.Table:
+        """The bars as a table, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us)."""
+        return bars_table(self.keys, self.columns) if self.num_rows else _no_bars()
+
+
+_NO_CLOSED_BARS = ClosedBars(keys=[], columns={})
+
+
+@dataclass(frozen=True, kw_only=True)
 class BarsUpdate:
     """What one pushed tick table did."""
 
-    bars: pa.Table
-    """The bars that closed, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us)."""
+    closed: ClosedBars
+    """The bars that closed, as arrays."""
     trades: tuple[TradeBatch, ...]
     """The accepted (not late) trades per (venue, symbol): what a paper broker may fill at."""
     watermarks: dict[Key, int]
     """Watermark of each (venue, symbol) after the table: bars ending at or before it are closed."""
     late: int
     """Ticks of this table that arrived after their minute closed (not added)."""
+
+    @functools.cached_property
+    def bars(self) -> pa.Table:
+        """The bars that closed, :data:`BARS_SCHEMA`, ordered by (venue, symbol, minute_us); built on
+        first use (the executor decides from :attr:`closed` and builds it after its decisions)."""
+        return self.closed.table()
 
 
 @dataclass(slots=True)
@@ -118,16 +151,19 @@ class OnlineBars:
         batches: list[TradeBatch] = []
         late_total = 0
         if table.num_rows == 0:
-            return BarsUpdate(bars=_no_bars(), trades=(), watermarks={}, late=0)
+            return BarsUpdate(closed=_NO_CLOSED_BARS, trades=(), watermarks={}, late=0)
         # One code per (venue, symbol): the venue's dictionary index times the symbols' count plus the
         # symbol's (two dictionary encodings cost far less than joining the strings).
         venues = table.column("venue").combine_chunks().dictionary_encode()
         symbols = table.column("symbol").combine_chunks().dictionary_encode()
         n_symbols = len(symbols.dictionary)
-        codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
-        codes += symbols.indices.to_numpy(zero_copy_only=False)
         venue_names, symbol_names = venues.dictionary.to_pylist(), symbols.dictionary.to_pylist()
-        present = np.unique(codes).tolist()
+        if len(venue_names) == 1 and n_symbols == 1:
+            codes, present = None, [0]  # one (venue, symbol): every row is its
+        else:
+            codes = venues.indices.to_numpy(zero_copy_only=False).astype(np.int64) * n_symbols
+            codes += symbols.indices.to_numpy(zero_copy_only=False)
+            present = np.unique(codes).tolist()
         keys = {
             code: (str(venue_names[code // n_symbols]), str(symbol_names[code % n_symbols]))
             for code in present
@@ -140,7 +176,7 @@ class OnlineBars:
         single = len(present) == 1
         for code in sorted(present, key=keys.__getitem__):
             key = keys[code]
-            rows = None if single else np.flatnonzero(codes == code)
+            rows = None if single or codes is None else np.flatnonzero(codes == code)
             cols = columns if rows is None else {name: values[rows] for name, values in columns.items()}
             batch, done, late = self._push_key(key, cols)
             batches.append(batch)
@@ -148,13 +184,13 @@ class OnlineBars:
             if done is not None:
                 closing.append((key, done))
             watermarks[key] = self._open[key].max_time_us - self.lateness_us
-        bars_closed = self._bars(closing)
-        return BarsUpdate(bars=bars_closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
+        closed = self._bars(closing)
+        return BarsUpdate(closed=closed, trades=tuple(batches), watermarks=watermarks, late=late_total)
 
-    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> pa.Table:
+    def _bars(self, closing: list[tuple[Key, _Ticks]]) -> ClosedBars:
         """The bars of the closed ticks of each key (keys in order), all symbols aggregated in one pass."""
         if not closing:
-            return _no_bars()
+            return _NO_CLOSED_BARS
         groups = np.concatenate(
             [np.full(len(ticks[0]), group, dtype=np.int64) for group, (_, ticks) in enumerate(closing)]
         )
@@ -168,7 +204,7 @@ class OnlineBars:
             if count:
                 self.duplicate_ticks += count
                 log.info("%s/%s: %d duplicate ticks counted once", key[0], key[1], count)
-        return bars_table([key for key, _ in closing], columns)
+        return ClosedBars(keys=[key for key, _ in closing], columns=columns)
 
     def _push_key(self, key: Key, cols: dict[str, np.ndarray]) -> tuple[TradeBatch, _Ticks | None, int]:
         times = cols["trade_time_us"]
@@ -208,6 +244,12 @@ class OnlineBars:
 
     def flush(self) -> pa.Table:
         """Close every open bar (the end of a replay): the bars, ordered by (venue, symbol, minute_us).
+        See :meth:`flush_closed`."""
+        return self.flush_closed().table()
+
+    def flush_closed(self) -> ClosedBars:
+        """Close every open bar (the end of a replay): the bars as arrays, ordered by (venue, symbol,
+        minute_us).
 
         The watermark moves to the end of the last bar closed, so a tick of a flushed minute arriving
         afterwards is late like any other, never the start of a second bar for that minute.
@@ -246,90 +288,3 @@ class OnlineBars:
         )
         state.first_end_us = int(minutes[keep].min()) + US_PER_MINUTE if keep.any() else None
         return times[done], ids[done], prices[done], quantities[done], sides[done]
-
-
-@dataclass(slots=True)
-class _Kept:
-    """The last bars of one (venue, symbol): one array per bar column, oldest row first."""
-
-    columns: dict[str, np.ndarray]
-    rows: int = 0
-
-
-BAR_NUMERIC_COLUMNS = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
-"""The bar columns a :class:`FeatureWindow` keeps (all but venue and symbol)."""
-_BAR_DTYPES = {name: BARS_SCHEMA.field(name).type.to_pandas_dtype() for name in BAR_NUMERIC_COLUMNS}
-
-
-class FeatureWindow:
-    """The last :data:`WARMUP_BARS` bars of each (venue, symbol) and the feature row of the latest one."""
-
-    def __init__(self, rows: int = WARMUP_BARS) -> None:
-        if rows < 1:
-            raise ValueError(f"rows must be >= 1, got {rows}")
-        self.rows = rows
-        """Bars kept per (venue, symbol)."""
-        self._kept: dict[Key, _Kept] = {}
-
-    def add(self, bars: pa.Table) -> None:
-        """Append closed bars (a bar table; each (venue, symbol)'s minutes ascending, after the kept ones)."""
-        if bars.num_rows == 0:
-            return
-        venues = bars.column("venue").to_pylist()
-        symbols = bars.column("symbol").to_pylist()
-        values = {name: bars.column(name).to_numpy() for name in BAR_NUMERIC_COLUMNS}
-        for row in range(bars.num_rows):
-            self.add_row(
-                str(venues[row]), str(symbols[row]), {name: array[row] for name, array in values.items()}
-            )
-
-    def add_row(self, venue: str, symbol: str, bar: Mapping[str, np.generic]) -> None:
-        """Append one closed bar of (venue, symbol): its numeric bar columns (numpy scalars of the bar
-        table's types), after the kept ones."""
-        key = (venue, symbol)
-        kept = self._kept.get(key)
-        if kept is None:
-            kept = self._kept[key] = _Kept(
-                columns={name: np.empty(0, dtype=_BAR_DTYPES[name]) for name in BAR_NUMERIC_COLUMNS}
-            )
-        minute_us = int(bar["minute_us"])
-        if kept.rows and minute_us <= int(kept.columns["minute_us"][-1]):
-            raise ValueError(
-                f"{venue}/{symbol}: bar {minute_us} is not after the last kept {kept.columns['minute_us'][-1]}"
-            )
-        columns = kept.columns
-        if kept.rows >= self.rows:
-            # A full window: shift each column by one in place (a memmove of WARMUP_BARS values; no array
-            # is allocated), the newest bar last. The arrays never leave the window uncopied.
-            for name in BAR_NUMERIC_COLUMNS:
-                column = columns[name]
-                column[:-1] = column[1:]
-                column[-1] = bar[name]
-            return
-        for name in BAR_NUMERIC_COLUMNS:
-            columns[name] = np.append(columns[name], bar[name])
-        kept.rows = len(columns["minute_us"])
-
-    def bars(self, venue: str, symbol: str) -> pa.Table:
-        """The kept bars of (venue, symbol), oldest first, as a bar table."""
-        kept = self._kept.get((venue, symbol))
-        if kept is None or kept.rows == 0:
-            return _no_bars()
-        arrays = [
-            pa.array([venue] * kept.rows, pa.string()),
-            pa.array([symbol] * kept.rows, pa.string()),
-            # Copies: the window's arrays change in place as bars arrive.
-            *(pa.array(kept.columns[name].copy()) for name in BAR_NUMERIC_COLUMNS),
-        ]
-        return pa.Table.from_arrays(arrays, schema=BARS_SCHEMA)
-
-    def latest(self, venue: str, symbol: str) -> tuple[int, npt.NDArray[np.float64]] | None:
-        """(minute_us, feature row in ``FEATURE_COLUMNS`` order) of the latest kept bar, or None.
-
-        The row is :func:`~trading_assets.models.feature_row.latest_feature_row` of the kept bars: bit for
-        bit the last row of ``compute_features`` over them, without computing the rows before it.
-        """
-        kept = self._kept.get((venue, symbol))
-        if kept is None or kept.rows == 0:
-            return None
-        return int(kept.columns["minute_us"][-1]), latest_feature_row(kept.columns)

@@ -124,6 +124,10 @@ class PaperBroker:
         times = np.concatenate((book.times, np.asarray(trade_time_us, dtype=np.int64)))
         ids = np.concatenate((book.ids, np.asarray(trade_id, dtype=np.int64)))
         prices = np.concatenate((book.prices, np.asarray(price, dtype=np.float64)))
+        if _by_time_and_id(times, ids):
+            # Trades arriving in order (the usual case): the stable sort would return them unchanged.
+            book.times, book.ids, book.prices = times, ids, prices
+            return
         order = np.lexsort((ids, times))
         book.times, book.ids, book.prices = times[order], ids[order], prices[order]
 
@@ -152,8 +156,12 @@ class PaperBroker:
             else:
                 fills.append(fill)
         if closed_until_us is not None and len(book.times):
-            keep = (book.times // US_PER_MINUTE) * US_PER_MINUTE + US_PER_MINUTE > closed_until_us
-            book.times, book.ids, book.prices = book.times[keep], book.ids[keep], book.prices[keep]
+            # Keep the trades of minutes ending after closed_until_us: those at or after the start of the
+            # minute after the one holding closed_until_us - 1 min (a suffix: the book is sorted by time).
+            first_kept = ((closed_until_us - US_PER_MINUTE) // US_PER_MINUTE + 1) * US_PER_MINUTE
+            start = int(np.searchsorted(book.times, first_kept, side="left"))
+            if start:
+                book.times, book.ids, book.prices = book.times[start:], book.ids[start:], book.prices[start:]
         return BrokerEvents(fills=tuple(fills), netted=tuple(netted))
 
     def _fill(self, book: _Book, pending: PendingOrder, time_us: int, reference: float) -> Fill | None:
@@ -184,6 +192,12 @@ class PaperBroker:
             price=price,
             fee=fee,
         )
+
+
+def _by_time_and_id(times: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> bool:
+    """Whether the trades are in (time, id) order, equal keys allowed."""
+    later = times[1:] > times[:-1]
+    return bool((later | ((times[1:] == times[:-1]) & (ids[1:] >= ids[:-1]))).all())
 
 
 def _minute_end(time_us: int) -> int:

@@ -62,10 +62,20 @@ def test_the_fast_path_equals_predict_on_a_dataframe_bit_for_bit(kind: str, earl
     blocks = np.concatenate([predictor(rows.iloc[i : i + 7].to_numpy()) for i in range(0, len(rows), 7)])
 
     # Assert
-    assert predictor.__name__ == "call"  # the booster path, not the fallback
+    assert predictor.__qualname__ == "_dense_call.<locals>.call"  # the booster's C call, not a fallback
     assert one_by_one.dtype == np.float64 == blocks.dtype
     np.testing.assert_array_equal(one_by_one.view(np.int64), expected.view(np.int64))
     np.testing.assert_array_equal(blocks.view(np.int64), expected.view(np.int64))
+
+
+def test_rows_with_another_feature_count_are_refused() -> None:
+    # Arrange
+    predictor = row_predictor(fitted("classification", early_stopping=False))
+    rows = feature_rows(3, seed=5).to_numpy()[:, :-1]
+
+    # Act / Assert
+    with pytest.raises(ValueError, match="Feature shape mismatch"):
+        predictor(rows)
 
 
 class Constant:

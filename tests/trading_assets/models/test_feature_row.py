@@ -12,7 +12,7 @@ import pytest
 from testkit.synthetic_bars import synthetic_bars
 from trading_assets.core.bars import BARS_SCHEMA
 from trading_assets.models import feature_row as feature_row_module
-from trading_assets.models.feature_row import latest_feature_row
+from trading_assets.models.feature_row import latest_feature_row, latest_feature_rows
 from trading_assets.models.features import FEATURE_COLUMNS, WARMUP_BARS, compute_features, feature_code_digest
 
 NUMERIC = tuple(name for name in BARS_SCHEMA.names if name not in ("venue", "symbol"))
@@ -109,6 +109,49 @@ def test_zero_volume_flat_and_one_sided_windows_give_compute_features_values() -
     for symbol, minute_us, window, expected in windows_of(bars, WARMUP_BARS):
         assert_same_bits(latest_feature_row(window), expected, f"{symbol} {minute_us}")
     assert n == WARMUP_BARS * 3
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_many_windows_at_once_equal_the_full_history_rows_bit_for_bit(seed: int) -> None:
+    # Arrange: every bar's window, grouped by length (the warm-up ones shorter), stacked.
+    cases = windows_of(synthetic_bars(minutes=300, seed=seed), WARMUP_BARS)
+    by_length: dict[int, list[tuple[dict[str, np.ndarray], np.ndarray]]] = {}
+    for _symbol, _minute_us, window, expected in cases:
+        by_length.setdefault(len(window["minute_us"]), []).append((window, expected))
+
+    # Act
+    results = {
+        length: latest_feature_rows({name: np.stack([w[name] for w, _ in group]) for name in NUMERIC})
+        for length, group in by_length.items()
+    }
+
+    # Assert
+    for length, group in by_length.items():
+        assert results[length].shape == (len(group), len(FEATURE_COLUMNS))
+        for i, (_, expected) in enumerate(group):
+            assert_same_bits(results[length][i], expected, f"seed {seed}, {length} bars, window {i}")
+    assert len(by_length[WARMUP_BARS]) > 100
+
+
+def test_windows_of_every_length_padded_together_equal_the_full_history_rows_bit_for_bit() -> None:
+    # Arrange: every bar's window (warm-up ones shorter), padded in front to WARMUP_BARS with NaN (0 in the
+    # integer columns), all in one call.
+    cases = windows_of(synthetic_bars(minutes=200, seed=3), WARMUP_BARS)
+    lengths = np.array([len(window["minute_us"]) for _, _, window, _ in cases])
+
+    def padded(values: np.ndarray) -> np.ndarray:
+        fill = np.nan if values.dtype.kind == "f" else 0
+        return np.concatenate((np.full(WARMUP_BARS - len(values), fill, dtype=values.dtype), values))
+
+    stacked = {name: np.stack([padded(window[name]) for _, _, window, _ in cases]) for name in NUMERIC}
+
+    # Act
+    rows = latest_feature_rows(stacked, lengths)
+
+    # Assert
+    for i, (symbol, minute_us, _, expected) in enumerate(cases):
+        assert_same_bits(rows[i], expected, f"{symbol} {minute_us}, {lengths[i]} bars")
+    assert lengths.min() == 1 and (lengths == WARMUP_BARS).sum() > 100
 
 
 def test_no_bars_is_an_error() -> None:
