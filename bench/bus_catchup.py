@@ -4,11 +4,21 @@ Publishes ``--ticks`` ticks the way the streamer does (``--symbols`` symbols, on
 ``--flush-ms`` of trades at ``--rate``, a ``flush`` after each, so the broker stores one small record
 batch per partition per flush) to a Tansu broker started here (memory storage), then reads the whole
 backlog from the start with fresh consumers, one per fetch setting, each for at most ``--read-s``
-seconds, and reports records, ticks and fetches per second for each.
+seconds, and reports records, ticks and fetches per second for each (kafka-python's fetch metrics:
+latency, fetches per second, records per fetch). ``--latency-samples N`` then times publish-to-poll at
+the head, one 50-tick table at a time. ``--batch-per-record`` builds a long backlog faster (a producer
+whose batches hold one record each, no flush: the same stored shape), ``--partitions 1`` puts it all in
+one partition, ``--rounds`` publishes and reads again on the growing topic.
+
+What it shows (docs/BENCHMARKS.md, resources/bus/kafka_fetch.py): Tansu lists a partition's stored
+batches, oldest first, on every fetch that has records to return, and only for as long as the fetch's
+``fetch_max_wait_ms``; past some tens of thousands of batches a 50 ms fetch finds nothing.
 
     .venv/bin/python bench/bus_catchup.py [--ticks 300000] [--read-s 8] [--settings NAME ...]
+    .venv/bin/python bench/bus_catchup.py --ticks 600000 --flush-ms 10 --batch-per-record --partitions 1 \
+        --read-s 5 --latency-samples 10 --settings min1-wait50 min1-wait200 min1-wait500-part5M min1-wait1000
 
-The last line printed is one JSON object: per setting, ticks/s and records/s.
+The last line printed is one JSON object: per setting (and topic size), the rates and latencies.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ VENUE = "bench"
 
 # name -> kafka-python consumer settings (besides bootstrap); "ours" is what the bus configures.
 SETTINGS: dict[str, dict[str, Any]] = {
-    "default-min1-wait50": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 50},
+    "min1-wait50": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 50},
     "min1-wait500": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 500},
     "min1M-wait50": {"fetch_min_bytes": 1_000_000, "fetch_max_wait_ms": 50},
     "min1M-wait500": {"fetch_min_bytes": 1_000_000, "fetch_max_wait_ms": 500},
