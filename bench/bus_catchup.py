@@ -83,7 +83,9 @@ def publish(
     with KafkaTickBus(bootstrap, linger_ms=linger_ms, partitions=partitions) as bus:
         bus.ensure_topics([topic_for(VENUE)])
         if batch_per_record:
-            producer = KafkaProducer(bootstrap_servers=bootstrap, batch_size=1, linger_ms=0, acks=1)
+            producer = KafkaProducer(
+                bootstrap_servers=bootstrap, batch_size=1, linger_ms=0, acks=1, delivery_timeout_ms=600_000
+            )
             for table in make_tables(ticks, table_rows, symbols):
                 for venue, symbol, value in encode_table(table):
                     producer.send(topic_for(venue), key=symbol.encode(), value=value)
