@@ -8,7 +8,9 @@ per flush), so after about an hour at 5,000 ticks/s a partition holds some 70,00
 with ``bench/bus_catchup.py`` on 60,000 one-record batches in one partition (load average 7-15): a 50
 ms wait read 53 ticks/s from a backlog, 14 of 60,000 records in 5 s, and even a consumer at the head
 waited 0.8-6.4 s for new records; 200 ms read 140,000 ticks/s, 500 ms 108,000 ticks/s. The soak of
-2026-11-30 fell behind for this reason, with a 50 ms wait, and never caught up.
+2026-11-30 fell behind for this reason, with a 50 ms wait, and never caught up. Tansu listed about 1,000
+batches a millisecond on a quiet machine (100,000 in ~120 ms), so 500 ms lasts to roughly 400,000
+batches a partition (about 5 hours of the streamer), less under load: raise it for longer runs on Tansu.
 
 What it costs: on Kafka nothing while records arrive (with ``fetch_min_bytes=1`` a fetch returns as soon
 as there is a record; the wait only bounds how long the broker holds a fetch on a quiet topic). On Tansu,
