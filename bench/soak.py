@@ -18,6 +18,9 @@ homes, free space. One progress line per sample.
 - ``rss_slope_mb_per_h``: least-squares slope of each process's RSS after the warm-up.
 - ``lost``: trade ids 1..generated per symbol not stored; ``duplicated``: rows beyond one per distinct
   trade after sealing (``testkit.harness.lost_and_duplicated``, as bench/ingest.py counts them).
+- ``--pause-s S`` (with ``--pause-at``, ``--pause``): stops the loader (and/or the executor) with SIGSTOP
+  for S seconds mid-run, so it must catch up from a backlog; ``caught_up_after_pause_s`` is the time
+  from the resume to the first sample at most 10 s of trades behind.
 
 Targets (issue 11): memory growth under 5 %, nothing lost or doubled. Prints the progress and figures,
 then one JSON object as the last line.
@@ -34,6 +37,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -124,6 +128,52 @@ class Sample:
     fds: dict[str, int]
     disk_mb: dict[str, float]
     load: float
+
+
+@dataclass
+class Pause:
+    """Stops (SIGSTOP) some services ``at_s`` seconds after the streamer started, for ``for_s`` seconds,
+    then lets them go on (SIGCONT): the backlog they must catch up from is what arrived meanwhile."""
+
+    pids: dict[str, int]
+    at_s: float
+    for_s: float
+    state: str = "waiting"
+    resumed_at_s: float | None = None
+
+    def tick(self, elapsed_s: float) -> None:
+        """Stop or resume the services when their time has come."""
+        if self.for_s <= 0 or self.state == "resumed":
+            return
+        if self.state == "waiting" and elapsed_s >= self.at_s:
+            for pid in self.pids.values():
+                os.kill(pid, signal.SIGSTOP)
+            self.state = "stopped"
+            print(
+                f"pause: {', '.join(self.pids)} stopped at {elapsed_s:.0f} s for {self.for_s:.0f} s",
+                flush=True,
+            )
+        elif self.state == "stopped" and elapsed_s >= self.at_s + self.for_s:
+            self.resume()
+            self.resumed_at_s = elapsed_s
+            print(f"pause: {', '.join(self.pids)} resumed at {elapsed_s:.0f} s", flush=True)
+
+    def resume(self) -> None:
+        """Let the stopped services go on (also when the bench stops early)."""
+        if self.state == "stopped":
+            for pid in self.pids.values():
+                os.kill(pid, signal.SIGCONT)
+            self.state = "resumed"
+
+
+def caught_up_after(samples: list[Sample], since_s: float | None, rate: float) -> float | None:
+    """Seconds from ``since_s`` to the first sample at most 10 s of trades behind (None: never)."""
+    if since_s is None:
+        return None
+    for sample in samples:
+        if sample.t_s >= since_s and sample.generated - sample.stored_rows <= rate * 10:
+            return round(sample.t_s - since_s, 1)
+    return None
 
 
 @dataclass
@@ -317,6 +367,13 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5000.0, help="exchange trades per second (5,000)")
     parser.add_argument("--warmup", type=float, default=600.0, help="seconds before the RSS baseline (600)")
     parser.add_argument("--sample-s", type=float, default=60.0, help="seconds between samples (60)")
+    parser.add_argument(
+        "--pause-at", type=float, default=600.0, help="stop the --pause services this many s in (600)"
+    )
+    parser.add_argument("--pause-s", type=float, default=0.0, help="for this long; 0: no pause (0)")
+    parser.add_argument(
+        "--pause", default="loader", help="comma-separated services to stop: loader, executor (loader)"
+    )
     parser.add_argument("--drop-every", type=float, default=60.0, help="abort the websocket every N s (60)")
     parser.add_argument("--p-skip", type=float, default=0.001, help="probability a trade is not sent (0.001)")
     parser.add_argument("--p-duplicate", type=float, default=0.001, help="probability a trade is sent twice")
@@ -366,6 +423,7 @@ def main() -> int:
         mlflow_uri = train_champions(workdir / "mlflow.db", args.train_ticks)
         print(f"setup: {len(SYMBOLS)} champions registered in {time.monotonic() - began:.1f} s", flush=True)
         processes = Processes()
+        pause: Pause | None = None
         try:
             clickhouse = processes.start(ClickHouseServer(workdir / "clickhouse"))
             broker = processes.start(KafkaBroker(workdir / "tansu"))
@@ -427,6 +485,12 @@ def main() -> int:
                 "clickhouse": clickhouse.pid,
             }
             assert all(pid is not None for pid in pids.values())
+            streaming_since = time.monotonic()
+            pause = Pause(
+                pids={name: int(pids[name] or 0) for name in args.pause.split(",") if name},
+                at_s=args.pause_at,
+                for_s=args.pause_s,
+            )
             sampler = Sampler(
                 pids={k: int(v) for k, v in pids.items() if v is not None},
                 folders={
@@ -440,6 +504,7 @@ def main() -> int:
             next_sample = time.monotonic()
             stats = sim_stats(sim)
             while True:
+                pause.tick(time.monotonic() - streaming_since)
                 stats = sim_stats(sim)
                 if time.monotonic() >= next_sample or stats["finished"]:
                     sample = sampler.sample(int(stats["generated"]), stored_rows(client, database))
@@ -455,6 +520,7 @@ def main() -> int:
                         f"the exchange did not finish in time: {stats}\n" + processes.diagnostics()
                     )
                 time.sleep(min(1.0, max(0.05, next_sample - time.monotonic())))
+            pause.resume()  # the exchange finished before the pause ended
             seconds = sampler.samples[-1].t_s
             expected = {
                 s: int(info["generated"]) for s, info in stats["symbols"].items() if info["generated"]
@@ -490,6 +556,8 @@ def main() -> int:
             gaps = log_lines(streamer.log_path, r"(?i)gap")
             sim_final = stats
         finally:
+            if pause is not None:
+                pause.resume()
             processes.close()
     grown = growth(sampler.samples, args.warmup)
     last = sampler.samples[-1]
@@ -534,6 +602,12 @@ def main() -> int:
         "fds_max": {k: max(s.fds[k] for s in sampler.samples) for k in last.fds},
         "store_lag_max_rows": max(s.generated - s.stored_rows for s in sampler.samples),
         "catch_up_s": round(catch_up_s, 1),
+        "pause": f"{args.pause} at {args.pause_at:.0f} s for {args.pause_s:.0f} s"
+        if args.pause_s > 0
+        else None,
+        "caught_up_after_pause_s": caught_up_after(
+            sampler.samples, pause.resumed_at_s if pause is not None else None, args.rate
+        ),
         "clickhouse_disk_mb": round(last.disk_mb["clickhouse"], 1),
         "homes_disk_mb": round(last.disk_mb["homes"], 2),
         "warmup_s": args.warmup,

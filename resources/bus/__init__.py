@@ -22,6 +22,7 @@ from resources.bus.codec import (
 from resources.bus.embedded import EmbeddedTickBus, EmbeddedTickConsumer
 from resources.bus.factory import TickBusConfig, open_tick_bus
 from resources.bus.kafka import KafkaTickBus, KafkaTickConsumer
+from resources.bus.kafka_fetch import KafkaFetchConfig
 
 __all__ = [
     "DEAD_LETTER_TOPIC",
@@ -31,6 +32,7 @@ __all__ = [
     "Delivery",
     "EmbeddedTickBus",
     "EmbeddedTickConsumer",
+    "KafkaFetchConfig",
     "KafkaTickBus",
     "KafkaTickConsumer",
     "RecordDecodeError",

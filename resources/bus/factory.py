@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from resources.bus.base import TickBus
+from resources.bus.kafka_fetch import KafkaFetchConfig
 from trading_assets.core.settings import Settings
 
 BUS_KINDS: tuple[str, ...] = ("embedded", "kafka")
@@ -18,6 +19,8 @@ class TickBusConfig:
     """``embedded`` (in-process, shared by the producers and consumers of one process) or ``kafka``."""
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Kafka bootstrap servers ``host:port[,host:port]``."""
+    kafka_fetch: KafkaFetchConfig = field(default_factory=KafkaFetchConfig)
+    """How the Kafka bus's consumers fetch."""
 
     def __post_init__(self) -> None:
         if self.kind not in BUS_KINDS:
@@ -25,8 +28,17 @@ class TickBusConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TickBusConfig:
-        """The bus that TRADEGRAPH_BUS and TRADEGRAPH_KAFKA_BOOTSTRAP name."""
-        return cls(kind=settings.bus, kafka_bootstrap=settings.kafka_bootstrap)
+        """The bus that TRADEGRAPH_BUS, TRADEGRAPH_KAFKA_BOOTSTRAP and the TRADEGRAPH_KAFKA_FETCH_*
+        settings name."""
+        return cls(
+            kind=settings.bus,
+            kafka_bootstrap=settings.kafka_bootstrap,
+            kafka_fetch=KafkaFetchConfig(
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                fetch_min_bytes=settings.kafka_fetch_min_bytes,
+                max_partition_fetch_bytes=settings.kafka_fetch_max_partition_bytes,
+            ),
+        )
 
 
 def open_tick_bus(config: TickBusConfig) -> TickBus:
@@ -34,7 +46,7 @@ def open_tick_bus(config: TickBusConfig) -> TickBus:
     if config.kind == "kafka":
         from resources.bus.kafka import KafkaTickBus
 
-        return KafkaTickBus(config.kafka_bootstrap)
+        return KafkaTickBus(config.kafka_bootstrap, fetch=config.kafka_fetch)
     from resources.bus.embedded import EmbeddedTickBus
 
     return EmbeddedTickBus()

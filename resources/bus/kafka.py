@@ -43,6 +43,7 @@ from resources.bus.codec import (
     encode_table,
     max_record_bytes,
 )
+from resources.bus.kafka_fetch import KafkaFetchConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class KafkaTickBus(TickBus):
     """Publishes tick tables to Kafka and opens consumer-group members.
 
     ``replication_factor=None`` takes the broker's default. ``session_timeout_ms`` and
-    ``heartbeat_interval_ms`` apply to consumers: a group (re)join takes about half the session timeout.
+    ``heartbeat_interval_ms`` apply to consumers: a group (re)join takes about half the session timeout;
+    ``fetch`` is how they fetch (:class:`KafkaFetchConfig`, whose docstring says why its wait is 500 ms).
 
     ``idempotence`` is off by default: when a broker loses its producer state (Tansu restarted on
     memory storage), kafka-python 3.0.12's idempotent producer loops on UnknownProducerIdError and its
@@ -78,6 +80,7 @@ class KafkaTickBus(TickBus):
         session_timeout_ms: int = 6_000,
         heartbeat_interval_ms: int = 2_000,
         idempotence: bool = False,
+        fetch: KafkaFetchConfig | None = None,
     ) -> None:
         if partitions < 1:
             raise ValueError(f"partitions must be at least 1, got {partitions}")
@@ -94,6 +97,7 @@ class KafkaTickBus(TickBus):
         self.max_ticks_per_record = max_ticks_per_record
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.fetch = fetch or KafkaFetchConfig()
         self._lock = threading.Lock()
         self._admin_lock = threading.Lock()
         self._pending: list[tuple[str, FutureRecordMetadata]] = []
@@ -299,12 +303,9 @@ class KafkaTickBus(TickBus):
                 heartbeat_interval_ms=self.heartbeat_interval_ms,
                 request_timeout_ms=self.request_timeout_ms,
                 bootstrap_timeout_ms=self.request_timeout_ms,
-                # How long the broker may hold a fetch when no record is there. Kafka answers as soon as
-                # records arrive; Tansu holds it for the whole wait, which then adds up to this much
-                # latency (measured: 200 ms gave p50 55 ms from publish to poll, 50 ms gave 12 ms). Not lower:
-                # with 20 ms a Tansu on S3 storage answered the loader's fetches with almost nothing (571
-                # ticks in 5 batches in two minutes, tests/faults/test_kafka_ingest.py broker restart test).
-                fetch_max_wait_ms=50,
+                # On Tansu the wait is also the broker's time budget to find the records: too short and
+                # a consumer far from a partition's oldest batch gets nothing (kafka_fetch.py says more).
+                **self.fetch.consumer_kwargs(),
                 allow_auto_create_topics=False,
             ),
         )

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     """Where heartbeats and restart state live: ``embedded`` (SQLite under the home) or ``clickhouse``."""
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Kafka bootstrap servers ``host:port[,host:port]``, used when the bus is ``kafka``."""
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=60_000)
+    """Longest time the broker may hold a consumer's fetch (Kafka's ``fetch.max.wait.ms``). Costs no
+    latency on Kafka while ticks arrive; on Tansu it is also the broker's time to find the records of a
+    fetch, and below about 200 ms consumers stall once a partition holds tens of thousands of batches."""
+    kafka_fetch_min_bytes: int = Field(default=1, ge=1)
+    """Bytes a consumer's fetch waits for (``fetch.min.bytes``); above 1, up to the wait of latency on a
+    quiet topic."""
+    kafka_fetch_max_partition_bytes: int = Field(default=1_048_576, ge=1024)
+    """Most bytes one fetch returns per partition (``max.partition.fetch.bytes``)."""
     archive: str = Field(default="", json_schema_extra={"doc_default": "`$TRADEGRAPH_HOME/archive`"})
     """Archive location: a local folder or ``s3://bucket/prefix``."""
     s3_endpoint: str | None = Field(default=None, json_schema_extra={"doc_default": "(unset: AWS)"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.bus import EmbeddedTickBus, KafkaTickBus, TickBusConfig, open_tick_bus
+from resources.bus import EmbeddedTickBus, KafkaFetchConfig, KafkaTickBus, TickBusConfig, open_tick_bus
 from testkit.servers import KafkaBroker
 from trading_assets.core.settings import Settings
 
@@ -33,3 +33,37 @@ def test_the_factory_opens_kafka_at_the_bootstrap(kafka_broker: KafkaBroker) -> 
     with open_tick_bus(TickBusConfig(kind="kafka", kafka_bootstrap=kafka_broker.bootstrap)) as bus:
         assert isinstance(bus, KafkaTickBus)
         assert bus.bootstrap == kafka_broker.bootstrap
+
+
+def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: KafkaBroker) -> None:
+    # Arrange
+    settings = Settings.from_env(
+        {
+            "TRADEGRAPH_BUS": "kafka",
+            "TRADEGRAPH_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+            "TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": "300",
+            "TRADEGRAPH_KAFKA_FETCH_MIN_BYTES": "2",
+            "TRADEGRAPH_KAFKA_FETCH_MAX_PARTITION_BYTES": "4194304",
+        }
+    )
+
+    # Act
+    with open_tick_bus(TickBusConfig.from_settings(settings)) as bus:
+        consumer = bus.consumer(group="fetch-settings", venues=["fetchcfg"])
+        config = consumer._consumer.config
+        consumer.close()
+
+    # Assert
+    assert TickBusConfig.from_settings(settings).kafka_fetch == KafkaFetchConfig(
+        fetch_max_wait_ms=300, fetch_min_bytes=2, max_partition_fetch_bytes=4_194_304
+    )
+    assert (config["fetch_max_wait_ms"], config["fetch_min_bytes"], config["max_partition_fetch_bytes"]) == (
+        300,
+        2,
+        4_194_304,
+    )
+
+
+def test_a_fetch_wait_outside_its_bounds_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="fetch_max_wait_ms=0 must be between 1 and 60000"):
+        KafkaFetchConfig(fetch_max_wait_ms=0)
