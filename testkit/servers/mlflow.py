@@ -22,13 +22,10 @@ class MlflowServer(ManagedServer):
         *,
         port: int | None = None,
         host: str = "127.0.0.1",
-        allowed_hosts: str | None = None,
     ) -> None:
-        """``host``: the loopback address it listens on; ``allowed_hosts``: its ``--allowed-hosts``
-        (Host headers it answers besides its defaults, e.g. a service name)."""
+        """``host``: the loopback address it listens on."""
         super().__init__(workdir)
         self.host = host
-        self.allowed_hosts = allowed_hosts
         self.port = port or free_port()
 
     @property
@@ -38,7 +35,6 @@ class MlflowServer(ManagedServer):
 
     def command(self) -> list[str]:
         exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-        extra = [] if self.allowed_hosts is None else ["--allowed-hosts", self.allowed_hosts]
         return [
             exe,
             "server",
@@ -52,7 +48,6 @@ class MlflowServer(ManagedServer):
             str(self.workdir / "artifacts"),
             "--workers",
             "1",
-            *extra,
         ]
 
     def is_ready(self) -> bool:
