@@ -1,7 +1,8 @@
 """Parity: the executor replaying a recorded day of ticks, out of order and with repeats, makes the
 backtest's fills (time, side, quantity, price, fee, model version) with the same model and costs; a tick
-later than the lateness is reported and makes the two differ only from its bar on; and real Binance
-trades replay to the batch bars and to the backtest's fills."""
+later than the lateness is reported and makes the two differ only from its bar on; and trades in
+data.binance.vision's file format (tests/data: a seeded sample shaped like the 2020-03-12 file, not a
+download of it) replay to the batch bars and to the backtest's fills."""
 
 from __future__ import annotations
 
@@ -194,7 +195,7 @@ def _head(fills: Fills, n: int) -> Fills:
 
 
 def binance_ticks() -> pa.Table:
-    """The data.binance.vision trades file as a tick table (``m``, buyer is maker: the seller crossed)."""
+    """The data.binance.vision-format sample as a tick table (``m``, buyer is maker: the seller crossed)."""
     raw = pacsv.read_csv(
         CSV, read_options=pacsv.ReadOptions(column_names=["id", "p", "q", "qq", "t", "m", "b"])
     )
@@ -225,7 +226,7 @@ class FlowModel:
         return np.column_stack((1.0 - p, p))
 
 
-def test_real_binance_trades_replay_to_the_batch_bars_and_the_backtests_fills() -> None:
+def test_binance_format_trades_replay_to_the_batch_bars_and_the_backtests_fills() -> None:
     ticks = binance_ticks()
     arrivals = arrival_order(ticks, jitter_us=LATENESS_US, repeats=50, seed=9)
     online = OnlineBars(lateness_us=LATENESS_US)
