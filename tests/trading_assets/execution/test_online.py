@@ -11,11 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tests.trading_assets.execution.replay import LATENESS_US, Market, arrival_order, chunks, simulate_market
+from tests.trading_assets.execution.replay import LATENESS_US, Market, simulate_market
 from trading_assets.core.bars import BARS_SCHEMA
 from trading_assets.core.ticks import Tick, ticks_to_table
 from trading_assets.core.time import US_PER_MINUTE, US_PER_SECOND
 from trading_assets.execution.online import FeatureWindow, OnlineBars
+from trading_assets.execution.parity import arrival_order, chunks
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.models.features import FEATURE_COLUMNS, WARMUP_BARS, compute_features
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,24 +15,22 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
+from testkit.parity_models import flow_model
 from tests.trading_assets.execution.replay import (
     LATENESS_US,
     SYMBOLS,
     Market,
-    arrival_order,
-    chunks,
     simulate_market,
-    spec_for,
     train,
 )
 from tests.trading_assets.execution.test_online import assert_same_bars
-from trading_assets.backtest.engine import Fills, run_backtest
+from trading_assets.backtest.engine import Fills
 from trading_assets.core.time import US_PER_MINUTE, US_PER_SECOND
+from trading_assets.execution import parity
 from trading_assets.execution.core import ExecutionCore, LoadedModel
 from trading_assets.execution.online import OnlineBars
+from trading_assets.execution.parity import arrival_order, backtest, chunks, first_copies
 from trading_assets.market.bars import compute_bars_1m
-from trading_assets.models.features import FEATURE_COLUMNS, compute_features
-from trading_assets.models.training import predict
 from trading_assets.trading.costs import CostModel
 from trading_assets.trading.orders import Fill
 
@@ -49,64 +46,13 @@ def recorded() -> tuple[Market, dict[str, LoadedModel]]:
 def replay(
     arrivals: pa.Table, models: dict[str, LoadedModel], warm_up: pa.Table | None, size: int = 300
 ) -> tuple[list[Fill], list[pa.Table], ExecutionCore]:
-    core = ExecutionCore(lateness_us=LATENESS_US)
-    if warm_up is not None:
-        core.warm_up(warm_up)
-    for symbol, model in models.items():
-        core.set_model(symbol, model)
-    fills: list[Fill] = []
-    bars: list[pa.Table] = []
-    for chunk in [*chunks(arrivals, size), None]:
-        step = core.finish() if chunk is None else core.on_ticks(chunk)
-        fills.extend(step.fills)
-        bars.append(step.bars)
-    return fills, bars, core
-
-
-def backtest(ticks: pa.Table, models: dict[str, LoadedModel], warm_up: pa.Table | None) -> dict[str, Fills]:
-    """The batch path: bars of all the ticks, features on the full history, the model's signals, run_backtest."""
-    bars = compute_bars_1m(ticks)
-    history = bars if warm_up is None else pa.concat_tables([warm_up, bars])
-    features = compute_features(history)
-    out = {}
-    for symbol, loaded in models.items():
-        rows = features.filter(
-            pc.and_(
-                pc.equal(features["symbol"], symbol),
-                pc.greater_equal(features["minute_us"], bars["minute_us"][0]),
-            )
-        )
-        signal = loaded.spec.policy.signals(
-            predict(loaded.model, rows.select(list(FEATURE_COLUMNS)).to_pandas())
-        )
-        out[symbol] = run_backtest(
-            rows["minute_us"].to_numpy(),
-            rows["open"].to_numpy(),
-            rows["close"].to_numpy(),
-            signal,
-            costs=loaded.spec.costs,
-            capital=loaded.spec.capital,
-            allow_short=loaded.spec.policy.allow_short,
-        ).fills
-    return out
-
-
-def first_copies(arrivals: pa.Table) -> pa.Table:
-    """Each (symbol, trade_id) once: the tick set the backtest reads from the store."""
-    frame = arrivals.select(["symbol", "trade_id"]).to_pandas()
-    return arrivals.take(pa.array(np.flatnonzero(~frame.duplicated().to_numpy())))
+    run = parity.replay(arrivals, models, warm_up, lateness_us=LATENESS_US, chunk_rows=size)
+    return run.fills, run.bars, run.core
 
 
 def assert_same_fills(executor: list[Fill], expected: Fills, version: str) -> None:
-    """Bit for bit: the backtest's fill time is the bar's start, the executor's the trade that opened it."""
-    assert len(executor) == len(expected)
-    assert [f.time_us - f.time_us % US_PER_MINUTE for f in executor] == expected.time_us.tolist()
-    assert [f.side for f in executor] == expected.side.tolist()
-    assert [f.quantity for f in executor] == expected.quantity.tolist()
-    assert [f.reference_price for f in executor] == expected.reference_price.tolist()
-    assert [f.price for f in executor] == expected.price.tolist()
-    assert [f.fee for f in executor] == expected.fee.tolist()
-    assert {f.model_version for f in executor} <= {version}
+    """Bit for bit (parity.fill_differences): every field, the time at the bar's minute."""
+    assert parity.fill_differences(executor, expected, version) == []
 
 
 @pytest.mark.slow
@@ -217,15 +163,6 @@ def binance_ticks() -> pa.Table:
     )
 
 
-class FlowModel:
-    """A rule 'model' with ``predict_proba``: long on buying pressure in the bar, short on selling."""
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        ofi = np.asarray(x, dtype=np.float64)[:, list(FEATURE_COLUMNS).index("ofi_1")]
-        p = 0.5 + 0.5 * np.tanh(2.0 * ofi)
-        return np.column_stack((1.0 - p, p))
-
-
 def test_binance_format_trades_replay_to_the_batch_bars_and_the_backtests_fills() -> None:
     ticks = binance_ticks()
     arrivals = arrival_order(ticks, jitter_us=LATENESS_US, repeats=50, seed=9)
@@ -235,10 +172,29 @@ def test_binance_format_trades_replay_to_the_batch_bars_and_the_backtests_fills(
     assert_same_bars(bars, compute_bars_1m(ticks))
     assert bars.num_rows >= 6 and online.duplicate_ticks == 50 and online.late_ticks == 0
 
-    model = LoadedModel(name="flow", version="7", run_id="r", spec=spec_for("BTCUSDT"), model=FlowModel())
+    model = flow_model("BTCUSDT", version="7")
     fills, _, core = replay(arrivals, {"BTCUSDT": model}, None, size=64)
     expected = backtest(ticks, {"BTCUSDT": model}, None)
 
     assert core.bars.late_ticks == 0
     assert len(fills) >= 2
     assert_same_fills(fills, expected["BTCUSDT"], "7")
+
+
+def test_fill_differences_names_every_field_and_count_that_differs() -> None:
+    ticks = binance_ticks()
+    models = {"BTCUSDT": flow_model("BTCUSDT", version="7")}
+    run = parity.replay(ticks, models, None, lateness_us=LATENESS_US, chunk_rows=64)
+    expected = backtest(ticks, models, None)["BTCUSDT"]
+    first = run.fills[0]
+    repriced = [dataclasses.replace(first, price=first.price + 0.01), *run.fills[1:]]
+
+    same = parity.fill_differences(run.fills, expected, "7")
+    one_price = parity.fill_differences(repriced, expected, "7")
+    one_short = parity.fill_differences(run.fills[:-1], expected, "7")
+    other_version = parity.fill_differences(run.fills, expected, "8")
+
+    assert len(run.fills) >= 2 and same == []
+    assert len(one_price) == 1 and one_price[0].startswith("fill 0: price ")
+    assert one_short == [f"{len(run.fills) - 1} executor fills against {len(run.fills)} in the backtest"]
+    assert len(other_version) == len(run.fills) and all("model version '7'" in d for d in other_version)
