@@ -62,7 +62,7 @@ from resources.table_store.embedded import EmbeddedTableStore
 from testkit.champions import register_champion
 from testkit.harness import SYMBOLS, Processes, TradegraphProcess
 from trading_assets.core.time import day_start_us
-from trading_assets.execution.core import Decision
+from trading_assets.execution.decisions import Decision
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 from trading_assets.services.executor import Executor, ExecutorConfig
 from trading_assets.services.metrics import ExecutorMetrics

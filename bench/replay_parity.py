@@ -49,7 +49,7 @@ from testkit.parity_models import flow_model, train_on_bars
 from trading_assets.core.ticks import conform
 from trading_assets.core.time import US_PER_MINUTE, US_PER_SECOND, day_start_us
 from trading_assets.execution import parity
-from trading_assets.execution.core import LoadedModel
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 from trading_assets.services.exchange_sim.replay import read_trades_csv

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_assets.execution.core import LoadedModel
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.models.dataset import build_dataset
 from trading_assets.models.features import FEATURE_COLUMNS, compute_features
 from trading_assets.models.signals import SignalPolicy

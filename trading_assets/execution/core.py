@@ -16,9 +16,10 @@ On each tick table, :class:`ExecutionCore`:
    the broker, a denied one is reported with the rule that fired;
 5. fills the orders whose trades are final once the watermark has moved.
 
-Everything it did comes back as a :class:`Step`. The decision is made at the bar's close in exchange
-time (``minute_us + 60 s``) and fills at the first trade at or after it plus the model's latency: the
-rule the backtest applies to the same bars, so a replay makes the backtest's fills (tests/.../test_parity).
+Everything it did comes back as a :class:`~trading_assets.execution.decisions.Step`. The decision is
+made at the bar's close in exchange time (``minute_us + 60 s``) and fills at the first trade at or after
+it plus the model's latency: the rule the backtest applies to the same bars, so a replay makes the
+backtest's fills (tests/.../test_parity).
 The bar is known to the executor only once the watermark passes its end, ``lateness_us`` later: live,
 an order decided at the close reaches the market about that much later, which a model's
 ``CostModel.latency_us`` should cover. The backtest fills at a bar's open and the executor at a trade, so
@@ -34,144 +35,21 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from trading_assets.execution.decisions import Decision, LoadedModel, Step
 from trading_assets.execution.feature_window import BAR_NUMERIC_COLUMNS, FeatureWindow
 from trading_assets.execution.online import ClosedBars, OnlineBars
 from trading_assets.execution.predict import RowPredictor, row_predictor
+from trading_assets.execution.risk_check import PermissiveRisk, PortfolioLike, RiskCheck
 from trading_assets.models.features import WARMUP_BARS, last_bars
-from trading_assets.models.spec import ModelSpec
 from trading_assets.trading.costs import CostModel
 from trading_assets.trading.fills import decision_time_us, target_quantity
 from trading_assets.trading.orders import SIGNAL, Fill, Order, order_id
 from trading_assets.trading.paper_broker import BrokerEvents, PaperBroker, PendingOrder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadedModel:
-    """A symbol's model as the executor trades it."""
-
-    name: str
-    """Registered model name."""
-    version: str
-    """Model version: every order and fill it makes carries it."""
-    run_id: str
-    """MLflow run id of the version."""
-    spec: ModelSpec
-    """Its recipe: policy, costs (latency included) and capital."""
-    model: Any
-    """The fitted model: an ``xgboost`` sklearn estimator, or anything with ``predict_proba``/``predict``."""
-    loaded_us: int = 0
-    """When it was loaded or last confirmed current (:meth:`ExecutionCore.confirm_model`), µs: the
-    stale-model guard's ``model_loaded_us``."""
-    registered_ms: int = 0
-    """When the version was registered in the model registry, ms since the epoch (0: unknown)."""
-
-
-class RiskVerdict(Protocol):
-    """What a risk check answers: whether the order may go, and the rule that decided."""
-
-    @property
-    def allowed(self) -> bool: ...
-    @property
-    def rule(self) -> str | None: ...
-
-
-class RiskCheck(Protocol):
-    """The risk engine as the core sees it (``trading_assets.trading.risk.RiskEngine`` fits)."""
-
-    def check(
-        self,
-        order: Order,
-        portfolio: Any,
-        *,
-        now_us: int,
-        last_tick_us: int | None,
-        model_loaded_us: int | None,
-    ) -> RiskVerdict: ...
-
-
-class PortfolioLike(Protocol):
-    """Accounting that takes fills as they happen (``trading_assets.trading.portfolio.Portfolio`` fits)."""
-
-    def apply(self, fill: Fill) -> object: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Allowed:
-    """The permissive stub's verdict: every order may go."""
-
-    allowed: bool = True
-    """Always True."""
-    rule: str | None = None
-    """No rule fired."""
-
-
-class PermissiveRisk:
-    """A risk check that allows every order (until the risk engine is wired in)."""
-
-    def check(
-        self,
-        order: Order,
-        portfolio: Any,
-        *,
-        now_us: int,
-        last_tick_us: int | None,
-        model_loaded_us: int | None,
-    ) -> Allowed:
-        """Allow ``order``."""
-        return Allowed()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """What the model said at one bar's close, and what came of it."""
-
-    venue: str
-    """The bar's venue."""
-    symbol: str
-    """The bar's symbol."""
-    bar_minute_us: int
-    """Start of the bar decided on."""
-    decision_us: int
-    """The bar's close: when the decision is made (exchange time)."""
-    model_version: str
-    """Version of the model that decided."""
-    prediction: float
-    """The model's prediction of the bar's feature row."""
-    signal: int
-    """The policy's signal: the target position (-1, 0, +1)."""
-    action: str
-    """``"hold"`` (target unchanged), ``"order"`` (sent to the broker) or ``"denied"`` (by the risk check)."""
-    order: Order | None = None
-    """The order, when one was made."""
-    rule: str | None = None
-    """The risk rule that denied the order."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Step:
-    """Everything one call of the core did, in order."""
-
-    bars: pa.Table
-    """Bars that closed."""
-    decisions: tuple[Decision, ...] = ()
-    """One per closed bar of a symbol with a model."""
-    fills: tuple[Fill, ...] = ()
-    """Fills, in the order they happened."""
-    netted: tuple[Order, ...] = ()
-    """Orders netted into a later one on the same trade."""
-    late_ticks: int = 0
-    """Ticks not added because their minute had closed."""
-    decided_s: tuple[float, ...] = ()
-    """When each decision was made by the core's ``clock`` (one per decision; empty without a clock):
-    the end of each bar's tick-to-decision latency."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -458,14 +336,3 @@ class ExecutionCore:
         )
         self._targets[symbol] = signal
         return dataclasses.replace(held, action="order", order=order)
-
-
-def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:
-    """The prediction of one feature row: :func:`~trading_assets.models.training.predict` of it.
-
-    The row goes in as a 1 × n numpy array, not a DataFrame, through
-    :func:`~trading_assets.execution.predict.row_predictor` (the booster's in-place prediction for
-    xgboost's estimators): the path the executor predicts on, with the value ``predict_proba`` gives
-    for a DataFrame of the same values.
-    """
-    return float(row_predictor(model)(row.reshape(1, -1))[0])

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from trading_assets.backtest.engine import Fills, run_backtest
 from trading_assets.core.time import US_PER_MINUTE
-from trading_assets.execution.core import ExecutionCore, LoadedModel
+from trading_assets.execution.core import ExecutionCore
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.models.features import FEATURE_COLUMNS, compute_features
 from trading_assets.models.training import predict

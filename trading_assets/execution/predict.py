@@ -44,6 +44,17 @@ def row_predictor(model: Any) -> RowPredictor:
     return booster_call
 
 
+def predict_row(model: Any, row: npt.NDArray[np.float64]) -> float:
+    """The prediction of one feature row: :func:`~trading_assets.models.training.predict` of it.
+
+    The row goes in as a 1 × n numpy array, not a DataFrame, through
+    :func:`~trading_assets.execution.predict.row_predictor` (the booster's in-place prediction for
+    xgboost's estimators): the path the executor predicts on, with the value ``predict_proba`` gives
+    for a DataFrame of the same values.
+    """
+    return float(row_predictor(model)(row.reshape(1, -1))[0])
+
+
 def _booster_call(model: Any) -> RowPredictor | None:
     """The booster's ``inplace_predict`` with the wrapper's arguments, or None when ``model`` is not a
     plain binary-logistic ``XGBClassifier`` or an ``XGBRegressor`` on trees."""

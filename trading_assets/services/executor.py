@@ -28,7 +28,8 @@ from resources.bus.base import TickConsumer
 from resources.model_registry.base import ModelRegistry
 from resources.table_store.base import TableStore
 from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
-from trading_assets.execution.core import ExecutionCore, Step
+from trading_assets.execution.core import ExecutionCore
+from trading_assets.execution.decisions import Step
 from trading_assets.execution.ledger import Ledger, reset_event
 from trading_assets.execution.ledger_tables import (
     EquityRow,

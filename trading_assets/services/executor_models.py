@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from resources.model_registry.base import ModelRegistry, ModelVersion
-from trading_assets.execution.core import ExecutionCore, LoadedModel
+from trading_assets.execution.core import ExecutionCore
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.models.champion_flow import CHAMPION
 from trading_assets.models.features import feature_code_digest
 from trading_assets.models.refs import model_name

@@ -31,7 +31,8 @@ from prometheus_client.registry import Collector
 from trading_assets.trading.risk_state import Rule
 
 if TYPE_CHECKING:
-    from trading_assets.execution.core import Decision, ExecutionCore
+    from trading_assets.execution.core import ExecutionCore
+    from trading_assets.execution.decisions import Decision
     from trading_assets.trading.orders import Fill, Order
     from trading_assets.trading.portfolio import Portfolio
     from trading_assets.trading.risk import RiskEngine

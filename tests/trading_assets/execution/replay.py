@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from testkit.parity_models import train_on_bars
 from trading_assets.core.time import US_PER_SECOND, day_start_us
-from trading_assets.execution.core import LoadedModel
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.market.bars import compute_bars_1m
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 

@@ -20,8 +20,10 @@ from tests.trading_assets.execution.replay import (
     train,
 )
 from trading_assets.core.time import US_PER_MINUTE, day_start_us
-from trading_assets.execution.core import Decision, ExecutionCore, LoadedModel, predict_row
+from trading_assets.execution.core import ExecutionCore
+from trading_assets.execution.decisions import Decision, LoadedModel
 from trading_assets.execution.parity import arrival_order, chunks
+from trading_assets.execution.predict import predict_row
 from trading_assets.models.features import FEATURE_COLUMNS, compute_features
 from trading_assets.models.training import predict
 from trading_assets.trading.orders import SIGNAL, Fill, Order, order_id

@@ -27,7 +27,8 @@ from tests.trading_assets.execution.test_online import assert_same_bars
 from trading_assets.backtest.engine import Fills
 from trading_assets.core.time import US_PER_MINUTE, US_PER_SECOND
 from trading_assets.execution import parity
-from trading_assets.execution.core import ExecutionCore, LoadedModel
+from trading_assets.execution.core import ExecutionCore
+from trading_assets.execution.decisions import LoadedModel
 from trading_assets.execution.online import OnlineBars
 from trading_assets.execution.parity import arrival_order, backtest, chunks, first_copies
 from trading_assets.market.bars import compute_bars_1m

@@ -17,7 +17,7 @@ from resources.model_registry.factory import ModelRegistryConfig, open_model_reg
 from resources.table_store.embedded import EmbeddedTableStore
 from tests.trading_assets.services.test_executor import SYMBOL, _publish, _register_champion
 from trading_assets.core.time import day_start_us
-from trading_assets.execution.core import Step
+from trading_assets.execution.decisions import Step
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 from trading_assets.services.executor import Executor, ExecutorConfig
 from trading_assets.services.metrics import ExecutorMetrics
