@@ -21,7 +21,8 @@ from resources.bus.codec import (
 )
 from resources.bus.embedded import EmbeddedTickBus, EmbeddedTickConsumer
 from resources.bus.factory import TickBusConfig, open_tick_bus
-from resources.bus.kafka import KafkaTickBus, KafkaTickConsumer
+from resources.bus.kafka import KafkaTickBus
+from resources.bus.kafka_consumer import KafkaTickConsumer
 from resources.bus.kafka_fetch import KafkaFetchConfig
 
 __all__ = [

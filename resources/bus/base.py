@@ -93,7 +93,7 @@ class TickConsumer(abc.ABC):
 
         Counted in records (each packs up to ``max_ticks_per_record`` ticks). Exact on the embedded bus;
         on Kafka an estimate from the high watermarks of the last fetches (see
-        :meth:`resources.bus.kafka.KafkaTickConsumer.lag`).
+        :meth:`resources.bus.kafka_consumer.KafkaTickConsumer.lag`).
         """
 
     @abc.abstractmethod

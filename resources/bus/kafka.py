@@ -3,23 +3,21 @@
 Topics ``ticks.<venue>`` are created on first use with ``partitions`` partitions (records are keyed by
 symbol, so one symbol stays in one partition and in order). Producing uses ``acks='all'`` with retries
 bounded by ``delivery_timeout_ms``; ``flush`` reports every record the broker did not acknowledge, naming
-its topic. Consumers commit manually, so what a crashed consumer polled but did not commit is delivered
-again.
+its topic. The consumers (:mod:`resources.bus.kafka_consumer`) commit manually, so what a crashed
+consumer polled but did not commit is delivered again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import kafka.errors as kerrors
 import pyarrow as pa
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 from kafka.record.util import crc32c_c
 
@@ -27,22 +25,18 @@ from resources.bus.base import (
     DEAD_LETTER_TOPIC,
     BusError,
     DeadLetter,
-    Delivery,
-    RawRecord,
     TickBus,
-    TickConsumer,
     topic_for,
 )
 from resources.bus.codec import (
     DEFAULT_MAX_TICKS_PER_RECORD,
     ROW_DTYPE,
     check_venue,
-    dead_letter_from_json,
     dead_letter_to_json,
-    decode_batch,
     encode_table,
     max_record_bytes,
 )
+from resources.bus.kafka_consumer import KafkaTickConsumer, read_dead_letters
 from resources.bus.kafka_fetch import KafkaFetchConfig
 
 log = logging.getLogger(__name__)
@@ -262,31 +256,9 @@ class KafkaTickBus(TickBus):
         return KafkaTickConsumer(self, group, topics)
 
     def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:
-        """Read the dead-letter topic from the start with a group-less consumer until it goes quiet.
-
-        Stops after about a second without new records (Tansu's end offsets cannot be trusted to say
-        where the topic ends) or after ``timeout_s``.
-        """
-        deadline = time.monotonic() + timeout_s
-        consumer = self.new_kafka_consumer(group=None)
-        try:
-            partitions = consumer.partitions_for_topic(DEAD_LETTER_TOPIC)
-            consumer.assign([TopicPartition(DEAD_LETTER_TOPIC, p) for p in sorted(partitions)])
-            consumer.seek_to_beginning()
-            letters: list[tuple[int, int, DeadLetter]] = []
-            quiet_since = time.monotonic()
-            while (now := time.monotonic()) < deadline and now - quiet_since < min(1.0, timeout_s):
-                batch = consumer.poll(timeout_ms=200)
-                for records in batch.values():
-                    letters.extend((r.partition, r.offset, dead_letter_from_json(r.value)) for r in records)
-                    quiet_since = time.monotonic()
-        except kerrors.KafkaError as exc:
-            raise BusError(
-                f"cannot read {DEAD_LETTER_TOPIC!r} from Kafka at {self.bootstrap!r}: {exc!r}"
-            ) from exc
-        finally:
-            consumer.close(autocommit=False)
-        return [letter for _, _, letter in sorted(letters, key=lambda item: item[:2])]
+        """Read the dead-letter topic from the start with a group-less consumer until it goes quiet
+        (:func:`~resources.bus.kafka_consumer.read_dead_letters`)."""
+        return read_dead_letters(self, timeout_s=timeout_s)
 
     def new_kafka_consumer(self, *, group: str | None, topics: Sequence[str] = ()) -> KafkaConsumer:
         """A kafka-python consumer configured like the bus's own (manual commits, earliest offsets)."""
@@ -310,7 +282,9 @@ class KafkaTickBus(TickBus):
             ),
         )
 
-    def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+    def send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Write ``letters`` to the dead-letter topic now and wait for each to be acknowledged (a
+        consumer does before its poll returns); raise the error of one that failed."""
         futures = [
             self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter), track=False)
             for letter in letters
@@ -344,103 +318,3 @@ class KafkaTickBus(TickBus):
             self._admin.close()
         if error is not None:
             raise error
-
-
-class KafkaTickConsumer(TickConsumer):
-    """One member of a Kafka consumer group reading tick topics; not thread-safe."""
-
-    def __init__(self, bus: KafkaTickBus, group: str, topics: Sequence[str]) -> None:
-        self._bus = bus
-        self.group = group
-        self.topics = list(topics)
-        self._consumer = bus.new_kafka_consumer(group=group, topics=topics)
-
-    def _context(self) -> str:
-        return f"group {self.group!r} on topics {self.topics} at {self._bus.bootstrap!r}"
-
-    def _poll(self, *, timeout_s: float, max_records: int) -> dict[TopicPartition, list[ConsumerRecord]]:
-        try:
-            return self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
-        except kerrors.KafkaError as exc:
-            raise BusError(f"poll failed for {self._context()}: {exc!r}") from exc
-
-    def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
-        """Poll up to ``max_records`` records, undecoded."""
-        batch = self._poll(timeout_s=timeout_s, max_records=max_records)
-        return _raw(batch)
-
-    def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
-        """Poll up to ``max_records`` records; undecodable ones are written to the dead-letter topic first."""
-        batch = self._poll(timeout_s=timeout_s, max_records=max_records)
-        raw = _raw(batch)
-        table, dead = decode_batch(raw)
-        if dead:
-            for letter in dead:
-                log.warning(
-                    "dead letter from %s[%d] offset %d (%s): %s",
-                    letter.topic,
-                    letter.partition,
-                    letter.offset,
-                    self._context(),
-                    letter.reason,
-                )
-            try:
-                self._bus._send_dead_letters(dead)
-            except (BusError, kerrors.KafkaError) as exc:
-                # Rewind, so a later commit cannot skip records whose dead letters were never written.
-                for tp, records in batch.items():
-                    self._consumer.seek(tp, records[0].offset)
-                raise BusError(
-                    f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
-                    f"the poll was rewound: {exc!r}"
-                ) from exc
-        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead))
-
-    def commit(self) -> None:
-        """Commit the positions of everything polled (synchronously)."""
-        try:
-            self._consumer.commit(timeout_ms=self._bus.request_timeout_ms)
-        except kerrors.KafkaError as exc:
-            raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
-
-    def lag(self) -> int | None:
-        """Records between this member's positions and the high watermarks of its partitions' last fetches.
-
-        No extra request: the high watermark comes with every fetch response, so the figure is as old as
-        the last poll; None before the group assigned partitions or before the first fetch. On Tansu
-        (the test broker) treat it as an estimate: Tansu reports wrong end offsets to ListOffsets (the
-        reason :meth:`KafkaTickBus.dead_letters` reads until quiet instead of to the end offset), which
-        is why this uses the fetches' high watermarks instead; those matched the records left in a
-        one-partition check, but nothing guarantees them. A real Kafka broker reports exact ones.
-        """
-        try:
-            assigned = self._consumer.assignment()
-            if not assigned:
-                return None
-            total = 0
-            for tp in assigned:
-                high = self._consumer.highwater(tp)
-                position = self._consumer.position(tp, timeout_ms=0)
-                if high is None or position is None:
-                    return None
-                total += max(high - position, 0)
-            return total
-        except (kerrors.KafkaError, AssertionError) as exc:
-            # A rebalance may take partitions away between assignment() and position().
-            log.debug("lag unknown for %s: %r", self._context(), exc)
-            return None
-
-    def close(self) -> None:
-        """Leave the group without committing (bounded by the request timeout)."""
-        try:
-            self._consumer.close(autocommit=False, timeout_ms=self._bus.request_timeout_ms)
-        except kerrors.KafkaError as exc:
-            raise BusError(f"closing the consumer failed for {self._context()}: {exc!r}") from exc
-
-
-def _raw(batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[RawRecord]:
-    return [
-        (record.topic, record.partition, record.offset, record.key, record.value)
-        for records in batch.values()
-        for record in records
-    ]
