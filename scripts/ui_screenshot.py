@@ -35,6 +35,10 @@ from typing import Any
 import requests
 import websocket
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testkit.servers.base import stop_process_group
+
 WIDTH, HEIGHT = 1600, 1000
 # The flags docs/MEASUREMENTS.md measured: no sandbox or GPU in a container, and nothing that phones home.
 CHROMIUM_FLAGS = [
@@ -202,12 +206,7 @@ def devtools_page(chromium: str, timeout_s: float) -> Iterator[DevTools]:
         finally:
             if client is not None:
                 client.close()
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+            stop_process_group(process, 10, name="chromium")
 
 
 _CLICK_CHART = """(() => {

@@ -6,8 +6,6 @@ import argparse
 import functools
 import json
 import logging
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +32,7 @@ from testkit.rehearsal.dagster import http_status, liveness_check, webserver_rep
 from testkit.rehearsal.host import outgoing_peers, private_host
 from testkit.rehearsal.stand_ins import mlflow_answers, row_count, start_stand_ins
 from testkit.servers import PrometheusServer
-from testkit.servers.base import port_open, wait_until
+from testkit.servers.base import port_open, stop_process_group, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +60,7 @@ class _Service:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_process_group(proc, 15, name=self.name)
 
 
 def image_argv(command: list[str]) -> list[str]:

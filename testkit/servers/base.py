@@ -122,13 +122,7 @@ class ManagedServer:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            log.warning("%s ignored SIGTERM for %.0f s; killing it", self.name, timeout_s)
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_process_group(proc, timeout_s, name=self.name)
 
     def kill(self) -> None:
         """SIGKILL the server (fault tests): no clean shutdown."""
@@ -151,6 +145,18 @@ class ManagedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout_s: float, *, name: str) -> None:
+    """Stop the process group ``proc`` leads (started with ``start_new_session=True``): SIGTERM, then
+    SIGKILL after ``timeout_s``; ``name`` says who in the warning about the SIGKILL."""
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        log.warning("%s ignored SIGTERM for %.0f s; killing it", name, timeout_s)
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=5)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

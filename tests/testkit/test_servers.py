@@ -1,13 +1,15 @@
 """The server launchers themselves: readiness, a clear error with the log when a server cannot start."""
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from clickhouse_driver import Client
 
 from testkit.servers import ClickHouseServer, KafkaBroker, ServerStartError
-from testkit.servers.base import ManagedServer, free_port, port_open
+from testkit.servers.base import ManagedServer, free_port, port_open, stop_process_group, wait_until
 
 
 def test_clickhouse_fixture_serves_queries(clickhouse_server: ClickHouseServer) -> None:
@@ -81,3 +83,28 @@ def test_stopped_broker_frees_its_port_and_restarts_on_it(tmp_path: Path) -> Non
     assert pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended: no such process, or a zombie waiting for whoever reaps orphans."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_process_group_that_ignores_sigterm_is_killed_whole_after_the_timeout() -> None:
+    # The leader and its child both ignore SIGTERM (an ignored signal stays ignored across exec).
+    proc = subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; sleep 30 & echo $!; wait"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+
+    stop_process_group(proc, 0.5, name="stubborn")
+
+    assert proc.returncode == -signal.SIGKILL
+    assert wait_until(lambda: _gone(child), timeout_s=5)
