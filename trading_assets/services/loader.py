@@ -14,7 +14,6 @@ next one gets those records again and the store's dedup drops the second copy.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from resources.bus.base import BusError, TickConsumer
 from resources.service_state.base import Status
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from trading_assets.services import failpoints
+from trading_assets.services.batch_loader import BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.metrics import LoaderMetrics
 
@@ -72,7 +72,7 @@ class LoaderStats:
     """Records not yet polled, as of the last heartbeat (None: the bus cannot tell yet)."""
 
 
-class Loader:
+class Loader(BatchLoader[LoaderConfig, pa.Table]):
     """Moves ticks from one consumer to one store; :meth:`run` until stopped, or :meth:`drain`."""
 
     def __init__(
@@ -84,16 +84,13 @@ class Loader:
         metrics: LoaderMetrics | None = None,
         heartbeat: HeartbeatWriter | None = None,
     ) -> None:
+        self.metrics = metrics or LoaderMetrics()
+        super().__init__(
+            config or LoaderConfig(), heartbeat=heartbeat, heartbeat_gauge=self.metrics.heartbeat
+        )
         self.consumer = consumer
         self.store = store
-        self.config = config or LoaderConfig()
-        self.metrics = metrics or LoaderMetrics()
-        self.heartbeat = heartbeat
         self.stats = LoaderStats()
-        self._pending: list[pa.Table] = []
-        self._pending_rows = 0
-        self._first_pending_at: float | None = None
-        self._next_beat = 0.0
         self._caught_up = False
 
     def run_once(self, stop: threading.Event | None = None) -> int:
@@ -110,29 +107,19 @@ class Loader:
             self.stats.bus_failures += 1
             self.metrics.bus_failures.labels(operation="poll").inc()
             log.warning("poll failed (%s); holding %d ticks, trying again", exc, self._pending_rows)
-            if stop is not None:
-                stop.wait(self.config.retry_initial_s)
-            else:
-                time.sleep(self.config.retry_initial_s)
+            wait_or_stopped(stop, self.config.retry_initial_s)
             return 0
         self._caught_up = delivery.records < POLL_RECORDS
         if delivery.dead_letters:
             self.stats.dead_letters += len(delivery.dead_letters)
             self.metrics.dead_letters.inc(len(delivery.dead_letters))
         if delivery.ticks.num_rows:
-            self._pending.append(delivery.ticks)
-            self._pending_rows += delivery.ticks.num_rows
+            self._hold(delivery.ticks, delivery.ticks.num_rows)
             self.metrics.pending_rows.set(self._pending_rows)
-            if self._first_pending_at is None:
-                self._first_pending_at = time.monotonic()
         elif delivery.records and not self._pending:
             # Only dead letters arrived: they are already in the dead-letter topic.
             self._commit()
-        full = self._pending_rows >= self.config.max_rows
-        old = self._first_pending_at is not None and (
-            time.monotonic() - self._first_pending_at >= self._batch_age_due()
-        )
-        return self.flush(stop) if full or old else 0
+        return self.flush(stop) if self._batch_due() else 0
 
     def _batch_age_due(self) -> float:
         """Age of the waiting batch at which it is inserted: ``max_wait_s``, or ``min_wait_s`` once the
@@ -150,29 +137,22 @@ class Loader:
             return 0
         batch = pa.concat_tables(self._pending)
         started = time.monotonic()
-        delay = self.config.retry_initial_s
-        while True:
-            try:
-                inserted = self.store.insert(batch)
-                break
-            except StoreUnavailableError as exc:
-                self.stats.insert_failures += 1
-                self.metrics.insert_failures.inc()
-                # Full jitter keeps many loaders from hammering a recovering server in step.
-                wait = random.uniform(0, delay)
-                log.warning(
-                    "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
-                )
-                # Alive and retrying: the heartbeat says so (with the failures), it does not go stale.
-                self.maybe_beat()
-                if stop is not None and stop.wait(wait):
-                    log.warning(
-                        "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
-                    )
-                    return 0
-                if stop is None:
-                    time.sleep(wait)
-                delay = min(delay * 2, self.config.retry_max_s)
+
+        def insert_failed(exc: StoreUnavailableError, wait: float) -> None:
+            self.stats.insert_failures += 1
+            self.metrics.insert_failures.inc()
+            log.warning(
+                "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
+            )
+
+        inserted = self._write_while_unavailable(
+            lambda: self.store.insert(batch), StoreUnavailableError, insert_failed, stop
+        )
+        if inserted is None:
+            log.warning(
+                "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
+            )
+            return 0
         # A fault test can kill the loader exactly here: rows stored, offsets not committed.
         failpoints.hit("loader.after_insert")
         # Only now are the rows durable, so only now may the offsets move on.
@@ -186,13 +166,8 @@ class Loader:
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         self.metrics.pending_rows.set(0)
         log.debug("loaded batch of %d ticks", inserted)
-        self._pending, self._pending_rows, self._first_pending_at = [], 0, None
+        self._release()
         return inserted
-
-    @property
-    def pending_rows(self) -> int:
-        """Ticks polled and waiting for their insert."""
-        return self._pending_rows
 
     def _commit(self) -> None:
         try:
@@ -216,49 +191,24 @@ class Loader:
         """Update the lag figure and write the loader's heartbeat (when it has a heartbeat writer)."""
         self.stats.lag = self.consumer.lag()
         self.metrics.consumer_lag.set(float("nan") if self.stats.lag is None else self.stats.lag)
-        self.metrics.heartbeat.set(time.time())
-        if self.heartbeat is None:
-            return
-        self.heartbeat.beat(
-            ticks=self.stats.ticks,
-            last_trade_time_us=self.stats.newest_trade_us,
-            detail={
-                "insert_failures": float(self.stats.insert_failures),
-                "bus_failures": float(self.stats.bus_failures),
-                "pending": float(self._pending_rows),
-                **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
-            },
-            status=status,
-        )
+        super().beat(status=status)
 
-    def maybe_beat(self) -> None:
-        """:meth:`beat` if the last one is ``heartbeat_interval_s`` old."""
-        if time.monotonic() >= self._next_beat:
-            self.beat()
-            self._next_beat = time.monotonic() + self.config.heartbeat_interval_s
+    def _loaded(self) -> int:
+        return self.stats.ticks
 
-    def run(self, stop: threading.Event) -> None:
-        """Load until ``stop`` is set; then insert and commit what is waiting."""
-        while not stop.is_set():
-            self.run_once(stop)
-            self.maybe_beat()
-        # ``stop`` is set, so an unreachable store gets one attempt, not a wait: what is left stays
-        # uncommitted on the bus and is delivered again to the next loader.
-        self.flush(stop)
-        self.beat(status="stopped")
+    def _newest_us(self) -> int | None:
+        return self.stats.newest_trade_us
+
+    def _beat_detail(self) -> dict[str, float]:
+        return {
+            "insert_failures": float(self.stats.insert_failures),
+            "bus_failures": float(self.stats.bus_failures),
+            "pending": float(self._pending_rows),
+            **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
+        }
+
+    def _progress(self) -> object:
+        return self._pending_rows + self.stats.ticks
+
+    def _stopped(self) -> None:
         log.info("loader stopped: %d ticks in %d batches", self.stats.ticks, self.stats.batches)
-
-    def drain(self, *, idle_s: float = 1.0, timeout_s: float = 600.0) -> int:
-        """Load until the bus has been quiet for ``idle_s``; return ticks loaded by this call."""
-        start_ticks = self.stats.ticks
-        deadline = time.monotonic() + timeout_s
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            before = self._pending_rows + self.stats.ticks
-            self.run_once()
-            if self._pending_rows + self.stats.ticks != before:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= idle_s:
-                break
-        self.flush()
-        return self.stats.ticks - start_ticks

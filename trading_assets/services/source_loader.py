@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,13 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.bus.base import BusError, DeadLetter, RawRecord, TickBus, TickConsumer
-from resources.service_state.base import Status
 from resources.sources.base import SourceSpec
 from resources.sources.codec import SourceRecordDecodeError, decode_records
 from resources.table_store.base import TableStore, TableStoreUnavailableError
 from resources.table_store.spec import TableSchemaError, TableSpec
 from trading_assets.core.time import day_bounds_us
 from trading_assets.services import failpoints
+from trading_assets.services.batch_loader import BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter, now_us
 from trading_assets.services.source_metrics import SourceLoaderMetrics
 from trading_assets.sources.tables import merge_day, source_table, split_by_day
@@ -88,7 +86,7 @@ class _Pending:
     published_us: int
 
 
-class SourceLoader:
+class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
     """Moves source records from one consumer into one table store."""
 
     def __init__(
@@ -102,20 +100,17 @@ class SourceLoader:
         metrics: SourceLoaderMetrics | None = None,
         heartbeat: HeartbeatWriter | None = None,
     ) -> None:
+        self.metrics = metrics or SourceLoaderMetrics()
+        super().__init__(
+            config or SourceLoaderConfig(), heartbeat=heartbeat, heartbeat_gauge=self.metrics.heartbeat
+        )
         self.consumer = consumer
         self.store = store
         self.bus = bus
         self.specs: Mapping[str, SourceSpec] = {spec.name: spec for spec in specs}
         self.tables: Mapping[str, TableSpec] = {spec.name: source_table(spec) for spec in specs}
-        self.config = config or SourceLoaderConfig()
-        self.metrics = metrics or SourceLoaderMetrics()
-        self.heartbeat = heartbeat
         self.stats = SourceLoaderStats()
-        self._pending: list[_Pending] = []
-        self._pending_rows = 0
-        self._first_pending_at: float | None = None
         self._days: OrderedDict[tuple[str, dt.date], pa.Table] = OrderedDict()
-        self._next_beat = 0.0
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll once; write and commit when the batch is full or old enough. Return new rows stored."""
@@ -123,16 +118,12 @@ class SourceLoader:
             raw = self.consumer.poll_records(timeout_s=self.config.poll_timeout_s, max_records=500)
         except BusError as exc:
             self._bus_failed("poll", exc)
-            _wait(stop, self.config.retry_initial_s)
+            wait_or_stopped(stop, self.config.retry_initial_s)
             return 0
         dead = self._take(raw)
         if dead and not self._pending:
             self._commit()  # only dead letters arrived, and they are on the dead-letter topic
-        full = self._pending_rows >= self.config.max_rows
-        old = self._first_pending_at is not None and (
-            time.monotonic() - self._first_pending_at >= self.config.max_wait_s
-        )
-        return self.flush(stop) if full or old else 0
+        return self.flush(stop) if self._batch_due() else 0
 
     def _take(self, raw: Sequence[RawRecord]) -> int:
         """Decode ``raw`` into pending batches; dead-letter the bad ones; return how many were bad."""
@@ -160,10 +151,7 @@ class SourceLoader:
                     )
                 )
                 continue
-            self._pending.append(_Pending(decoded.source, records, decoded.published_us))
-            self._pending_rows += records.num_rows
-            if self._first_pending_at is None:
-                self._first_pending_at = time.monotonic()
+            self._hold(_Pending(decoded.source, records, decoded.published_us), records.num_rows)
         if letters:
             for letter in letters:
                 log.warning("dead letter from %s offset %d: %s", letter.topic, letter.offset, letter.reason)
@@ -180,28 +168,24 @@ class SourceLoader:
         """
         if not self._pending:
             return 0
-        delay = self.config.retry_initial_s
-        while True:
-            try:
-                new_rows = self._write()
-                break
-            except TableStoreUnavailableError as exc:
-                self.stats.store_failures += 1
-                self.metrics.store_failures.inc()
-                wait = random.uniform(0, delay)
-                log.warning("table store unavailable (%s); holding %d records", exc, self._pending_rows)
-                self.maybe_beat()
-                if _wait(stop, wait):
-                    return 0
-                delay = min(delay * 2, self.config.retry_max_s)
+        new_rows = self._write_while_unavailable(
+            self._write, TableStoreUnavailableError, self._store_failed, stop
+        )
+        if new_rows is None:
+            return 0
         failpoints.hit("source_loader.after_write")
         self._commit()
         stored_at = now_us()
         for item in self._pending:
             self.metrics.latency.labels(item.source).observe(max(0, stored_at - item.published_us) / 1e6)
         self.stats.flushes += 1
-        self._pending, self._pending_rows, self._first_pending_at = [], 0, None
+        self._release()
         return new_rows
+
+    def _store_failed(self, exc: TableStoreUnavailableError, wait: float) -> None:
+        self.stats.store_failures += 1
+        self.metrics.store_failures.inc()
+        log.warning("table store unavailable (%s); holding %d records", exc, self._pending_rows)
 
     def _write(self) -> int:
         """Merge the waiting records into their days and write each touched day; return the new rows."""
@@ -254,58 +238,23 @@ class SourceLoader:
         self.metrics.bus_failures.labels(operation=operation).inc()
         log.warning("bus %s failed (%s); trying again", operation, exc)
 
-    def beat(self, *, status: Status = "running") -> None:
-        """Write the heartbeat (rows, repeats, failures)."""
-        self.metrics.heartbeat.set(time.time())
-        if self.heartbeat is None:
-            return
-        self.heartbeat.beat(
-            ticks=self.stats.rows,
-            last_trade_time_us=self.stats.newest_time_us,
-            detail={
-                "repeats": float(self.stats.repeats),
-                "dead_letters": float(self.stats.dead_letters),
-                "store_failures": float(self.stats.store_failures),
-                "bus_failures": float(self.stats.bus_failures),
-                "pending": float(self._pending_rows),
-            },
-            status=status,
-        )
+    def _loaded(self) -> int:
+        return self.stats.rows
 
-    def maybe_beat(self) -> None:
-        """:meth:`beat` if the last one is ``heartbeat_interval_s`` old."""
-        if time.monotonic() >= self._next_beat:
-            self.beat()
-            self._next_beat = time.monotonic() + self.config.heartbeat_interval_s
+    def _newest_us(self) -> int | None:
+        return self.stats.newest_time_us
 
-    def run(self, stop: threading.Event) -> None:
-        """Load until ``stop`` is set; then write and commit what is waiting."""
-        while not stop.is_set():
-            self.run_once(stop)
-            self.maybe_beat()
-        self.flush(stop)
-        self.beat(status="stopped")
+    def _beat_detail(self) -> dict[str, float]:
+        return {
+            "repeats": float(self.stats.repeats),
+            "dead_letters": float(self.stats.dead_letters),
+            "store_failures": float(self.stats.store_failures),
+            "bus_failures": float(self.stats.bus_failures),
+            "pending": float(self._pending_rows),
+        }
+
+    def _progress(self) -> object:
+        return (self._pending_rows, self.stats.rows, self.stats.dead_letters)
+
+    def _stopped(self) -> None:
         log.info("source loader stopped: %d rows, %d repeats dropped", self.stats.rows, self.stats.repeats)
-
-    def drain(self, *, idle_s: float = 1.0, timeout_s: float = 600.0) -> int:
-        """Load until the bus has been quiet for ``idle_s``; return the new rows stored by this call."""
-        start = self.stats.rows
-        deadline = time.monotonic() + timeout_s
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            before = (self._pending_rows, self.stats.rows, self.stats.dead_letters)
-            self.run_once()
-            if (self._pending_rows, self.stats.rows, self.stats.dead_letters) != before:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= idle_s:
-                break
-        self.flush()
-        return self.stats.rows - start
-
-
-def _wait(stop: threading.Event | None, seconds: float) -> bool:
-    """Sleep ``seconds`` (or until ``stop``); True when stopped."""
-    if stop is not None:
-        return stop.wait(seconds)
-    time.sleep(seconds)
-    return False
