@@ -68,6 +68,12 @@ class FillLike(OrderLike, Protocol):
     def fee(self) -> float: ...
 
 
+def _values_of(row_type: type[OrderRow | FillRow], obj: OrderLike) -> dict[str, Any]:
+    """``obj``'s values of the fields of ``row_type``, with the model version as a number."""
+    values = {field.name: getattr(obj, field.name) for field in dataclasses.fields(row_type)}
+    return values | {"model_version": int(values["model_version"])}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRow:
     """An order the executor placed (admitted by the risk engine and sent to the paper broker)."""
@@ -96,8 +102,7 @@ class OrderRow:
     @classmethod
     def of(cls, order: OrderLike) -> OrderRow:
         """The row of an order object with the same field names (a model version given as text is a number)."""
-        values = {field.name: getattr(order, field.name) for field in dataclasses.fields(cls)}
-        return cls(**values | {"model_version": int(values["model_version"])})
+        return cls(**_values_of(cls, order))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,8 +143,7 @@ class FillRow:
     @classmethod
     def of(cls, fill: FillLike) -> FillRow:
         """The row of a fill object with the same field names (a model version given as text is a number)."""
-        values = {field.name: getattr(fill, field.name) for field in dataclasses.fields(cls)}
-        return cls(**values | {"model_version": int(values["model_version"])})
+        return cls(**_values_of(cls, fill))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
