@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from resources.sources.base import RecordSchema, SourceSpec
+from resources.sources.entsoe import RECORDS as ENTSOE
 from resources.table_store.base import TableStore
 from resources.table_store.embedded import EmbeddedTableStore
 from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, day_start_us
@@ -20,37 +21,6 @@ from trading_assets.sources.tables import merge_day, source_table, split_by_day
 HOUR_US = US_PER_DAY // 24
 FIRST_DAY = dt.date(2026, 3, 2)
 ZONE = "10Y1001A1001A82H"
-
-ENTSOE_RECORDS = RecordSchema(
-    schema=pa.schema(
-        [
-            pa.field("area", pa.string(), nullable=False),
-            pa.field("document_type", pa.string(), nullable=False),
-            pa.field("process_type", pa.string(), nullable=False),
-            pa.field("business_type", pa.string(), nullable=False),
-            pa.field("psr_type", pa.string(), nullable=False),
-            pa.field("period_start_us", pa.int64(), nullable=False),
-            pa.field("resolution_minutes", pa.int64(), nullable=False),
-            pa.field("value", pa.float64(), nullable=False),
-            pa.field("unit", pa.string(), nullable=False),
-            pa.field("published_us", pa.int64(), nullable=False),
-        ]
-    ),
-    time_column="period_start_us",
-    key=(
-        "area",
-        "document_type",
-        "process_type",
-        "business_type",
-        "psr_type",
-        "resolution_minutes",
-        "period_start_us",
-        "published_us",
-    ),
-    series=("area", "document_type", "process_type", "business_type", "psr_type", "resolution_minutes"),
-    version_column="published_us",
-)
-"""The columns of the ``entsoe`` kind's records (as resources/sources/entsoe declares them)."""
 
 TRADES_SCHEMA = pa.schema(
     [
@@ -72,11 +42,9 @@ TRADES_SCHEMA = pa.schema(
     ]
 )
 
-DA = SourceSpec(name="entsoe_da_de", kind="entsoe", records=ENTSOE_RECORDS, periods_per_day=24)
-LOAD = SourceSpec(name="entsoe_load_de", kind="entsoe", records=ENTSOE_RECORDS, periods_per_day=24)
-WIND_SOLAR = SourceSpec(
-    name="entsoe_wind_solar_de", kind="entsoe", records=ENTSOE_RECORDS, periods_per_day=96
-)
+DA = SourceSpec(name="entsoe_da_de", kind="entsoe", records=ENTSOE, periods_per_day=24)
+LOAD = SourceSpec(name="entsoe_load_de", kind="entsoe", records=ENTSOE, periods_per_day=24)
+WIND_SOLAR = SourceSpec(name="entsoe_wind_solar_de", kind="entsoe", records=ENTSOE, periods_per_day=96)
 TRADES = SourceSpec(
     name="intraday_trades_de",
     kind="ftp",
@@ -111,7 +79,8 @@ def entsoe_rows(
     resolution_minutes: int = 60,
     area: str = ZONE,
 ) -> pa.Table:
-    """ENTSO-E records from (period_start_us, value, published_us) points of one series."""
+    """ENTSO-E records from (period_start_us, value, published_us) points of one series (one document
+    per publication, revision 1)."""
     unit = "EUR/MWH" if document_type == "A44" else "MAW"
     rows = [
         {
@@ -125,10 +94,12 @@ def entsoe_rows(
             "value": value,
             "unit": unit,
             "published_us": published,
+            "document_mrid": f"{document_type}-{psr_type}-{published}",
+            "revision": 1,
         }
         for start, value, published in points
     ]
-    return pa.Table.from_pylist(rows, schema=ENTSOE_RECORDS.schema)
+    return pa.Table.from_pylist(rows, schema=ENTSOE.schema)
 
 
 def trade_rows(trades: Sequence[dict[str, object]], *, file: str = "trades.csv") -> pa.Table:
