@@ -8,21 +8,19 @@
 - :class:`SoapPrices`: the spyne price service of ``testkit/soap_prices.py``, one area per source, prices
   published in batches of ten at the source's rate. Datapoints: price items.
 
-Each group has ``start()``, ``sources()``, ``produce()``, ``stop_producing()`` and ``stop()``, and its
-sources say how many datapoints their server produced (the benchmark's ground truth).
+Each is a :class:`bench.source_groups.ServerGroup`, and its sources say how many datapoints their server
+produced (the benchmark's ground truth).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import threading
 import time
 from pathlib import Path
 
-from bench.source_servers import SECONDS_PER_DAY, BenchSource
-from resources.sources.config import parse_sources
+from bench.source_groups import SECONDS_PER_DAY, BenchSource, ServerGroup, bench_source
 from testkit.soap_prices import Price, SoapPriceService
 from trading_assets.core.time import day_start_us
 from trading_assets.services.energy_sim.ftp_drop import DropFile, DropReplay, FtpDropServer, replay_drops
@@ -33,27 +31,7 @@ _WINDOW_US = 900_000_000
 """Trade time one drop file covers (``replay_drops``'s default window)."""
 
 
-def _toml(name: str, kind: str, options: dict[str, object]) -> str:
-    lines = ["[[source]]", f'name = "{name}"', f'kind = "{kind}"']
-    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items() if not isinstance(value, dict)]
-    for key, value in options.items():
-        if isinstance(value, dict):
-            lines.append(f"[source.{key}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in value.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _bench_source(name: str, toml: str, produced: object) -> BenchSource:
-    (entry,) = parse_sources(toml)
-    source = entry.build()
-    try:
-        spec = source.spec
-    finally:
-        source.close()
-    return BenchSource(name=name, toml=toml, spec=spec, produced=produced, resumable=True)  # type: ignore[arg-type]
-
-
-class FtpDrops:
+class FtpDrops(ServerGroup):
     """FTP drop sources: intraday trades of one area each, dropped as files at the replay speed."""
 
     def __init__(self, workdir: Path, count: int, *, per_day: int, speed: float, seconds_hint: float) -> None:
@@ -64,6 +42,7 @@ class FtpDrops:
         self.seconds_hint = seconds_hint
         self.server = FtpDropServer(self.root, user="bench", password="bench")
         self.replays: list[DropReplay] = []
+        self.producers = self.replays
         self.trades_per_day = [per_day] * count
         self.note = ""
         """Trades each source's days hold (``per_day`` or more, see :meth:`start`)."""
@@ -118,7 +97,7 @@ class FtpDrops:
         made = []
         for index, replay in enumerate(self.replays):
             name = f"ftp_trades_{index}"
-            toml = _toml(
+            source = bench_source(
                 name,
                 "ftp",
                 {
@@ -133,25 +112,21 @@ class FtpDrops:
                     "timeout_s": 10,
                     "columns": CSV_COLUMNS,
                 },
+                lambda r=replay: r.rows,
             )
-            made.append(_bench_source(name, toml, lambda r=replay: r.rows))
+            made.append(source)
         return made
 
     def produce(self) -> None:
         for replay in self.replays:
             replay.root.mkdir(parents=True, exist_ok=True)
-            replay.start()
+        super().produce()
 
-    def stop_producing(self) -> None:
-        for replay in self.replays:
-            replay.stop()
-
-    def stop(self) -> None:
-        self.stop_producing()
+    def stop_servers(self) -> None:
         self.server.stop()
 
 
-class SoapPrices:
+class SoapPrices(ServerGroup):
     """SOAP sources: one area each on the spyne price service, prices published at the source's rate."""
 
     def __init__(self, count: int, *, rate_per_source: float, speed: float) -> None:
@@ -170,7 +145,7 @@ class SoapPrices:
         made = []
         for index, area in enumerate(self.areas):
             name = f"soap_prices_{index}"
-            toml = _toml(
+            source = bench_source(
                 name,
                 "soap",
                 {
@@ -192,8 +167,9 @@ class SoapPrices:
                         "published": "time",
                     },
                 },
+                lambda a=area: self.published[a],
             )
-            made.append(_bench_source(name, toml, lambda a=area: self.published[a]))
+            made.append(source)
         return made
 
     def produce(self) -> None:
@@ -227,6 +203,5 @@ class SoapPrices:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def stop(self) -> None:
-        self.stop_producing()
+    def stop_servers(self) -> None:
         self.service.stop()

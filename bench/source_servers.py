@@ -14,66 +14,20 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 
-from resources.sources.base import SourceSpec
+from bench.ftp_soap_servers import FtpDrops, SoapPrices
+from bench.source_groups import SECONDS_PER_DAY, BenchSource, ServerGroup, bench_source
 from resources.sources.config import parse_sources
 from testkit.listing_server import ListingServer
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from trading_assets.services.exchange_sim import ExchangeSim, ExchangeSimConfig
 
-SECONDS_PER_DAY = 86_400
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BenchSource:
-    """One source of the benchmark."""
-
-    name: str
-    """Source name."""
-    toml: str
-    """Its ``[[source]]`` table."""
-    spec: SourceSpec
-    """What it delivers."""
-    produced: Callable[[], int]
-    """Datapoints its server produced so far (valid records only)."""
-    resumable: bool
-    """Whether a restarted poller resumes from a cursor without loss (a live websocket cannot)."""
-
-
-def _toml(name: str, kind: str, options: dict[str, object]) -> str:
-    lines = ["[[source]]", f'name = "{name}"', f'kind = "{kind}"']
-    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items() if not isinstance(value, dict)]
-    for key, value in options.items():
-        if isinstance(value, dict):
-            lines.append(f"[source.{key}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in value.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _spec_of(toml: str) -> SourceSpec:
-    (entry,) = parse_sources(toml)
-    source = entry.build()
-    try:
-        return source.spec
-    finally:
-        source.close()
-
-
-class _Group(Protocol):
-    """The servers of one kind and the sources on them."""
-
-    def sources(self) -> list[BenchSource]: ...
-    def produce(self) -> None: ...
-    def stop_producing(self) -> None: ...
-    def stop(self) -> None: ...
-
-
-class _Websockets:
+class _Websockets(ServerGroup):
     """Websocket sources: the simulated exchange, one symbol per source, trades as datapoints."""
 
     # The exchange deals each trade to a symbol at random, so one source's share of a minute's run varies
@@ -94,15 +48,10 @@ class _Websockets:
         )
 
     def start(self) -> None:
+        # No producers: the exchange starts once every source subscribed and stops at its trade budget.
         self.sim.start()
 
-    def produce(self) -> None:
-        """The exchange starts once every source subscribed."""
-
-    def stop_producing(self) -> None:
-        """The exchange stops at its trade budget."""
-
-    def stop(self) -> None:
+    def stop_servers(self) -> None:
         self.sim.stop()
 
     def produced(self, symbol: str) -> int:
@@ -112,7 +61,7 @@ class _Websockets:
         made = []
         for symbol in self.symbols:
             name = f"ws_{symbol.lower()}"
-            toml = _toml(
+            source = bench_source(
                 name,
                 "websocket",
                 {
@@ -137,16 +86,10 @@ class _Websockets:
                     },
                     "match": {"e": "trade"},
                 },
+                lambda s=symbol: self.produced(s),
+                resumable=False,
             )
-            made.append(
-                BenchSource(
-                    name=name,
-                    toml=toml,
-                    spec=_spec_of(toml),
-                    produced=lambda s=symbol: self.produced(s),
-                    resumable=False,
-                )
-            )
+            made.append(source)
         return made
 
 
@@ -184,7 +127,7 @@ class _Paced:
             self._thread.join(timeout=30)
 
 
-class _Sns:
+class _Sns(ServerGroup):
     """SNS sources: a topic each on the moto server, read through an SQS queue subscribed to it; meter
     readings published at the source's rate, ``CHUNK`` or more records at a time as JSON arrays of at
     most ``PER_MESSAGE`` records a message."""
@@ -201,7 +144,6 @@ class _Sns:
         self.speed = speed
         self.topics: list[str] = []
         self.published = [0] * count
-        self._producers: list[_Paced] = []
         self._clients: dict[int, Any] = {}
         self.started = time.monotonic()
         self.sim_start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -226,44 +168,40 @@ class _Sns:
         made = []
         for i, topic in enumerate(self.topics):
             name = f"sns_meters_{i}"
-            toml = _toml(
-                name,
-                "sns",
-                {
-                    "topic_arn": topic,
-                    "queue_name": f"bench-{i}",
-                    "create_subscription": True,
-                    "endpoint_url": self.server.endpoint_url,
-                    "region": REGION,
-                    "time_column": "reading_time",
-                    "series": ["meter"],
-                    "wait_time_s": 1,
-                    "visibility_timeout_s": 30,
-                    "columns": {"meter": "string", "kwh": "float64"},
-                },
+            made.append(
+                bench_source(
+                    name,
+                    "sns",
+                    {
+                        "topic_arn": topic,
+                        "queue_name": f"bench-{i}",
+                        "create_subscription": True,
+                        "endpoint_url": self.server.endpoint_url,
+                        "region": REGION,
+                        "time_column": "reading_time",
+                        "series": ["meter"],
+                        "wait_time_s": 1,
+                        "visibility_timeout_s": 30,
+                        "columns": {"meter": "string", "kwh": "float64"},
+                    },
+                    lambda i=i: self.published[i],
+                )
             )
-            spec = _spec_of(toml)
             # The poller subscribes on its first fetch; subscribe now, so nothing published is missed.
-            (entry,) = parse_sources(toml)
+            (entry,) = parse_sources(made[-1].toml)
             source = entry.build()
             source.queue_url()  # type: ignore[attr-defined]
             source.close()
-            made.append(
-                BenchSource(
-                    name=name, toml=toml, spec=spec, produced=lambda i=i: self.published[i], resumable=True
-                )
-            )
         return made
 
     def produce(self) -> None:
         self._clients = {i: self._client() for i in range(self.count)}
         # One publisher per topic, publishing every CHUNK records (about 4.6 messages a second at 116
         # records a second): moto accepts only about 13 messages a second per topic.
-        self._producers = [
+        self.producers = [
             _Paced(self.rate, lambda n, i=i: self._emit(i, n), chunk=self.CHUNK) for i in range(self.count)
         ]
-        for producer in self._producers:
-            producer.start()
+        super().produce()
 
     def _emit(self, i: int, n: int) -> None:
         client = self._clients[i]
@@ -288,16 +226,11 @@ class _Sns:
                 len(messages[call + int(ok["Id"])]) for ok in answer.get("Successful", [])
             )
 
-    def stop_producing(self) -> None:
-        for producer in self._producers:
-            producer.stop()
-
-    def stop(self) -> None:
-        self.stop_producing()
+    def stop_servers(self) -> None:
         self.server.stop()
 
 
-class _Rest:
+class _Rest(ServerGroup):
     """REST sources: a JSON listing each (testkit.listing_server), polled with a ``since`` cursor; prices
     with strictly increasing times appended at the source's rate."""
 
@@ -325,7 +258,7 @@ class _Rest:
         made = []
         for i, listing in enumerate(self.listings):
             name = f"rest_prices_{i}"
-            toml = _toml(
+            source = bench_source(
                 name,
                 "rest",
                 {
@@ -336,28 +269,12 @@ class _Rest:
                     "since_param": "since",
                     "columns": {"t": "int64", "area": "string", "price": "float64"},
                 },
+                lambda i=i: len(self.listings[i].items),
             )
-            made.append(
-                BenchSource(
-                    name=name,
-                    toml=toml,
-                    spec=_spec_of(toml),
-                    produced=lambda i=i: len(self.listings[i].items),
-                    resumable=True,
-                )
-            )
+            made.append(source)
         return made
 
-    def produce(self) -> None:
-        for producer in self.producers:
-            producer.start()
-
-    def stop_producing(self) -> None:
-        for producer in self.producers:
-            producer.stop()
-
-    def stop(self) -> None:
-        self.stop_producing()
+    def stop_servers(self) -> None:
         for listing in self.listings:
             listing.__exit__()
 
@@ -374,7 +291,7 @@ class BenchServers:
         self.per_day = per_day
         self.seconds_hint = seconds_hint
         self.rate_per_source = per_day * speed / SECONDS_PER_DAY
-        self._groups: list[_Group] = []
+        self._groups: list[ServerGroup] = []
 
     def start(self) -> BenchServers:
         """Nothing is started until :meth:`sources` knows how many sources of each kind there are."""
@@ -388,28 +305,21 @@ class BenchServers:
             per_kind[kind] += 1
         made: list[BenchSource] = []
         if per_kind["websocket"]:
-            group = _Websockets(
-                per_kind["websocket"], rate_per_source=self.rate_per_source, seconds_hint=self.seconds_hint
+            made += self._add(
+                _Websockets(
+                    per_kind["websocket"],
+                    rate_per_source=self.rate_per_source,
+                    seconds_hint=self.seconds_hint,
+                )
             )
-            group.start()
-            self._groups.append(group)
-            made += group.sources()
         if per_kind["rest"]:
-            rest = _Rest(per_kind["rest"], rate_per_source=self.rate_per_source, speed=self.speed)
-            rest.start()
-            self._groups.append(rest)
-            made += rest.sources()
+            made += self._add(_Rest(per_kind["rest"], rate_per_source=self.rate_per_source, speed=self.speed))
         if per_kind["sns"]:
-            sns = _Sns(self.workdir, per_kind["sns"], rate_per_source=self.rate_per_source, speed=self.speed)
-            sns.start()
-            self._groups.append(sns)
-            made += sns.sources()
-        # The ftp and soap groups live in bench/ftp_soap_servers.py (imported here: it imports this module).
-        from bench.ftp_soap_servers import FtpDrops, SoapPrices
-
-        extra: list[Any] = []
+            made += self._add(
+                _Sns(self.workdir, per_kind["sns"], rate_per_source=self.rate_per_source, speed=self.speed)
+            )
         if per_kind["ftp"]:
-            extra.append(
+            made += self._add(
                 FtpDrops(
                     self.workdir,
                     per_kind["ftp"],
@@ -419,12 +329,16 @@ class BenchServers:
                 )
             )
         if per_kind["soap"]:
-            extra.append(SoapPrices(per_kind["soap"], rate_per_source=self.rate_per_source, speed=self.speed))
-        for group in extra:
-            group.start()
-            self._groups.append(group)
-            made += group.sources()
+            made += self._add(
+                SoapPrices(per_kind["soap"], rate_per_source=self.rate_per_source, speed=self.speed)
+            )
         return made
+
+    def _add(self, group: ServerGroup) -> list[BenchSource]:
+        """Start ``group``'s servers and return its sources."""
+        group.start()
+        self._groups.append(group)
+        return group.sources()
 
     def notes(self) -> list[str]:
         """What a group changed to reach the rate (printed by the benchmark)."""

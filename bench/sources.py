@@ -38,7 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.source_servers import BenchServers, BenchSource
+from bench.source_groups import BenchSource
+from bench.source_servers import BenchServers
 from resources.bus.kafka import KafkaTickBus
 from resources.service_state.embedded import EmbeddedServiceState
 from resources.sources.config import parse_sources
