@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
 from trading_assets.services.exchange_sim.cli import add_arguments, run
+from trading_assets.services.sim_main import sim_main
 
 
 def main() -> int:
     """Parse arguments, log to stderr, run."""
-    parser = argparse.ArgumentParser(
+    return sim_main(
         prog="python -m trading_assets.services.exchange_sim",
         description="Simulated Binance/Finnhub exchange on 127.0.0.1.",
+        verbose_help="log debug messages",
+        add_arguments=add_arguments,
+        run=run,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    add_arguments(parser)
-    args = parser.parse_args()
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return run(args)
 
 
 if __name__ == "__main__":
