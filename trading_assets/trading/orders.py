@@ -143,13 +143,24 @@ class Fill:
         return self.quantity * self.price
 
     @classmethod
-    def of(cls, order: Order, *, time_us: int, reference_price: float, price: float, fee: float) -> Fill:
-        """The fill of ``order`` at the trade at ``time_us``."""
+    def of(
+        cls,
+        order: Order,
+        *,
+        time_us: int,
+        reference_price: float,
+        price: float,
+        fee: float,
+        side: int | None = None,
+        quantity: float | None = None,
+    ) -> Fill:
+        """The fill of ``order`` at the trade at ``time_us``; ``side`` and ``quantity`` the order's unless
+        given (a broker that trades to a target position fills what the move takes)."""
         return cls(
             fill_id=order.order_id,
             symbol=order.symbol,
-            side=order.side,
-            quantity=order.quantity,
+            side=order.side if side is None else side,
+            quantity=order.quantity if quantity is None else quantity,
             decision_us=order.decision_us,
             bar_minute_us=order.bar_minute_us,
             model_name=order.model_name,

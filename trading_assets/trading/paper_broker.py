@@ -175,22 +175,14 @@ class PaperBroker:
         quantity = abs(traded)
         fee = float(pending.costs.fee(quantity * price))
         book.signal, book.position = pending.target_signal, held
-        order = pending.order
-        return Fill(
-            fill_id=order.order_id,
-            symbol=order.symbol,
-            side=side,
-            quantity=quantity,
-            decision_us=order.decision_us,
-            bar_minute_us=order.bar_minute_us,
-            model_name=order.model_name,
-            model_version=order.model_version,
-            run_id=order.run_id,
-            reason=order.reason,
+        return Fill.of(
+            pending.order,
             time_us=time_us,
             reference_price=reference,
             price=price,
             fee=fee,
+            side=side,
+            quantity=quantity,
         )
 
 
