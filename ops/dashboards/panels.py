@@ -46,17 +46,15 @@ def _targets(panel: Panel, queries: Sequence[Query]) -> None:
         panel.with_target(target)
 
 
-def series(
-    title: str, unit: str, *queries: Query, description: str = "", width: int = 12
+def series_panel(
+    title: str, unit: str, datasource: DataSourceRef, *, description: str = "", width: int = 12
 ) -> timeseries.Panel:
-    """A time series panel of ``queries`` in ``unit`` (a Grafana unit id: ``ops``, ``s``, ``bytes``, ...)."""
-    if len(queries) > 10:
-        raise ValueError(f"{title}: at most 10 queries a panel")
+    """A time series panel on ``datasource`` without its queries: the standard height, a list legend below."""
     panel = (
         timeseries.Panel()
         .title(title)
         .unit(unit)
-        .datasource(DATASOURCE)
+        .datasource(datasource)
         .height(PANEL_HEIGHT)
         .span(width)
         .legend(
@@ -68,6 +66,16 @@ def series(
     )
     if description:
         panel = panel.description(description)
+    return panel
+
+
+def series(
+    title: str, unit: str, *queries: Query, description: str = "", width: int = 12
+) -> timeseries.Panel:
+    """A time series panel of ``queries`` in ``unit`` (a Grafana unit id: ``ops``, ``s``, ``bytes``, ...)."""
+    if len(queries) > 10:
+        raise ValueError(f"{title}: at most 10 queries a panel")
+    panel = series_panel(title, unit, DATASOURCE, description=description, width=width)
     _targets(panel, queries)
     return panel
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
-from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from ops.dashboards.panels import PANEL_HEIGHT
+from ops.dashboards.panels import series_panel
 
 CLICKHOUSE = DataSourceRef(type_val="grafana-clickhouse-datasource", uid="clickhouse")
 """The data source docker/grafana/provisioning/datasources/clickhouse.yml provisions (uid ``clickhouse``)."""
@@ -59,22 +57,7 @@ class _SqlQueryBuilder(cogbuilder.Builder[SqlQuery]):
 def sql_series(title: str, unit: str, *sqls: str, description: str = "", width: int = 12) -> timeseries.Panel:
     """A time series panel of ClickHouse queries, each returning ``time`` and one or more value columns
     (a string column splits a query into one series per value)."""
-    panel = (
-        timeseries.Panel()
-        .title(title)
-        .unit(unit)
-        .datasource(CLICKHOUSE)
-        .height(PANEL_HEIGHT)
-        .span(width)
-        .legend(
-            common_builders.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-        )
-    )
-    if description:
-        panel = panel.description(description)
+    panel = series_panel(title, unit, CLICKHOUSE, description=description, width=width)
     for ref, sql in zip("ABCDEFGHIJ", sqls, strict=False):
         panel.with_target(_SqlQueryBuilder(SqlQuery(ref_id=ref, sql=sql, fmt=TIME_SERIES)))
     return panel
