@@ -23,6 +23,7 @@ from resources.bus.embedded import EmbeddedTickBus
 from resources.service_state.embedded import EmbeddedServiceState
 from resources.sources.config import load_sources
 from resources.table_store.embedded import EmbeddedTableStore
+from tests.trading_assets.services.sources_support import FAST, poll_until_done
 from trading_assets.core.settings import Settings
 from trading_assets.core.time import US_PER_DAY, day_bounds_us, day_start_us
 from trading_assets.definitions import build_definitions
@@ -33,7 +34,7 @@ from trading_assets.services.energy_sim.intraday_trades import intraday_trades
 from trading_assets.services.energy_sim.live_drop import ClockedDrop
 from trading_assets.services.energy_sim.shapes import FORECAST_ISSUES_H
 from trading_assets.services.source_loader import SourceLoader, SourceLoaderConfig
-from trading_assets.services.source_poller import PollerConfig, SourcePoller
+from trading_assets.services.source_poller import SourcePoller
 from trading_assets.sources.tables import source_table
 
 pytest.importorskip("pyftpdlib")
@@ -52,7 +53,6 @@ FEATURE_DAYS = [FIRST + dt.timedelta(days=n) for n in range(7)]  # 11-01 .. 11-0
 LIVE_FORECAST_DAYS = [dt.date(2026, 11, 6), dt.date(2026, 11, 7)]  # first issue seen live
 TRADES_PER_DAY = 1_500
 STEP_S = 1800.0
-FAST = PollerConfig(poll_interval_s=0.5, retry_initial_s=0.01, retry_max_s=0.05)
 HOUR_US = 3_600_000_000
 
 
@@ -62,13 +62,6 @@ def _at(day: dt.date, hours: float = 0.0) -> float:
 
 def _us(day: dt.date, hours: float) -> int:
     return day_start_us(day) + int(hours * HOUR_US)
-
-
-def _poll_until_caught_up(poller: SourcePoller) -> None:
-    for _ in range(2_000):
-        if poller.step() == FAST.poll_interval_s:
-            return
-    raise AssertionError(f"{poller.spec.name} did not catch up: {poller.stats}")
 
 
 def _day(store: EmbeddedTableStore, table: object, day: dt.date) -> pa.Table:
@@ -123,13 +116,13 @@ def _run_sources(example: dict[str, object]) -> None:
         with bus.record_consumer(group="e2e-loader", topics=[spec.topic for spec in specs]) as consumer:
             loader = SourceLoader(consumer, store, bus, specs, SourceLoaderConfig(max_wait_s=0.05))
             for poller in pollers:  # the backfill, up to the simulator's now
-                _poll_until_caught_up(poller)
+                poll_until_done(poller, limit=2_000)
             loader.drain(idle_s=0.3, timeout_s=120)
             while clock.now < _at(END):  # live: the clock moves, the pollers poll
                 clock.advance(STEP_S)
                 drop.publish_due()
                 for poller in pollers:
-                    _poll_until_caught_up(poller)
+                    poll_until_done(poller, limit=2_000)
                 loader.run_once()
             loader.drain(idle_s=0.3, timeout_s=120)
         for poller in pollers:

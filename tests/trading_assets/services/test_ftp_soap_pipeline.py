@@ -6,23 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
 from resources.bus.base import TickBus
-from resources.bus.embedded import EmbeddedTickBus
-from resources.bus.kafka import KafkaTickBus
 from resources.service_state.embedded import EmbeddedServiceState
 from resources.sources.base import Source, SourceSpec
 from resources.sources.registry import build_source
 from resources.table_store.base import TableStore
-from resources.table_store.clickhouse import ClickHouseTableStore
-from resources.table_store.embedded import EmbeddedTableStore
-from testkit.servers import ClickHouseServer, KafkaBroker
 from testkit.soap_prices import Price, SoapPriceService
+from tests.trading_assets.services.sources_support import FAST, poll_until_done
 from trading_assets.services.energy_sim.ftp_drop import (
     FtpDropServer,
     day_drops,
@@ -33,33 +27,11 @@ from trading_assets.services.energy_sim.ftp_drop import (
 )
 from trading_assets.services.energy_sim.intraday_trades import CSV_COLUMNS
 from trading_assets.services.source_loader import GROUP, SourceLoader, SourceLoaderConfig
-from trading_assets.services.source_poller import PollerConfig, SourcePoller
+from trading_assets.services.source_poller import SourcePoller
 from trading_assets.sources.tables import source_table
 from trading_assets.sources.versions import latest_as_of
 
-FAST = PollerConfig(poll_interval_s=0.5, retry_initial_s=0.01, retry_max_s=0.05)
 DAY = dt.date(2026, 1, 6)
-
-
-@pytest.fixture(params=["embedded", "real"])
-def systems(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TickBus, TableStore]]:
-    if request.param == "embedded":
-        with EmbeddedTickBus() as bus:
-            yield bus, EmbeddedTableStore(tmp_path / "tables")
-        return
-    broker: KafkaBroker = request.getfixturevalue("kafka_broker")
-    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
-    with KafkaTickBus(broker.bootstrap, request_timeout_ms=10_000) as bus:
-        store = ClickHouseTableStore(server.url, database=f"ftpsoap_{uuid.uuid4().hex[:8]}")
-        yield bus, store
-        store.close()
-
-
-def _poll_until_done(poller: SourcePoller, *, limit: int = 100) -> None:
-    for _ in range(limit):
-        if poller.step() == FAST.poll_interval_s:
-            return
-    raise AssertionError(f"the poller did not finish in {limit} steps: {poller.stats}")
 
 
 def _load(bus: TickBus, store: TableStore, spec: SourceSpec, *, rows: int) -> SourceLoader:
@@ -117,7 +89,7 @@ def test_ftp_drops_are_stored_once_through_a_crash_that_repeats_a_file_and_a_bad
         state.save_cursor(first.instance, saved)  # ... but the crash came first: the saved cursor is older
         first.source.close()
         restarted = SourcePoller(_ftp_source(server, name), bus, state, FAST)
-        _poll_until_done(restarted)
+        poll_until_done(restarted)
         restarted.source.close()
 
     spec = restarted.source.spec
@@ -157,9 +129,9 @@ def test_soap_revisions_are_stored_as_versions_and_latest_as_of_never_sees_a_lat
             "timeout_s": 5,
         }
         poller = SourcePoller(build_source("soap", options), bus, state, FAST)
-        _poll_until_done(poller)
+        poll_until_done(poller)
         service.publish(Price("DE", day + dt.timedelta(hours=h), 90.0 + h, revision) for h in range(6))
-        _poll_until_done(poller)
+        poll_until_done(poller)
         poller.source.close()
 
     spec = poller.source.spec

@@ -13,21 +13,16 @@ import pytest
 
 from resources.bus.base import TickBus
 from resources.bus.embedded import EmbeddedTickBus
-from resources.bus.kafka import KafkaTickBus
 from resources.service_state.embedded import EmbeddedServiceState
 from resources.sources.config import parse_sources
 from resources.sources.registry import register_kind, unregister_kind
 from resources.table_store.base import TableStore
-from resources.table_store.clickhouse import ClickHouseTableStore
 from resources.table_store.embedded import EmbeddedTableStore
-from testkit.servers import ClickHouseServer, KafkaBroker
 from tests.resources.sources import toy
+from tests.trading_assets.services.sources_support import FAST, poll_until_done
 from trading_assets.services.source_loader import GROUP, SourceLoader, SourceLoaderConfig
-from trading_assets.services.source_poller import PollerConfig, SourcePoller
+from trading_assets.services.source_poller import SourcePoller
 from trading_assets.sources.tables import source_table
-
-# step() only says how long to wait; a wait of poll_interval_s means the source had nothing more.
-FAST = PollerConfig(poll_interval_s=0.5, retry_initial_s=0.01, retry_max_s=0.05)
 
 
 @pytest.fixture(autouse=True)
@@ -35,21 +30,6 @@ def _toy_kind() -> Iterator[None]:
     register_kind(toy.KIND)
     yield
     unregister_kind("toy")
-
-
-@pytest.fixture(params=["embedded", "real"])
-def systems(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TickBus, TableStore]]:
-    if request.param == "embedded":
-        with EmbeddedTickBus() as bus:
-            yield bus, EmbeddedTableStore(tmp_path / "tables")
-        return
-    broker: KafkaBroker = request.getfixturevalue("kafka_broker")
-    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
-    database = f"sources_{uuid.uuid4().hex[:8]}"
-    with KafkaTickBus(broker.bootstrap, request_timeout_ms=10_000) as bus:
-        store = ClickHouseTableStore(server.url, database=database)
-        yield bus, store
-        store.close()
 
 
 def _source(name: str, **options: object) -> toy.ToySource:
@@ -66,13 +46,6 @@ def _toml(value: object) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
     return str(value)
-
-
-def _poll_until_done(poller: SourcePoller, *, limit: int = 50) -> None:
-    for _ in range(limit):
-        if poller.step() == FAST.poll_interval_s:
-            return
-    raise AssertionError(f"the poller did not finish in {limit} steps: {poller.stats}")
 
 
 def _load(loader: SourceLoader, *, rows: int, timeout_s: float = 60.0) -> None:
@@ -98,7 +71,7 @@ def test_every_reading_is_stored_once_and_rejects_go_to_dead_letters(
     state = EmbeddedServiceState(tmp_path / "state.sqlite")
     poller = SourcePoller(source, bus, state, FAST)
 
-    _poll_until_done(poller)
+    poll_until_done(poller, limit=50)
     with bus.record_consumer(group=f"{GROUP}-{name}", topics=[source.spec.topic]) as consumer:
         loader = SourceLoader(consumer, store, bus, [source.spec], SourceLoaderConfig(max_wait_s=0.05))
         _load(loader, rows=180)
@@ -125,7 +98,7 @@ def test_a_crash_before_the_cursor_is_saved_repeats_a_batch_that_is_stored_once(
     state.save_cursor(first.instance, "30")
 
     restarted = SourcePoller(_source(name, total=90, per_fetch=30), bus, state, FAST)
-    _poll_until_done(restarted)
+    poll_until_done(restarted, limit=50)
     source = restarted.source
     assert isinstance(source, toy.ToySource)
     with bus.record_consumer(group=f"{GROUP}-{name}", topics=[source.spec.topic]) as consumer:
@@ -147,7 +120,7 @@ def test_an_unavailable_source_is_retried_counted_and_shown_in_the_heartbeat(tmp
         waits = [poller.step() for _ in range(3)]
         poller.beat()
         failing = state.heartbeat(poller.instance)
-        _poll_until_done(poller)
+        poll_until_done(poller, limit=50)
         poller.beat()
         recovered = state.heartbeat(poller.instance)
 
@@ -171,7 +144,7 @@ def test_a_record_of_another_shape_goes_to_dead_letters_and_the_rest_is_stored(t
         wrong = pa.table({"meter": ["m1"], "reading_time_us": [1]})
         bus.publish_raw(source.spec.topic, b"toy_shape", encode_records("toy_shape", wrong, published_us=0))
         bus.publish_raw(source.spec.topic, b"toy_shape", b"not a source record")
-        _poll_until_done(poller)
+        poll_until_done(poller, limit=50)
         with bus.record_consumer(group=GROUP, topics=[source.spec.topic]) as consumer:
             loader = SourceLoader(consumer, store, bus, [source.spec], SourceLoaderConfig(max_wait_s=0.05))
             loader.drain(idle_s=0.5, timeout_s=30)
