@@ -27,6 +27,7 @@ import argparse
 import json
 import logging
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,13 +35,13 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from bench.bus_throughput import make_tables
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.tick_tables import VENUE, make_tables
 from resources.bus import topic_for
 from resources.bus.codec import decode_batch, encode_table
 from resources.bus.kafka import KafkaTickBus
 from testkit.servers import KafkaBroker, install_cleanup_handlers
-
-VENUE = "bench"
 
 # name -> kafka-python consumer settings (besides bootstrap); "ours" is what the bus configures.
 SETTINGS: dict[str, dict[str, Any]] = {

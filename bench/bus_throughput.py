@@ -17,47 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 from kafka.record.util import crc32c_c
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.tick_tables import VENUE, make_tables
 from resources.bus import TickBus, TickBusConfig, open_tick_bus
 from testkit.servers import KafkaBroker, install_cleanup_handlers
-from trading_assets.core.ticks import TICK_SCHEMA
-
-VENUE = "bench"
-
-
-def make_tables(n_ticks: int, table_size: int, n_symbols: int) -> list[pa.Table]:
-    """Tick tables of ``table_size`` rows, symbols interleaved, generated with numpy."""
-    rng = np.random.default_rng(7)
-    symbols = np.array([f"SYM{i}USDT" for i in range(n_symbols)], dtype=object)
-    tables = []
-    for start in range(0, n_ticks, table_size):
-        ids = np.arange(start + 1, min(start + table_size, n_ticks) + 1, dtype=np.int64)
-        n = len(ids)
-        t = 1_735_689_600_000_000 + ids * 1_000
-        tables.append(
-            pa.table(
-                {
-                    "venue": pa.array(np.full(n, VENUE, dtype=object), pa.string()),
-                    "symbol": pa.array(symbols[ids % n_symbols], pa.string()),
-                    "trade_id": ids,
-                    "price": 100.0 + np.cumsum(rng.normal(0, 0.01, n)),
-                    "quantity": rng.exponential(0.5, n) + 1e-6,
-                    "side": rng.choice(np.array([-1, 1], dtype=np.int8), n),
-                    "trade_time_us": t,
-                    "event_time_us": t + 30,
-                    "receive_time_us": t + 1_500,
-                },
-                schema=TICK_SCHEMA,
-            )
-        )
-    return tables
 
 
 def run(name: str, bus: TickBus, tables: list[pa.Table]) -> tuple[float, float]:

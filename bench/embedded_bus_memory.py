@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.tick_tables import VENUE, make_tables
 from resources.bus import EmbeddedTickBus
-from trading_assets.core.ticks import TICK_SCHEMA
 
-VENUE = "bench"
 TABLE_TICKS = 10_000
 
 
@@ -38,28 +38,6 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def make_table(n_symbols: int) -> pa.Table:
-    """One table of ``TABLE_TICKS`` ticks over ``n_symbols`` symbols (reused: the bus copies it)."""
-    rng = np.random.default_rng(7)
-    ids = np.arange(1, TABLE_TICKS + 1, dtype=np.int64)
-    t = 1_735_689_600_000_000 + ids * 1_000
-    symbols = np.array([f"SYM{i}USDT" for i in range(n_symbols)], dtype=object)
-    return pa.table(
-        {
-            "venue": pa.array(np.full(TABLE_TICKS, VENUE, dtype=object), pa.string()),
-            "symbol": pa.array(symbols[ids % n_symbols], pa.string()),
-            "trade_id": ids,
-            "price": 100.0 + np.cumsum(rng.normal(0, 0.01, TABLE_TICKS)),
-            "quantity": rng.exponential(0.5, TABLE_TICKS) + 1e-6,
-            "side": rng.choice(np.array([-1, 1], dtype=np.int8), TABLE_TICKS),
-            "trade_time_us": t,
-            "event_time_us": t + 30,
-            "receive_time_us": t + 1_500,
-        },
-        schema=TICK_SCHEMA,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to run (60)")
@@ -69,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
 
     bus = EmbeddedTickBus()
-    table = make_table(args.symbols)
+    # One table, reused: the bus copies it.
+    (table,) = make_tables(TABLE_TICKS, TABLE_TICKS, args.symbols)
     consumer = bus.consumer(group="loader", venues=[VENUE])
     stop = threading.Event()
     counts = {"published": 0, "consumed": 0}
