@@ -9,28 +9,30 @@ dialect limits (18.16).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-import threading
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from resources.clickhouse import parse_endpoint, wrapped_errors
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
-from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
+from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
 from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
+from resources.tick_store.clickhouse_connection import (
+    ClickHouseTickStoreError,
+    ClickHouseUnavailableError,
+    Connections,
+)
 from resources.tick_store.clickhouse_parts import PartitionState, SealMark, repeats_a_trade_id
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
+
+__all__ = ["ClickHouseTickStore", "ClickHouseTickStoreError", "ClickHouseUnavailableError"]
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +41,6 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
-
-
-class ClickHouseTickStoreError(RuntimeError):
-    """A ClickHouse operation failed; the message names the server, the operation and the cause."""
-
-    def __init__(self, message: str, *, host: str, operation: str) -> None:
-        super().__init__(message)
-        self.host = host
-        self.operation = operation
-
-
-class ClickHouseUnavailableError(ClickHouseTickStoreError, StoreUnavailableError):
-    """ClickHouse cannot serve the call now (connection lost, server down or overloaded); retry later.
-
-    The client reconnects by itself on the next call.
-    """
 
 
 def _day_range(day: dt.date) -> dict[str, int]:
@@ -76,7 +62,9 @@ class ClickHouseTickStore(TickStore):
     after that long, instead of blocking the loader), ``send_receive_timeout_s`` for other statements
     (a seal's ``OPTIMIZE`` or a day's export may run long without sending anything). The URL's
     ``connect_timeout``, ``send_receive_timeout`` and ``insert_timeout`` parameters override them, so a
-    deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``.
+    deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``. ``read_connections``: how many connections read
+    a day's (venue, symbol) pairs side by side in an export or a seal (see
+    :class:`resources.tick_store.clickhouse_connection.Connections`).
     """
 
     def __init__(
@@ -88,47 +76,27 @@ class ClickHouseTickStore(TickStore):
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
         insert_timeout_s: float = 30.0,
+        read_connections: int = 2,
     ) -> None:
         self.database = ch_sql.identifier(database)
         self.table = ch_sql.identifier(table)
-        endpoint = parse_endpoint(
-            url,
-            connect_timeout_s=connect_timeout_s,
-            send_receive_timeout_s=send_receive_timeout_s,
-            url_timeouts_win=True,
-        )
-        self.host = endpoint.address
-        settings = dict(endpoint.settings)
-        # Not a clickhouse-driver parameter (parse_url files unknown ones under settings): ours.
-        insert_timeout_s = float(settings.pop("insert_timeout", insert_timeout_s))
-        # Client-level use_numpy: results come back as NumPy columns (the per-query setting only
-        # affects inserts).
-        settings["use_numpy"] = True
-        self.insert_timeout_s = insert_timeout_s
-        # Two connections, so inserts get a short timeout without cutting long statements short.
-        self._client = endpoint.client(settings=settings)
-        self._insert_client = endpoint.client(settings=settings, send_receive_timeout=insert_timeout_s)
-        self._lock = threading.Lock()
-        self._schema_ready = False
-        # Statements that parts of the store issue while it is constructed (e.g. creating their own
-        # tables) run with the schema at the first connection instead, so the constructor never connects.
         self._insert_sql = sql.insert(self.database, self.table)
         self._marks = ch_sql.identifier(f"{self.table}_seal_marks")
-        self._schema = [
-            (ch_sql.create_database(self.database), "create database"),
-            (sql.create_table(self.database, self.table), "create table"),
-            (sql.create_seal_marks(self.database, self._marks), "create seal marks table"),
-        ]
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    def _wrapped(self, operation: str) -> AbstractContextManager[None]:
-        return wrapped_errors(
-            f"ClickHouse at {self.host} ({self.database}.{self.table})",
-            operation,
-            error=functools.partial(ClickHouseTickStoreError, host=self.host, operation=operation),
-            unavailable=functools.partial(ClickHouseUnavailableError, host=self.host, operation=operation),
+        self._db = Connections(
+            url,
+            where=f"{self.database}.{self.table}",
+            schema=[
+                (ch_sql.create_database(self.database), "create database"),
+                (sql.create_table(self.database, self.table), "create table"),
+                (sql.create_seal_marks(self.database, self._marks), "create seal marks table"),
+            ],
+            connect_timeout_s=connect_timeout_s,
+            send_receive_timeout_s=send_receive_timeout_s,
+            insert_timeout_s=insert_timeout_s,
+            read_connections=read_connections,
         )
+        self.host = self._db.host
+        self.insert_timeout_s = self._db.insert_timeout_s
 
     def _execute(
         self,
@@ -138,29 +106,10 @@ class ClickHouseTickStore(TickStore):
         operation: str,
         settings: Mapping[str, Any] | None = None,
     ) -> Any:
-        with self._lock:
-            self._ensure_schema(self._client)
-            with self._wrapped(operation):
-                return self._client.execute(
-                    query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
-                )
+        return self._db.execute(query, params, operation=operation, settings=settings)
 
     def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
-        with self._lock:
-            # On the insert connection: a loader then holds one connection, not two (an idle one keeps
-            # a stopping server waiting).
-            self._ensure_schema(self._insert_client)
-            with self._wrapped(operation):
-                self._insert_client.execute(query, columns, columnar=True)
-
-    def _ensure_schema(self, client: Client) -> None:
-        """Create the database and tick table on the first call that reaches the server (lock held)."""
-        if self._schema_ready:
-            return
-        for statement, operation in self._schema:
-            with self._wrapped(operation):
-                client.execute(statement)
-        self._schema_ready = True
+        self._db.insert(query, columns, operation)
 
     # -- TickStore ------------------------------------------------------------------------------
 
@@ -252,16 +201,20 @@ class ClickHouseTickStore(TickStore):
     def _select_pairs(
         self, pairs: list[tuple[str, str]], bounds: dict[str, int], *, final: bool, operation: str
     ) -> list[pa.Table]:
-        """One query per (venue, symbol) of ``pairs`` in ``bounds``: a table per pair ordered by
-        (trade_time_us, trade_id), empty ones left out; ``final``: duplicates merged at read time."""
+        """One query per (venue, symbol) of ``pairs`` in ``bounds``, on the read connections side by side:
+        a table per pair ordered by (trade_time_us, trade_id), empty ones left out; ``final``: duplicates
+        merged at read time."""
         query = sql.select_symbol_day(self.database, self.table, final=final)
-        tables = []
-        for venue, symbol in pairs:
+
+        def select(reader: int, pair: tuple[str, str]) -> pa.Table | None:
+            venue, symbol = pair
             params = {**bounds, "venue": venue, "symbol": symbol}
-            numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
-            if numeric and len(numeric[0]):
-                tables.append(symbol_table(venue, symbol, numeric, TICK_SCHEMA))
-        return tables
+            numeric = self._db.execute(
+                query, params, operation=f"{operation}, {venue} {symbol}", reader=reader
+            )
+            return symbol_table(venue, symbol, numeric, TICK_SCHEMA) if numeric and len(numeric[0]) else None
+
+        return [table for table in self._db.map_reads(select, pairs) if table is not None]
 
     def _read_pairs(
         self, day: dt.date, pairs: list[tuple[str, str]], bounds: dict[str, int], operation: str
@@ -403,9 +356,7 @@ class ClickHouseTickStore(TickStore):
 
     def close(self) -> None:
         """Disconnect (18.16 delays its own shutdown while client connections stay open)."""
-        with self._lock:
-            self._client.disconnect()
-            self._insert_client.disconnect()
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"ClickHouseTickStore({self.host}, {self.database}.{self.table})"

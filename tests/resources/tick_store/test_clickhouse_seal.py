@@ -151,3 +151,55 @@ def test_dropping_a_day_drops_its_seal_marks_and_only_its_own(
     assert ids(store.export(DAY1)) == [1]
     assert ids(store.seal_and_export(DAY1)) == [1]
     assert store.partitions() == [PartitionInfo(day=DAY1, rows=1), PartitionInfo(day=DAY2, rows=2)]
+
+
+@pytest.mark.parametrize("read_connections", [1, 2, 3])
+def test_a_day_reads_the_same_over_one_or_several_read_connections(
+    clickhouse_server: ClickHouseServer, read_connections: int
+) -> None:
+    symbols = ("ADAUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+    ticks = table(
+        [tick(i, symbol=s, venue=v) for v in ("binance", "sim") for s in symbols for i in range(1, 4)]
+    )
+    database = f"{DATABASE}_readers_{read_connections}"
+    try:
+        with ClickHouseTickStore(
+            clickhouse_server.url, database=database, read_connections=read_connections
+        ) as store:
+            store.insert(ticks.slice(0, 13))
+            store.insert(ticks.slice(13))
+
+            sealed = store.seal_and_export(DAY1)
+            exported = store.export(DAY1)
+
+        expected = ticks.sort_by([(n, "ascending") for n in ("venue", "symbol", "trade_time_us", "trade_id")])
+        assert sealed.to_pylist() == expected.to_pylist()
+        assert exported.to_pylist() == expected.to_pylist()
+    finally:
+        drop_database(clickhouse_server.url, database)
+
+
+def test_a_failed_read_on_a_read_connection_raises_the_store_error_naming_the_pair(
+    clickhouse_server: ClickHouseServer,
+) -> None:
+    from resources.tick_store import ClickHouseTickStoreError
+
+    database = f"{DATABASE}_failing_reader"
+    pairs = [("binance", s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")]
+    day = {"start_us": day_start_us(DAY1), "end_us": day_start_us(DAY2)}
+    try:
+        with ClickHouseTickStore(clickhouse_server.url, database=database, read_connections=2) as store:
+            store.insert(table([tick(1)]))
+            store.table = "no_such_table"  # every per-pair query now fails on the server
+
+            with pytest.raises(ClickHouseTickStoreError, match=r"export 2024-03-01, binance \w+USDT"):
+                store._select_pairs(pairs, day, final=False, operation="export 2024-03-01")
+            store.table = "ticks"
+            assert ids(store.export(DAY1)) == [1]  # the connections still work
+    finally:
+        drop_database(clickhouse_server.url, database)
+
+
+def test_read_connections_below_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="read_connections must be at least 1"):
+        ClickHouseTickStore("clickhouse://default@127.0.0.1:1/default", read_connections=0)
