@@ -22,13 +22,13 @@ from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
+from resources.tick_store.clickhouse_columns import numpy_columns
 from resources.tick_store.clickhouse_connection import (
     ClickHouseTickStoreError,
     ClickHouseUnavailableError,
     Connections,
 )
-from resources.tick_store.clickhouse_parts import PartitionState, SealMark, repeats_a_trade_id
+from resources.tick_store.clickhouse_days import DayReads
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
 
@@ -97,6 +97,7 @@ class ClickHouseTickStore(TickStore):
         )
         self.host = self._db.host
         self.insert_timeout_s = self._db.insert_timeout_s
+        self._days = DayReads(self._db, database=self.database, table=self.table, marks=self._marks)
 
     def _execute(
         self,
@@ -170,7 +171,9 @@ class ClickHouseTickStore(TickStore):
                     operation=operation,
                 )
                 venues = [str(v) for v in found[0]] if found else []
-            day_tables = self._read_pairs(partition.day, [(v, symbol) for v in venues], bounds, operation)
+            day_tables = self._days.read_pairs(
+                partition.day, [(v, symbol) for v in venues], bounds, operation
+            )
             if len(day_tables) > 1:
                 tables.append(
                     pa.concat_tables(day_tables).sort_by(
@@ -180,69 +183,6 @@ class ClickHouseTickStore(TickStore):
             else:
                 tables.extend(day_tables)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
-
-    def _state(self, day: dt.date, operation: str) -> PartitionState:
-        """The active parts of ``day``'s partition."""
-        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
-        return PartitionState.from_result(self._execute(sql.partition_parts(), identity, operation=operation))
-
-    def _holds_each_key_once(self, day: dt.date, state: PartitionState, operation: str) -> bool:
-        """Whether ``day`` (in ``state``) may be read without ``FINAL``: one merged part, or as a seal that
-        found no duplicates left it (see :mod:`resources.tick_store.clickhouse_parts`)."""
-        if state.merged:
-            return True
-        if state.parts == 0:
-            return False
-        mark = self._execute(
-            sql.seal_mark(self.database, self._marks), {"partition": partition_id(day)}, operation=operation
-        )
-        return SealMark.from_result(mark).covers(state)
-
-    def _select_pairs(
-        self, pairs: list[tuple[str, str]], bounds: dict[str, int], *, final: bool, operation: str
-    ) -> list[pa.Table]:
-        """One query per (venue, symbol) of ``pairs`` in ``bounds``, on the read connections side by side:
-        a table per pair ordered by (trade_time_us, trade_id), empty ones left out; ``final``: duplicates
-        merged at read time."""
-        query = sql.select_symbol_day(self.database, self.table, final=final)
-
-        def select(reader: int, pair: tuple[str, str]) -> pa.Table | None:
-            venue, symbol = pair
-            params = {**bounds, "venue": venue, "symbol": symbol}
-            numeric = self._db.execute(
-                query, params, operation=f"{operation}, {venue} {symbol}", reader=reader
-            )
-            return symbol_table(venue, symbol, numeric, TICK_SCHEMA) if numeric and len(numeric[0]) else None
-
-        return [table for table in self._db.map_reads(select, pairs) if table is not None]
-
-    def _read_pairs(
-        self, day: dt.date, pairs: list[tuple[str, str]], bounds: dict[str, int], operation: str
-    ) -> list[pa.Table]:
-        """Ticks of each (venue, symbol) of ``pairs`` in ``bounds`` (within ``day``), once each, one table
-        per pair ordered by (trade_time_us, trade_id); empty ones left out.
-
-        Without ``FINAL`` when the day holds each key once before and after the reads (one merged part,
-        or sealed without duplicates and not inserted into since), else with it.
-        """
-        if not pairs:
-            return []
-        before = self._state(day, operation)
-        as_stored = self._holds_each_key_once(day, before, operation)
-        while True:
-            tables = self._select_pairs(pairs, bounds, final=not as_stored, operation=operation)
-            if not as_stored:
-                return tables
-            # An insert since the state was read may have added a duplicate that only FINAL removes: the
-            # same highest block and rows after the reads mean nothing was inserted meanwhile.
-            if self._state(day, operation).same_rows_as(before):
-                return tables
-            as_stored = False
-
-    def _day_pairs(self, bounds: dict[str, int], operation: str) -> list[tuple[str, str]]:
-        """The (venue, symbol) pairs with ticks in ``bounds`` (one day), in export order."""
-        pairs = self._execute(sql.day_symbols(self.database, self.table), bounds, operation=operation)
-        return [(str(v), str(sym)) for v, sym in zip(*pairs, strict=True)] if pairs else []
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
         """Runs of missing trade ids per (venue, symbol) within ``day``; content keys are ignored."""
@@ -296,45 +236,21 @@ class ClickHouseTickStore(TickStore):
         """
         operation = f"export {day}"
         bounds = _day_range(day)
-        tables = self._read_pairs(day, self._day_pairs(bounds, operation), bounds, operation)
+        tables = self._days.read_pairs(day, self._days.day_pairs(bounds, operation), bounds, operation)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
     def seal_and_export(self, day: dt.date) -> pa.Table:
         """Seal ``day`` and return its ticks, merging the partition only when it holds duplicates.
 
-        A day not yet known to hold each key once is read as stored (no ``FINAL``, one query per (venue,
-        symbol)); when the read saw every key once, as many rows as the partition holds, and nothing was
-        inserted meanwhile, the day is sealed as it is: a seal mark lets later reads skip ``FINAL`` too
-        (:mod:`resources.tick_store.clickhouse_parts`), and no ``OPTIMIZE`` rewrites the partition. Else
+        A day not yet known to hold each key once is read once as stored
+        (:meth:`resources.tick_store.clickhouse_days.DayReads.seal_if_unique`): when every key occurs once,
+        a seal mark lets later reads skip ``FINAL`` too and no ``OPTIMIZE`` rewrites the partition. Else
         :meth:`seal` merges it and :meth:`export` reads it.
         """
-        operation = f"seal {day}"
-        before = self._state(day, operation)
-        if before.parts == 0:
-            return TICK_SCHEMA.empty_table()
-        if not self._holds_each_key_once(day, before, operation):
-            bounds = _day_range(day)
-            tables = self._select_pairs(
-                self._day_pairs(bounds, operation), bounds, final=False, operation=operation
-            )
-            repeated = any(repeats_a_trade_id(t.column("trade_id").to_numpy()) for t in tables)
-            read = sum(t.num_rows for t in tables)
-            unchanged = self._state(day, operation).same_rows_as(before)
-            if not repeated and read == before.rows and unchanged:
-                mark: list[np.ndarray] = [
-                    np.array([partition_id(day)], np.uint32),
-                    np.array([before.max_block], np.int64),
-                    np.array([before.rows], np.uint64),
-                ]
-                self._insert(sql.insert_seal_mark(self.database, self._marks), mark, operation)
-                log.info("sealed %s without a merge: %d rows, each trade once", day, read)
-                return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
-            log.info(
-                "seal %s: %s; merging the partition",
-                day,
-                "duplicate trades found" if repeated else "rows changed while it was read",
-            )
-            self.seal(day)
+        sealed = self._days.seal_if_unique(day, _day_range(day), f"seal {day}")
+        if sealed is not None:
+            return pa.concat_tables(sealed) if sealed else TICK_SCHEMA.empty_table()
+        self.seal(day)
         return self.export(day)
 
     def drop(self, day: dt.date) -> None:

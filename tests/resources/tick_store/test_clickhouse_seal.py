@@ -190,11 +190,11 @@ def test_a_failed_read_on_a_read_connection_raises_the_store_error_naming_the_pa
     try:
         with ClickHouseTickStore(clickhouse_server.url, database=database, read_connections=2) as store:
             store.insert(table([tick(1)]))
-            store.table = "no_such_table"  # every per-pair query now fails on the server
+            store._days.table = "no_such_table"  # every per-pair query now fails on the server
 
             with pytest.raises(ClickHouseTickStoreError, match=r"export 2024-03-01, binance \w+USDT"):
-                store._select_pairs(pairs, day, final=False, operation="export 2024-03-01")
-            store.table = "ticks"
+                store._days.select_pairs(pairs, day, final=False, operation="export 2024-03-01")
+            store._days.table = "ticks"
             assert ids(store.export(DAY1)) == [1]  # the connections still work
     finally:
         drop_database(clickhouse_server.url, database)
