@@ -137,10 +137,34 @@ def check_one_day(day: dt.date, ticks: pa.Table) -> None:
         )
 
 
+def _ranked(column: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of a one-chunk string column that order like its strings (byte order, as Arrow's
+    sort and Python's ``str`` order UTF-8)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    names = encoded.dictionary.to_pylist()
+    rank = np.empty(len(names), np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return rank[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def in_sort_order(table: pa.Table) -> bool:
+    """Whether the rows of a one-chunk tick table already follow :data:`SORT_KEYS` (one vectorised pass;
+    a day exported by a tick store does)."""
+    if table.num_rows < 2:
+        return True
+    keys = [_ranked(table.column("venue")), _ranked(table.column("symbol"))]
+    keys += [table.column(name).to_numpy() for name in SORT_KEYS[2:]]
+    ordered = keys[-1][1:] >= keys[-1][:-1]
+    for key in reversed(keys[:-1]):
+        ordered = (key[1:] > key[:-1]) | ((key[1:] == key[:-1]) & ordered)
+    return bool(ordered.all())
+
+
 def encode(ticks: pa.Table) -> pa.Table:
-    """A tick table as archive columns, sorted by :data:`SORT_KEYS`."""
+    """A tick table as archive columns, sorted by :data:`SORT_KEYS` (not moved when already in order)."""
     table = conform(ticks).combine_chunks()
-    table = table.take(pc.sort_indices(table, sort_keys=[(name, "ascending") for name in SORT_KEYS]))
+    if not in_sort_order(table):
+        table = table.take(pc.sort_indices(table, sort_keys=[(name, "ascending") for name in SORT_KEYS]))
     quantity = table.column("quantity").to_numpy()
     scaled = quantity * _E8
     fits = np.abs(scaled) < _MAX_EXACT_INT  # False for NaN and inf too

@@ -93,6 +93,16 @@ class TickStore(abc.ABC):
     def export(self, day: dt.date) -> pa.Table:
         """All ticks of ``day`` as a tick table, once each, ordered by (venue, symbol, trade_time_us)."""
 
+    def seal_and_export(self, day: dt.date) -> pa.Table:
+        """:meth:`seal` ``day``, then :meth:`export` it: afterwards the day holds each trade once and
+        ``partitions`` counts exactly the rows returned.
+
+        An implementation may skip rewriting a day that holds no duplicates (the ClickHouse store reads it
+        once, checks every key occurs once, and merges only when one does not).
+        """
+        self.seal(day)
+        return self.export(day)
+
     @abc.abstractmethod
     def drop(self, day: dt.date) -> None:
         """Delete the partition of ``day`` (no error when it does not exist)."""

@@ -9,27 +9,30 @@ dialect limits (18.16).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-import threading
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from resources.clickhouse import parse_endpoint, wrapped_errors
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
 from resources.tick_store import clickhouse_sql as sql
-from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
+from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
+from resources.tick_store.clickhouse_columns import numpy_columns
+from resources.tick_store.clickhouse_connection import (
+    ClickHouseTickStoreError,
+    ClickHouseUnavailableError,
+    Connections,
+)
+from resources.tick_store.clickhouse_days import DayReads
 from trading_assets.core.ticks import TICK_SCHEMA, conform
 from trading_assets.core.time import US_PER_DAY, day_start_us
+
+__all__ = ["ClickHouseTickStore", "ClickHouseTickStoreError", "ClickHouseUnavailableError"]
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +41,6 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
-
-
-class ClickHouseTickStoreError(RuntimeError):
-    """A ClickHouse operation failed; the message names the server, the operation and the cause."""
-
-    def __init__(self, message: str, *, host: str, operation: str) -> None:
-        super().__init__(message)
-        self.host = host
-        self.operation = operation
-
-
-class ClickHouseUnavailableError(ClickHouseTickStoreError, StoreUnavailableError):
-    """ClickHouse cannot serve the call now (connection lost, server down or overloaded); retry later.
-
-    The client reconnects by itself on the next call.
-    """
 
 
 def _day_range(day: dt.date) -> dict[str, int]:
@@ -75,7 +62,9 @@ class ClickHouseTickStore(TickStore):
     after that long, instead of blocking the loader), ``send_receive_timeout_s`` for other statements
     (a seal's ``OPTIMIZE`` or a day's export may run long without sending anything). The URL's
     ``connect_timeout``, ``send_receive_timeout`` and ``insert_timeout`` parameters override them, so a
-    deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``.
+    deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``. ``read_connections``: how many connections read
+    a day's (venue, symbol) pairs side by side in an export or a seal (see
+    :class:`resources.tick_store.clickhouse_connection.Connections`).
     """
 
     def __init__(
@@ -87,45 +76,28 @@ class ClickHouseTickStore(TickStore):
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
         insert_timeout_s: float = 30.0,
+        read_connections: int = 2,
     ) -> None:
         self.database = ch_sql.identifier(database)
         self.table = ch_sql.identifier(table)
-        endpoint = parse_endpoint(
+        self._insert_sql = sql.insert(self.database, self.table)
+        self._marks = ch_sql.identifier(f"{self.table}_seal_marks")
+        self._db = Connections(
             url,
+            where=f"{self.database}.{self.table}",
+            schema=[
+                (ch_sql.create_database(self.database), "create database"),
+                (sql.create_table(self.database, self.table), "create table"),
+                (sql.create_seal_marks(self.database, self._marks), "create seal marks table"),
+            ],
             connect_timeout_s=connect_timeout_s,
             send_receive_timeout_s=send_receive_timeout_s,
-            url_timeouts_win=True,
+            insert_timeout_s=insert_timeout_s,
+            read_connections=read_connections,
         )
-        self.host = endpoint.address
-        settings = dict(endpoint.settings)
-        # Not a clickhouse-driver parameter (parse_url files unknown ones under settings): ours.
-        insert_timeout_s = float(settings.pop("insert_timeout", insert_timeout_s))
-        # Client-level use_numpy: results come back as NumPy columns (the per-query setting only
-        # affects inserts).
-        settings["use_numpy"] = True
-        self.insert_timeout_s = insert_timeout_s
-        # Two connections, so inserts get a short timeout without cutting long statements short.
-        self._client = endpoint.client(settings=settings)
-        self._insert_client = endpoint.client(settings=settings, send_receive_timeout=insert_timeout_s)
-        self._lock = threading.Lock()
-        self._schema_ready = False
-        # Statements that parts of the store issue while it is constructed (e.g. creating their own
-        # tables) run with the schema at the first connection instead, so the constructor never connects.
-        self._insert_sql = sql.insert(self.database, self.table)
-        self._schema = [
-            (ch_sql.create_database(self.database), "create database"),
-            (sql.create_table(self.database, self.table), "create table"),
-        ]
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    def _wrapped(self, operation: str) -> AbstractContextManager[None]:
-        return wrapped_errors(
-            f"ClickHouse at {self.host} ({self.database}.{self.table})",
-            operation,
-            error=functools.partial(ClickHouseTickStoreError, host=self.host, operation=operation),
-            unavailable=functools.partial(ClickHouseUnavailableError, host=self.host, operation=operation),
-        )
+        self.host = self._db.host
+        self.insert_timeout_s = self._db.insert_timeout_s
+        self._days = DayReads(self._db, database=self.database, table=self.table, marks=self._marks)
 
     def _execute(
         self,
@@ -135,29 +107,10 @@ class ClickHouseTickStore(TickStore):
         operation: str,
         settings: Mapping[str, Any] | None = None,
     ) -> Any:
-        with self._lock:
-            self._ensure_schema(self._client)
-            with self._wrapped(operation):
-                return self._client.execute(
-                    query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
-                )
+        return self._db.execute(query, params, operation=operation, settings=settings)
 
     def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
-        with self._lock:
-            # On the insert connection: a loader then holds one connection, not two (an idle one keeps
-            # a stopping server waiting).
-            self._ensure_schema(self._insert_client)
-            with self._wrapped(operation):
-                self._insert_client.execute(query, columns, columnar=True)
-
-    def _ensure_schema(self, client: Client) -> None:
-        """Create the database and tick table on the first call that reaches the server (lock held)."""
-        if self._schema_ready:
-            return
-        for statement, operation in self._schema:
-            with self._wrapped(operation):
-                client.execute(statement)
-        self._schema_ready = True
+        self._db.insert(query, columns, operation)
 
     # -- TickStore ------------------------------------------------------------------------------
 
@@ -218,7 +171,9 @@ class ClickHouseTickStore(TickStore):
                     operation=operation,
                 )
                 venues = [str(v) for v in found[0]] if found else []
-            day_tables = self._read_pairs(partition.day, [(v, symbol) for v in venues], bounds, operation)
+            day_tables = self._days.read_pairs(
+                partition.day, [(v, symbol) for v in venues], bounds, operation
+            )
             if len(day_tables) > 1:
                 tables.append(
                     pa.concat_tables(day_tables).sort_by(
@@ -228,37 +183,6 @@ class ClickHouseTickStore(TickStore):
             else:
                 tables.extend(day_tables)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
-
-    def _read_pairs(
-        self, day: dt.date, pairs: list[tuple[str, str]], bounds: dict[str, int], operation: str
-    ) -> list[pa.Table]:
-        """Ticks of each (venue, symbol) of ``pairs`` in ``bounds`` (within ``day``), once each, one table
-        per pair ordered by (trade_time_us, trade_id); empty ones left out.
-
-        Without ``FINAL`` when the day is one part written by a merge before and after the reads (a sealed
-        day: each key once; see :func:`resources.tick_store.clickhouse_sql.partition_parts`), else with it.
-        """
-        if not pairs:
-            return []
-        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
-        before = self._execute(sql.partition_parts(), identity, operation=operation)
-        merged = int(before[0][0]) == 1 and int(before[1][0]) > 0
-        while True:
-            query = sql.select_symbol_day(self.database, self.table, final=not merged)
-            tables = []
-            for venue, symbol in pairs:
-                params = {**bounds, "venue": venue, "symbol": symbol}
-                numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
-                if numeric and len(numeric[0]):
-                    tables.append(symbol_table(venue, symbol, numeric, TICK_SCHEMA))
-            if not merged:
-                return tables
-            # An insert since the parts were listed may have added a duplicate that only FINAL removes:
-            # the same part names after the reads mean they saw exactly the one merged part.
-            after = self._execute(sql.partition_parts(), identity, operation=operation)
-            if str(after[2][0]) == str(before[2][0]):
-                return tables
-            merged = False
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
         """Runs of missing trade ids per (venue, symbol) within ``day``; content keys are ignored."""
@@ -312,17 +236,34 @@ class ClickHouseTickStore(TickStore):
         """
         operation = f"export {day}"
         bounds = _day_range(day)
-        pairs = self._execute(sql.day_symbols(self.database, self.table), bounds, operation=operation)
-        tables = self._read_pairs(
-            day,
-            [(str(v), str(sym)) for v, sym in zip(*pairs, strict=True)] if pairs else [],
-            bounds,
-            operation,
-        )
+        tables = self._days.read_pairs(day, self._days.day_pairs(bounds, operation), bounds, operation)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
+    def seal_and_export(self, day: dt.date) -> pa.Table:
+        """Seal ``day`` and return its ticks, merging the partition only when it holds duplicates.
+
+        A day not yet known to hold each key once is read once as stored
+        (:meth:`resources.tick_store.clickhouse_days.DayReads.seal_if_unique`): when every key occurs once,
+        a seal mark lets later reads skip ``FINAL`` too and no ``OPTIMIZE`` rewrites the partition. Else
+        :meth:`seal` merges it and :meth:`export` reads it.
+        """
+        sealed = self._days.seal_if_unique(day, _day_range(day), f"seal {day}")
+        if sealed is not None:
+            return pa.concat_tables(sealed) if sealed else TICK_SCHEMA.empty_table()
+        self.seal(day)
+        return self.export(day)
+
     def drop(self, day: dt.date) -> None:
-        """Drop the day's partition (nothing happens when it does not exist)."""
+        """Drop the day's partition and its seal marks (nothing happens when they do not exist).
+
+        The marks go first: a mark must never outlive its day's parts (block numbers of a restarted
+        server start from the highest of the parts it finds, so a later insert could reuse a mark's).
+        """
+        self._execute(
+            sql.drop_partition(self.database, self._marks),
+            {"partition": partition_id(day)},
+            operation=f"drop {day}'s seal marks",
+        )
         self._execute(
             sql.drop_partition(self.database, self.table),
             {"partition": partition_id(day)},
@@ -331,9 +272,7 @@ class ClickHouseTickStore(TickStore):
 
     def close(self) -> None:
         """Disconnect (18.16 delays its own shutdown while client connections stay open)."""
-        with self._lock:
-            self._client.disconnect()
-            self._insert_client.disconnect()
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"ClickHouseTickStore({self.host}, {self.database}.{self.table})"

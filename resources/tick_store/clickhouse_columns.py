@@ -35,20 +35,31 @@ def columns_to_table(columns: Sequence[Any], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _in_trade_order(time_us: np.ndarray, trade_id: np.ndarray) -> bool:
+    """Whether rows are ordered by (trade_time_us, trade_id)."""
+    step_time, step_id = np.diff(time_us), np.diff(trade_id)
+    return bool(np.all((step_time > 0) | ((step_time == 0) & (step_id >= 0))))
+
+
 def symbol_table(venue: str, symbol: str, numeric: Sequence[Any], schema: pa.Schema) -> pa.Table:
     """A table of ``schema`` for one venue's symbol from its numeric columns (``schema``'s fields after
     venue and symbol, as NumPy arrays), ordered by (trade_time_us, trade_id).
 
     The venue and symbol columns are built in Arrow (one string taken n times), never as n Python
-    objects. Rows already in that order (the usual case: trade ids follow trade time) are not moved.
+    objects. Rows already in that order (the usual case for one merged part: trade ids follow trade time)
+    are not moved.
     """
     rows = len(numeric[0]) if numeric else 0
     names = schema.names[2:]
     arrays = {name: np.asarray(values) for name, values in zip(names, numeric, strict=True)}
     time_us, trade_id = arrays["trade_time_us"], arrays["trade_id"]
-    step_time, step_id = np.diff(time_us), np.diff(trade_id)
-    if not np.all((step_time > 0) | ((step_time == 0) & (step_id >= 0))):
-        order = np.lexsort((trade_id, time_us))
+    if not _in_trade_order(time_us, trade_id):
+        # Rows of several parts come as sorted runs of ids, one per part: a stable sort by id merges the
+        # runs (timsort) several times faster than a two-key sort, and is the order wanted whenever ids
+        # follow trade time, as exchange ids do. Otherwise (content keys, a late trade) sort by both.
+        order = np.argsort(trade_id, kind="stable")
+        if not _in_trade_order(time_us[order], trade_id[order]):
+            order = np.lexsort((trade_id, time_us))
         arrays = {name: values[order] for name, values in arrays.items()}
     zeros = pa.array(np.zeros(rows, np.int32))
     columns = [

@@ -95,8 +95,9 @@ def select_symbol_day(database: str, table: str, *, final: bool = True) -> str:
     (duplicates share the sort key and the partition, so it removes every one of them); 18.16 applies
     ``FINAL`` across partitions, which would also merge equal keys of different days (never merged by
     ``OPTIMIZE``), so a one-day range prunes every other partition's parts first. Without ``final`` the
-    rows come as stored: only for a partition that is one part written by a merge (a sealed day, see
-    :func:`partition_parts`), which holds each key once. ``FINAL`` is what makes a read slow on 18.16 (it
+    rows come as stored: only for a day that holds each key once (one part written by a merge, see
+    :func:`partition_parts`, or a day a seal found free of duplicates, see :func:`create_seal_marks`),
+    and for the seal's own check of a day. ``FINAL`` is what makes a read slow on 18.16 (it
     merges in one thread): 2,000,000 ticks of a symbol's day took 10.2 s with it and 2.9 s without on 2
     busy cores (bench/scale.py).
 
@@ -134,14 +135,19 @@ def partitions() -> str:
 def partition_parts() -> str:
     """Active parts of one partition (``%(partition_id)s``, a 'YYYYMMDD' string): (count, lowest merge
     level, the names sorted and joined by commas: a String, which clickhouse-driver's NumPy mode reads
-    natively, unlike an array).
+    natively, unlike an array; the highest insert block number; the rows).
 
     A partition that is one part of level above 0 was written by a merge, which kept each key once (a
     ReplacingMergeTree merge removes duplicates within and across its parts): a sealed day that has not
     been inserted into since. Inserted parts (level 0) may hold duplicates of one insert block.
+
+    Every insert gets a block number higher than any before it in the table, and a merge keeps the
+    highest of its parts': so the same highest block and the same rows mean nothing was inserted since
+    (merges of parts without duplicates keep every row), whatever merges ran.
     """
     return (
-        "SELECT count(), min(level), arrayStringConcat(arraySort(groupArray(name)), ',') FROM system.parts\n"
+        "SELECT count(), min(level), arrayStringConcat(arraySort(groupArray(name)), ','),"
+        " max(max_block_number), sum(rows) FROM system.parts\n"
         "WHERE database = %(database)s AND table = %(table)s AND active"
         " AND partition_id = %(partition_id)s"
     )
@@ -185,3 +191,39 @@ def optimize_partition(database: str, table: str) -> str:
 def drop_partition(database: str, table: str) -> str:
     """Delete partition ``%(partition)s`` (an integer YYYYMMDD); a missing partition is no error."""
     return f"ALTER TABLE {_qualified(database, table)} DROP PARTITION %(partition)s"
+
+
+def create_seal_marks(database: str, table: str) -> str:
+    """The seal marks of a tick table: one row per seal that found a day free of duplicates without
+    merging it, naming the day's partition (``day``, the YYYYMMDD number), its highest insert block and
+    its rows then (see :func:`partition_parts`). While a partition still has that highest block and
+    those rows, it holds each key once and is read without ``FINAL``. Partitioned like the tick table,
+    so dropping a day drops its marks (which must go first: after a drop, a restarted server may hand
+    out block numbers again)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {_qualified(database, table)} (\n"
+        "    day UInt32,\n"
+        "    max_block Int64,\n"
+        "    rows UInt64,\n"
+        "    sealed_at DateTime DEFAULT now()\n"
+        ")\n"
+        "ENGINE = MergeTree\n"
+        "PARTITION BY day\n"
+        "ORDER BY max_block"
+    )
+
+
+def insert_seal_mark(database: str, table: str) -> str:
+    """Insert statement of a seal mark; the driver sends (day, max_block, rows) after ``VALUES``."""
+    return f"INSERT INTO {_qualified(database, table)} (day, max_block, rows) VALUES"
+
+
+def seal_mark(database: str, table: str) -> str:
+    """The latest seal mark of day ``%(partition)s`` (YYYYMMDD number): (marks, highest block, its rows);
+    ``marks`` is 0 when the day has none (the other two are then 0). Block numbers only grow while the
+    day's parts exist, so the latest mark has the highest block."""
+    return (
+        "SELECT count(), max(max_block), argMax(rows, max_block)\n"
+        f"FROM {_qualified(database, table)}\n"
+        "WHERE day = %(partition)s"
+    )

@@ -171,18 +171,18 @@ def seal_day(store: TickStore, day: dt.date, history: History) -> tuple[SealRepo
         # Seal and export first, then look for gaps in the exported day: the same runs the store's own
         # gap query finds (the seal only drops copies, and copies are never gaps), without that query, which
         # on ClickHouse costs about as much as the seal. A day with gaps to fill is sealed and exported again.
-        store.seal(day)
-        ticks = store.export(day)
+        ticks = store.seal_and_export(day)
         gaps = _gaps_in(ticks)
         inside = _fill_inside(store, gaps, histories, start_us, end_us)
         edges = _fill_edges(store, ticks, histories, start_us, end_us)
     finally:
         histories.close()
     if inside or edges:
-        store.seal(day)
-        ticks = store.export(day)
-    # The export is the sealed day, once each: its gaps are the store's.
-    left = tuple(_gaps_in(ticks))
+        ticks = store.seal_and_export(day)
+        # The export is the sealed day, once each: its gaps are the store's.
+        left = tuple(_gaps_in(ticks))
+    else:
+        left = tuple(gaps)
     report = SealReport(
         gaps_found=sum(g.size for g in gaps) + edges,
         gaps_filled=inside + edges,

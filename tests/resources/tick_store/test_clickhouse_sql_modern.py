@@ -80,6 +80,9 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
         "trade_id_gaps",
         "optimize_partition",
         "drop_partition",
+        "create_seal_marks",
+        "insert_seal_mark",
+        "seal_mark",
     }
 
 
@@ -155,6 +158,34 @@ def test_drop_partition_removes_only_that_day(modern: Modern, ticks_table: str) 
     partitions = modern.rows(sql.partitions(), {"database": DATABASE, "table": ticks_table})
 
     assert [(pid, rows) for pid, rows, _ in partitions] == [("20240302", 1)]
+
+
+def test_partition_parts_gives_the_highest_block_and_the_rows(modern: Modern, ticks_table: str) -> None:
+    identity = {"database": DATABASE, "table": ticks_table, "partition_id": str(DAY1_PARTITION)}
+
+    (before,) = modern.rows(sql.partition_parts(), identity)
+    modern.run(sql.optimize_partition(DATABASE, ticks_table), {"partition": DAY1_PARTITION})
+    (after,) = modern.rows(sql.partition_parts(), identity)
+
+    assert before[4] == 8 and before[3] >= 1
+    assert after[4] == 7 and after[3] == before[3]  # a merge keeps the highest block
+
+
+def test_seal_marks_give_the_latest_mark_of_a_day_and_drop_with_it(modern: Modern) -> None:
+    marks = f"marks_{next(_tables)}"
+    modern.run(sql.create_seal_marks(DATABASE, marks))
+    modern.run(sql.create_seal_marks(DATABASE, marks))  # idempotent
+    modern.insert(sql.insert_seal_mark(DATABASE, marks), [(DAY1_PARTITION, 3, 10), (DAY1_PARTITION, 5, 12)])
+    modern.insert(sql.insert_seal_mark(DATABASE, marks), [(20240302, 4, 1)])
+
+    latest = modern.rows(sql.seal_mark(DATABASE, marks), {"partition": DAY1_PARTITION})
+    modern.run(sql.drop_partition(DATABASE, marks), {"partition": DAY1_PARTITION})
+    dropped = modern.rows(sql.seal_mark(DATABASE, marks), {"partition": DAY1_PARTITION})
+    other = modern.rows(sql.seal_mark(DATABASE, marks), {"partition": 20240302})
+
+    assert latest == [(2, 5, 12)]
+    assert dropped[0][0] == 0
+    assert other == [(1, 4, 1)]
 
 
 @pytest.mark.parametrize("bad", ["", "1abc", "ticks; DROP TABLE x", "a.b", "tick-store", "t`"])

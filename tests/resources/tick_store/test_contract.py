@@ -5,6 +5,7 @@ The ``store`` fixture (both implementations) is in ``conftest.py``.
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from resources.tick_store import PartitionInfo, TickStore, TradeIdGap
@@ -89,6 +90,45 @@ def test_inserting_the_same_batch_twice_leaves_one_copy_of_each_trade_after_seal
     exported = store.export(DAY1)
     assert exported.num_rows == 200
     assert sorted(keys(exported)) == sorted(keys(batch))
+
+
+def test_seal_and_export_of_a_day_with_duplicates_returns_each_trade_once_and_removes_the_copies(
+    store: TickStore,
+) -> None:
+    batch = table([tick(i, symbol=s) for s in ("BTCUSDT", "ETHUSDT") for i in range(1, 51)])
+    store.insert(batch)
+    store.insert(batch.slice(10, 20))
+
+    sealed = store.seal_and_export(DAY1)
+
+    assert sealed.to_pylist() == store.export(DAY1).to_pylist()
+    assert sorted(keys(sealed)) == sorted(keys(batch))
+    assert store.partitions() == [PartitionInfo(day=DAY1, rows=100)]
+
+
+def test_seal_and_export_of_a_day_without_duplicates_returns_exactly_what_was_stored(
+    store: TickStore,
+) -> None:
+    first = table([tick(i, symbol=s) for s in ("BTCUSDT", "ETHUSDT") for i in range(1, 31)])
+    second = table([tick(i, symbol="BTCUSDT", venue="sim") for i in range(1, 11)])
+    store.insert(first)
+    store.insert(second)
+
+    sealed = store.seal_and_export(DAY1)
+    inserted_again = store.insert(table([tick(30)]))  # after the seal, a copy arrives late
+    read = store.read(
+        symbol="BTCUSDT", start_us=day_start_us(DAY1), end_us=day_start_us(DAY2), venue="binance"
+    )
+
+    assert (
+        sealed.to_pylist()
+        == pa.concat_tables([first, second])
+        .sort_by([(name, "ascending") for name in ("venue", "symbol", "trade_time_us", "trade_id")])
+        .to_pylist()
+    )
+    assert inserted_again == 1 and ids(read) == list(range(1, 31))
+    assert store.seal_and_export(DAY1).to_pylist() == sealed.to_pylist()
+    assert store.partitions() == [PartitionInfo(day=DAY1, rows=70)]
 
 
 def test_seal_twice_changes_nothing_the_second_time(store: TickStore) -> None:

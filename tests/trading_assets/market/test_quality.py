@@ -343,3 +343,35 @@ def test_reconciliation_tolerates_rounding_far_below_the_relative_tolerance() ->
     result = check_bars_reconcile(ticks, nudged)
 
     assert result.passed
+
+
+def test_checks_of_one_table_after_another_each_see_their_own_rows() -> None:
+    # The (venue, symbol) coding is kept for the last table checked: a second table of other symbols,
+    # checked in between and after, must never be read with the first table's codes.
+    day = clean_day()
+    other = simulate_day(day_start_us=DAY_US, ticks=3_000, symbols=("XRPUSDT",)).sort_by("trade_id")
+    other = pa.concat_tables([other, other.slice(0, 1)])  # one duplicate
+
+    first = check_no_duplicates(day)
+    second = check_no_duplicates(other)
+    again = check_no_duplicates(day)
+    gaps = trade_id_gap_runs(other)
+
+    assert first.passed and again.passed and first.checked == again.checked == day.num_rows
+    assert second.count == 1 and second.examples[0].startswith("sim XRPUSDT trade ")
+    assert gaps == []
+
+
+def test_the_coding_of_a_collected_table_is_let_go() -> None:
+    import gc
+
+    from trading_assets.market import quality
+
+    day = clean_day()
+    check_no_duplicates(day)
+    assert quality._last_coded is not None
+
+    del day
+    gc.collect()
+
+    assert quality._last_coded is None
