@@ -25,6 +25,7 @@ from clickhouse_driver import errors as ch_errors
 from resources.clickhouse import parse_endpoint, wrapped_errors
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
 from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
@@ -76,6 +77,10 @@ class ClickHouseTickStore(TickStore):
     (a seal's ``OPTIMIZE`` or a day's export may run long without sending anything). The URL's
     ``connect_timeout``, ``send_receive_timeout`` and ``insert_timeout`` parameters override them, so a
     deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``.
+
+    ``workload`` puts the inserts ahead of everything else the store runs (ClickHouse's ``priority`` and
+    ``max_threads`` per query, :class:`~resources.clickhouse.workload.ClickHouseWorkload`), so that reads,
+    exports and seals in other processes slow the loader's inserts less.
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class ClickHouseTickStore(TickStore):
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 300.0,
         insert_timeout_s: float = 30.0,
+        workload: ClickHouseWorkload | None = None,
     ) -> None:
         self.database = ch_sql.identifier(database)
         self.table = ch_sql.identifier(table)
@@ -104,6 +110,9 @@ class ClickHouseTickStore(TickStore):
         # affects inserts).
         settings["use_numpy"] = True
         self.insert_timeout_s = insert_timeout_s
+        self.workload = workload or ClickHouseWorkload()
+        self._read_settings = self.workload.read_settings()
+        self._insert_settings = self.workload.insert_settings()
         # Two connections, so inserts get a short timeout without cutting long statements short.
         self._client = endpoint.client(settings=settings)
         self._insert_client = endpoint.client(settings=settings, send_receive_timeout=insert_timeout_s)
@@ -139,7 +148,10 @@ class ClickHouseTickStore(TickStore):
             self._ensure_schema(self._client)
             with self._wrapped(operation):
                 return self._client.execute(
-                    query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
+                    query,
+                    dict(params) if params else None,
+                    columnar=True,
+                    settings={**self._read_settings, **(settings or {})},
                 )
 
     def _insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
@@ -148,7 +160,7 @@ class ClickHouseTickStore(TickStore):
             # a stopping server waiting).
             self._ensure_schema(self._insert_client)
             with self._wrapped(operation):
-                self._insert_client.execute(query, columns, columnar=True)
+                self._insert_client.execute(query, columns, columnar=True, settings=self._insert_settings)
 
     def _ensure_schema(self, client: Client) -> None:
         """Create the database and tick table on the first call that reaches the server (lock held)."""
