@@ -13,9 +13,9 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -28,9 +28,10 @@ from resources.clickhouse.sql import partition_id
 from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, StoreUnavailableError, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import numpy_columns, symbol_table
-from trading_assets.core.ticks import TICK_SCHEMA, conform
-from trading_assets.core.time import US_PER_DAY, day_start_us
+from resources.tick_store.clickhouse_columns import bars_table, numpy_columns, symbol_table
+from trading_assets.core.bars import empty_bars_table
+from trading_assets.core.ticks import TICK_SCHEMA, Side, conform
+from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, day_start_us
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
+_BAR_PARAMS = {"minute": US_PER_MINUTE, "buy": int(Side.BUY), "sell": int(Side.SELL)}
+_T = TypeVar("_T")
 
 
 class ClickHouseTickStoreError(RuntimeError):
@@ -213,14 +216,9 @@ class ClickHouseTickStore(TickStore):
         :func:`resources.tick_store.clickhouse_sql.select_symbol_day`); days follow each other in time, so
         the concatenation stays ordered.
         """
-        start_us, end_us = int(start_us), int(end_us)
         tables = []
-        for partition in self.partitions():
-            day = _day_range(partition.day)
-            if day["start_us"] >= end_us or day["end_us"] <= start_us:
-                continue
-            bounds = {"start_us": max(start_us, day["start_us"]), "end_us": min(end_us, day["end_us"])}
-            operation = f"read {symbol} on {partition.day}"
+        for stored_day, bounds in self._stored_days(start_us, end_us):
+            operation = f"read {symbol} on {stored_day}"
             if venue is not None:
                 venues = [venue]
             else:
@@ -230,7 +228,7 @@ class ClickHouseTickStore(TickStore):
                     operation=operation,
                 )
                 venues = [str(v) for v in found[0]] if found else []
-            day_tables = self._read_pairs(partition.day, [(v, symbol) for v in venues], bounds, operation)
+            day_tables = self._read_pairs(stored_day, [(v, symbol) for v in venues], bounds, operation)
             if len(day_tables) > 1:
                 tables.append(
                     pa.concat_tables(day_tables).sort_by(
@@ -241,36 +239,82 @@ class ClickHouseTickStore(TickStore):
                 tables.extend(day_tables)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
 
+    def _stored_days(self, start_us: int, end_us: int) -> list[tuple[dt.date, dict[str, int]]]:
+        """The stored days that ``[start_us, end_us)`` overlaps, oldest first, each with the part of the
+        range within it (``start_us`` and ``end_us``)."""
+        start_us, end_us = int(start_us), int(end_us)
+        days = []
+        for partition in self.partitions():
+            day = _day_range(partition.day)
+            if day["start_us"] < end_us and day["end_us"] > start_us:
+                bounds = {"start_us": max(start_us, day["start_us"]), "end_us": min(end_us, day["end_us"])}
+                days.append((partition.day, bounds))
+        return days
+
     def _read_pairs(
         self, day: dt.date, pairs: list[tuple[str, str]], bounds: dict[str, int], operation: str
     ) -> list[pa.Table]:
         """Ticks of each (venue, symbol) of ``pairs`` in ``bounds`` (within ``day``), once each, one table
-        per pair ordered by (trade_time_us, trade_id); empty ones left out.
-
-        Without ``FINAL`` when the day is one part written by a merge before and after the reads (a sealed
-        day: each key once; see :func:`resources.tick_store.clickhouse_sql.partition_parts`), else with it.
-        """
+        per pair ordered by (trade_time_us, trade_id); empty ones left out."""
         if not pairs:
             return []
-        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
-        before = self._execute(sql.partition_parts(), identity, operation=operation)
-        merged = int(before[0][0]) == 1 and int(before[1][0]) > 0
-        while True:
-            query = sql.select_symbol_day(self.database, self.table, final=not merged)
+
+        def read(final: bool) -> list[pa.Table]:
+            query = sql.select_symbol_day(self.database, self.table, final=final)
             tables = []
             for venue, symbol in pairs:
                 params = {**bounds, "venue": venue, "symbol": symbol}
                 numeric = self._execute(query, params, operation=f"{operation}, {venue} {symbol}")
                 if numeric and len(numeric[0]):
                     tables.append(symbol_table(venue, symbol, numeric, TICK_SCHEMA))
+            return tables
+
+        return self._once_each(day, operation, read)
+
+    def _once_each(self, day: dt.date, operation: str, query: Callable[[bool], _T]) -> _T:
+        """``query(final)`` on ``day``'s rows, seeing each key once.
+
+        ``final`` is False when the day is one part written by a merge before and after the query (a
+        sealed day: each key once; see :func:`resources.tick_store.clickhouse_sql.partition_parts`), so
+        the query needs no ``FINAL``; else True (and when an insert came in between, the query runs again
+        with it).
+        """
+        identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
+        before = self._execute(sql.partition_parts(), identity, operation=operation)
+        merged = int(before[0][0]) == 1 and int(before[1][0]) > 0
+        while True:
+            result = query(not merged)
             if not merged:
-                return tables
+                return result
             # An insert since the parts were listed may have added a duplicate that only FINAL removes:
-            # the same part names after the reads mean they saw exactly the one merged part.
+            # the same part names after the query mean it saw exactly the one merged part.
             after = self._execute(sql.partition_parts(), identity, operation=operation)
             if str(after[2][0]) == str(before[2][0]):
-                return tables
+                return result
             merged = False
+
+    def minute_bars(self, *, symbol: str, start_us: int, end_us: int) -> pa.Table:
+        """One-minute bars of ``symbol`` in ``[start_us, end_us)``, computed on the server (one query per
+        stored day, :func:`resources.tick_store.clickhouse_sql.symbol_day_bars`): only the bars travel.
+
+        The same bars as ``compute_bars_1m`` of :meth:`read` (sums to the last bit or so), ordered by
+        (venue, minute_us).
+        """
+        tables = []
+        for stored_day, bounds in self._stored_days(start_us, end_us):
+            operation = f"bars of {symbol} on {stored_day}"
+            params = {"symbol": symbol, **bounds, **_BAR_PARAMS}
+
+            def bars(final: bool, params: dict[str, Any] = params, operation: str = operation) -> Any:
+                query = sql.symbol_day_bars(self.database, self.table, final=final)
+                return self._execute(query, params, operation=operation)
+
+            columns = self._once_each(stored_day, operation, bars)
+            if columns and len(columns[0]):
+                tables.append(bars_table(symbol, columns))
+        if not tables:
+            return empty_bars_table()
+        return pa.concat_tables(tables).sort_by([("venue", "ascending"), ("minute_us", "ascending")])
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
         """Runs of missing trade ids per (venue, symbol) within ``day``; content keys are ignored."""
