@@ -9,6 +9,8 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   other ends); ``0`` takes no part in priorities, neither pausing nor paused. Inserts at ``1`` and reads at
   ``2`` pause the reads for the few milliseconds each insert of the loader takes. A merge (a seal's
   ``OPTIMIZE``, background merges) reads no blocks through the query, so priorities do not pause it.
+  The cost is on the reads: while a loader catches up a backlog, inserting batch after batch, a read may
+  advance as little as one block (65,536 rows) a second; ``read_priority=0`` turns the pauses off.
 - ``max_threads``: threads one query may use (the server's default is one per core); below the core count
   a read leaves cores to the inserts, the merges and the services.
 
