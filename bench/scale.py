@@ -155,8 +155,17 @@ def timed(step: Any) -> tuple[float, Any]:
 class Queries:
     """The query set, run in a loop while ingestion runs (``run_until``); timings per query."""
 
-    def __init__(self, store: ClickHouseTickStore, table_store: Any, archive: Any, window: list[dt.date]):
+    def __init__(
+        self,
+        store: ClickHouseTickStore,
+        table_store: Any,
+        archive: Any,
+        window: list[dt.date],
+        *,
+        client_bars: bool,
+    ):
         self.store, self.table_store, self.archive, self.window = store, table_store, archive, window
+        self.client_bars = client_bars
         self.symbol = SYMBOLS[0]
         self.bars_day = window[-2]  # one of the week's days
         self.timings: dict[str, list[float]] = {
@@ -174,6 +183,10 @@ class Queries:
         start, end = day_bounds_us(self.bars_day)
         seconds, bars = timed(lambda: self.store.minute_bars(symbol=self.symbol, start_us=start, end_us=end))
         self.timings["day_bars"].append(seconds)
+        self.notes["day_bars_rows"] = bars.num_rows
+        self.day_bars_stored(start, end)
+        if not self.client_bars:
+            return
         # The way before minute_bars: the ticks read into this process, the bars computed here.
         read_s, ticks = timed(lambda: self.store.read(symbol=self.symbol, start_us=start, end_us=end))
         compute_s, client_bars = timed(lambda: compute_bars_1m(ticks))
@@ -182,7 +195,8 @@ class Queries:
         self.notes["day_bars_equal"] = self.notes.get("day_bars_equal", True) and bars.select(
             ["minute_us", "open", "close", "trades"]
         ).equals(client_bars.select(["minute_us", "open", "close", "trades"]))
-        self.notes["day_bars_rows"] = bars.num_rows
+
+    def day_bars_stored(self, start: int, end: int) -> None:
         seconds, stored = timed(
             lambda: self.table_store.read(
                 BARS_TABLE, start_us=start, end_us=end, filters={"symbol": self.symbol}
@@ -326,6 +340,13 @@ def main() -> None:
     parser.add_argument(
         "--resume", action="store_true", help="load only the days missing from the window in --workdir"
     )
+    parser.add_argument(
+        "--client-bars",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also compute the day's bars from read ticks in this process each round (the way before "
+        "minute_bars; default on)",
+    )
     default = ClickHouseWorkload()
     parser.add_argument(
         "--insert-priority", type=int, default=default.insert_priority, help="ClickHouse priority of inserts"
@@ -432,7 +453,7 @@ def main() -> None:
                     workload=workload,
                 )
             )
-            queries = Queries(store, table_store, archive, window)
+            queries = Queries(store, table_store, archive, window, client_bars=args.client_bars)
             seconds, _ = timed(lambda: archive.write_day(window[0], store.export(window[0])))
             print(f"archived {window[0]} in {seconds:.1f} s (not timed)")
             # The days before yesterday are sealed in production (tick_partition seals each past day):
@@ -475,8 +496,9 @@ def main() -> None:
         "day_bars_ms": ms(timings["day_bars"]),
         "day_bars_max_ms": round(max(timings["day_bars"]) * 1000, 1),
         "day_bars_over_1s": sum(1 for v in timings["day_bars"] if v >= 1.0),
+        "client_bars": args.client_bars,
         "day_bars_client_ms": ms(timings["day_bars_client"]),
-        "day_bars_client_max_ms": round(max(timings["day_bars_client"]) * 1000, 1),
+        "day_bars_client_max_ms": round(max(timings["day_bars_client"], default=0) * 1000, 1),
         "day_bars_client_over_1s": sum(1 for v in timings["day_bars_client"] if v >= 1.0),
         "day_bars_read_ms": ms(timings["day_bars_read"]),
         "day_bars_equal": queries.notes.get("day_bars_equal"),
