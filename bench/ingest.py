@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,11 +262,13 @@ def kafka_run(
     measure_latency: bool,
     database: str | None = None,
     since_us: int = 0,
+    loader_env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
     ``database``: where the loader writes (default ``bench_<name>``, fresh); ``since_us``: only ticks
-    traded from then on are polled, measured, sealed and compared (the days before it are left alone).
+    traded from then on are polled, measured, sealed and compared (the days before it are left alone);
+    ``loader_env``: more settings for the loaders (e.g. ``TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY``).
     """
     run_dir = workdir / name
     database = database or f"bench_{name.replace('-', '_')}"
@@ -304,7 +306,7 @@ def kafka_run(
                 run_dir / f"loader{i}",
                 name=f"loader{i}",
                 service=None,
-                env={**env, "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
+                env={**env, **(loader_env or {}), "TRADEGRAPH_HOME": str(run_dir / f"loader{i}" / "home")},
                 args=[
                     "load",
                     "--batch-rows",

@@ -16,10 +16,15 @@ ClickHouse 18.16, queried while the real ingestion path runs at 5,000 ticks/s.
    bench/ingest.py does (its ``kafka_run``; only the run's own ticks are polled and checked). The run's
    ticks are then dropped so the next run starts from the same window.
 5. The same run with queries running from its first stored tick to its end, over and over: one day's
-   1-minute bars for one symbol (the tick store's ``read`` of that day + ``compute_bars_1m``, and the
-   stored bars read from the table store), one symbol's week of ticks (the tick store's ``read``), and once
+   1-minute bars for one symbol (the tick store's ``minute_bars``, computed on the server; then as before
+   it, the tick store's ``read`` of that day + ``compute_bars_1m`` here; and the stored bars read from the
+   table store), one symbol's week of ticks (the tick store's ``read``), and once
    each the seal of the newest window day (``seal``) and retention dropping the oldest
    (``days_to_drop`` + ``drop``, the body of the ``hot_retention`` asset).
+
+The stores and the loader run with the ClickHouse workload of ``--insert-priority``, ``--read-priority`` and
+``--read-max-threads`` (default: the settings' defaults, inserts ahead of the reads; ``0 0 0`` runs
+without priorities and with the server's threads, as before they existed).
 
 Prints the figures, then one JSON object as the last line. Deletes ``--workdir`` at the end unless
 ``--keep``.
@@ -50,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import RunResult, kafka_run
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
+from resources.clickhouse import ClickHouseWorkload
 from resources.table_store.factory import TableStoreConfig, open_table_store
 from resources.tick_store.clickhouse import ClickHouseTickStore
 from testkit.harness import SYMBOLS, VENUE
@@ -149,12 +155,23 @@ def timed(step: Any) -> tuple[float, Any]:
 class Queries:
     """The query set, run in a loop while ingestion runs (``run_until``); timings per query."""
 
-    def __init__(self, store: ClickHouseTickStore, table_store: Any, archive: Any, window: list[dt.date]):
+    def __init__(
+        self,
+        store: ClickHouseTickStore,
+        table_store: Any,
+        archive: Any,
+        window: list[dt.date],
+        *,
+        client_bars: bool,
+    ):
         self.store, self.table_store, self.archive, self.window = store, table_store, archive, window
+        self.client_bars = client_bars
         self.symbol = SYMBOLS[0]
         self.bars_day = window[-2]  # one of the week's days
         self.timings: dict[str, list[float]] = {
             "day_bars": [],
+            "day_bars_client": [],
+            "day_bars_read": [],
             "day_bars_stored": [],
             "week_read": [],
             "seal": [],
@@ -164,11 +181,22 @@ class Queries:
 
     def day_bars(self) -> None:
         start, end = day_bounds_us(self.bars_day)
-        seconds, bars = timed(
-            lambda: compute_bars_1m(self.store.read(symbol=self.symbol, start_us=start, end_us=end))
-        )
+        seconds, bars = timed(lambda: self.store.minute_bars(symbol=self.symbol, start_us=start, end_us=end))
         self.timings["day_bars"].append(seconds)
         self.notes["day_bars_rows"] = bars.num_rows
+        self.day_bars_stored(start, end)
+        if not self.client_bars:
+            return
+        # The way before minute_bars: the ticks read into this process, the bars computed here.
+        read_s, ticks = timed(lambda: self.store.read(symbol=self.symbol, start_us=start, end_us=end))
+        compute_s, client_bars = timed(lambda: compute_bars_1m(ticks))
+        self.timings["day_bars_client"].append(read_s + compute_s)
+        self.timings["day_bars_read"].append(read_s)
+        self.notes["day_bars_equal"] = self.notes.get("day_bars_equal", True) and bars.select(
+            ["minute_us", "open", "close", "trades"]
+        ).equals(client_bars.select(["minute_us", "open", "close", "trades"]))
+
+    def day_bars_stored(self, start: int, end: int) -> None:
         seconds, stored = timed(
             lambda: self.table_store.read(
                 BARS_TABLE, start_us=start, end_us=end, filters={"symbol": self.symbol}
@@ -254,6 +282,11 @@ def ingest(
                     measure_latency=True,
                     database=DATABASE,
                     since_us=since_us,
+                    loader_env={
+                        "TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY": str(args.insert_priority),
+                        "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": str(args.read_priority),
+                        "TRADEGRAPH_CLICKHOUSE_READ_MAX_THREADS": str(args.read_max_threads),
+                    },
                 )
             )
         except BaseException as exc:  # re-raised in the main thread
@@ -307,7 +340,29 @@ def main() -> None:
     parser.add_argument(
         "--resume", action="store_true", help="load only the days missing from the window in --workdir"
     )
+    parser.add_argument(
+        "--client-bars",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also compute the day's bars from read ticks in this process each round (the way before "
+        "minute_bars; default on)",
+    )
+    default = ClickHouseWorkload()
+    parser.add_argument(
+        "--insert-priority", type=int, default=default.insert_priority, help="ClickHouse priority of inserts"
+    )
+    parser.add_argument(
+        "--read-priority", type=int, default=default.read_priority, help="ClickHouse priority of the reads"
+    )
+    parser.add_argument(
+        "--read-max-threads", type=int, default=default.read_max_threads, help="max_threads of the reads"
+    )
     args = parser.parse_args()
+    workload = ClickHouseWorkload(
+        insert_priority=args.insert_priority,
+        read_priority=args.read_priority,
+        read_max_threads=args.read_max_threads,
+    )
     if args.days < 9 or args.ticks_per_day % len(SYMBOLS):
         raise SystemExit(f"--days must be >= 9 and --ticks-per-day a multiple of {len(SYMBOLS)}")
     install_cleanup_handlers()
@@ -320,13 +375,18 @@ def main() -> None:
     today = dt.datetime.now(dt.UTC).date()
     window = [today - dt.timedelta(days=args.days - i) for i in range(args.days)]
     figures: dict[str, Any] = {"days": args.days, "ticks_per_day": args.ticks_per_day, "cpus": os.cpu_count()}
+    workload_figures = {
+        "insert_priority": workload.insert_priority,
+        "read_priority": workload.read_priority,
+        "read_max_threads": workload.read_max_threads,
+    }
     print(
         f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.2f}; window {window[0]}..{window[-1]}"
     )
     try:
         with ClickHouseServer(args.workdir / "clickhouse") as clickhouse:
             assert isinstance(clickhouse, ClickHouseServer)
-            store = ClickHouseTickStore(clickhouse.url, database=DATABASE)
+            store = ClickHouseTickStore(clickhouse.url, database=DATABASE, workload=workload)
             store.partitions()  # creates the database and the table with the store's DDL
             admin = Client.from_url(clickhouse.url)
 
@@ -387,10 +447,13 @@ def main() -> None:
             archive = open_tick_archive(TickArchiveConfig(location=str(args.workdir / "archive")))
             table_store = open_table_store(
                 TableStoreConfig(
-                    kind="clickhouse", clickhouse_url=clickhouse.url, clickhouse_database=DATABASE
+                    kind="clickhouse",
+                    clickhouse_url=clickhouse.url,
+                    clickhouse_database=DATABASE,
+                    workload=workload,
                 )
             )
-            queries = Queries(store, table_store, archive, window)
+            queries = Queries(store, table_store, archive, window, client_bars=args.client_bars)
             seconds, _ = timed(lambda: archive.write_day(window[0], store.export(window[0])))
             print(f"archived {window[0]} in {seconds:.1f} s (not timed)")
             # The days before yesterday are sealed in production (tick_partition seals each past day):
@@ -429,7 +492,16 @@ def main() -> None:
     print(f"notes: {queries.notes}; load average after {os.getloadavg()[0]:.2f}")
     base_lat, query_lat = baseline.latency_ms or {}, loaded.latency_ms or {}
     figures |= {
+        **workload_figures,
         "day_bars_ms": ms(timings["day_bars"]),
+        "day_bars_max_ms": round(max(timings["day_bars"]) * 1000, 1),
+        "day_bars_over_1s": sum(1 for v in timings["day_bars"] if v >= 1.0),
+        "client_bars": args.client_bars,
+        "day_bars_client_ms": ms(timings["day_bars_client"]),
+        "day_bars_client_max_ms": round(max(timings["day_bars_client"], default=0) * 1000, 1),
+        "day_bars_client_over_1s": sum(1 for v in timings["day_bars_client"] if v >= 1.0),
+        "day_bars_read_ms": ms(timings["day_bars_read"]),
+        "day_bars_equal": queries.notes.get("day_bars_equal"),
         "day_bars_stored_ms": ms(timings["day_bars_stored"]),
         "week_read_s": round(statistics.median(timings["week_read"]), 2),
         "week_rows": queries.notes.get("week_rows"),

@@ -77,6 +77,21 @@ def _clickhouse_connection(settings: Settings, url: str) -> _ClickHouseConnectio
     )
 
 
+class _ClickHouseWorkloadFields(TypedDict):
+    clickhouse_insert_priority: int
+    clickhouse_read_priority: int
+    clickhouse_read_max_threads: int
+
+
+def _clickhouse_workload(settings: Settings) -> _ClickHouseWorkloadFields:
+    """The ClickHouse priority and thread fields of a store resource (the inserts ahead of the reads)."""
+    return _ClickHouseWorkloadFields(
+        clickhouse_insert_priority=settings.clickhouse_insert_priority,
+        clickhouse_read_priority=settings.clickhouse_read_priority,
+        clickhouse_read_max_threads=settings.clickhouse_read_max_threads,
+    )
+
+
 def tick_store_resource(settings: Settings) -> TickStoreResource:
     """The tick store of ``settings`` as a Dagster resource; the password only by its variable's name."""
     config = TickStoreConfig.from_settings(settings)
@@ -85,6 +100,7 @@ def tick_store_resource(settings: Settings) -> TickStoreResource:
         embedded_dir=str(config.embedded_dir),
         clickhouse_database=config.database,
         **_clickhouse_connection(settings, config.clickhouse_url),
+        **_clickhouse_workload(settings),
     )
 
 
@@ -109,6 +125,7 @@ def table_store_resource(settings: Settings) -> TableStoreResource:
         embedded_dir=str(config.embedded_dir),
         clickhouse_database=config.clickhouse_database,
         **_clickhouse_connection(settings, config.clickhouse_url),
+        **_clickhouse_workload(settings),
     )
 
 

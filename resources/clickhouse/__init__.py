@@ -7,10 +7,12 @@ it imports none of them (an import-linter contract in ``pyproject.toml``).
 
 from resources.clickhouse.client import ClickHouseEndpoint, parse_endpoint
 from resources.clickhouse.errors import TRANSIENT_CODES, server_reason, wrapped_errors
+from resources.clickhouse.workload import ClickHouseWorkload
 
 __all__ = [
     "TRANSIENT_CODES",
     "ClickHouseEndpoint",
+    "ClickHouseWorkload",
     "parse_endpoint",
     "server_reason",
     "wrapped_errors",

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from resources.clickhouse import parse_endpoint, wrapped_errors
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.table_store import clickhouse_sql as sql
 from resources.table_store.base import (
     FilterValue,
@@ -71,6 +72,9 @@ class ClickHouseTableStore(TableStore):
     ``url`` is a clickhouse-driver URL (``clickhouse://user:password@host:9000/default``); tables live in
     ``database`` and are created (with the database) on first use of their spec, so constructing the
     store does not connect. One store may be shared by threads: calls are serialised.
+
+    ``workload``: the ClickHouse ``priority`` and ``max_threads`` of its inserts and of its other
+    statements (:class:`~resources.clickhouse.workload.ClickHouseWorkload`), as for the tick store.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class ClickHouseTableStore(TableStore):
         database: str = "tradegraph",
         connect_timeout_s: float = 10.0,
         send_receive_timeout_s: float = 60.0,
+        workload: ClickHouseWorkload | None = None,
     ) -> None:
         self.database = ch_sql.identifier(database)
         endpoint = parse_endpoint(
@@ -88,6 +93,9 @@ class ClickHouseTableStore(TableStore):
         self.host = endpoint.address
         # Client-level use_numpy: results come back as NumPy columns too.
         self._client = endpoint.client(settings={**endpoint.settings, "use_numpy": True})
+        self.workload = workload or ClickHouseWorkload()
+        self._read_settings = self.workload.read_settings()
+        self._insert_settings = self.workload.insert_settings()
         self._lock = threading.Lock()
         self._ready: set[TableSpec] = set()
 
@@ -103,12 +111,14 @@ class ClickHouseTableStore(TableStore):
 
     def _execute(self, query: str, params: Mapping[str, Any] | None = None, *, operation: str) -> Any:
         with self._lock, self._wrapped(operation):
-            return self._client.execute(query, dict(params) if params else None, columnar=True)
+            return self._client.execute(
+                query, dict(params) if params else None, columnar=True, settings=self._read_settings
+            )
 
     def _insert(self, query: str, columns: list[np.ndarray], *, operation: str) -> None:
         with self._lock, self._wrapped(operation):
             try:
-                self._client.execute(query, columns, columnar=True)
+                self._client.execute(query, columns, columnar=True, settings=self._insert_settings)
             except (ValueError, TypeError) as exc:
                 # The driver encodes the columns by the server's column types: they no longer fit.
                 raise TableStoreError(

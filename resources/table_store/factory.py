@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.table_store.base import TableStore
 from trading_assets.core.settings import Settings
 from trading_assets.core.urls import url_with_password
@@ -34,6 +35,8 @@ class TableStoreConfig:
     """ClickHouse password; replaces one in the URL (never in repr)."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database that holds the tables."""
+    workload: ClickHouseWorkload = field(default_factory=ClickHouseWorkload)
+    """ClickHouse priorities and threads of the inserts and the reads."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TableStoreConfig:
@@ -46,6 +49,7 @@ class TableStoreConfig:
             clickhouse_url=settings.clickhouse_url,
             clickhouse_password=None if password is None else password.get_secret_value(),
             clickhouse_database=settings.clickhouse_database,
+            workload=ClickHouseWorkload.from_settings(settings),
         )
 
 
@@ -55,7 +59,7 @@ def open_table_store(config: TableStoreConfig) -> TableStore:
         from resources.table_store.clickhouse import ClickHouseTableStore
 
         url = url_with_password(config.clickhouse_url, config.clickhouse_password)
-        return ClickHouseTableStore(url, database=config.clickhouse_database)
+        return ClickHouseTableStore(url, database=config.clickhouse_database, workload=config.workload)
     if config.kind == "embedded":
         from resources.table_store.embedded import EmbeddedTableStore
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import dagster as dg
 
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.table_store.base import TableStore
 from resources.table_store.factory import TableStoreConfig, open_table_store
 
@@ -31,6 +32,12 @@ class TableStoreResource(dg.ConfigurableResource):
     """ClickHouse password, set as an environment variable so the UI never shows it."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database of the tables."""
+    clickhouse_insert_priority: int = 1
+    """ClickHouse ``priority`` of inserts (1 highest; 0: none)."""
+    clickhouse_read_priority: int = 2
+    """ClickHouse ``priority`` of reads and other statements (above the inserts': they yield to them)."""
+    clickhouse_read_max_threads: int = 1
+    """ClickHouse ``max_threads`` of reads (0: the server's default)."""
 
     def config(self) -> TableStoreConfig:
         """The typed config of the fields."""
@@ -40,6 +47,11 @@ class TableStoreResource(dg.ConfigurableResource):
             clickhouse_url=self.clickhouse_url,
             clickhouse_password=self.clickhouse_password,
             clickhouse_database=self.clickhouse_database,
+            workload=ClickHouseWorkload(
+                insert_priority=self.clickhouse_insert_priority,
+                read_priority=self.clickhouse_read_priority,
+                read_max_threads=self.clickhouse_read_max_threads,
+            ),
         )
 
     @contextmanager

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from trading_assets.core.bars import compute_bars_1m
+
 
 class StoreUnavailableError(RuntimeError):
     """The store cannot be reached right now (server down, connection lost); the same call may succeed later.
@@ -80,6 +82,16 @@ class TickStore(abc.ABC):
         venue: str | None = None,
     ) -> pa.Table:
         """Ticks of ``symbol`` with ``start_us <= trade_time_us < end_us``, once each, ordered by time."""
+
+    def minute_bars(self, *, symbol: str, start_us: int, end_us: int) -> pa.Table:
+        """One-minute bars (:data:`trading_assets.core.bars.BARS_SCHEMA`) of ``symbol``'s ticks with
+        ``start_us <= trade_time_us < end_us``, as :func:`~trading_assets.core.bars.compute_bars_1m` makes
+        them from :meth:`read`: ordered by (venue, minute_us), only minutes with trades.
+
+        This default reads the ticks and computes here; a store that can aggregate where the ticks are
+        (ClickHouse) overrides it, so that only the bars travel.
+        """
+        return compute_bars_1m(self.read(symbol=symbol, start_us=start_us, end_us=end_us))
 
     @abc.abstractmethod
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:

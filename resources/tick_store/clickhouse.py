@@ -20,17 +20,19 @@ from clickhouse_driver import errors as ch_errors
 
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
-from resources.tick_store.clickhouse_columns import numpy_columns
+from resources.tick_store.clickhouse_columns import bars_table, numpy_columns
 from resources.tick_store.clickhouse_connection import (
     ClickHouseTickStoreError,
     ClickHouseUnavailableError,
     Connections,
 )
 from resources.tick_store.clickhouse_days import DayReads
-from trading_assets.core.ticks import TICK_SCHEMA, conform
-from trading_assets.core.time import US_PER_DAY, day_start_us
+from trading_assets.core.bars import empty_bars_table
+from trading_assets.core.ticks import TICK_SCHEMA, Side, conform
+from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, day_start_us
 
 __all__ = ["ClickHouseTickStore", "ClickHouseTickStoreError", "ClickHouseUnavailableError"]
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
+_BAR_PARAMS = {"minute": US_PER_MINUTE, "buy": int(Side.BUY), "sell": int(Side.SELL)}
 
 
 def _day_range(day: dt.date) -> dict[str, int]:
@@ -65,6 +68,10 @@ class ClickHouseTickStore(TickStore):
     deployment sets them in ``TRADEGRAPH_CLICKHOUSE_URL``. ``read_connections``: how many connections read
     a day's (venue, symbol) pairs side by side in an export or a seal (see
     :class:`resources.tick_store.clickhouse_connection.Connections`).
+
+    ``workload`` puts the inserts ahead of everything else the store runs (ClickHouse's ``priority`` and
+    ``max_threads`` per query, :class:`~resources.clickhouse.workload.ClickHouseWorkload`), so that reads,
+    exports and seals in other processes slow the loader's inserts less.
     """
 
     def __init__(
@@ -77,11 +84,13 @@ class ClickHouseTickStore(TickStore):
         send_receive_timeout_s: float = 300.0,
         insert_timeout_s: float = 30.0,
         read_connections: int = 2,
+        workload: ClickHouseWorkload | None = None,
     ) -> None:
         self.database = ch_sql.identifier(database)
         self.table = ch_sql.identifier(table)
         self._insert_sql = sql.insert(self.database, self.table)
         self._marks = ch_sql.identifier(f"{self.table}_seal_marks")
+        self.workload = workload or ClickHouseWorkload()
         self._db = Connections(
             url,
             where=f"{self.database}.{self.table}",
@@ -94,6 +103,7 @@ class ClickHouseTickStore(TickStore):
             send_receive_timeout_s=send_receive_timeout_s,
             insert_timeout_s=insert_timeout_s,
             read_connections=read_connections,
+            workload=self.workload,
         )
         self.host = self._db.host
         self.insert_timeout_s = self._db.insert_timeout_s
@@ -154,14 +164,9 @@ class ClickHouseTickStore(TickStore):
         :func:`resources.tick_store.clickhouse_sql.select_symbol_day`); days follow each other in time, so
         the concatenation stays ordered.
         """
-        start_us, end_us = int(start_us), int(end_us)
         tables = []
-        for partition in self.partitions():
-            day = _day_range(partition.day)
-            if day["start_us"] >= end_us or day["end_us"] <= start_us:
-                continue
-            bounds = {"start_us": max(start_us, day["start_us"]), "end_us": min(end_us, day["end_us"])}
-            operation = f"read {symbol} on {partition.day}"
+        for stored_day, bounds in self._stored_days(start_us, end_us):
+            operation = f"read {symbol} on {stored_day}"
             if venue is not None:
                 venues = [venue]
             else:
@@ -171,9 +176,7 @@ class ClickHouseTickStore(TickStore):
                     operation=operation,
                 )
                 venues = [str(v) for v in found[0]] if found else []
-            day_tables = self._days.read_pairs(
-                partition.day, [(v, symbol) for v in venues], bounds, operation
-            )
+            day_tables = self._days.read_pairs(stored_day, [(v, symbol) for v in venues], bounds, operation)
             if len(day_tables) > 1:
                 tables.append(
                     pa.concat_tables(day_tables).sort_by(
@@ -183,6 +186,41 @@ class ClickHouseTickStore(TickStore):
             else:
                 tables.extend(day_tables)
         return pa.concat_tables(tables) if tables else TICK_SCHEMA.empty_table()
+
+    def _stored_days(self, start_us: int, end_us: int) -> list[tuple[dt.date, dict[str, int]]]:
+        """The stored days that ``[start_us, end_us)`` overlaps, oldest first, each with the part of the
+        range within it (``start_us`` and ``end_us``)."""
+        start_us, end_us = int(start_us), int(end_us)
+        days = []
+        for partition in self.partitions():
+            day = _day_range(partition.day)
+            if day["start_us"] < end_us and day["end_us"] > start_us:
+                bounds = {"start_us": max(start_us, day["start_us"]), "end_us": min(end_us, day["end_us"])}
+                days.append((partition.day, bounds))
+        return days
+
+    def minute_bars(self, *, symbol: str, start_us: int, end_us: int) -> pa.Table:
+        """One-minute bars of ``symbol`` in ``[start_us, end_us)``, computed on the server (one query per
+        stored day, :func:`resources.tick_store.clickhouse_sql.symbol_day_bars`): only the bars travel.
+
+        The same bars as ``compute_bars_1m`` of :meth:`read` (sums to the last bit or so), ordered by
+        (venue, minute_us). ``FINAL`` only when the day may hold a key twice (as :meth:`read`).
+        """
+        tables = []
+        for stored_day, bounds in self._stored_days(start_us, end_us):
+            operation = f"bars of {symbol} on {stored_day}"
+            params = {"symbol": symbol, **bounds, **_BAR_PARAMS}
+
+            def bars(final: bool, params: dict[str, Any] = params, operation: str = operation) -> Any:
+                query = sql.symbol_day_bars(self.database, self.table, final=final)
+                return self._execute(query, params, operation=operation)
+
+            columns = self._days.once_each(stored_day, operation, bars)
+            if columns and len(columns[0]):
+                tables.append(bars_table(symbol, columns))
+        if not tables:
+            return empty_bars_table()
+        return pa.concat_tables(tables).sort_by([("venue", "ascending"), ("minute_us", "ascending")])
 
     def trade_id_gaps(self, day: dt.date) -> list[TradeIdGap]:
         """Runs of missing trade ids per (venue, symbol) within ``day``; content keys are ignored."""

@@ -9,6 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from resources.tick_store.clickhouse_sql import BAR_COLUMNS
+from trading_assets.core.bars import BARS_SCHEMA
+
 _STRING_COLUMNS = frozenset({"venue", "symbol"})
 
 
@@ -67,3 +70,14 @@ def symbol_table(venue: str, symbol: str, numeric: Sequence[Any], schema: pa.Sch
         pa.array([symbol], schema.field("symbol").type).take(zeros),
     ] + [pa.array(arrays[name], type=schema.field(name).type) for name in names]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def bars_table(symbol: str, columns: Sequence[Any]) -> pa.Table:
+    """A bar table (``BARS_SCHEMA``) of one symbol from the columns of
+    :func:`resources.tick_store.clickhouse_sql.symbol_day_bars` (venue, minute_us, open, ...)."""
+    named = dict(zip(BAR_COLUMNS, columns, strict=True))
+    arrays = {"symbol": pa.array([symbol], pa.string()).take(pa.array(np.zeros(len(columns[0]), np.int32)))}
+    for field in BARS_SCHEMA:
+        if field.name != "symbol":
+            arrays[field.name] = pa.array(named[field.name], type=field.type)
+    return pa.Table.from_arrays([arrays[name] for name in BARS_SCHEMA.names], schema=BARS_SCHEMA)

@@ -17,6 +17,7 @@ import numpy as np
 from clickhouse_driver import Client
 
 from resources.clickhouse import parse_endpoint, wrapped_errors
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store.base import StoreUnavailableError
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class Connections:
         send_receive_timeout_s: float,
         insert_timeout_s: float,
         read_connections: int,
+        workload: ClickHouseWorkload,
     ) -> None:
         if read_connections < 1:
             raise ValueError(f"read_connections must be at least 1, got {read_connections}")
@@ -88,6 +90,9 @@ class Connections:
             (endpoint.client(settings=settings), threading.Lock()) for _ in range(read_connections - 1)
         ]
         self._schema = list(schema)
+        # Inserts ahead of every other statement (priority, max_threads per query).
+        self._read_settings = workload.read_settings()
+        self._insert_settings = workload.insert_settings()
         self._schema_ready = False
 
     def wrapped(self, operation: str) -> AbstractContextManager[None]:
@@ -118,7 +123,10 @@ class Connections:
                 self._ensure_schema(client)
             with self.wrapped(operation):
                 return client.execute(
-                    query, dict(params) if params else None, columnar=True, settings=dict(settings or {})
+                    query,
+                    dict(params) if params else None,
+                    columnar=True,
+                    settings={**self._read_settings, **(settings or {})},
                 )
 
     def insert(self, query: str, columns: list[np.ndarray], operation: str) -> None:
@@ -128,7 +136,7 @@ class Connections:
             # a stopping server waiting).
             self._ensure_schema(self._insert_client)
             with self.wrapped(operation):
-                self._insert_client.execute(query, columns, columnar=True)
+                self._insert_client.execute(query, columns, columnar=True, settings=self._insert_settings)
 
     def map_reads(self, read: Callable[[int, T], R], items: Iterable[T]) -> list[R]:
         """``[read(reader, item) for item in items]``, in order, over the read connections side by side;

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
 """(venue, symbol)."""
+T = TypeVar("T")
 
 
 class DayReads:
@@ -88,16 +91,23 @@ class DayReads:
         """
         if not pairs:
             return []
+        return self.once_each(
+            day, operation, lambda final: self.select_pairs(pairs, bounds, final=final, operation=operation)
+        )
+
+    def once_each(self, day: dt.date, operation: str, query: Callable[[bool], T]) -> T:
+        """``query(final)`` on ``day``, seeing each key once: ``final`` False while the day holds each key
+        once before and after the query (:meth:`holds_each_key_once`), else True."""
         before = self.state(day, operation)
         as_stored = self.holds_each_key_once(day, before, operation)
         while True:
-            tables = self.select_pairs(pairs, bounds, final=not as_stored, operation=operation)
+            result = query(not as_stored)
             if not as_stored:
-                return tables
+                return result
             # An insert since the state was read may have added a duplicate that only FINAL removes: the
-            # same highest block and rows after the reads mean nothing was inserted meanwhile.
+            # same highest block and rows after the query mean nothing was inserted meanwhile.
             if self.state(day, operation).same_rows_as(before):
-                return tables
+                return result
             as_stored = False
 
     def seal_if_unique(self, day: dt.date, bounds: dict[str, int], operation: str) -> list[pa.Table] | None:

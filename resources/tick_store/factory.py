@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import DEFAULT_HOME, Settings
 from trading_assets.core.urls import url_with_password
@@ -26,6 +27,8 @@ class TickStoreConfig:
     """ClickHouse password; replaces one in the URL (never in repr)."""
     database: str = "tradegraph"
     """ClickHouse database of the tick tables."""
+    workload: ClickHouseWorkload = field(default_factory=ClickHouseWorkload)
+    """ClickHouse priorities and threads of the inserts and the reads."""
 
     def __post_init__(self) -> None:
         if self.kind not in STORE_KINDS:
@@ -41,6 +44,7 @@ class TickStoreConfig:
             clickhouse_url=settings.clickhouse_url,
             clickhouse_password=None if password is None else password.get_secret_value(),
             database=settings.clickhouse_database,
+            workload=ClickHouseWorkload.from_settings(settings),
         )
 
 
@@ -50,7 +54,7 @@ def open_tick_store(config: TickStoreConfig) -> TickStore:
         from resources.tick_store.clickhouse import ClickHouseTickStore
 
         url = url_with_password(config.clickhouse_url, config.clickhouse_password)
-        return ClickHouseTickStore(url, database=config.database)
+        return ClickHouseTickStore(url, database=config.database, workload=config.workload)
     from resources.tick_store.embedded import EmbeddedTickStore
 
     return EmbeddedTickStore(config.embedded_dir)

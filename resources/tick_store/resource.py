@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store.base import TickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 
@@ -31,6 +32,12 @@ class TickStoreResource(dg.ConfigurableResource):
     """ClickHouse password, set as an environment variable so the UI never shows it."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database of the tick tables."""
+    clickhouse_insert_priority: int = 1
+    """ClickHouse ``priority`` of inserts (1 highest; 0: none)."""
+    clickhouse_read_priority: int = 2
+    """ClickHouse ``priority`` of reads and other statements (above the inserts': they yield to them)."""
+    clickhouse_read_max_threads: int = 1
+    """ClickHouse ``max_threads`` of reads (0: the server's default)."""
 
     def config(self) -> TickStoreConfig:
         """The factory's configuration of this store."""
@@ -40,6 +47,11 @@ class TickStoreResource(dg.ConfigurableResource):
             clickhouse_url=self.clickhouse_url,
             clickhouse_password=self.clickhouse_password,
             database=self.clickhouse_database,
+            workload=ClickHouseWorkload(
+                insert_priority=self.clickhouse_insert_priority,
+                read_priority=self.clickhouse_read_priority,
+                read_max_threads=self.clickhouse_read_max_threads,
+            ),
         )
 
     @contextmanager

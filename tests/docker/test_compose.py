@@ -23,6 +23,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from resources.clickhouse import ClickHouseWorkload
 from resources.exchange_feed.registry import endpoints_from
 from trading_assets.cli import build_parser
 from trading_assets.core.settings import Settings
@@ -285,6 +286,16 @@ def test_clickhouse_default_user_is_local_only_and_tradegraph_user_is_limited_to
     for service in ("loader", "executor", "dagster-daemon"):
         url = urlparse(_services(resolved)[service]["environment"]["TRADEGRAPH_CLICKHOUSE_URL"])
         assert (url.username, url.password, url.path) == ("tradegraph", None, "/tradegraph"), service
+
+
+def test_clickhouse_dashboards_queries_yield_to_the_loaders_inserts() -> None:
+    root = ET.parse(DOCKER / "clickhouse" / "users.d" / "tradegraph.xml").getroot()
+    profile = root.find("profiles/dashboards")
+
+    assert root.findtext("users/grafana/profile") == "dashboards"
+    assert profile is not None and profile.findtext("profile") == "default"
+    assert int(profile.findtext("priority") or 0) > ClickHouseWorkload().insert_priority
+    assert profile.findtext("max_threads") == "1"
 
 
 def test_minio_tradegraph_user_may_only_use_the_tradegraph_bucket(resolved: dict[str, Any]) -> None:

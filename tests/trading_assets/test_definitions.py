@@ -90,6 +90,7 @@ def test_the_ui_shows_the_production_configuration_and_no_secret(
         "TRADEGRAPH_STORE": "clickhouse",
         "TRADEGRAPH_CLICKHOUSE_URL": "clickhouse://reader@ch.internal:9000/default",
         "TRADEGRAPH_CLICKHOUSE_DATABASE": "prod_ticks",
+        "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": "3",
         "TRADEGRAPH_ARCHIVE": "s3://tick-archive/prod",
         "TRADEGRAPH_S3_ENDPOINT": "http://minio.internal:9000",
         "TRADEGRAPH_S3_REGION": "eu-west-1",
@@ -107,7 +108,11 @@ def test_the_ui_shows_the_production_configuration_and_no_secret(
         "clickhouse_url": "clickhouse://reader@ch.internal:9000/default",
         "clickhouse_password": {"env": "TRADEGRAPH_CLICKHOUSE_PASSWORD"},
         "clickhouse_database": "prod_ticks",
+        "clickhouse_insert_priority": 1,
+        "clickhouse_read_priority": 3,
+        "clickhouse_read_max_threads": 1,
     }
+    assert values["table_store"]["clickhouse_read_priority"] == 3
     assert values["tick_archive"] == {
         "location": "s3://tick-archive/prod",
         "s3_endpoint": "http://minio.internal:9000",

@@ -10,7 +10,6 @@ from trading_assets.core.settings import Settings
 
 
 def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
-    import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
     from resources.table_store.factory import TableStoreConfig, open_table_store
@@ -28,10 +27,12 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
     if day not in stored_days:
         # Not materialized yet (bars_1m runs after the day is sealed): compute them from the stored ticks.
         with open_tick_store(TickStoreConfig.from_settings(settings)) as store:
-            ticks = store.export(day)
-        if args.symbol:
-            ticks = ticks.filter(pc.equal(ticks["symbol"], args.symbol))
-        if ticks.num_rows == 0:
+            # One symbol's bars are computed where the ticks are (ClickHouse aggregates on the server).
+            if args.symbol:
+                bars = store.minute_bars(symbol=args.symbol, start_us=start_us, end_us=end_us)
+            else:
+                bars = compute_bars_1m(store.export(day))
+        if bars.num_rows == 0:
             print(
                 f"tradegraph bars: no bars and no ticks stored for {about} in the {settings.store} store",
                 file=sys.stderr,
@@ -42,7 +43,6 @@ def _cmd_bars(args: argparse.Namespace, settings: Settings) -> int:
             "computed from the stored ticks",
             file=sys.stderr,
         )
-        bars = compute_bars_1m(ticks)
     elif bars.num_rows == 0:
         print(f"tradegraph bars: the stored bars of {day} have none for {args.symbol}", file=sys.stderr)
         return 1

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     """ClickHouse password; replaces one in the URL, and keeps it out of the URL the Dagster UI shows."""
     clickhouse_database: str = "tradegraph"
     """ClickHouse database that holds the tick tables."""
+    clickhouse_insert_priority: int = Field(default=1, ge=0)
+    """ClickHouse ``priority`` of the stores' inserts (the loader's): 1 is the highest, higher numbers
+    lower; a query pauses while one of a lower number runs; 0 takes no part in priorities."""
+    clickhouse_read_priority: int = Field(default=2, ge=0)
+    """ClickHouse ``priority`` of the stores' reads, exports, seals and other statements: above the
+    insert priority they pause while an insert runs, so analytic queries slow the ingest less."""
+    clickhouse_read_max_threads: int = Field(default=1, ge=0)
+    """ClickHouse ``max_threads`` of the stores' reads: below the core count a read leaves cores to the
+    ingest; 0 is the server's default (one thread per core)."""
     bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
     service_state: Literal["embedded", "clickhouse"] = "embedded"

@@ -2,25 +2,23 @@
 
 A "bar table" is a ``pyarrow.Table`` with :data:`BARS_SCHEMA`, one row per minute that had at least
 one trade (minutes without trades have no row: no forward fill, so nothing is invented). Bars are
-computed from a tick table by :func:`compute_bars_1m` with DuckDB over the Arrow data (0.5-1 s for
-10M ticks on 2 cores, bench/bars.py) and drawn for a day by :func:`bars_chart_png`.
+computed from a tick table by :func:`compute_bars_1m` (defined in :mod:`trading_assets.core.bars`, so that
+the tick stores compute them too) with DuckDB over the Arrow data (0.5-1 s for 10M ticks on 2 cores,
+bench/bars.py) and drawn for a day by :func:`bars_chart_png`.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from resources.table_store.spec import TableSpec
-from trading_assets.core.bars import BARS_SCHEMA, conform_bars, empty_bars_table
-from trading_assets.core.ticks import Side, conform
+from trading_assets.core.bars import BARS_SCHEMA, compute_bars_1m, conform_bars
 from trading_assets.core.time import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND
 
-log = logging.getLogger(__name__)
+__all__ = ["BARS_TABLE", "bars_chart_png", "compute_bars_1m"]
 
 BARS_TABLE = TableSpec(
     name="bars_1m",
@@ -32,57 +30,6 @@ BARS_TABLE = TableSpec(
 :func:`compute_bars_1m` returns them, so a stored day reads back equal to the computed one."""
 
 _MAX_VOLUME_BUCKETS = 150
-
-# Open and close are the first and last trade by (trade_time_us, trade_id): packed into one HUGEINT
-# (time in the high 64 bits, the id shifted to unsigned in the low 64), because DuckDB's arg_min over
-# one integer is about 1.5x faster than over a (time, id) struct. In deduplicated ticks that key is
-# unique per (venue, symbol), so open and close never depend on row order or threads.
-_ORDER_KEY = "(trade_time_us::HUGEINT * 18446744073709551616 + (trade_id::HUGEINT + 9223372036854775808))"
-# fsum (Kahan summation) keeps the float sums within an ulp or so of exact whatever the order in which
-# DuckDB's threads add the rows.
-_BARS_SQL = f"""
-SELECT
-    venue,
-    symbol,
-    minute_us,
-    arg_min(price, {_ORDER_KEY}) AS open,
-    max(price) AS high,
-    min(price) AS low,
-    arg_max(price, {_ORDER_KEY}) AS close,
-    fsum(quantity) AS volume,
-    fsum(price * quantity) AS quote_volume,
-    fsum(price * quantity) / fsum(quantity) AS vwap,
-    count(*) AS trades,
-    fsum(CASE WHEN side = $buy THEN quantity ELSE 0.0 END) AS buy_volume,
-    fsum(CASE WHEN side = $sell THEN quantity ELSE 0.0 END) AS sell_volume
-FROM (
-    -- Floor to the minute also for times before 1970 (integer % keeps the dividend's sign).
-    SELECT *, trade_time_us - ((trade_time_us % $minute) + $minute) % $minute AS minute_us FROM ticks
-)
-GROUP BY venue, symbol, minute_us
-ORDER BY venue, symbol, minute_us
-"""
-
-
-def compute_bars_1m(ticks: pa.Table) -> pa.Table:
-    """One-minute bars of a tick table, ordered by (venue, symbol, minute_us); only minutes with trades.
-
-    ``ticks`` must be deduplicated by (venue, symbol, trade_id), as the tick store's ``export`` and
-    ``read`` return them: a trade present twice would count twice in volume and trades. Prices and
-    quantities are assumed valid (positive, finite), as the streamer's validation guarantees.
-    Any row order is accepted; the result does not depend on it (see :data:`BARS_SCHEMA` for how
-    open and close are chosen).
-    """
-    table = conform(ticks)
-    if table.num_rows == 0:
-        return empty_bars_table()
-    # An in-memory connection per call: no state shared between callers or threads.
-    with duckdb.connect(":memory:") as db:
-        db.register("ticks", table)
-        params = {"minute": US_PER_MINUTE, "buy": int(Side.BUY), "sell": int(Side.SELL)}
-        bars = db.sql(_BARS_SQL, params=params).to_arrow_table()
-    log.debug("computed %d bars from %d ticks", bars.num_rows, table.num_rows)
-    return conform_bars(bars)
 
 
 def _series(bars: pa.Table) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -74,6 +74,7 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
         "symbol_venues",
         "day_symbols",
         "select_symbol_day",
+        "symbol_day_bars",
         "count_range",
         "partitions",
         "partition_parts",
@@ -120,6 +121,22 @@ def test_select_symbol_day_without_final_returns_the_rows_as_stored(modern: Mode
 
     assert "FINAL" not in sql.select_symbol_day(DATABASE, ticks_table, final=False)
     assert sorted(row[0] for row in rows) == [1, 2, 2, 3, 6]  # the duplicate of trade 2 not merged yet
+
+
+def test_symbol_day_bars_counts_each_trade_once_per_venue_and_minute(
+    modern: Modern, ticks_table: str
+) -> None:
+    params = {"symbol": "BTCUSDT", "minute": 60_000_000, "buy": 1, "sell": -1, **day_params()}
+
+    rows = modern.rows(sql.symbol_day_bars(DATABASE, ticks_table), params)
+    stored = modern.rows(sql.symbol_day_bars(DATABASE, ticks_table, final=False), params)
+
+    columns = sql.BAR_COLUMNS
+    bar = dict(zip(columns, rows[0], strict=True))
+    assert len(rows) == 1 and bar["venue"] == "binance" and bar["minute_us"] == day_start_us(DAY1)
+    assert bar["trades"] == 4  # trades 1, 2, 3 and 6; the duplicate of 2 merged by FINAL
+    assert bar["volume"] == pytest.approx(4 * 0.5) and bar["buy_volume"] == pytest.approx(4 * 0.5)
+    assert dict(zip(columns, stored[0], strict=True))["trades"] == 5  # as stored: the duplicate too
 
 
 def test_partitions_and_counts_see_stored_rows(modern: Modern, ticks_table: str) -> None:

@@ -5,12 +5,15 @@ The ``store`` fixture (both implementations) is in ``conftest.py``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyarrow as pa
 import pytest
 
 from resources.tick_store import PartitionInfo, TickStore, TradeIdGap
 from tests.resources.tick_store.helpers import DAY1, DAY2, DAY3, day_start_us, ids, keys, table, tick
-from trading_assets.core.ticks import TICK_SCHEMA, Tick
+from trading_assets.core.bars import BARS_SCHEMA, compute_bars_1m
+from trading_assets.core.ticks import TICK_SCHEMA, Side, Tick
 from trading_assets.core.time import US_PER_DAY
 
 
@@ -313,3 +316,59 @@ def test_insert_rejects_a_table_missing_tick_columns(store: TickStore) -> None:
         store.insert(broken)
 
     assert store.partitions() == []
+
+
+def _day_of_trades() -> list[Tick]:
+    """Two venues' trades of BTCUSDT over three minutes of DAY1 and one of DAY2, prices and quantities
+    that differ per trade, both sides, equal trade times ordered by id, and an ETHUSDT trade to leave out."""
+    trades = []
+    for n in range(1, 61):
+        trade = tick(n, offset_s=60 + n * 2.5, price=100.0 + (n * 7 % 13) / 10, quantity=0.1 * (n % 7 + 1))
+        trades.append(trade if n % 3 else dataclasses.replace(trade, side=Side.SELL))
+    trades += [tick(61, offset_s=215.0, price=90.0), tick(62, offset_s=215.0, price=91.0)]
+    trades += [tick(n, offset_s=65.0 + n, venue="sim", price=50.0 + n) for n in range(1, 6)]
+    trades += [tick(n, day=DAY2, offset_s=10.0 + n, price=120.0 - n) for n in range(100, 104)]
+    return [*trades, tick(1, symbol="ETHUSDT", offset_s=61.0, price=3000.0)]
+
+
+def _assert_same_bars(got: pa.Table, expected: pa.Table) -> None:
+    """Equal bars; the sums to 1e-12 relative (the stores may add in another order)."""
+    assert got.schema.equals(BARS_SCHEMA)
+    sums = ("volume", "quote_volume", "vwap", "buy_volume", "sell_volume")
+    assert got.drop_columns(list(sums)).to_pylist() == expected.drop_columns(list(sums)).to_pylist()
+    for column in sums:
+        assert got.column(column).to_pylist() == pytest.approx(expected.column(column).to_pylist(), rel=1e-12)
+
+
+def test_minute_bars_are_the_bars_of_the_symbols_ticks_before_and_after_seal(store: TickStore) -> None:
+    trades = _day_of_trades()
+    store.insert(table(trades))
+    store.insert(table(trades[10:30]))  # duplicates: counted once
+    start, end = day_start_us(DAY1), day_start_us(DAY3)
+    expected = compute_bars_1m(table(t for t in trades if t.symbol == "BTCUSDT"))
+
+    unsealed = store.minute_bars(symbol="BTCUSDT", start_us=start, end_us=end)
+    store.seal(DAY1)
+    sealed = store.minute_bars(symbol="BTCUSDT", start_us=start, end_us=end)
+    window = store.minute_bars(symbol="BTCUSDT", start_us=start + 120_000_000, end_us=start + 180_000_000)
+
+    _assert_same_bars(unsealed, expected)
+    _assert_same_bars(sealed, expected)
+    assert window.column("minute_us").to_pylist() == [start + 120_000_000]
+    assert [(b["venue"], b["trades"]) for b in expected.to_pylist()][:5] == [
+        ("binance", 23),  # the first minute: trades 1-23 (62.5 s .. 117.5 s)
+        ("binance", 24),
+        ("binance", 15),  # trades 48-60 and 61-62 at 215 s: the close is 62's price, the open 48's
+        ("binance", 4),  # DAY2
+        ("sim", 5),
+    ]
+    third = expected.to_pylist()[2]
+    assert (third["open"], third["close"], third["low"]) == (100.0 + (48 * 7 % 13) / 10, 91.0, 90.0)
+
+
+def test_minute_bars_of_a_symbol_without_ticks_are_an_empty_bar_table(store: TickStore) -> None:
+    store.insert(table([tick(1)]))
+
+    bars = store.minute_bars(symbol="SOLUSDT", start_us=day_start_us(DAY1), end_us=day_start_us(DAY2))
+
+    assert bars.num_rows == 0 and bars.schema.equals(BARS_SCHEMA)
