@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pytest
 
 from testkit.parity_models import flow_model
+from testkit.recorded_trades import read_binance
 from tests.trading_assets.execution.replay import (
     LATENESS_US,
     SYMBOLS,
@@ -143,25 +143,7 @@ def _head(fills: Fills, n: int) -> Fills:
 
 def binance_ticks() -> pa.Table:
     """The data.binance.vision-format sample as a tick table (``m``, buyer is maker: the seller crossed)."""
-    raw = pacsv.read_csv(
-        CSV, read_options=pacsv.ReadOptions(column_names=["id", "p", "q", "qq", "t", "m", "b"])
-    )
-    time_us = pc.multiply(raw["t"], 1_000)
-    side = pc.if_else(raw["m"], pa.scalar(-1, pa.int8()), pa.scalar(1, pa.int8()))
-    n = raw.num_rows
-    return pa.table(
-        {
-            "venue": pa.array(["binance"] * n),
-            "symbol": pa.array(["BTCUSDT"] * n),
-            "trade_id": raw["id"],
-            "price": raw["p"],
-            "quantity": raw["q"],
-            "side": side,
-            "trade_time_us": time_us,
-            "event_time_us": time_us,
-            "receive_time_us": time_us,
-        }
-    )
+    return read_binance(CSV, "BTCUSDT")
 
 
 def test_binance_format_trades_replay_to_the_batch_bars_and_the_backtests_fills() -> None:
