@@ -15,12 +15,16 @@ ClickHouse 18.16, queried while the real ingestion path runs at 5,000 ticks/s.
    same table at ``--rate`` for ``--ingest-trades`` trades, exchange-to-queryable latency measured as
    bench/ingest.py does (its ``kafka_run``; only the run's own ticks are polled and checked). The run's
    ticks are then dropped so the next run starts from the same window.
-5. The same run with queries running from its first stored tick to its end, over and over: one day's
-   1-minute bars for one symbol (the tick store's ``minute_bars``, computed on the server; then as before
-   it, the tick store's ``read`` of that day + ``compute_bars_1m`` here; and the stored bars read from the
-   table store), one symbol's week of ticks (the tick store's ``read``), and once
-   each the seal of the newest window day (``seal``) and retention dropping the oldest
-   (``days_to_drop`` + ``drop``, the body of the ``hot_retention`` asset).
+5. The same run with queries running from its first stored tick to its end, over and over, in a process
+   of their own (bench/scale_queries.py: in the bench's process they would hold the GIL that the latency
+   poller needs): one day's 1-minute bars for one symbol (the tick store's ``minute_bars``, computed on the
+   server; then as before it, the tick store's ``read`` of that day + ``compute_bars_1m``; and the stored
+   bars read from the table store), one symbol's week of ticks (the tick store's ``read``), and in the
+   first such run once each the seal of the newest window day (``seal``) and retention dropping the
+   oldest (``days_to_drop`` + ``drop``, the body of the ``hot_retention`` asset).
+6. ``--pairs N`` repeats 4 and 5 N times each, in ABBA order, and compares the two sides: p99 pooled over
+   each side's trades, each run's p99, and a Mann-Whitney U test of the per-run p99s (is the difference
+   larger than the run-to-run noise?).
 
 The stores and the loader run with the ClickHouse workload of ``--insert-priority``, ``--read-priority`` and
 ``--read-max-threads`` (default: the settings' defaults, inserts ahead of the reads; ``0 0 0`` runs
@@ -29,7 +33,7 @@ without priorities and with the server's threads, as before they existed).
 Prints the figures, then one JSON object as the last line. Deletes ``--workdir`` at the end unless
 ``--keep``.
 
-    .venv/bin/python bench/scale.py [--days 50] [--ticks-per-day 10000000] [--workdir /var/tmp/tradegraph-scale]
+    .venv/bin/python bench/scale.py [--days 50] [--ticks-per-day 10000000] [--pairs 1] [--workdir /var/tmp/tradegraph-scale]
 """
 
 from __future__ import annotations
@@ -47,12 +51,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from clickhouse_driver import Client
+from scipy.stats import mannwhitneyu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import RunResult, kafka_run
+from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
@@ -60,7 +67,6 @@ from resources.table_store.factory import TableStoreConfig, open_table_store
 from resources.tick_store.clickhouse import ClickHouseTickStore
 from testkit.harness import SYMBOLS, VENUE
 from testkit.servers import ClickHouseServer, install_cleanup_handlers
-from trading_assets.archive.retention import days_to_drop
 from trading_assets.core.time import US_PER_DAY, day_bounds_us
 from trading_assets.market.bars import BARS_TABLE, compute_bars_1m
 
@@ -145,121 +151,19 @@ def parts(client: Client) -> list[tuple[str, int, int, int]]:
     ]
 
 
-def timed(step: Any) -> tuple[float, Any]:
-    """(seconds, result) of ``step()``."""
-    started = time.perf_counter()
-    result = step()
-    return time.perf_counter() - started, result
-
-
-class Queries:
-    """The query set, run in a loop while ingestion runs (``run_until``); timings per query."""
-
-    def __init__(
-        self,
-        store: ClickHouseTickStore,
-        table_store: Any,
-        archive: Any,
-        window: list[dt.date],
-        *,
-        client_bars: bool,
-    ):
-        self.store, self.table_store, self.archive, self.window = store, table_store, archive, window
-        self.client_bars = client_bars
-        self.symbol = SYMBOLS[0]
-        self.bars_day = window[-2]  # one of the week's days
-        self.timings: dict[str, list[float]] = {
-            "day_bars": [],
-            "day_bars_client": [],
-            "day_bars_read": [],
-            "day_bars_stored": [],
-            "week_read": [],
-            "seal": [],
-            "retention": [],
-        }
-        self.notes: dict[str, Any] = {}
-
-    def day_bars(self) -> None:
-        start, end = day_bounds_us(self.bars_day)
-        seconds, bars = timed(lambda: self.store.minute_bars(symbol=self.symbol, start_us=start, end_us=end))
-        self.timings["day_bars"].append(seconds)
-        self.notes["day_bars_rows"] = bars.num_rows
-        self.day_bars_stored(start, end)
-        if not self.client_bars:
-            return
-        # The way before minute_bars: the ticks read into this process, the bars computed here.
-        read_s, ticks = timed(lambda: self.store.read(symbol=self.symbol, start_us=start, end_us=end))
-        compute_s, client_bars = timed(lambda: compute_bars_1m(ticks))
-        self.timings["day_bars_client"].append(read_s + compute_s)
-        self.timings["day_bars_read"].append(read_s)
-        self.notes["day_bars_equal"] = self.notes.get("day_bars_equal", True) and bars.select(
-            ["minute_us", "open", "close", "trades"]
-        ).equals(client_bars.select(["minute_us", "open", "close", "trades"]))
-
-    def day_bars_stored(self, start: int, end: int) -> None:
-        seconds, stored = timed(
-            lambda: self.table_store.read(
-                BARS_TABLE, start_us=start, end_us=end, filters={"symbol": self.symbol}
-            )
-        )
-        self.timings["day_bars_stored"].append(seconds)
-        self.notes["day_bars_stored_rows"] = stored.num_rows
-
-    def week_read(self) -> None:
-        week = self.window[-8:-1]  # seven full days, not the one the seal rewrites
-        seconds, ticks = timed(
-            lambda: self.store.read(
-                symbol=self.symbol, start_us=day_bounds_us(week[0])[0], end_us=day_bounds_us(week[-1])[1]
-            )
-        )
-        self.timings["week_read"].append(seconds)
-        self.notes["week_rows"] = ticks.num_rows
-
-    def seal(self) -> None:
-        day = self.window[-1]
-        self.notes["seal_day"] = day.isoformat()
-        seconds, rows = timed(lambda: self.store.seal(day))
-        self.timings["seal"].append(seconds)
-        self.notes["seal_rows"] = rows
-
-    def retention(self) -> None:
-        today = dt.datetime.now(dt.UTC).date()
-
-        def drop() -> list[dt.date]:
-            # The body of the hot_retention asset: counts from the store, records from the archive.
-            store_rows = {p.day: p.rows for p in self.store.partitions()}
-            archived = {record.day: record for record in self.archive.days()}
-            dropped = days_to_drop(
-                sorted(store_rows),
-                archived,
-                store_rows,
-                today=today,
-                hot_retention_days=(today - self.window[0]).days - 1,
-            )
-            for day in dropped:
-                self.store.drop(day)
-            return dropped
-
-        seconds, dropped = timed(drop)
-        self.timings["retention"].append(seconds)
-        self.notes["retention_dropped"] = [day.isoformat() for day in dropped]
-
-    def run_until(self, done: threading.Event) -> None:
-        """Every query once (seal and retention only the first time), then bars and week until ``done``."""
-        self.day_bars()
-        self.week_read()
-        self.seal()
-        self.retention()
-        while not done.is_set():
-            self.day_bars()
-            if not done.is_set():
-                self.week_read()
-
-
 def ingest(
-    name: str, workdir: Path, clickhouse: ClickHouseServer, args: argparse.Namespace, queries: Queries | None
-) -> RunResult:
-    """One bench/ingest.py latency run into the window's table, with ``queries`` running meanwhile."""
+    name: str,
+    workdir: Path,
+    clickhouse: ClickHouseServer,
+    args: argparse.Namespace,
+    queries: QuerySpec | None,
+) -> tuple[RunResult, QueryTimings | None]:
+    """One bench/ingest.py latency run into the window's table, with ``queries`` running meanwhile.
+
+    The queries run in their own process (:mod:`scale_queries`), started before the run so their imports
+    and connections are done when the trades begin.
+    """
+    process = None if queries is None else QueryProcess(queries)
     since_us = time.time_ns() // 1_000
     done = threading.Event()
     result: list[RunResult] = []
@@ -296,7 +200,7 @@ def ingest(
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    if queries is not None:
+    if process is not None:
         client = Client.from_url(clickhouse.url)
         try:
             # Start with the trades (kafka_run first waits for the loader's group to settle).
@@ -310,11 +214,12 @@ def ingest(
                 time.sleep(0.1)
         finally:
             client.disconnect()
-        queries.run_until(done)
+        process.start()
     thread.join()
+    timings = None if process is None else process.finish()
     if failure:
         raise failure[0]
-    return result[0]
+    return result[0], timings
 
 
 def ms(values: list[float]) -> float | None:
@@ -330,6 +235,13 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2, help="days generated at once (2)")
     parser.add_argument("--rate", type=float, default=5_000.0, help="ingestion rate, ticks/s (5,000)")
     parser.add_argument("--ingest-trades", type=int, default=300_000, help="trades per ingest run (300,000)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=1,
+        help="ingest runs without and with queries, this many of each, in ABBA order (1); 4 or more to say "
+        "whether the queries change the ingest's p99 beyond the run-to-run noise",
+    )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
         "--load-only", action="store_true", help="load the window, keep it and stop (measure later: --reuse)"
@@ -444,7 +356,8 @@ def main() -> None:
                 return
 
             # Not timed: the oldest day archived (retention drops only archived days), one day's bars stored.
-            archive = open_tick_archive(TickArchiveConfig(location=str(args.workdir / "archive")))
+            archive_location = str(args.workdir / "archive")
+            archive = open_tick_archive(TickArchiveConfig(location=archive_location))
             table_store = open_table_store(
                 TableStoreConfig(
                     kind="clickhouse",
@@ -453,73 +366,140 @@ def main() -> None:
                     workload=workload,
                 )
             )
-            queries = Queries(store, table_store, archive, window, client_bars=args.client_bars)
             seconds, _ = timed(lambda: archive.write_day(window[0], store.export(window[0])))
             print(f"archived {window[0]} in {seconds:.1f} s (not timed)")
             # The days before yesterday are sealed in production (tick_partition seals each past day):
             # the week's days are sealed here too, so their reads are those of sealed days.
             seconds, _ = timed(lambda: [store.seal(day) for day in window[-8:-1]])
             print(f"sealed {window[-8]}..{window[-2]} in {seconds:.1f} s (not timed)")
+            bars_day = window[-2]
             seconds, _ = timed(
                 lambda: table_store.write_partition(
-                    BARS_TABLE, queries.bars_day, compute_bars_1m(store.export(queries.bars_day))
+                    BARS_TABLE, bars_day, compute_bars_1m(store.export(bars_day))
                 )
             )
-            print(f"stored the bars of {queries.bars_day} in {seconds:.1f} s (not timed)")
+            print(f"stored the bars of {bars_day} in {seconds:.1f} s (not timed)")
+            table_store.close()
 
-            baseline = ingest("baseline", args.workdir, clickhouse, args, None)
-            for part in store.partitions():
-                if part.day >= today:
-                    store.drop(part.day)  # the next run's exchange starts its trade ids at 1 again
-            figures["load_avg_baseline"] = round(os.getloadavg()[0], 2)
-            loaded = ingest("queries", args.workdir, clickhouse, args, queries)
-            figures["load_avg_queries"] = round(os.getloadavg()[0], 2)
+            runs: dict[bool, list[RunResult]] = {False: [], True: []}
+            load_avgs: dict[bool, list[float]] = {False: [], True: []}
+            timings = QueryTimings()
+            for with_queries in run_order(args.pairs):
+                # The day's one-off work (seal, retention) in the first run with queries only.
+                spec = QuerySpec(
+                    url=clickhouse.url,
+                    database=DATABASE,
+                    workload=workload,
+                    archive=archive_location,
+                    window=tuple(window),
+                    client_bars=args.client_bars,
+                    once=not runs[True],
+                )
+                name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
+                run, run_timings = ingest(
+                    name, args.workdir, clickhouse, args, spec if with_queries else None
+                )
+                runs[with_queries].append(run)
+                load_avgs[with_queries].append(round(os.getloadavg()[0], 2))
+                if run_timings is not None:
+                    timings.extend(run_timings)
+                lat = run.latency_ms or {}
+                print(
+                    f"ingest {name:<11} p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, max {lat['max']:.0f} ms; "
+                    f"lost {run.lost}, duplicated {run.duplicated}; load average {load_avgs[with_queries][-1]}"
+                )
+                for part in store.partitions():
+                    if part.day >= today:
+                        store.drop(part.day)  # the next run's exchange starts its trade ids at 1 again
             admin.disconnect()
             store.close()
-            table_store.close()
     finally:
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)
-    timings = queries.timings
-    for run in (baseline, loaded):
-        lat = run.latency_ms or {}
-        print(
-            f"ingest {run.name:<8} at {args.rate:,.0f} ticks/s: p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
-            f"max {lat['max']:.0f} ms over {lat['trades']:,} trades; lost {run.lost}, duplicated {run.duplicated}"
-        )
-    for name, values in timings.items():
+    for name, values in timings.timings.items():
         print(f"{name:<16} {len(values)} runs: " + ", ".join(f"{v * 1000:.0f}" for v in values) + " ms")
-    print(f"notes: {queries.notes}; load average after {os.getloadavg()[0]:.2f}")
-    base_lat, query_lat = baseline.latency_ms or {}, loaded.latency_ms or {}
+    print(f"notes: {timings.notes}; load average after {os.getloadavg()[0]:.2f}")
+    figures |= workload_figures | query_figures(timings, client_bars=args.client_bars)
+    figures |= ingest_figures(runs[False], runs[True])
     figures |= {
-        **workload_figures,
-        "day_bars_ms": ms(timings["day_bars"]),
-        "day_bars_max_ms": round(max(timings["day_bars"]) * 1000, 1),
-        "day_bars_over_1s": sum(1 for v in timings["day_bars"] if v >= 1.0),
-        "client_bars": args.client_bars,
-        "day_bars_client_ms": ms(timings["day_bars_client"]),
-        "day_bars_client_max_ms": round(max(timings["day_bars_client"], default=0) * 1000, 1),
-        "day_bars_client_over_1s": sum(1 for v in timings["day_bars_client"] if v >= 1.0),
-        "day_bars_read_ms": ms(timings["day_bars_read"]),
-        "day_bars_equal": queries.notes.get("day_bars_equal"),
-        "day_bars_stored_ms": ms(timings["day_bars_stored"]),
-        "week_read_s": round(statistics.median(timings["week_read"]), 2),
-        "week_rows": queries.notes.get("week_rows"),
-        "seal_s": round(timings["seal"][0], 2),
-        "retention_s": round(timings["retention"][0], 3),
-        "retention_dropped": queries.notes.get("retention_dropped"),
-        "query_rounds": len(timings["day_bars"]),
-        "ingest_p99_ms": round(query_lat["p99"], 1),
-        "ingest_p50_ms": round(query_lat["p50"], 1),
-        "ingest_max_ms": round(query_lat["max"], 1),
-        "ingest_p99_ms_no_queries": round(base_lat["p99"], 1),
-        "ingest_p50_ms_no_queries": round(base_lat["p50"], 1),
-        "ingest_max_ms_no_queries": round(base_lat["max"], 1),
+        "load_avg_baseline": statistics.median(load_avgs[False]),
+        "load_avg_queries": statistics.median(load_avgs[True]),
         "ingest_trades": args.ingest_trades,
-        "lost": baseline.lost + loaded.lost,
-        "duplicated": baseline.duplicated + loaded.duplicated,
     }
+    print(
+        f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "
+        f"{figures['ingest_p99_ms']} ms with ({figures['ingest_p99_change_pct']:+.1f} %); per run "
+        f"{figures['ingest_p99_runs_ms_no_queries']} -> {figures['ingest_p99_runs_ms']}; "
+        f"Mann-Whitney p = {figures['ingest_p99_mannwhitney_p']}"
+    )
     print(json.dumps(figures))
+
+
+def run_order(pairs: int) -> list[bool]:
+    """Without (False) and with (True) queries, ``pairs`` times, alternating ABBA so a drift of the machine
+    over the runs weighs on both sides alike."""
+    return [
+        with_queries
+        for i in range(pairs)
+        for with_queries in ((False, True) if i % 2 == 0 else (True, False))
+    ]
+
+
+def query_figures(timings: QueryTimings, *, client_bars: bool) -> dict[str, Any]:
+    """The JSON figures of the queries (medians in ms unless named ``_s``)."""
+    t, notes = timings.timings, timings.notes
+    return {
+        "day_bars_ms": ms(t["day_bars"]),
+        "day_bars_max_ms": round(max(t["day_bars"]) * 1000, 1),
+        "day_bars_over_1s": sum(1 for v in t["day_bars"] if v >= 1.0),
+        "client_bars": client_bars,
+        "day_bars_client_ms": ms(t["day_bars_client"]),
+        "day_bars_client_max_ms": round(max(t["day_bars_client"], default=0) * 1000, 1),
+        "day_bars_client_over_1s": sum(1 for v in t["day_bars_client"] if v >= 1.0),
+        "day_bars_read_ms": ms(t["day_bars_read"]),
+        "day_bars_equal": notes.get("day_bars_equal"),
+        "day_bars_stored_ms": ms(t["day_bars_stored"]),
+        "week_read_s": round(statistics.median(t["week_read"]), 2),
+        "week_rows": notes.get("week_rows"),
+        "seal_s": round(t["seal"][0], 2),
+        "retention_s": round(t["retention"][0], 3),
+        "retention_dropped": notes.get("retention_dropped"),
+        "query_rounds": len(t["day_bars"]),
+    }
+
+
+def ingest_figures(without: list[RunResult], with_queries: list[RunResult]) -> dict[str, Any]:
+    """Ingest latency without and with the queries: pooled over each side's trades, per run, and whether
+    the with-query runs' p99s differ from the others' (two-sided Mann-Whitney U over the per-run p99s;
+    with 4 runs a side the smallest p it can give is 0.029)."""
+    figures: dict[str, Any] = {}
+    for suffix, runs in (("_no_queries", without), ("", with_queries)):
+        pooled = np.concatenate([run.latencies for run in runs if run.latencies is not None])
+        figures |= {
+            f"ingest_p50_ms{suffix}": round(float(np.percentile(pooled, 50)), 1),
+            f"ingest_p99_ms{suffix}": round(float(np.percentile(pooled, 99)), 1),
+            f"ingest_max_ms{suffix}": round(float(pooled.max()), 1),
+            f"ingest_p99_runs_ms{suffix}": [round((run.latency_ms or {})["p99"], 1) for run in runs],
+        }
+    base = figures["ingest_p99_ms_no_queries"]
+    figures["ingest_p99_change_pct"] = round((figures["ingest_p99_ms"] - base) / base * 100, 1)
+    figures["ingest_p99_mannwhitney_p"] = (
+        round(
+            float(
+                mannwhitneyu(
+                    figures["ingest_p99_runs_ms"],
+                    figures["ingest_p99_runs_ms_no_queries"],
+                    alternative="two-sided",
+                ).pvalue
+            ),
+            3,
+        )
+        if len(without) > 1
+        else None
+    )
+    figures["lost"] = sum(run.lost for run in without + with_queries)
+    figures["duplicated"] = sum(run.duplicated for run in without + with_queries)
+    return figures
 
 
 if __name__ == "__main__":
