@@ -242,6 +242,13 @@ def main() -> None:
         help="ingest runs without and with queries, this many of each, in ABBA order (1); 4 or more to say "
         "whether the queries change the ingest's p99 beyond the run-to-run noise",
     )
+    parser.add_argument(
+        "--query-nice",
+        type=int,
+        default=0,
+        help="niceness of the query process (0: the pipeline's CPU priority; docker/ gives the Dagster "
+        "containers a smaller CPU weight than the services)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
         "--load-only", action="store_true", help="load the window, keep it and stop (measure later: --reuse)"
@@ -394,6 +401,7 @@ def main() -> None:
                     window=tuple(window),
                     client_bars=args.client_bars,
                     once=not runs[True],
+                    nice=args.query_nice,
                 )
                 name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
                 run, run_timings = ingest(
@@ -425,6 +433,7 @@ def main() -> None:
         "load_avg_baseline": statistics.median(load_avgs[False]),
         "load_avg_queries": statistics.median(load_avgs[True]),
         "ingest_trades": args.ingest_trades,
+        "query_nice": args.query_nice,
     }
     print(
         f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "

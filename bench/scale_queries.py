@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing as mp
+import os
 import queue
 import sys
 import time
@@ -52,6 +53,8 @@ class QuerySpec:
     """Also compute the day's bars from ticks read into the query process, the way before minute_bars."""
     once: bool
     """Seal the newest day and run retention in this run (the day's one-off work), besides the loop."""
+    nice: int = 0
+    """Niceness added to the query process (0: the pipeline's own CPU priority)."""
 
 
 @dataclass(kw_only=True)
@@ -186,6 +189,8 @@ class Queries:
 
 def _serve(spec: QuerySpec, go: Event, done: Event, results: mp.Queue[QueryTimings]) -> None:
     """The query process: connect, wait for ``go``, query until ``done``, send the timings."""
+    if spec.nice:
+        os.nice(spec.nice)  # as a deployment gives its analytics less CPU weight than the ingest
     queries = Queries(spec)
     try:
         go.wait()
