@@ -246,8 +246,7 @@ def main() -> None:
         "--query-nice",
         type=int,
         default=0,
-        help="niceness of the query process (0: the pipeline's CPU priority; docker/ gives the Dagster "
-        "containers a smaller CPU weight than the services)",
+        help="niceness of the query process (0: the pipeline's CPU priority)",
     )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
