@@ -36,13 +36,13 @@ def read_all(ws: FakeWebSocket) -> tuple[list[bytes], bytes | None]:
     reader = FrameReader(ws)  # type: ignore[arg-type]
     messages: list[bytes] = []
 
-    def on_message(payload: bytes, receive_us: int) -> int:
-        messages.append(payload)
-        return 1
+    def on_messages(payloads: list[bytes], receive_us: int) -> int:
+        messages.extend(payloads)
+        return len(payloads)
 
     while True:
         try:
-            _, _, close = reader.read(on_message, lambda: 0)
+            _, _, close = reader.read(on_messages, lambda: 0)
         except WebSocketConnectionClosedException:
             return messages, None
         if close is not None:
