@@ -52,7 +52,7 @@ def binance_frames(n: int) -> list[bytes]:
             "e": "trade",
             "E": T0_MS + i,
             "s": symbol,
-            "t": 3_000_000_000 + i,
+            "t": 3_000_000_000 + i // len(SYMBOLS),  # consecutive per symbol, as Binance numbers them
             "p": f"{43_000 + (i % 1000) / 100:.8f}",
             "q": f"{(1 + i % 97) / 1000:.8f}",
             "T": T0_MS + i - 1,
