@@ -100,9 +100,7 @@ class FrameReader:
             whole = self._fragments is None
         return pos, close
 
-    def _other_frame(
-        self, buf: bytes, pos: int, append: Callable[[bytes], None]
-    ) -> tuple[int, bytes | None]:
+    def _other_frame(self, buf: bytes, pos: int, append: Callable[[bytes], None]) -> tuple[int, bytes | None]:
         """Handle the frame at ``pos`` (any kind); return where it ends (-1: incomplete) and, for a close
         frame, its payload. Complete data messages go to ``append``."""
         end = len(buf)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import repeat
 from operator import attrgetter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 import orjson
@@ -134,7 +134,7 @@ class BinanceFrameParser(FrameParser):
             except (msgspec.DecodeError, ValueError):
                 continue
             self._kind = attempt
-            return list(map(_EVENT, decoded)) if attempt == 0 else decoded
+            return cast(list[_TradeEvent], list(map(_EVENT, decoded)) if attempt == 0 else decoded)
         return None
 
     def _make_add(self) -> Callable[[bytes | str, int], int]:

@@ -90,7 +90,12 @@ def test_well_formed_reads_are_decoded_together_without_the_per_frame_path() -> 
 
 @pytest.mark.parametrize(
     "odd",
-    [BINANCE_ACK, BINANCE_ERROR, b'{"code":-1121,"msg":"Invalid symbol."}', *(f for f, _ in BINANCE_MALFORMED)],
+    [
+        BINANCE_ACK,
+        BINANCE_ERROR,
+        b'{"code":-1121,"msg":"Invalid symbol."}',
+        *(f for f, _ in BINANCE_MALFORMED),
+    ],
     ids=["ack", "error", "code-error", *(r for _, r in BINANCE_MALFORMED)],
 )
 def test_a_read_with_any_other_frame_gives_what_add_gives(odd: bytes) -> None:
@@ -127,7 +132,7 @@ EDGE_CASES: list[bytes] = [
     orjson.dumps({**orjson.loads(_combined(7))["data"], "stream": "raw with a stream field"}),
     b'{"stream":"btcusdt@trade","data":{"e":"tr\\u0061de","E":1672515782136,"s":"BTC\\u0055SDT","t":7,'
     b'"p":"1.5","q":"2","T":1672515782134,"m":true,"M":true}}',  # escapes
-    b' \n' + _combined(7) + b'\t ',  # whitespace around the document
+    b" \n" + _combined(7) + b"\t ",  # whitespace around the document
     _combined(7) + b"\x00",
     b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1672515782136.0,"s":"BTCUSDT","t":7,'
     b'"p":"1.5","q":"2","T":1672515782134,"m":true,"M":true}}',
