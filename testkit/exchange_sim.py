@@ -33,7 +33,7 @@ class ExchangeSimProcess(ManagedServer):
     def environment(self) -> dict[str, str]:
         env = super().environment()
         # The package must import from the child's working directory (the work dir) too.
-        root = str(Path(__file__).resolve().parents[3])
+        root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 

@@ -40,7 +40,7 @@ from testkit.servers.base import ManagedServer, tail
 from trading_assets.core.settings import Settings
 from trading_assets.services.heartbeat import service_instance
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the checkout this testkit belongs to
 VENUE = "sim"
 SYMBOLS: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT")
 

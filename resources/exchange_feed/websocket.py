@@ -4,8 +4,8 @@ websocket-client opens the connection (TCP, TLS, handshake) and sends (subscript
 close). Frames are read by :class:`FrameReader` straight from the socket in large chunks:
 websocket-client issues two or three ``recv`` calls and builds several objects per frame, which with
 Binance's one trade per frame took most of a core at 50k frames/s; one ``recv`` here serves hundreds of
-frames. One thread reads in a tight loop and hands each data message to the venue's
-:class:`FrameParser` (a few microseconds); everything else runs once per flush (``flush_every_ticks`` or
+frames. One thread reads in a tight loop and hands the data messages of each read, as one list, to the
+venue's :class:`FrameParser` (about a microsecond a frame); everything else runs once per flush (``flush_every_ticks`` or
 ``flush_interval_s``): delivering ticks, client pings, stale detection, the venue's housekeeping and the
 stop check. The socket timeout equals the flush interval, so an idle connection still wakes up for them.
 
@@ -206,7 +206,7 @@ class WebSocketFeed(ExchangeFeed):
         """Read until the connection ends; return why, and whether the venue closed it cleanly."""
         cfg = self.config
         ws.settimeout(cfg.flush_interval_s)
-        read, add = FrameReader(ws).read, parser.add
+        read, add_many = FrameReader(ws).read, parser.add_many
         clock, wall_ns = time.monotonic, time.time_ns
 
         def receive_us() -> int:
@@ -222,7 +222,7 @@ class WebSocketFeed(ExchangeFeed):
         pending = 0
         while True:
             try:
-                messages, ticks, close = read(add, receive_us)
+                messages, ticks, close = read(add_many, receive_us)
             except (TimeoutError, WebSocketTimeoutException):
                 now = clock()
             else:

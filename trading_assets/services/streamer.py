@@ -126,15 +126,16 @@ class Streamer:
         if valid.num_rows == 0:
             return
         self.bus.publish(valid)
+        counts, last_ids = _counts_and_max_ids(valid)
         unacked = _Unacked(
             oldest_receive_us=int(pc.min(valid["receive_time_us"]).as_py()),
             newest_trade_us=int(pc.max(valid["trade_time_us"]).as_py()),
-            last_ids=_max_ids(valid),
+            last_ids=last_ids,
         )
         with self._lock:
             self._unacked.append(unacked)
             self.published += valid.num_rows
-        for (venue, symbol), count in _counts(valid).items():
+        for (venue, symbol), count in counts.items():
             self.metrics.ticks.labels(venue=venue, symbol=symbol).inc(count)
 
     def on_malformed(self, frame: MalformedFrame) -> None:
@@ -284,33 +285,17 @@ class Streamer:
             )
 
 
-def _max_ids(table: pa.Table) -> dict[tuple[str, str], int]:
-    with_ids = table.filter(pc.greater_equal(table["trade_id"], 0))
-    if with_ids.num_rows == 0:
-        return {}
-    grouped = with_ids.group_by(["venue", "symbol"]).aggregate([("trade_id", "max")])
-    return {
-        (v, s): int(i)
-        for v, s, i in zip(
-            grouped["venue"].to_pylist(),
-            grouped["symbol"].to_pylist(),
-            grouped["trade_id_max"].to_pylist(),
-            strict=True,
-        )
-    }
-
-
-def _counts(table: pa.Table) -> dict[tuple[str, str], int]:
-    grouped = table.group_by(["venue", "symbol"]).aggregate([("trade_id", "count")])
-    return {
-        (v, s): int(n)
-        for v, s, n in zip(
-            grouped["venue"].to_pylist(),
-            grouped["symbol"].to_pylist(),
-            grouped["trade_id_count"].to_pylist(),
-            strict=True,
-        )
-    }
+def _counts_and_max_ids(
+    table: pa.Table,
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Ticks per (venue, symbol), and the highest trade id of those that have one (ids >= 0; venues without
+    ids get negative content keys): one grouping of the table for both."""
+    grouped = table.group_by(["venue", "symbol"]).aggregate([("trade_id", "count"), ("trade_id", "max")])
+    keys = list(zip(grouped["venue"].to_pylist(), grouped["symbol"].to_pylist(), strict=True))
+    counts = dict(zip(keys, grouped["trade_id_count"].to_pylist(), strict=True))
+    # A group's highest id is >= 0 exactly when it has an id >= 0, and then it is the highest of those.
+    max_ids = {key: i for key, i in zip(keys, grouped["trade_id_max"].to_pylist(), strict=True) if i >= 0}
+    return counts, max_ids
 
 
 __all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state"]

@@ -11,8 +11,11 @@ Formats (public Binance documentation, see docs/MEASUREMENTS.md):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from itertools import repeat
+from operator import attrgetter
+from typing import Annotated, Any, Literal, cast
 
+import msgspec
 import orjson
 import pyarrow as pa
 
@@ -45,6 +48,33 @@ _BINANCE_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+class _TradeEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A trade event that :meth:`BinanceFrameParser.add` takes as it is: no field it would refuse, none it
+    does not know (msgspec checks the UTF-8 and the syntax only of fields it decodes), values in range."""
+
+    e: Literal["trade"]
+    E: Annotated[int, msgspec.Meta(gt=0, le=MAX_MS)]
+    s: Annotated[str, msgspec.Meta(min_length=1)]
+    t: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)]
+    p: str
+    q: str
+    T: Annotated[int, msgspec.Meta(gt=0, le=MAX_MS)]
+    m: bool
+    M: bool = True
+
+
+class _CombinedTrade(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A trade event wrapped by a combined stream."""
+
+    data: _TradeEvent
+    stream: str = ""
+
+
+_DECODERS = (msgspec.json.Decoder(_CombinedTrade).decode, msgspec.json.Decoder(_TradeEvent).decode)
+_EVENT = attrgetter("data")
+_FIELD = {name: attrgetter(name) for name in ("E", "s", "t", "p", "q", "T", "m")}
+
+
 class BinanceFrameParser(FrameParser):
     """Parses Binance spot ``<symbol>@trade`` events, raw or wrapped by a combined stream."""
 
@@ -58,6 +88,7 @@ class BinanceFrameParser(FrameParser):
         self._tt: list[int] = []
         self._et: list[int] = []
         self._rt: list[int] = []
+        self._kind = 0  # which of _DECODERS decoded the last frames: 0 combined stream, 1 raw
         # The hot path is a closure over bound ``append`` methods: local lookups instead of attribute
         # lookups save about a fifth of the per-frame cost (measured). take() clears the lists in place.
         self.add = self._make_add()  # type: ignore[method-assign,assignment]
@@ -70,6 +101,41 @@ class BinanceFrameParser(FrameParser):
 
     def add(self, frame: bytes | str, receive_time_us: int) -> int:  # replaced per instance
         return self._make_add()(frame, receive_time_us)
+
+    def add_many(self, frames: list[bytes], receive_time_us: int) -> int:
+        """Frames that are all well-formed trade events (the usual case) are decoded and stored in C-level
+        loops, without a Python step per frame; any other frame among them sends them all through
+        :meth:`add`, one by one, so both ways give the same result."""
+        events = self._decode_all(frames)
+        if events is None:
+            return super().add_many(frames, receive_time_us)
+        field = _FIELD
+        try:
+            prices = list(map(float, map(field["p"], events)))
+            quantities = list(map(float, map(field["q"], events)))
+        except ValueError:
+            return super().add_many(frames, receive_time_us)
+        self._s.extend(map(field["s"], events))
+        self._t.extend(map(field["t"], events))
+        self._p.extend(prices)
+        self._q.extend(quantities)
+        self._m.extend(map(field["m"], events))
+        self._tt.extend(map(field["T"], events))
+        self._et.extend(map(field["E"], events))
+        self._rt.extend(repeat(receive_time_us, len(events)))
+        return len(events)
+
+    def _decode_all(self, frames: list[bytes]) -> list[_TradeEvent] | None:
+        """Every frame decoded as a trade event, combined-stream or raw (the kind that worked last is
+        tried first); None when some frame is neither."""
+        for attempt in (self._kind, 1 - self._kind):
+            try:
+                decoded = list(map(_DECODERS[attempt], frames))
+            except (msgspec.DecodeError, ValueError):
+                continue
+            self._kind = attempt
+            return cast(list[_TradeEvent], list(map(_EVENT, decoded)) if attempt == 0 else decoded)
+        return None
 
     def _make_add(self) -> Callable[[bytes | str, int], int]:
         loads, decode_error = orjson.loads, orjson.JSONDecodeError

@@ -36,13 +36,13 @@ def read_all(ws: FakeWebSocket) -> tuple[list[bytes], bytes | None]:
     reader = FrameReader(ws)  # type: ignore[arg-type]
     messages: list[bytes] = []
 
-    def on_message(payload: bytes, receive_us: int) -> int:
-        messages.append(payload)
-        return 1
+    def on_messages(payloads: list[bytes], receive_us: int) -> int:
+        messages.extend(payloads)
+        return len(payloads)
 
     while True:
         try:
-            _, _, close = reader.read(on_message, lambda: 0)
+            _, _, close = reader.read(on_messages, lambda: 0)
         except WebSocketConnectionClosedException:
             return messages, None
         if close is not None:
@@ -86,3 +86,40 @@ def test_protocol_violations_raise() -> None:
     for wire in (masked, stray_continuation):
         with pytest.raises(WebSocketProtocolException):
             read_all(FakeWebSocket([wire]))
+
+
+def test_messages_before_a_protocol_violation_in_the_same_read_are_delivered() -> None:
+    # Arrange: two good frames and a masked one (a protocol violation) in one read
+    masked = ABNF(fin=1, opcode=ABNF.OPCODE_TEXT, mask_value=1, data=b"hi").format()
+    reader = FrameReader(FakeWebSocket([frame(b"one") + frame(b"two") + masked]))  # type: ignore[arg-type]
+    delivered: list[bytes] = []
+
+    def on_messages(payloads: list[bytes], receive_us: int) -> int:
+        delivered.extend(payloads)
+        return len(payloads)
+
+    # Act / Assert: the error is raised, and what came before it was handed over first
+    with pytest.raises(WebSocketProtocolException):
+        reader.read(on_messages, lambda: 0)
+    assert delivered == [b"one", b"two"]
+
+
+def test_one_read_is_handed_over_as_one_list_with_one_receive_time() -> None:
+    # Arrange: short (7-bit length), 16-bit and 64-bit frames and a ping in one read, a partial frame after
+    payloads = [b"a" * 10, b"b" * 200, b"c" * 70_000, b"d" * 125]
+    wire = b"".join(frame(p) for p in payloads[:2]) + frame(b"hi", opcode=ABNF.OPCODE_PING)
+    wire += b"".join(frame(p) for p in payloads[2:]) + frame(b"e" * 300)[:5]
+    ws = FakeWebSocket([wire])
+    reader = FrameReader(ws)  # type: ignore[arg-type]
+    calls: list[tuple[list[bytes], int]] = []
+
+    def on_messages(batch: list[bytes], receive_us: int) -> int:
+        calls.append((batch, receive_us))
+        return 2 * len(batch)
+
+    # Act
+    messages, total, close = reader.read(on_messages, lambda: 42)
+
+    # Assert
+    assert calls == [(payloads, 42)] and (messages, total, close) == (4, 8, None)
+    assert ws.pongs == [b"hi"]

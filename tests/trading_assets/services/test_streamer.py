@@ -258,3 +258,32 @@ def test_an_unreachable_state_store_is_ridden_out_and_gap_fills_are_recorded_lat
     assert [f.first_id for f in store.gap_fills(date_of(DAY))] == [5]
     saved = store.restart_state(_instance("BTCUSDT"))
     assert saved is not None and saved.last_ids == {"sim": {"BTCUSDT": 20}}
+
+
+def test_ticks_without_venue_ids_are_counted_but_give_no_last_id(tmp_path: Path) -> None:
+    # Arrange: BTCUSDT with trade ids, ETHUSDT with negative content keys (a venue without ids), one table
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT", "ETHUSDT")), start_us=DAY).generate(200)
+    is_eth = pc.equal(ticks["symbol"], "ETHUSDT")
+    keyed = ticks.set_column(
+        ticks.schema.get_field_index("trade_id"),
+        "trade_id",
+        pc.if_else(is_eth, pc.negate(ticks["trade_id"]), ticks["trade_id"]),
+    )
+    feed = ScriptedFeed([keyed])
+    store = _state(tmp_path)
+    streamer = Streamer(feeds=[feed], bus=EmbeddedTickBus(), state=store, instance=_instance())
+
+    # Act
+    _run_until_done(streamer, feed)
+
+    # Assert
+    btc_ids = ticks.filter(pc.invert(is_eth))["trade_id"]
+    assert load_state(store, _instance()).last_ids == {"sim": {"BTCUSDT": pc.max(btc_ids).as_py()}}
+    eth = pc.sum(is_eth).as_py()
+    samples = {
+        symbol: streamer.metrics.registry.get_sample_value(
+            "tradegraph_streamer_ticks_total", {"venue": "sim", "symbol": symbol}
+        )
+        for symbol in ("BTCUSDT", "ETHUSDT")
+    }
+    assert samples == {"BTCUSDT": 200 - eth, "ETHUSDT": eth}
