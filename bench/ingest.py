@@ -516,6 +516,13 @@ def main() -> None:
         help="latency runs, each on a fresh exchange, broker and database; p50/p99/max per run and "
         "over all their trades (1)",
     )
+    parser.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=None,
+        help="TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS for the loaders (the bus's default, 500, when not given; "
+        "on Tansu the wait adds to the latency, see resources/bus/kafka_fetch.py)",
+    )
     parser.add_argument("--no-throughput", action="store_true", help="skip the flat-out Kafka run")
     parser.add_argument("--no-embedded", action="store_true", help="skip the `tradegraph run` run")
     parser.add_argument(
@@ -539,6 +546,12 @@ def main() -> None:
                 "batch_seconds": args.batch_seconds,
                 "batch_min_seconds": args.batch_min_seconds,
             }
+            # The services get a fresh environment (testkit.harness.TradegraphProcess): pass the wait.
+            loader_env = (
+                None
+                if args.fetch_max_wait_ms is None
+                else {"TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms)}
+            )
             throughput = (
                 None
                 if args.no_throughput
@@ -549,6 +562,7 @@ def main() -> None:
                     trades=args.trades,
                     rate=args.rate,
                     measure_latency=False,
+                    loader_env=loader_env,
                     **common,
                 )
             )
@@ -569,6 +583,7 @@ def main() -> None:
                     trades=args.latency_trades,
                     rate=args.latency_rate,
                     measure_latency=True,
+                    loader_env=loader_env,
                     **common,
                 )
                 latency_runs.append(latency)
@@ -630,6 +645,7 @@ def main() -> None:
                 "loaders": args.loaders,
                 "loader_batch_seconds": args.batch_seconds,
                 "loader_batch_min_seconds": args.batch_min_seconds,
+                "loader_fetch_max_wait_ms": args.fetch_max_wait_ms,
             }
         )
     )
