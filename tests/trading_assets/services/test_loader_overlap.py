@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from resources.bus.base import TickConsumer
 from resources.bus.embedded import EmbeddedTickBus
 from resources.tick_store.base import StoreUnavailableError, TickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
@@ -34,7 +35,8 @@ def store(tmp_path: Path) -> Iterator[TickStore]:
 
 @pytest.fixture
 def bus() -> Iterator[EmbeddedTickBus]:
-    with EmbeddedTickBus(max_ticks_per_record=10) as opened:
+    opened = EmbeddedTickBus(max_ticks_per_record=10)
+    with opened:
         yield opened
 
 
@@ -46,6 +48,39 @@ def wrap_insert(
     """Make ``store.insert(t)`` call ``around(real_insert, t)``."""
     real = store.insert
     monkeypatch.setattr(store, "insert", lambda ticks: around(real, ticks))
+
+
+def insert_held(
+    monkeypatch: pytest.MonkeyPatch,
+    store: TickStore,
+    then: Callable[[Callable[[pa.Table], int], pa.Table], int],
+) -> tuple[threading.Event, threading.Event]:
+    """Make each insert wait for the returned ``release`` (after setting ``entered``), then call ``then``."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held(insert: Callable[[pa.Table], int], ticks: pa.Table) -> int:
+        entered.set()
+        assert release.wait(10)
+        return then(insert, ticks)
+
+    wrap_insert(monkeypatch, store, held)
+    return entered, release
+
+
+def first_batch(bus: EmbeddedTickBus, store: TickStore, **config: float) -> tuple[TickConsumer, Loader]:
+    """Ticks 0..49 on the bus, and a loader (inserting as soon as it has ticks) of the group on it."""
+    bus.publish(TICKS.slice(0, 50))
+    consumer = bus.consumer(group=GROUP, venues=["sim"])
+    return consumer, Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0, **config))
+
+
+def second_batch_polled_during_the_insert(
+    bus: EmbeddedTickBus, loader: Loader, entered: threading.Event
+) -> bool:
+    """Publish ticks 50..99 once the first insert has started; whether the loader polled them meanwhile."""
+    assert entered.wait(10)
+    bus.publish(TICKS.slice(50, 50))
+    return wait_until(lambda: loader.pending_rows == 100)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
@@ -75,25 +110,14 @@ def test_a_blocked_insert_does_not_stop_the_polls_and_commits_only_its_own_batch
     bus: EmbeddedTickBus, store: TickStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Arrange: the first insert blocks until released
-    entered, release = threading.Event(), threading.Event()
-
-    def blocking(insert: Callable[[pa.Table], int], ticks: pa.Table) -> int:
-        entered.set()
-        assert release.wait(10)
-        return insert(ticks)
-
-    wrap_insert(monkeypatch, store, blocking)
-    bus.publish(TICKS.slice(0, 50))
-    consumer = bus.consumer(group=GROUP, venues=["sim"])
-    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0))
+    entered, release = insert_held(monkeypatch, store, lambda insert, ticks: insert(ticks))
+    consumer, loader = first_batch(bus, store)
     result: list[int] = []
     runner = threading.Thread(target=lambda: result.append(loader.run_once()))
 
     # Act: while the first 50 ticks are being inserted, 50 more arrive
     runner.start()
-    assert entered.wait(10)
-    bus.publish(TICKS.slice(50, 50))
-    polled_meanwhile = wait_until(lambda: loader.pending_rows == 100)
+    polled_meanwhile = second_batch_polled_during_the_insert(bus, loader, entered)
     release.set()
     runner.join(10)
     consumer.close()  # as a crash would, before the second batch is inserted
@@ -115,17 +139,13 @@ def test_an_insert_given_up_at_stop_commits_neither_its_batch_nor_the_next(
         raise StoreUnavailableError("connection refused")
 
     wrap_insert(monkeypatch, store, down)
-    bus.publish(TICKS.slice(0, 50))
-    consumer = bus.consumer(group=GROUP, venues=["sim"])
-    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0, retry_initial_s=0.01))
+    consumer, loader = first_batch(bus, store, retry_initial_s=0.01)
     stop = threading.Event()
     runner = threading.Thread(target=loader.run, args=(stop,))
 
     # Act: a second batch is polled while the first is retried, then the loader is stopped
     runner.start()
-    assert attempts.wait(10)
-    bus.publish(TICKS.slice(50, 50))
-    polled_meanwhile = wait_until(lambda: loader.pending_rows == 100)
+    polled_meanwhile = second_batch_polled_during_the_insert(bus, loader, attempts)
     stop.set()
     runner.join(10)
     consumer.close()
@@ -140,17 +160,11 @@ def test_an_insert_that_raises_commits_nothing_polled_meanwhile(
     bus: EmbeddedTickBus, store: TickStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Arrange: the first insert fails with an error the loader does not retry, after a second batch came
-    entered, release = threading.Event(), threading.Event()
-
     def broken(insert: Callable[[pa.Table], int], ticks: pa.Table) -> int:
-        entered.set()
-        assert release.wait(10)
         raise ValueError("a column the store does not know")
 
-    wrap_insert(monkeypatch, store, broken)
-    bus.publish(TICKS.slice(0, 50))
-    consumer = bus.consumer(group=GROUP, venues=["sim"])
-    loader = Loader(consumer, store, LoaderConfig(max_rows=1_000, max_wait_s=0.0))
+    entered, release = insert_held(monkeypatch, store, broken)
+    consumer, loader = first_batch(bus, store)
     errors: list[BaseException] = []
 
     def run_once() -> None:
@@ -163,9 +177,7 @@ def test_an_insert_that_raises_commits_nothing_polled_meanwhile(
 
     # Act
     runner.start()
-    assert entered.wait(10)
-    bus.publish(TICKS.slice(50, 50))
-    polled_meanwhile = wait_until(lambda: loader.pending_rows == 100)
+    polled_meanwhile = second_batch_polled_during_the_insert(bus, loader, entered)
     release.set()
     runner.join(10)
     consumer.close()
