@@ -9,7 +9,7 @@ Runs, each against a fresh exchange (it holds its clock until the streamers subs
    frame. Sustained ticks/s = growth of the ClickHouse row count between 10% and 90% of the trades
    (``SELECT count()`` every 0.25 s), so start-up and the tail are not counted.
 2. Latency at 5,000 ticks/s (the exchange's clock is wall time at speed 1, so a trade's time is when the
-   exchange printed it): a poller asks ClickHouse every 20 ms for each symbol's highest stored trade id
+   exchange printed it): a poller asks ClickHouse every 20 ms (``--poll-ms``) for each symbol's highest stored trade id
    and row count; a trade counts as queryable at the end of the first poll whose contiguous prefix
    1..max(id) (count == max id) includes it. Latency = that moment - trade time: exchange batching,
    websocket, parsing, the streamer's flush, Kafka, the loader's batch wait, the insert and the poll
@@ -107,8 +107,11 @@ class RunResult:
 class Poller(threading.Thread):
     """Polls ClickHouse in the background: the row count (throughput) or per-symbol frontiers (latency)."""
 
-    def __init__(self, url: str, database: str, *, frontier: bool, since_us: int = 0) -> None:
+    def __init__(
+        self, url: str, database: str, *, frontier: bool, since_us: int = 0, frontier_poll_s: float = POLL_S
+    ) -> None:
         super().__init__(daemon=True)
+        self.frontier_poll_s = frontier_poll_s
         self.client = Client.from_url(url)
         self.database = database
         self.frontier = frontier
@@ -129,7 +132,7 @@ class Poller(threading.Thread):
             else f"SELECT count() FROM {self.database}.ticks {where}"
         )
         params = {"since_us": self.since_us}
-        interval = POLL_S if self.frontier else 0.25
+        interval = self.frontier_poll_s if self.frontier else 0.25
         try:
             while not self.stop.wait(interval):
                 try:
@@ -263,12 +266,14 @@ def kafka_run(
     database: str | None = None,
     since_us: int = 0,
     loader_env: Mapping[str, str] | None = None,
+    frontier_poll_s: float = POLL_S,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
     ``database``: where the loader writes (default ``bench_<name>``, fresh); ``since_us``: only ticks
     traded from then on are polled, measured, sealed and compared (the days before it are left alone);
-    ``loader_env``: more settings for the loaders (e.g. ``TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY``).
+    ``loader_env``: more settings for the loaders (e.g. ``TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY``);
+    ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable.
     """
     run_dir = workdir / name
     database = database or f"bench_{name.replace('-', '_')}"
@@ -344,7 +349,13 @@ def kafka_run(
                 )
         time.sleep(0.5)  # the partition assignment follows the join
         joined_before = sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
-        poller = Poller(clickhouse.url, database, frontier=measure_latency, since_us=since_us)
+        poller = Poller(
+            clickhouse.url,
+            database,
+            frontier=measure_latency,
+            since_us=since_us,
+            frontier_poll_s=frontier_poll_s,
+        )
         counter = (
             poller
             if not measure_latency
@@ -516,6 +527,20 @@ def main() -> None:
         help="latency runs, each on a fresh exchange, broker and database; p50/p99/max per run and "
         "over all their trades (1)",
     )
+    parser.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=None,
+        help="TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS for the loaders (the bus's default, 500, when not given; "
+        "on Tansu the wait adds to the latency, see resources/bus/kafka_fetch.py)",
+    )
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=POLL_S * 1000,
+        help="how often the latency run asks ClickHouse what is queryable; the figures are upper bounds by "
+        "about this much (20)",
+    )
     parser.add_argument("--no-throughput", action="store_true", help="skip the flat-out Kafka run")
     parser.add_argument("--no-embedded", action="store_true", help="skip the `tradegraph run` run")
     parser.add_argument(
@@ -539,6 +564,12 @@ def main() -> None:
                 "batch_seconds": args.batch_seconds,
                 "batch_min_seconds": args.batch_min_seconds,
             }
+            # The services get a fresh environment (testkit.harness.TradegraphProcess): pass the wait.
+            loader_env = (
+                None
+                if args.fetch_max_wait_ms is None
+                else {"TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms)}
+            )
             throughput = (
                 None
                 if args.no_throughput
@@ -549,6 +580,7 @@ def main() -> None:
                     trades=args.trades,
                     rate=args.rate,
                     measure_latency=False,
+                    loader_env=loader_env,
                     **common,
                 )
             )
@@ -569,13 +601,15 @@ def main() -> None:
                     trades=args.latency_trades,
                     rate=args.latency_rate,
                     measure_latency=True,
+                    loader_env=loader_env,
+                    frontier_poll_s=args.poll_ms / 1000,
                     **common,
                 )
                 latency_runs.append(latency)
                 lat = latency.latency_ms or {}
                 print(
                     f"kafka    latency run {run + 1}/{args.runs} at {args.latency_rate:,.0f} ticks/s, exchange time -> "
-                    f"queryable in ClickHouse (poll every {POLL_S * 1000:.0f} ms): p50 {lat['p50']:.0f} ms, p99 "
+                    f"queryable in ClickHouse (poll every {args.poll_ms:.0f} ms): p50 {lat['p50']:.0f} ms, p99 "
                     f"{lat['p99']:.0f} ms, max {lat['max']:.0f} ms (at {lat.get('max_at_s', float('nan')):.1f} s) "
                     f"over {lat['trades']:,} trades ({lat['unmeasured']} unmeasured, "
                     f"{lat.get('over_100ms', 0)} over 100 ms); exchange -> streamer socket read p50 "
@@ -630,6 +664,8 @@ def main() -> None:
                 "loaders": args.loaders,
                 "loader_batch_seconds": args.batch_seconds,
                 "loader_batch_min_seconds": args.batch_min_seconds,
+                "loader_fetch_max_wait_ms": args.fetch_max_wait_ms,
+                "poll_ms": args.poll_ms,
             }
         )
     )

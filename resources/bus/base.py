@@ -10,13 +10,16 @@ Delivery semantics every implementation keeps:
   per-record client cost;
 - at least once: a consumer group gets every record; what a consumer polled but did not ``commit`` is
   delivered again to the next consumer of its group; each group has its own offsets;
+- a consumer commits either everything it polled (``commit()``) or given offsets (``commit(offsets)``,
+  e.g. one batch's :attr:`Delivery.offsets` merged with :func:`merge_offsets`), so a loader can commit
+  what it stored while it already polls the next batch;
 - a record that cannot be decoded goes to the dead-letter topic with the reason; the consumer carries on.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -52,6 +55,28 @@ class DeadLetter:
     """What was wrong with it."""
 
 
+RawRecord = tuple[str, int, int, bytes | None, bytes | None]
+"""One bus record as received: (topic, partition, offset, key, value)."""
+
+Offsets = Mapping[tuple[str, int], int]
+"""Per (topic, partition): the offset of the next record to deliver; the records before it are done."""
+
+
+def next_offsets(records: Iterable[RawRecord]) -> dict[tuple[str, int], int]:
+    """The :data:`Offsets` just past ``records`` (per partition, the highest offset among them plus one)."""
+    offsets: dict[tuple[str, int], int] = {}
+    for topic, partition, offset, _, _ in records:
+        key = (topic, partition)
+        offsets[key] = max(offsets.get(key, 0), offset + 1)
+    return offsets
+
+
+def merge_offsets(into: dict[tuple[str, int], int], offsets: Offsets) -> None:
+    """Add ``offsets`` to ``into``, keeping the further offset of each partition both name."""
+    for key, offset in offsets.items():
+        into[key] = max(into.get(key, offset), offset)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delivery:
     """What one poll returned."""
@@ -62,10 +87,9 @@ class Delivery:
     """Records that were polled, including dead letters."""
     dead_letters: tuple[DeadLetter, ...]
     """Records that could not be decoded; already sent to the dead-letter topic."""
-
-
-RawRecord = tuple[str, int, int, bytes | None, bytes | None]
-"""One bus record as received: (topic, partition, offset, key, value)."""
+    offsets: Offsets
+    """Just past this poll's records, dead letters included (:func:`next_offsets`): committing them says
+    this poll is done; empty when it returned nothing."""
 
 
 class TickConsumer(abc.ABC):
@@ -84,8 +108,10 @@ class TickConsumer(abc.ABC):
         """Wait up to ``timeout_s`` for records and return them undecoded (maybe none)."""
 
     @abc.abstractmethod
-    def commit(self) -> None:
-        """Commit everything polled so far: it will not be delivered to this group again."""
+    def commit(self, offsets: Offsets | None = None) -> None:
+        """Commit everything polled so far (``offsets`` None), or exactly ``offsets`` (only offsets this
+        consumer polled up to, of partitions it reads; nothing when empty): what is committed will not be
+        delivered to this group again, what was polled past it will be, should this consumer go away."""
 
     @abc.abstractmethod
     def lag(self) -> int | None:

@@ -39,9 +39,11 @@ from resources.bus.base import (
     BusError,
     DeadLetter,
     Delivery,
+    Offsets,
     RawRecord,
     TickBus,
     TickConsumer,
+    next_offsets,
     topic_for,
 )
 from resources.bus.codec import (
@@ -271,7 +273,9 @@ class EmbeddedTickBus(TickBus):
 
     def _commit(self, group: str, positions: dict[str, int]) -> None:
         with self._changed:
-            self._committed.setdefault(group, {}).update(positions)
+            committed = self._committed.setdefault(group, {})
+            # Never back: the records before a group's commit may be trimmed already.
+            committed.update({t: max(p, committed.get(t, p)) for t, p in positions.items()})
             for topic in positions:
                 self._trim(topic)
 
@@ -322,17 +326,33 @@ class EmbeddedTickConsumer(TickConsumer):
                 )
             self._bus._dead_letter(dead)
         log.debug("group %s polled %d records in %.3f s", self.group, len(raw), time.monotonic() - started)
-        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead))
+        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead), offsets=next_offsets(raw))
 
     def lag(self) -> int | None:
         """Records past this consumer's position (exact: the embedded bus knows every log's end)."""
         return self._bus._lag(self._positions)
 
-    def commit(self) -> None:
-        """Commit this consumer's positions for its group; records every reading group committed are trimmed."""
+    def commit(self, offsets: Offsets | None = None) -> None:
+        """Commit this consumer's positions, or ``offsets``, for its group; records every reading group
+        committed are trimmed.
+
+        ``offsets`` must name partition 0 of this consumer's topics, at most its positions; one below
+        what the group committed already leaves that commit (its records may be trimmed already).
+        """
         if self._closed:
             raise BusError(f"consumer of group {self.group!r} is closed: nothing to commit")
-        self._bus._commit(self.group, dict(self._positions))
+        if offsets is None:
+            self._bus._commit(self.group, dict(self._positions))
+            return
+        given: dict[str, int] = {}
+        for (topic, partition), offset in offsets.items():
+            if topic not in self._positions or partition != 0 or not 0 <= offset <= self._positions[topic]:
+                raise BusError(
+                    f"group {self.group!r} cannot commit offset {offset} of {topic}[{partition}]: it reads "
+                    f"partition 0 of {sorted(self._positions)} and polled up to {self._positions}"
+                )
+            given[topic] = offset
+        self._bus._commit(self.group, given)
 
     def close(self) -> None:
         """Leave the group; what was polled but not committed goes to the group's next consumer."""

@@ -10,10 +10,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import kafka.errors as kerrors
-from kafka import TopicPartition
+from kafka import OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from resources.bus.base import DEAD_LETTER_TOPIC, BusError, DeadLetter, Delivery, RawRecord, TickConsumer
+from resources.bus.base import (
+    DEAD_LETTER_TOPIC,
+    BusError,
+    DeadLetter,
+    Delivery,
+    Offsets,
+    RawRecord,
+    TickConsumer,
+    next_offsets,
+)
 from resources.bus.codec import dead_letter_from_json, decode_batch
 
 if TYPE_CHECKING:
@@ -70,12 +79,24 @@ class KafkaTickConsumer(TickConsumer):
                     f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
                     f"the poll was rewound: {exc!r}"
                 ) from exc
-        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead))
+        return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead), offsets=next_offsets(raw))
 
-    def commit(self) -> None:
-        """Commit the positions of everything polled (synchronously)."""
+    def commit(self, offsets: Offsets | None = None) -> None:
+        """Commit the positions of everything polled, or ``offsets`` (synchronously).
+
+        Kafka takes ``offsets`` as given, also for a partition a rebalance has since moved to another
+        member: a commit that lands after that member's moves its group back, so records are delivered
+        again (the store drops the repeats), never skipped.
+        """
+        if offsets is not None and not offsets:
+            return
+        given = (
+            None
+            if offsets is None
+            else {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        )
         try:
-            self._consumer.commit(timeout_ms=self._bus.request_timeout_ms)
+            self._consumer.commit(offsets=given, timeout_ms=self._bus.request_timeout_ms)
         except kerrors.KafkaError as exc:
             raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
 

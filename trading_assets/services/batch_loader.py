@@ -1,25 +1,45 @@
 """What the tick loader and the source loader share: a batch held from the bus, written when due, then committed.
 
 A loader polls its consumer, holds what came until the batch is full (``max_rows``) or old enough
-(``max_wait_s``), writes it, and only then commits the offsets. While its store is unavailable it retries
-the write with capped, fully jittered exponential backoff, beating meanwhile so its heartbeat shows it
-alive and failing rather than stale. :class:`BatchLoader` holds that loop; each loader says how it polls,
-writes and counts (:mod:`trading_assets.services.loader`, :mod:`trading_assets.services.source_loader`).
+(``max_wait_s``), writes it, and only then commits the offsets of exactly that batch. The write runs in a
+thread of its own while the loader keeps polling into the next batch (one write at a time; the consumer
+is only ever used by the loader's own thread, which also commits and beats), so the records that arrive
+during a write are already polled when it ends and the next batch can go in at once, instead of waiting
+for the write, the commit and then their own fetch. The next batch fills up to ``max_rows`` meanwhile,
+so at most two batches are held. While its store is unavailable the write is retried with capped, fully
+jittered exponential backoff, and the loader beats meanwhile so its heartbeat shows it alive and failing
+rather than stale. A write that gives up (``stop`` set during an outage) puts its batch back in front of
+the next one, and nothing of either is committed, so the next batch's offsets never commit records
+that were not stored.
+
+:class:`BatchLoader` holds that loop; each loader says how it polls, writes and counts
+(:mod:`trading_assets.services.loader`, :mod:`trading_assets.services.source_loader`).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_future
+from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from prometheus_client import Gauge
 
+from resources.bus.base import BusError, Offsets, merge_offsets
 from resources.service_state.base import Status
+from trading_assets.services import failpoints
 from trading_assets.services.heartbeat import HeartbeatWriter
+
+log = logging.getLogger(__name__)
+
+OVERLAP_POLL_S = 0.005
+"""Longest poll while a write runs: the loader sees the write end (and commits it) at most this late."""
 
 
 class BatchConfig(Protocol):
@@ -45,10 +65,51 @@ class BatchConfig(Protocol):
     def heartbeat_interval_s(self) -> float:
         """How often to write the heartbeat."""
 
+    @property
+    def poll_timeout_s(self) -> float:
+        """How long one poll of the bus may wait."""
+
 
 ConfigT = TypeVar("ConfigT", bound=BatchConfig)
 ItemT = TypeVar("ItemT")
 ErrorT = TypeVar("ErrorT", bound=Exception)
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(slots=True)
+class Batch(Generic[ItemT]):
+    """Items polled together, and the bus offsets just past everything polled with them."""
+
+    items: list[ItemT] = field(default_factory=list)
+    """What was polled (tick tables, source records), oldest first."""
+    rows: int = 0
+    """Rows in ``items``."""
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """Per partition, just past the last record polled into this batch (dead letters included)."""
+    first_at: float | None = None
+    """When the first item arrived (monotonic seconds), None while there is none."""
+
+    def put_before(self, later: Batch[ItemT]) -> None:
+        """Take ``later``'s items and offsets after this batch's own."""
+        self.items.extend(later.items)
+        self.rows += later.rows
+        merge_offsets(self.offsets, later.offsets)
+        self.first_at = later.first_at if self.first_at is None else self.first_at
+
+
+def in_thread(work: Callable[[], ResultT], name: str) -> Future[ResultT]:
+    """Run ``work`` in a new daemon thread; its result (or what it raised) comes back in the future."""
+    future: Future[ResultT] = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever waits for the future, which raises it again
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 def wait_or_stopped(stop: threading.Event | None, seconds: float) -> bool:
@@ -62,22 +123,39 @@ def wait_or_stopped(stop: threading.Event | None, seconds: float) -> bool:
 class BatchLoader(ABC, Generic[ConfigT, ItemT]):
     """Holds polled items (``ItemT``) until the batch is due; :meth:`run` until stopped, or :meth:`drain`."""
 
+    after_write_failpoint: str
+    """The failpoint reached once a batch is written and before its offsets are committed."""
+
     def __init__(self, config: ConfigT, *, heartbeat: HeartbeatWriter | None, heartbeat_gauge: Gauge) -> None:
         self.config = config
         self.heartbeat = heartbeat
         self._heartbeat_gauge = heartbeat_gauge
-        self._pending: list[ItemT] = []
-        self._pending_rows = 0
-        self._first_pending_at: float | None = None
+        self._pending: Batch[ItemT] = Batch()
+        self._writing_rows = 0
+        self._unconfirmed: dict[tuple[str, int], int] = {}
         self._next_beat = 0.0
 
     @abstractmethod
-    def run_once(self, stop: threading.Event | None = None) -> int:
-        """Poll once; write and commit when the batch is due. Return the rows stored."""
+    def _poll(self, timeout_s: float, stop: threading.Event | None) -> None:
+        """Poll once (waiting up to ``timeout_s``) and :meth:`_hold` what came; a :class:`BusError` is
+        counted, logged and waited out (``retry_initial_s``) here."""
 
     @abstractmethod
-    def flush(self, stop: threading.Event | None = None) -> int:
-        """Write what is waiting, then commit; 0 if ``stop`` was set during an outage."""
+    def _write(self, items: list[ItemT], stop: threading.Event | None) -> int | None:
+        """Store ``items`` (in the write thread; retrying with :meth:`_write_while_unavailable`); the rows
+        stored, None if ``stop`` was set during an outage. Must not touch the consumer."""
+
+    @abstractmethod
+    def _written(self, batch: Batch[ItemT], stored: int, seconds: float) -> None:
+        """Count ``batch`` (``stored`` rows, written in ``seconds``), now stored and committed."""
+
+    @abstractmethod
+    def _bus_failed(self, operation: str, exc: BusError) -> None:
+        """Count and log a failed poll or commit."""
+
+    @abstractmethod
+    def _commit_offsets(self, offsets: Offsets) -> None:
+        """Commit ``offsets`` on the consumer (raises :class:`BusError`)."""
 
     @abstractmethod
     def _loaded(self) -> int:
@@ -101,19 +179,50 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
 
     @property
     def pending_rows(self) -> int:
-        """Rows polled and waiting for their write."""
-        return self._pending_rows
+        """Rows polled and not stored yet (waiting, or being written)."""
+        return self._pending.rows + self._writing_rows
+
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Poll once; when the batch is due, write it (polling on meanwhile) and commit it. Return the
+        rows stored."""
+        self._poll(self._poll_timeout(), stop)
+        if self._batch_due():
+            return self._write_pending(stop, overlap=True)
+        if not self._pending.items and self._pending.offsets:
+            # Only dead letters arrived (they are on the dead-letter topic already): done with them.
+            self._commit(self._take_pending().offsets)
+        return 0
+
+    def flush(self, stop: threading.Event | None = None) -> int:
+        """Write what is waiting, then commit; 0 if ``stop`` was set during an outage (nothing committed)."""
+        if not self._pending.items:
+            if self._pending.offsets:
+                self._commit(self._take_pending().offsets)
+            return 0
+        return self._write_pending(stop, overlap=False)
+
+    def _poll_timeout(self) -> float:
+        """``poll_timeout_s``, but no longer than until the waiting batch is due (so ``max_wait_s``
+        bounds the added latency)."""
+        if self._pending.first_at is None:
+            return self.config.poll_timeout_s
+        due_in = self._pending.first_at + self._batch_age_due() - time.monotonic()
+        return max(0.0, min(self.config.poll_timeout_s, due_in))
 
     def _hold(self, item: ItemT, rows: int) -> None:
         """Add ``item`` (of ``rows`` rows) to the waiting batch."""
-        self._pending.append(item)
-        self._pending_rows += rows
-        if self._first_pending_at is None:
-            self._first_pending_at = time.monotonic()
+        self._pending.items.append(item)
+        self._pending.rows += rows
+        if self._pending.first_at is None:
+            self._pending.first_at = time.monotonic()
 
-    def _release(self) -> None:
-        """Forget the waiting batch (it is stored and committed)."""
-        self._pending, self._pending_rows, self._first_pending_at = [], 0, None
+    def _hold_offsets(self, offsets: Offsets) -> None:
+        """Note that the waiting batch reaches up to ``offsets`` on the bus."""
+        merge_offsets(self._pending.offsets, offsets)
+
+    def _take_pending(self) -> Batch[ItemT]:
+        batch, self._pending = self._pending, Batch()
+        return batch
 
     def _batch_age_due(self) -> float:
         """Age of the waiting batch at which it is written."""
@@ -121,11 +230,56 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
 
     def _batch_due(self) -> bool:
         """Whether the waiting batch is full or old enough to be written."""
-        full = self._pending_rows >= self.config.max_rows
-        old = self._first_pending_at is not None and (
-            time.monotonic() - self._first_pending_at >= self._batch_age_due()
-        )
-        return full or old
+        pending = self._pending
+        full = pending.rows >= self.config.max_rows
+        old = pending.first_at is not None and time.monotonic() - pending.first_at >= self._batch_age_due()
+        return bool(pending.items) and (full or old)
+
+    def _write_pending(self, stop: threading.Event | None, *, overlap: bool) -> int:
+        """Write the waiting batch in the write thread, then commit exactly its offsets; return the rows
+        stored, 0 if the write gave up (``stop`` set during an outage: the batch waits again, uncommitted).
+
+        With ``overlap`` the loader polls into the next batch meanwhile (until that one is full too).
+        """
+        batch = self._take_pending()
+        self._writing_rows = batch.rows
+        started = time.monotonic()
+        writing = in_thread(lambda: self._write(batch.items, stop), name=f"{type(self).__name__}-write")
+        try:
+            while not writing.done():
+                stopped = stop is not None and stop.is_set()
+                if overlap and not stopped and self._pending.rows < self.config.max_rows:
+                    self._poll(min(OVERLAP_POLL_S, self.config.poll_timeout_s), stop)
+                else:
+                    wait_for_future([writing], timeout=OVERLAP_POLL_S)
+                # Alive and maybe retrying: the heartbeat says so (with the failures), it does not go stale.
+                self.maybe_beat()
+            stored = writing.result()
+        finally:
+            self._writing_rows = 0
+        if stored is None:
+            batch.put_before(self._pending)
+            self._pending = batch
+            log.warning("stopping during a store outage: %d rows left uncommitted on the bus", batch.rows)
+            return 0
+        # A fault test can kill the loader exactly here: rows stored, offsets not committed.
+        failpoints.hit(self.after_write_failpoint)
+        # Only now are the rows durable, so only now may the offsets move on, and only this batch's.
+        self._commit(batch.offsets)
+        self._written(batch, stored, time.monotonic() - started)
+        return stored
+
+    def _commit(self, offsets: Offsets) -> None:
+        """Commit ``offsets`` and those of earlier commits that failed; a failure is counted, not raised."""
+        merge_offsets(self._unconfirmed, offsets)
+        try:
+            self._commit_offsets(self._unconfirmed)
+        except BusError as exc:
+            # Not retried here: the next commit carries these offsets too. Should the loader die first,
+            # the next one gets those records again and the store drops the second copy.
+            self._bus_failed("commit", exc)
+            return
+        self._unconfirmed = {}
 
     def _write_while_unavailable(
         self,
@@ -136,8 +290,9 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
     ) -> int | None:
         """Call ``write`` until it succeeds and return what it returned; None if ``stop`` was set meanwhile.
 
-        After each ``unavailable`` error: ``failed(error, wait)`` (count and log it), a heartbeat when one
-        is due, and a wait of ``wait`` seconds, drawn up to a delay that doubles up to ``retry_max_s``.
+        After each ``unavailable`` error: ``failed(error, wait)`` (count and log it) and a wait of ``wait``
+        seconds, drawn up to a delay that doubles up to ``retry_max_s``. Runs in the write thread: the
+        loader's own thread beats meanwhile.
         """
         delay = self.config.retry_initial_s
         while True:
@@ -147,8 +302,6 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
                 # Full jitter keeps many loaders from hammering a recovering server in step.
                 wait = random.uniform(0, delay)
                 failed(exc, wait)
-                # Alive and retrying: the heartbeat says so (with the failures), it does not go stale.
-                self.maybe_beat()
                 if wait_or_stopped(stop, wait):
                     return None
                 delay = min(delay * 2, self.config.retry_max_s)

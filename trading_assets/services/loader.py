@@ -1,14 +1,16 @@
 """The loader: drains a consumer group of the tick bus into the tick store, committing only after insert.
 
-Batches are bounded by size (``max_rows``) and by age (``max_wait_s``). Offsets are committed only once
-the rows are durable in the store, so a crash between insert and commit re-delivers the batch and the
-store's dedup by trade key removes the second copy when the day is sealed. While the store is down
-(:class:`StoreUnavailableError`) the loader holds its batch, stops polling (memory stays bounded by one
-batch) and retries with capped exponential backoff; nothing is dropped and nothing is committed.
-While the bus is unreachable (a broker restart) polls and commits fail with :class:`BusError`: the loader
-keeps running and tries again. A commit that failed is harmless: the next successful commit covers
-the same records (it commits everything polled so far), and should the loader die before that, the
-next one gets those records again and the store's dedup drops the second copy.
+Batches are bounded by size (``max_rows``) and by age (``max_wait_s``). A batch is inserted in a thread
+of its own while the loader polls the next one (:mod:`trading_assets.services.batch_loader`); its
+offsets, exactly those of its records, are committed only once the rows are durable in the store, so a
+crash between insert and commit re-delivers the batch and the store's dedup by trade key removes the
+second copy when the day is sealed. While the store is down (:class:`StoreUnavailableError`) the insert
+is retried with capped exponential backoff and the loader polls on only until the next batch is full
+(memory stays bounded by two batches); nothing is dropped and nothing is committed. While the bus is
+unreachable (a broker restart) polls and commits fail with :class:`BusError`: the loader keeps running
+and tries again. A commit that failed is harmless: the next commit carries its offsets too, and should
+the loader die before that, the next one gets those records again and the store's dedup drops the
+second copy.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.bus.base import BusError, TickConsumer
+from resources.bus.base import BusError, Offsets, TickConsumer
 from resources.service_state.base import Status
 from resources.tick_store.base import StoreUnavailableError, TickStore
-from trading_assets.services import failpoints
-from trading_assets.services.batch_loader import BatchLoader, wait_or_stopped
+from trading_assets.services.batch_loader import Batch, BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.metrics import LoaderMetrics
 
@@ -75,6 +76,8 @@ class LoaderStats:
 class Loader(BatchLoader[LoaderConfig, pa.Table]):
     """Moves ticks from one consumer to one store; :meth:`run` until stopped, or :meth:`drain`."""
 
+    after_write_failpoint = "loader.after_insert"
+
     def __init__(
         self,
         consumer: TickConsumer,
@@ -93,33 +96,23 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
         self.stats = LoaderStats()
         self._caught_up = False
 
-    def run_once(self, stop: threading.Event | None = None) -> int:
-        """Poll once; insert and commit when the batch is full or old enough. Return rows inserted."""
-        timeout_s = self.config.poll_timeout_s
-        if self._first_pending_at is not None:
-            # Wait for more only until the waiting batch is due, so max_wait_s bounds the added latency.
-            due_in = self._first_pending_at + self._batch_age_due() - time.monotonic()
-            timeout_s = max(0.0, min(timeout_s, due_in))
+    def _poll(self, timeout_s: float, stop: threading.Event | None) -> None:
         try:
             delivery = self.consumer.poll(timeout_s=timeout_s, max_records=POLL_RECORDS)
         except BusError as exc:
             # The broker is away (e.g. restarting); the waiting batch stays, the next poll tries again.
-            self.stats.bus_failures += 1
-            self.metrics.bus_failures.labels(operation="poll").inc()
-            log.warning("poll failed (%s); holding %d ticks, trying again", exc, self._pending_rows)
+            self._bus_failed("poll", exc)
+            log.warning("poll failed (%s); holding %d ticks, trying again", exc, self.pending_rows)
             wait_or_stopped(stop, self.config.retry_initial_s)
-            return 0
+            return
         self._caught_up = delivery.records < POLL_RECORDS
         if delivery.dead_letters:
             self.stats.dead_letters += len(delivery.dead_letters)
             self.metrics.dead_letters.inc(len(delivery.dead_letters))
         if delivery.ticks.num_rows:
             self._hold(delivery.ticks, delivery.ticks.num_rows)
-            self.metrics.pending_rows.set(self._pending_rows)
-        elif delivery.records and not self._pending:
-            # Only dead letters arrived: they are already in the dead-letter topic.
-            self._commit()
-        return self.flush(stop) if self._batch_due() else 0
+            self.metrics.pending_rows.set(self.pending_rows)
+        self._hold_offsets(delivery.offsets)
 
     def _batch_age_due(self) -> float:
         """Age of the waiting batch at which it is inserted: ``max_wait_s``, or ``min_wait_s`` once the
@@ -128,15 +121,8 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
             return min(self.config.min_wait_s, self.config.max_wait_s)
         return self.config.max_wait_s
 
-    def flush(self, stop: threading.Event | None = None) -> int:
-        """Insert what is waiting (retrying while the store is unavailable), then commit.
-
-        Returns rows inserted; 0 if ``stop`` was set during an outage (nothing committed then).
-        """
-        if not self._pending:
-            return 0
-        batch = pa.concat_tables(self._pending)
-        started = time.monotonic()
+    def _write(self, items: list[pa.Table], stop: threading.Event | None) -> int | None:
+        batch = pa.concat_tables(items)
 
         def insert_failed(exc: StoreUnavailableError, wait: float) -> None:
             self.stats.insert_failures += 1
@@ -145,37 +131,28 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
                 "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
             )
 
-        inserted = self._write_while_unavailable(
+        return self._write_while_unavailable(
             lambda: self.store.insert(batch), StoreUnavailableError, insert_failed, stop
         )
-        if inserted is None:
-            log.warning(
-                "stopping during a store outage: %d ticks left uncommitted on the bus", batch.num_rows
-            )
-            return 0
-        # A fault test can kill the loader exactly here: rows stored, offsets not committed.
-        failpoints.hit("loader.after_insert")
-        # Only now are the rows durable, so only now may the offsets move on.
-        self._commit()
-        self.stats.ticks += inserted
-        self.stats.batches += 1
-        newest = int(pc.max(batch["trade_time_us"]).as_py())
-        self.stats.newest_trade_us = max(self.stats.newest_trade_us or newest, newest)
-        self.metrics.rows.inc(inserted)
-        self.metrics.batches.inc()
-        self.metrics.batch_seconds.observe(time.monotonic() - started)
-        self.metrics.pending_rows.set(0)
-        log.debug("loaded batch of %d ticks", inserted)
-        self._release()
-        return inserted
 
-    def _commit(self) -> None:
-        try:
-            self.consumer.commit()
-        except BusError as exc:
-            # Not retried here: the next commit covers these records too (see the module docstring).
-            self.stats.bus_failures += 1
-            self.metrics.bus_failures.labels(operation="commit").inc()
+    def _written(self, batch: Batch[pa.Table], stored: int, seconds: float) -> None:
+        self.stats.ticks += stored
+        self.stats.batches += 1
+        newest = max(int(pc.max(table["trade_time_us"]).as_py()) for table in batch.items)
+        self.stats.newest_trade_us = max(self.stats.newest_trade_us or newest, newest)
+        self.metrics.rows.inc(stored)
+        self.metrics.batches.inc()
+        self.metrics.batch_seconds.observe(seconds)
+        self.metrics.pending_rows.set(self.pending_rows)
+        log.debug("loaded batch of %d ticks", stored)
+
+    def _commit_offsets(self, offsets: Offsets) -> None:
+        self.consumer.commit(offsets)
+
+    def _bus_failed(self, operation: str, exc: BusError) -> None:
+        self.stats.bus_failures += 1
+        self.metrics.bus_failures.labels(operation=operation).inc()
+        if operation == "commit":
             log.warning("commit failed (%s); the rows are stored, a later commit covers them", exc)
 
     def wait_loaded(self, ticks: int, *, timeout_s: float) -> bool:
@@ -203,12 +180,12 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
         return {
             "insert_failures": float(self.stats.insert_failures),
             "bus_failures": float(self.stats.bus_failures),
-            "pending": float(self._pending_rows),
+            "pending": float(self.pending_rows),
             **({} if self.stats.lag is None else {"lag_records": float(self.stats.lag)}),
         }
 
     def _progress(self) -> object:
-        return self._pending_rows + self.stats.ticks
+        return self.pending_rows + self.stats.ticks
 
     def _stopped(self) -> None:
         log.info("loader stopped: %d ticks in %d batches", self.stats.ticks, self.stats.batches)

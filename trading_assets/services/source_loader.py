@@ -2,8 +2,10 @@
 
 Each flush merges the waiting records into the days they belong to (one row per key: a repeat from an
 at-least-once delivery is dropped, a revised value, whose key includes its publish time, is kept beside
-the older version) and replaces each touched day atomically in the table store; only then are the bus
-offsets committed. A crash before the commit re-delivers the records, which the merge drops as repeats.
+the older version) and replaces each touched day atomically in the table store (in a thread of its own,
+while the next records are polled: :mod:`trading_assets.services.batch_loader`); only then are the bus
+offsets of exactly those records committed. A crash before the commit re-delivers the records, which the
+merge drops as repeats.
 
 The days written lately are cached, so a stream of small batches costs a merge in memory and one write
 per touched day, not a read as well. The cache holds at most ``cached_days`` days; the loader is the
@@ -27,14 +29,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.bus.base import BusError, DeadLetter, RawRecord, TickBus, TickConsumer
+from resources.bus.base import BusError, DeadLetter, Offsets, RawRecord, TickBus, TickConsumer, next_offsets
 from resources.sources.base import SourceSpec
 from resources.sources.codec import SourceRecordDecodeError, decode_records
 from resources.table_store.base import TableStore, TableStoreUnavailableError
 from resources.table_store.spec import TableSchemaError, TableSpec
 from trading_assets.core.time import day_bounds_us
-from trading_assets.services import failpoints
-from trading_assets.services.batch_loader import BatchLoader, wait_or_stopped
+from trading_assets.services.batch_loader import Batch, BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter, now_us
 from trading_assets.services.source_metrics import SourceLoaderMetrics
 from trading_assets.sources.tables import merge_day, source_table, split_by_day
@@ -89,6 +90,8 @@ class _Pending:
 class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
     """Moves source records from one consumer into one table store."""
 
+    after_write_failpoint = "source_loader.after_write"
+
     def __init__(
         self,
         consumer: TickConsumer,
@@ -112,18 +115,16 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
         self.stats = SourceLoaderStats()
         self._days: OrderedDict[tuple[str, dt.date], pa.Table] = OrderedDict()
 
-    def run_once(self, stop: threading.Event | None = None) -> int:
-        """Poll once; write and commit when the batch is full or old enough. Return new rows stored."""
+    def _poll(self, timeout_s: float, stop: threading.Event | None) -> None:
         try:
-            raw = self.consumer.poll_records(timeout_s=self.config.poll_timeout_s, max_records=500)
+            raw = self.consumer.poll_records(timeout_s=timeout_s, max_records=500)
         except BusError as exc:
             self._bus_failed("poll", exc)
             wait_or_stopped(stop, self.config.retry_initial_s)
-            return 0
-        dead = self._take(raw)
-        if dead and not self._pending:
-            self._commit()  # only dead letters arrived, and they are on the dead-letter topic
-        return self.flush(stop) if self._batch_due() else 0
+            return
+        self._take(raw)
+        # Past the dead letters too: they are on the dead-letter topic once _take returned.
+        self._hold_offsets(next_offsets(raw))
 
     def _take(self, raw: Sequence[RawRecord]) -> int:
         """Decode ``raw`` into pending batches; dead-letter the bad ones; return how many were bad."""
@@ -161,36 +162,26 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
             self.metrics.dead_letters.inc(len(letters))
         return len(letters)
 
-    def flush(self, stop: threading.Event | None = None) -> int:
-        """Merge and write what is waiting (retrying while the store is unavailable), then commit.
-
-        Returns the new rows stored; 0 if ``stop`` was set during an outage (nothing committed then).
-        """
-        if not self._pending:
-            return 0
-        new_rows = self._write_while_unavailable(
-            self._write, TableStoreUnavailableError, self._store_failed, stop
+    def _write(self, items: list[_Pending], stop: threading.Event | None) -> int | None:
+        return self._write_while_unavailable(
+            lambda: self._merge_and_write(items), TableStoreUnavailableError, self._store_failed, stop
         )
-        if new_rows is None:
-            return 0
-        failpoints.hit("source_loader.after_write")
-        self._commit()
+
+    def _written(self, batch: Batch[_Pending], stored: int, seconds: float) -> None:
         stored_at = now_us()
-        for item in self._pending:
+        for item in batch.items:
             self.metrics.latency.labels(item.source).observe(max(0, stored_at - item.published_us) / 1e6)
         self.stats.flushes += 1
-        self._release()
-        return new_rows
 
     def _store_failed(self, exc: TableStoreUnavailableError, wait: float) -> None:
         self.stats.store_failures += 1
         self.metrics.store_failures.inc()
-        log.warning("table store unavailable (%s); holding %d records", exc, self._pending_rows)
+        log.warning("table store unavailable (%s); holding %d records", exc, self.pending_rows)
 
-    def _write(self) -> int:
-        """Merge the waiting records into their days and write each touched day; return the new rows."""
+    def _merge_and_write(self, items: list[_Pending]) -> int:
+        """Merge ``items`` into their days and write each touched day; return the new rows."""
         by_source: dict[str, list[pa.Table]] = {}
-        for item in self._pending:
+        for item in items:
             by_source.setdefault(item.source, []).append(item.records)
         new_rows = 0
         for source, tables in by_source.items():
@@ -225,13 +216,8 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
         while len(self._days) > self.config.cached_days:
             self._days.popitem(last=False)
 
-    def _commit(self) -> None:
-        try:
-            self.consumer.commit()
-        except BusError as exc:
-            # The rows are stored; a later commit covers these records, or a restart re-delivers them
-            # and the merge drops them as repeats.
-            self._bus_failed("commit", exc)
+    def _commit_offsets(self, offsets: Offsets) -> None:
+        self.consumer.commit(offsets)
 
     def _bus_failed(self, operation: str, exc: BusError) -> None:
         self.stats.bus_failures += 1
@@ -250,11 +236,11 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
             "dead_letters": float(self.stats.dead_letters),
             "store_failures": float(self.stats.store_failures),
             "bus_failures": float(self.stats.bus_failures),
-            "pending": float(self._pending_rows),
+            "pending": float(self.pending_rows),
         }
 
     def _progress(self) -> object:
-        return (self._pending_rows, self.stats.rows, self.stats.dead_letters)
+        return (self.pending_rows, self.stats.rows, self.stats.dead_letters)
 
     def _stopped(self) -> None:
         log.info("source loader stopped: %d rows, %d repeats dropped", self.stats.rows, self.stats.repeats)

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from resources.bus import DeadLetter, TickConsumer
+from resources.bus.base import merge_offsets
 from trading_assets.core.ticks import TICK_SCHEMA
 
 BASE_TIME_US = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z
@@ -50,6 +51,8 @@ class Drained:
     ticks: pa.Table
     records: int
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """Just past every record the polls returned (their :attr:`Delivery.offsets` merged)."""
 
 
 def drain(consumer: TickConsumer, *, ticks: int, timeout_s: float = 45.0, quiet_s: float = 1.0) -> Drained:
@@ -60,6 +63,7 @@ def drain(consumer: TickConsumer, *, ticks: int, timeout_s: float = 45.0, quiet_
     tables: list[pa.Table] = []
     records, got = 0, 0
     dead: list[DeadLetter] = []
+    offsets: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + timeout_s
     while got < ticks and time.monotonic() < deadline:
         delivery = consumer.poll(timeout_s=0.5)
@@ -67,11 +71,13 @@ def drain(consumer: TickConsumer, *, ticks: int, timeout_s: float = 45.0, quiet_
         records += delivery.records
         got += delivery.ticks.num_rows
         dead.extend(delivery.dead_letters)
+        merge_offsets(offsets, delivery.offsets)
     extra = consumer.poll(timeout_s=quiet_s)
     tables.append(extra.ticks)
     records += extra.records
     dead.extend(extra.dead_letters)
-    return Drained(pa.concat_tables(tables), records, dead)
+    merge_offsets(offsets, extra.offsets)
+    return Drained(pa.concat_tables(tables), records, dead, offsets)
 
 
 @pytest.fixture

@@ -135,6 +135,27 @@ def test_committed_records_are_not_delivered_to_the_group_again(
     assert sort_ticks(again.ticks).equals(sort_ticks(uncommitted))
 
 
+def test_committing_a_polls_offsets_commits_its_records_and_not_those_polled_after(
+    bus: Bus, venue: str, group_name: Callable[[str], str]
+) -> None:
+    stored = make_ticks(venue, SYMBOLS, 3_000, first_id=1)
+    in_flight = make_ticks(venue, SYMBOLS, 2_000, first_id=10_001)
+    group = group_name("loader")
+    publish(bus, stored)
+    with bus.consumer(group=group, venues=[venue]) as first:
+        batch = drain(first, ticks=3_000)
+        publish(bus, in_flight)
+        assert drain(first, ticks=2_000).ticks.num_rows == 2_000
+        first.commit({})  # nothing
+        first.commit(batch.offsets)  # the first batch only, as a loader commits what it stored
+
+    with bus.consumer(group=group, venues=[venue]) as second:
+        again = drain(second, ticks=2_000)
+
+    assert batch.ticks.num_rows == 3_000 and sum(batch.offsets.values()) == batch.records
+    assert sort_ticks(again.ticks).equals(sort_ticks(in_flight))
+
+
 def test_garbage_record_goes_to_dead_letters_and_good_records_still_arrive(
     bus: Bus, venue: str, group_name: Callable[[str], str]
 ) -> None:
@@ -218,6 +239,17 @@ def test_embedded_bus_refuses_a_second_open_consumer_in_a_group(venue: str) -> N
         bus.consumer(group="loader", venues=[venue])
     with bus.consumer(group="loader", venues=[venue]) as consumer:  # free again once closed
         assert consumer.poll(timeout_s=0).records == 0
+
+
+def test_embedded_bus_refuses_to_commit_past_what_the_consumer_polled(venue: str) -> None:
+    bus = EmbeddedTickBus()
+    publish(bus, make_ticks(venue, SYMBOLS, 100))
+    with bus.consumer(group="loader", venues=[venue]) as consumer:
+        polled = consumer.poll(timeout_s=0, max_records=1)
+        with pytest.raises(BusError, match="cannot commit offset 2"):
+            consumer.commit({(topic_for(venue), 0): 2})
+        consumer.commit(polled.offsets)
+        assert polled.offsets == {(topic_for(venue), 0): 1}
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from resources.bus.base import BusError, Delivery, RawRecord, TickConsumer
+from resources.bus.base import BusError, Delivery, Offsets, RawRecord, TickConsumer
 from resources.bus.embedded import EmbeddedTickBus
 from resources.service_state import EmbeddedServiceState, ServiceInstance
 from resources.service_state.embedded import embedded_state_path
@@ -39,6 +39,8 @@ class ScriptedConsumer(TickConsumer):
         self.failing_commits = failing_commits
         self.full_polls = full_polls  # the first this many polls with ticks return all they asked for
         self.commits = 0
+        self.committed: list[dict[tuple[str, int], int]] = []
+        self.polled = 0  # records handed out; record i is offset i of partition ("ticks.sim", 0)
         self.timeouts: list[float] = []
 
     def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
@@ -52,16 +54,20 @@ class ScriptedConsumer(TickConsumer):
         if item.num_rows:
             records = max_records if self.full_polls else 1
             self.full_polls = max(0, self.full_polls - 1)
-        return Delivery(ticks=item, records=records, dead_letters=())
+        self.polled += records
+        offsets = {("ticks.sim", 0): self.polled} if records else {}
+        return Delivery(ticks=item, records=records, dead_letters=(), offsets=offsets)
 
     def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
         raise AssertionError("the loader polls decoded ticks, never raw records")
 
-    def commit(self) -> None:
+    def commit(self, offsets: Offsets | None = None) -> None:
         if self.failing_commits:
             self.failing_commits -= 1
             raise BusError("commit failed for group 'loader': KafkaConnectionError('111 ECONNREFUSED')")
+        assert offsets is not None, "the loader commits the offsets of what it stored, not all it polled"
         self.commits += 1
+        self.committed.append(dict(offsets))
 
     def lag(self) -> int | None:
         return sum(1 for item in self.script if not isinstance(item, Exception))
