@@ -50,6 +50,7 @@ import pyarrow as pa
 from resources.bus.embedded import EmbeddedTickBus
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from trading_assets.core.settings import Settings
+from trading_assets.services import executor as executor_module
 from trading_assets.services import pipeline
 from trading_assets.services.exchange_sim import ExchangeSim, FaultConfig
 from trading_assets.services.loader import Loader
@@ -85,7 +86,12 @@ _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
 
 
 class Parts:
-    """The pipeline's parts, recorded as run_pipeline makes them."""
+    """The pipeline's parts, recorded as run_pipeline makes them, and the executor's checkpoints."""
+
+    checkpoint_mb = 0.0
+    """Largest checkpoint payload (pickle) since the last sample."""
+    checkpoint_s = 0.0
+    """Longest checkpoint store since the last sample."""
 
     sim: ExchangeSim | None = None
     streamer: Streamer | None = None
@@ -101,6 +107,19 @@ def _record(cls: type, slot: str) -> type:
         setattr(Parts, slot, self)
 
     return type(cls.__name__, (cls,), {"__init__": init})
+
+
+def _record_checkpoints() -> None:
+    """Wrap the executor's ``save_checkpoint`` to note each payload's size and time."""
+    save = executor_module.save_checkpoint
+
+    def recorded(store: Any, instance: str, *, time_us: int, code_version: str, payload: bytes) -> None:
+        began = time.perf_counter()
+        save(store, instance, time_us=time_us, code_version=code_version, payload=payload)
+        Parts.checkpoint_mb = max(Parts.checkpoint_mb, len(payload) / MB)
+        Parts.checkpoint_s = max(Parts.checkpoint_s, time.perf_counter() - began)
+
+    executor_module.save_checkpoint = recorded  # type: ignore[assignment]
 
 
 def _status_kb(field: str, path: str = "/proc/self/status") -> int:
@@ -187,6 +206,9 @@ def sample(bus: EmbeddedTickBus, started: float) -> dict[str, Any]:
         row["loader_pending"] = loader.pending_rows
     if executor is not None and executor._executor is not None:
         row["executor_ticks"] = executor._executor.stats.ticks
+        row["checkpoint_mb"] = round(Parts.checkpoint_mb, 1)
+        row["checkpoint_s"] = round(Parts.checkpoint_s, 2)
+        Parts.checkpoint_mb = Parts.checkpoint_s = 0.0
     return row
 
 
@@ -205,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline.Streamer = _record(Streamer, "streamer")  # type: ignore[misc]
     pipeline.Loader = _record(Loader, "loader")  # type: ignore[misc]
     pipeline.ExecutorThread = _record(ExecutorThread, "executor")  # type: ignore[misc]
+    _record_checkpoints()
     faults = (
         FaultConfig()
         if args.no_faults
