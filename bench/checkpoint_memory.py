@@ -50,9 +50,7 @@ def rss_mb() -> float:
 
 def core_with_open_minute(ticks: int) -> ExecutionCore:
     """A core that has seen ``ticks`` trades of the open minute (none closed), pushed 2,000 at a time."""
-    core = ExecutionCore(
-        lateness_us=2_000_000, risk=RiskEngine(RiskLimits()), portfolio=Portfolio(100_000.0)
-    )
+    core = ExecutionCore(lateness_us=2_000_000, risk=RiskEngine(RiskLimits()), portfolio=Portfolio(100_000.0))
     start_us = (int(time.time() * 1e6) // MINUTE_US) * MINUTE_US
     rng = np.random.default_rng(7)
     per_push = 2_000
