@@ -31,6 +31,7 @@ import pyarrow as pa
 from resources.table_store.embedded import EmbeddedTableStore
 from trading_assets.execution.checkpoint import save_checkpoint
 from trading_assets.execution.core import ExecutionCore
+from trading_assets.services.memtrace import rss_mb
 from trading_assets.trading.portfolio import Portfolio
 from trading_assets.trading.risk import RiskEngine
 from trading_assets.trading.risk_state import RiskLimits
@@ -38,14 +39,6 @@ from trading_assets.trading.risk_state import RiskLimits
 MB = 1024 * 1024
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT")
 MINUTE_US = 60_000_000
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def core_with_open_minute(ticks: int) -> ExecutionCore:
