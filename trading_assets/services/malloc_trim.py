@@ -3,7 +3,7 @@
 glibc's malloc keeps memory the program freed inside its arenas (one per thread that allocates, up to
 eight per core) and returns only the free top of each heap by itself. A service that frees large
 short-lived buffers from several threads (decoded polls, the executor's checkpoint, numpy copies)
-therefore holds hundreds of MB it no longer uses: in ``tradegraph run`` at 20,000 ticks/s, 180-390 MB
+therefore holds hundreds of MB it no longer uses: in ``tradegraph run`` at 20,000 ticks/s, 150-390 MB
 (docs/BENCHMARKS.md, "What the swings of `tradegraph run` are"). ``malloc_trim(0)`` hands the free pages
 of every arena back (``madvise``); called every 10 s there it lowered the median RSS by about 300 MB.
 
