@@ -81,11 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # MLflow 3 sends usage telemetry to its project unless told not to. Not from tradegraph's processes,
     # nor from the MLflow UI and Dagster runs they start (MLFLOW_DISABLE_TELEMETRY=false allows it).
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from trading_assets.services import malloc_trim
     from trading_assets.services.memtrace import start_from_env
 
     # Diagnostics of a long run (TRADEGRAPH_MEMTRACE=DIR[,SECONDS]): where the heap grows; off when unset.
+    # Long-running commands hand freed memory back every TRADEGRAPH_MALLOC_TRIM_S (10 s; 0: never).
     try:
         start_from_env(os.environ, args.command)
+        malloc_trim.start_from_env(os.environ, args.command)
     except ValueError as exc:
         print(f"tradegraph: {exc}", file=sys.stderr)
         return 2
