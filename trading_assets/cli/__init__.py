@@ -84,11 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trading_assets.services import malloc_trim
     from trading_assets.services.memtrace import start_from_env
 
-    # Diagnostics of a long run (TRADEGRAPH_MEMTRACE=DIR[,SECONDS]): where the heap grows; off when unset.
     # Long-running commands hand freed memory back every TRADEGRAPH_MALLOC_TRIM_S (10 s; 0: never).
+    malloc_trim.start(args.command, settings.malloc_trim_s)
+    # Diagnostics of a long run (TRADEGRAPH_MEMTRACE=DIR[,SECONDS]): where the heap grows; off when unset.
     try:
         start_from_env(os.environ, args.command)
-        malloc_trim.start_from_env(os.environ, args.command)
     except ValueError as exc:
         print(f"tradegraph: {exc}", file=sys.stderr)
         return 2

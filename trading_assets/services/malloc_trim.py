@@ -7,9 +7,9 @@ therefore holds hundreds of MB it no longer uses: in ``tradegraph run`` at 20,00
 (docs/BENCHMARKS.md, "What the swings of `tradegraph run` are"). ``malloc_trim(0)`` hands the free pages
 of every arena back (``madvise``); called every 10 s there it lowered the median RSS by about 300 MB.
 
-The long-running commands (:data:`LONG_RUNNING`) start :class:`MallocTrimmer` from the command line;
-``TRADEGRAPH_MALLOC_TRIM_S`` sets its period in seconds (10), 0 turns it off. On a C library without
-``malloc_trim`` (musl, macOS) nothing is started.
+The long-running commands (:data:`LONG_RUNNING`) start :class:`MallocTrimmer` from the command line
+(:func:`start`); the setting ``malloc_trim_s`` (``TRADEGRAPH_MALLOC_TRIM_S``) sets its period in seconds
+(10), 0 turns it off. On a C library without ``malloc_trim`` (musl, macOS) nothing is started.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import ctypes
 import ctypes.util
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +65,12 @@ class MallocTrimmer(threading.Thread):
         self._stopping.set()
 
 
-def start_from_env(environ: Mapping[str, str], command: str) -> MallocTrimmer | None:
-    """Start trimming for a :data:`LONG_RUNNING` ``command`` (period ``TRADEGRAPH_MALLOC_TRIM_S``, 10 s;
-    0: off); None when off, for other commands, or without glibc. Raises ValueError on a bad value."""
-    if command not in LONG_RUNNING:
+def start(command: str, every_s: float) -> MallocTrimmer | None:
+    """Start trimming every ``every_s`` seconds for a :data:`LONG_RUNNING` ``command``; None when
+    ``every_s`` is 0, for other commands, or without glibc."""
+    if command not in LONG_RUNNING or every_s <= 0:
         return None
-    value = environ.get("TRADEGRAPH_MALLOC_TRIM_S", "")
-    try:
-        every_s = float(value) if value else DEFAULT_EVERY_S
-    except ValueError:
-        every_s = -1.0
-    if not every_s >= 0:
-        raise ValueError(f"TRADEGRAPH_MALLOC_TRIM_S must be seconds (0: off), got {value!r}")
-    trim = glibc_trim() if every_s > 0 else None
+    trim = glibc_trim()
     if trim is None:
         return None
     trimmer = MallocTrimmer(trim, every_s)

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from trading_assets.services.malloc_trim import MallocTrimmer, glibc_trim, start_from_env
+from trading_assets.core.settings import Settings, SettingsError
+from trading_assets.services.malloc_trim import MallocTrimmer, glibc_trim, start
 
 # A child process, so the parent's heap does not blur the figures: it fills the heap with blocks below
 # glibc's mmap threshold, frees all but the last (which pins the heap's top, so free() cannot shrink it),
@@ -58,17 +59,23 @@ def test_the_trimmer_trims_every_period_until_stopped() -> None:
 
 
 def test_only_long_running_commands_trim_and_zero_turns_it_off() -> None:
-    assert start_from_env({}, "bars") is None
-    assert start_from_env({"TRADEGRAPH_MALLOC_TRIM_S": "0"}, "run") is None
-    trimmer = start_from_env({"TRADEGRAPH_MALLOC_TRIM_S": "5"}, "load")
+    assert start("bars", 10.0) is None
+    assert start("run", 0.0) is None
+    trimmer = start("load", 5.0)
     try:
+        # None only on a C library without malloc_trim
         assert trimmer is None or (trimmer.every_s == 5 and trimmer.is_alive())
     finally:
         if trimmer is not None:
             trimmer.stop()
 
 
+def test_the_period_is_a_setting_with_ten_seconds_by_default() -> None:
+    assert Settings.from_env({}).malloc_trim_s == 10.0
+    assert Settings.from_env({"TRADEGRAPH_MALLOC_TRIM_S": "2.5"}).malloc_trim_s == 2.5
+
+
 @pytest.mark.parametrize("value", ["-1", "soon", "nan"])
-def test_a_bad_period_is_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="TRADEGRAPH_MALLOC_TRIM_S"):
-        start_from_env({"TRADEGRAPH_MALLOC_TRIM_S": value}, "run")
+def test_a_bad_period_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError, match="TRADEGRAPH_MALLOC_TRIM_S"):
+        Settings.from_env({"TRADEGRAPH_MALLOC_TRIM_S": value})
