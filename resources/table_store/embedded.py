@@ -119,13 +119,17 @@ class EmbeddedTableStore(TableStore):
             temp = directory / f".part-{uuid.uuid4().hex}.tmp"
             try:
                 plain = _large_value_columns(rows)
+                # Statistics and dictionary for every column but the large-valued ones (all when none is).
+                described: list[str] | bool = (
+                    [n for n in rows.column_names if n not in plain] if plain else True
+                )
                 pq.write_table(
                     rows,
                     temp,
                     compression=self.compression,
                     row_group_size=self.row_group_rows,
-                    write_statistics=[n for n in rows.column_names if n not in plain] if plain else True,
-                    use_dictionary=[n for n in rows.column_names if n not in plain] if plain else True,
+                    write_statistics=described,
+                    use_dictionary=described,
                 )
                 _fsync(temp)
                 os.replace(temp, directory / _FILE_NAME)

@@ -126,8 +126,8 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
         # Past the dead letters too: they are on the dead-letter topic once _take returned.
         self._hold_offsets(next_offsets(raw))
 
-    def _take(self, raw: Sequence[RawRecord]) -> int:
-        """Decode ``raw`` into pending batches; dead-letter the bad ones; return how many were bad."""
+    def _take(self, raw: Sequence[RawRecord]) -> None:
+        """Decode ``raw`` into pending batches; dead-letter the bad ones."""
         letters: list[DeadLetter] = []
         for topic, partition, offset, key, value in raw:
             reason = None
@@ -160,7 +160,6 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
             self.bus.flush()
             self.stats.dead_letters += len(letters)
             self.metrics.dead_letters.inc(len(letters))
-        return len(letters)
 
     def _write(self, items: list[_Pending], stop: threading.Event | None) -> int | None:
         return self._write_while_unavailable(
