@@ -41,10 +41,17 @@ from bench.tick_tables import VENUE, make_tables
 from resources.bus import topic_for
 from resources.bus.codec import decode_batch, encode_table
 from resources.bus.kafka import KafkaTickBus
+from resources.bus.kafka_consumer import records_may_wait, set_fetch_wait
+from resources.bus.kafka_fetch import AdaptiveFetchWait, KafkaFetchConfig
 from testkit.servers import KafkaBroker, install_cleanup_handlers
 
 # name -> kafka-python consumer settings (besides bootstrap); "ours" is what the bus configures.
+ADAPT_UP_TO = "adapt_up_to_ms"  # not a kafka-python option: adapt the wait as the bus's consumers do
+
 SETTINGS: dict[str, dict[str, Any]] = {
+    "min1-wait10": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 10},
+    # The bus's default: 10 ms while the broker finds records, doubling up to 500 ms when it does not.
+    "adaptive10-500": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 10, ADAPT_UP_TO: 500},
     "min1-wait50": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 50},
     "min1-wait500": {"fetch_min_bytes": 1, "fetch_max_wait_ms": 500},
     "min1M-wait50": {"fetch_min_bytes": 1_000_000, "fetch_max_wait_ms": 50},
@@ -104,10 +111,40 @@ def publish(
     return records
 
 
+class Consumer:
+    """A group-less kafka-python consumer with ``config``; with ``adapt_up_to_ms`` its fetch wait adapts
+    after each poll the way the bus's group members' does (resources/bus/kafka_fetch.py)."""
+
+    def __init__(self, bootstrap: str, config: dict[str, Any]) -> None:
+        options = {k: v for k, v in config.items() if k != ADAPT_UP_TO}
+        self.kafka = KafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options
+        )
+        self.wait = (
+            AdaptiveFetchWait(
+                KafkaFetchConfig(
+                    fetch_min_wait_ms=options["fetch_max_wait_ms"], fetch_max_wait_ms=config[ADAPT_UP_TO]
+                )
+            )
+            if ADAPT_UP_TO in config
+            else None
+        )
+
+    def poll(self, timeout_ms: int, max_records: int = 500) -> dict[TopicPartition, list[Any]]:
+        batch = self.kafka.poll(timeout_ms=timeout_ms, max_records=max_records)
+        if self.wait is not None:
+            records = sum(len(rs) for rs in batch.values())
+            full = records >= max_records
+            behind = not full and records_may_wait(self.kafka)
+            set_fetch_wait(self.kafka, self.wait.after_poll(records=records, full=full, behind=behind))
+        return batch
+
+
 def read(bootstrap: str, name: str, config: dict[str, Any], total: int, read_s: float) -> dict[str, float]:
     """Read the topic from the start with ``config`` for at most ``read_s``; rates from the first data."""
     topic = topic_for(VENUE)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **config)
+    adapting = Consumer(bootstrap, config)
+    consumer = adapting.kafka
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
         consumer.assign(partitions)
@@ -116,7 +153,7 @@ def read(bootstrap: str, name: str, config: dict[str, Any], total: int, read_s: 
         first: float | None = None
         deadline = time.perf_counter() + read_s
         while ticks < total and time.perf_counter() < deadline:
-            batch = consumer.poll(timeout_ms=1000, max_records=config.get("max_poll_records", 500))
+            batch = adapting.poll(timeout_ms=1000, max_records=config.get("max_poll_records", 500))
             polls += 1
             raw = [(r.topic, r.partition, r.offset, r.key, r.value) for rs in batch.values() for r in rs]
             if raw and first is None:
@@ -147,12 +184,13 @@ def latency(bootstrap: str, name: str, config: dict[str, Any], samples: int) -> 
     topic = topic_for(VENUE)
     rng = random.Random(1)
     waits: list[float] = []
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **config)
+    adapting = Consumer(bootstrap, config)
+    consumer = adapting.kafka
     try:
         with KafkaTickBus(bootstrap) as bus:
             consumer.assign([TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))])
             consumer.seek_to_end()
-            consumer.poll(timeout_ms=200)
+            adapting.poll(timeout_ms=200)
             for table in make_tables(samples * 50, 50, 1)[:samples]:
                 time.sleep(rng.uniform(0.05, 0.3))
                 started = time.perf_counter()
@@ -160,7 +198,7 @@ def latency(bootstrap: str, name: str, config: dict[str, Any], samples: int) -> 
                 bus.flush(timeout_s=10)
                 got = 0
                 while got < table.num_rows and time.perf_counter() - started < 10:
-                    batch = consumer.poll(timeout_ms=100)
+                    batch = adapting.poll(timeout_ms=100)
                     got += sum(len(records) for records in batch.values()) * 50
                 waits.append((time.perf_counter() - started) * 1000)
     finally:

@@ -123,30 +123,56 @@ class Poller(threading.Thread):
         self.frontiers: list[
             tuple[int, dict[str, tuple[int, int]]]
         ] = []  # (wall us at answer, symbol -> (max id, rows))
+        # Each symbol's highest id whose prefix 1..id was stored at the last poll.
+        self._complete: dict[str, int] = {}
 
     def run(self) -> None:
-        where = "WHERE trade_time_us >= %(since_us)s"
-        query = (
-            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks {where} GROUP BY symbol"
-            if self.frontier
-            else f"SELECT count() FROM {self.database}.ticks {where}"
-        )
-        params = {"since_us": self.since_us}
         interval = self.frontier_poll_s if self.frontier else 0.25
         try:
             while not self.stop.wait(interval):
                 try:
-                    rows = self.client.execute(query, params)
+                    if self.frontier:
+                        self.frontiers.append(self._poll_frontier())
+                    else:
+                        rows = self.client.execute(
+                            f"SELECT count() FROM {self.database}.ticks WHERE trade_time_us >= %(since_us)s",
+                            {"since_us": self.since_us},
+                        )
+                        self.counts.append((time.monotonic(), int(rows[0][0])))
                 except ch_errors.ServerException:
                     continue  # the loader has not created the table yet
-                if self.frontier:
-                    self.frontiers.append(
-                        (time.time_ns() // 1_000, {s: (int(m), int(n)) for s, m, n in rows})
-                    )
-                else:
-                    self.counts.append((time.monotonic(), int(rows[0][0])))
         finally:
             self.client.disconnect()
+
+    def _poll_frontier(self) -> tuple[int, dict[str, tuple[int, int]]]:
+        """One frontier sample: (wall us at the answer, symbol -> (max id, rows up to it)).
+
+        Reads only the ids above the lowest complete prefix seen so far (the table's key ends in
+        ``trade_id``), so a poll costs about what arrived since, not the whole run: the former full scan
+        cost ClickHouse about 5 ms of CPU per poll at 60,000 rows, growing with the run, and at a 5 ms
+        interval took most of a core from the pipeline it measured. A symbol's rows above that floor
+        plus the floor (each symbol's ids 1..floor are stored) equal its max id when its prefix is
+        complete, exactly what ``count() == max(id)`` said before.
+        """
+        floor = min(self._complete.values(), default=0)
+        rows = self.client.execute(
+            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks "
+            "WHERE trade_time_us >= %(since_us)s AND trade_id > %(floor)s GROUP BY symbol",
+            {"since_us": self.since_us, "floor": floor},
+        )
+        at_us = time.time_ns() // 1_000
+        # A symbol without new rows is as complete as it was.
+        sample = {s: (top, top) for s, top in self._complete.items() if top > 0}
+        for symbol, top, count in rows:
+            if symbol not in self._complete:
+                self._complete[symbol] = 0  # the next poll counts it from id 1 (the floor drops to 0)
+                if floor > 0:
+                    continue  # its ids at or below the floor were not counted
+            stored = floor + int(count)
+            sample[symbol] = (int(top), stored)
+            if stored == int(top):
+                self._complete[symbol] = int(top)
+        return at_us, sample
 
     def rows(self) -> int:
         """The last row count seen."""

@@ -35,6 +35,7 @@ class TickBusConfig:
             kafka_bootstrap=settings.kafka_bootstrap,
             kafka_fetch=KafkaFetchConfig(
                 fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                fetch_min_wait_ms=settings.kafka_fetch_min_wait_ms,
                 fetch_min_bytes=settings.kafka_fetch_min_bytes,
                 max_partition_fetch_bytes=settings.kafka_fetch_max_partition_bytes,
             ),

@@ -260,8 +260,11 @@ class KafkaTickBus(TickBus):
         (:func:`~resources.bus.kafka_consumer.read_dead_letters`)."""
         return read_dead_letters(self, timeout_s=timeout_s)
 
-    def new_kafka_consumer(self, *, group: str | None, topics: Sequence[str] = ()) -> KafkaConsumer:
-        """A kafka-python consumer configured like the bus's own (manual commits, earliest offsets)."""
+    def new_kafka_consumer(
+        self, *, group: str | None, topics: Sequence[str] = (), adaptive_wait: bool = False
+    ) -> KafkaConsumer:
+        """A kafka-python consumer configured like the bus's own (manual commits, earliest offsets);
+        ``adaptive_wait``: its fetch wait starts short, for a caller that adapts it (kafka_fetch.py)."""
         return self._connect(
             f"consumer (group {group!r}, topics {list(topics)})",
             lambda: KafkaConsumer(
@@ -277,7 +280,7 @@ class KafkaTickBus(TickBus):
                 bootstrap_timeout_ms=self.request_timeout_ms,
                 # On Tansu the wait is also the broker's time budget to find the records: too short and
                 # a consumer far from a partition's oldest batch gets nothing (kafka_fetch.py says more).
-                **self.fetch.consumer_kwargs(),
+                **self.fetch.consumer_kwargs(adaptive=adaptive_wait),
                 allow_auto_create_topics=False,
             ),
         )

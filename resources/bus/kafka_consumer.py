@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import kafka.errors as kerrors
-from kafka import OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from resources.bus.base import (
@@ -24,6 +24,7 @@ from resources.bus.base import (
     next_offsets,
 )
 from resources.bus.codec import dead_letter_from_json, decode_batch
+from resources.bus.kafka_fetch import AdaptiveFetchWait
 
 if TYPE_CHECKING:
     from resources.bus.kafka import KafkaTickBus
@@ -38,16 +39,52 @@ class KafkaTickConsumer(TickConsumer):
         self._bus = bus
         self.group = group
         self.topics = list(topics)
-        self._consumer = bus.new_kafka_consumer(group=group, topics=topics)
+        adaptive = bus.fetch.adaptive
+        self._consumer = bus.new_kafka_consumer(group=group, topics=topics, adaptive_wait=adaptive)
+        self._wait = AdaptiveFetchWait(bus.fetch) if adaptive else None
+        self._wait_ms = bus.fetch.fetch_min_wait_ms if adaptive else bus.fetch.fetch_max_wait_ms
+        # kafka-python reads the wait from its fetcher's config whenever it builds a fetch and has no
+        # public setter; check once that the place is there, so a kafka-python that moved it fails here.
+        if self._wait is not None and _fetcher_config(self._consumer) is None:
+            self._consumer.close(autocommit=False)
+            raise BusError(
+                "this kafka-python keeps its fetch wait elsewhere, so the wait cannot adapt: set "
+                "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS to TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS (a fixed wait) "
+                "or install the kafka-python version pyproject.toml names"
+            )
 
     def _context(self) -> str:
         return f"group {self.group!r} on topics {self.topics} at {self._bus.bootstrap!r}"
 
     def _poll(self, *, timeout_s: float, max_records: int) -> dict[TopicPartition, list[ConsumerRecord]]:
         try:
-            return self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
+            batch = self._consumer.poll(timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records)
         except kerrors.KafkaError as exc:
             raise BusError(f"poll failed for {self._context()}: {exc!r}") from exc
+        if self._wait is not None:
+            self._adapt_wait(sum(len(records) for records in batch.values()), max_records)
+        return batch
+
+    def _adapt_wait(self, records: int, max_records: int) -> None:
+        """Set the next fetches' wait from this poll (:class:`AdaptiveFetchWait`)."""
+        assert self._wait is not None
+        full = records >= max_records
+        try:
+            behind = not full and records_may_wait(self._consumer)
+        except (kerrors.KafkaError, AssertionError) as exc:
+            # A rebalance may take partitions away between assignment() and position().
+            log.debug("cannot tell whether records wait for %s: %r", self._context(), exc)
+            behind = False
+        wait = self._wait.after_poll(records=records, full=full, behind=behind)
+        if wait != self._wait_ms:
+            log.debug("fetch wait %d -> %d ms for %s", self._wait_ms, wait, self._context())
+            set_fetch_wait(self._consumer, wait)
+            self._wait_ms = wait
+
+    @property
+    def fetch_wait_ms(self) -> int:
+        """The wait this member's next fetches ask the broker for."""
+        return self._wait_ms
 
     def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
         """Poll up to ``max_records`` records, undecoded."""
@@ -159,6 +196,31 @@ def read_dead_letters(bus: KafkaTickBus, *, timeout_s: float = 5.0) -> list[Dead
     finally:
         consumer.close(autocommit=False)
     return [letter for _, _, letter in sorted(letters, key=lambda item: item[:2])]
+
+
+def _fetcher_config(consumer: KafkaConsumer) -> dict[str, object] | None:
+    """kafka-python's fetcher settings, which it reads whenever it builds a fetch (no public setter)."""
+    config = getattr(getattr(consumer, "_fetcher", None), "config", None)
+    return config if isinstance(config, dict) and "fetch_max_wait_ms" in config else None
+
+
+def records_may_wait(consumer: KafkaConsumer) -> bool:
+    """Whether records wait beyond ``consumer``'s position in one of its partitions, from the high
+    watermarks of its last fetches (no request; Tansu's matched the true end in fetch responses)."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        position = consumer.position(tp, timeout_ms=0)
+        if high is not None and position is not None and position < high:
+            return True
+    return False
+
+
+def set_fetch_wait(consumer: KafkaConsumer, wait_ms: int) -> None:
+    """Make ``consumer``'s next fetches ask the broker to wait at most ``wait_ms``."""
+    config = _fetcher_config(consumer)
+    if config is None:
+        raise BusError("this kafka-python keeps its fetch wait elsewhere; the wait cannot be changed")
+    config["fetch_max_wait_ms"] = wait_ms
 
 
 def _raw(batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[RawRecord]:

@@ -1,28 +1,35 @@
-"""How the Kafka bus's consumers fetch: typed, so the settings, the factory and the bus agree on it.
+"""How the Kafka bus's consumers fetch: typed, so the settings, the factory and the bus agree on it; and
+the wait each consumer asks the broker for, adapted to what its polls return (:class:`AdaptiveFetchWait`).
 
-Why ``fetch_max_wait_ms`` defaults to 500 ms (Kafka's own default) and not lower: Tansu on memory (and
-S3) storage lists every stored record batch of a partition, oldest first, on each fetch that has data
-to return, and stops listing when the fetch's wait runs out. A fetch whose position lies beyond what
-it listed in time returns nothing. The streamer stores about 20 batches a second per partition (one
-per flush), so after about an hour at 5,000 ticks/s a partition holds some 70,000 batches; measured
-with ``bench/bus_catchup.py`` on 60,000 one-record batches in one partition (load average 7-15): a 50
-ms wait read 53 ticks/s from a backlog, 14 of 60,000 records in 5 s, and even a consumer at the head
-waited 0.8-6.4 s for new records; 200 ms read 140,000 ticks/s, 500 ms 108,000 ticks/s. The soak of
-2026-11-30 fell behind for this reason, with a 50 ms wait, and never caught up. Tansu listed about 1,000
-batches a millisecond on a quiet machine (100,000 in ~120 ms), so 500 ms lasts to roughly 400,000
-batches a partition (about 5 hours of the streamer), less under load: raise it for longer runs on Tansu.
+The fetch wait (``fetch.max.wait.ms``) is how long the broker may hold a fetch that found nothing. Apache
+Kafka answers a held fetch as soon as a record arrives, so there the wait costs nothing while ticks flow.
+Tansu (the broker the tests and benchmarks run) does not: a fetch that found nothing looks again after
+half the time left, then half of what is left, and so on (``tansu-storage/src/service/fetch.rs``, the
+``sleep(remaining / 2)`` of the commit the bundled ``tansu 0.6.0`` was built from, 2026-06), so a record
+published just after a 500 ms fetch started waits about 250 ms. Tansu also passes the time left to its
+storage, and on memory (and S3) storage a fetch lists every stored record batch of the partition, oldest
+first, until that time runs out: once a partition holds tens of thousands of batches (the streamer stores
+about 20 a second), a short wait finds nothing even at the head. Measured with ``bench/bus_catchup.py`` on
+60,000 one-record batches in one partition: a fixed 50 ms wait read 53 ticks/s from the backlog, 200 ms
+140,000 ticks/s, 500 ms 108,000 ticks/s (docs/BENCHMARKS.md, "Why the loader fell behind on Tansu").
 
-What it costs: on Kafka nothing while records arrive (with ``fetch_min_bytes=1`` a fetch returns as soon
-as there is a record; the wait only bounds how long the broker holds a fetch on a quiet topic). On Tansu,
-publish-to-poll latency at the head was p50 7 ms / 7 ms / 11 ms with 50 / 500 / 1000 ms on a small
-topic, and on the 60,000-batch partition p50 72 ms (200 ms wait) and 103 ms (500 ms): the listing itself.
+So no fixed wait serves both: a short one keeps the latency low on a young partition and stalls an old
+one; a long one never stalls (to about 400,000 batches a partition at 500 ms) and costs up to half of
+itself of latency. :class:`AdaptiveFetchWait` asks for ``fetch_min_wait_ms`` while records flow, doubles
+the wait (up to ``fetch_max_wait_ms``) after a poll returned fewer records than it asked for while more
+were waiting beyond the consumer's position (the broker ran out of time before it reached them), and lets
+a wait that had to grow shrink again slowly. Whether records wait comes from the high watermarks of the
+last fetches (:func:`~resources.bus.kafka_consumer.records_may_wait`). A quiet topic keeps the short wait:
+on Tansu a fetch at the head lists nothing, and on Kafka a consumer with nothing to read sends a fetch every
+``fetch_min_wait_ms``, which is light. ``fetch_min_wait_ms`` equal to ``fetch_max_wait_ms`` turns the
+adaptation off.
 ``fetch_min_bytes`` above 1 makes every broker hold a fetch on a quiet topic for the whole wait, so it
 stays 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,8 +37,11 @@ class KafkaFetchConfig:
     """Fetch settings of every consumer the Kafka bus opens (kafka-python's names)."""
 
     fetch_max_wait_ms: int = 500
-    """Longest time the broker may hold a fetch to gather ``fetch_min_bytes``; on Tansu also its time
-    budget to find the records (see the module docstring before lowering it)."""
+    """Longest time the broker may hold a fetch to gather ``fetch_min_bytes`` (the wait on a quiet topic
+    and the most an adapted wait grows to); on Tansu also its time budget to find the records."""
+    fetch_min_wait_ms: int = 10
+    """The wait asked for while records flow; it grows when the broker needs longer to find them (see
+    the module docstring). Equal to ``fetch_max_wait_ms``: a fixed wait."""
     fetch_min_bytes: int = 1
     """Bytes a fetch waits for before the broker answers; above 1 adds up to ``fetch_max_wait_ms`` of
     latency on a quiet topic."""
@@ -41,6 +51,11 @@ class KafkaFetchConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.fetch_max_wait_ms <= 60_000:
             raise ValueError(f"fetch_max_wait_ms={self.fetch_max_wait_ms} must be between 1 and 60000")
+        if not 1 <= self.fetch_min_wait_ms <= self.fetch_max_wait_ms:
+            raise ValueError(
+                f"fetch_min_wait_ms={self.fetch_min_wait_ms} must be between 1 and fetch_max_wait_ms="
+                f"{self.fetch_max_wait_ms}"
+            )
         if self.fetch_min_bytes < 1:
             raise ValueError(f"fetch_min_bytes={self.fetch_min_bytes} must be at least 1")
         if self.max_partition_fetch_bytes < 1024:
@@ -48,10 +63,48 @@ class KafkaFetchConfig:
                 f"max_partition_fetch_bytes={self.max_partition_fetch_bytes} must be at least 1024"
             )
 
-    def consumer_kwargs(self) -> dict[str, int]:
-        """The kafka-python ``KafkaConsumer`` keyword arguments."""
+    @property
+    def adaptive(self) -> bool:
+        """Whether a consumer adapts its wait (:class:`AdaptiveFetchWait`) between the two bounds."""
+        return self.fetch_min_wait_ms < self.fetch_max_wait_ms
+
+    def consumer_kwargs(self, *, adaptive: bool = False) -> dict[str, int]:
+        """The kafka-python ``KafkaConsumer`` keyword arguments; an ``adaptive`` consumer's wait starts at
+        ``fetch_min_wait_ms``, any other's is ``fetch_max_wait_ms``."""
         return {
-            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+            "fetch_max_wait_ms": self.fetch_min_wait_ms if adaptive else self.fetch_max_wait_ms,
             "fetch_min_bytes": self.fetch_min_bytes,
             "max_partition_fetch_bytes": self.max_partition_fetch_bytes,
         }
+
+
+# A wait that had to grow shrinks by this factor per poll that returned records: at 20 polls a second it
+# halves in about 3.5 s, so a broker that needs the longer wait costs one empty fetch every few seconds.
+_SHRINK = 0.99
+
+
+@dataclass(slots=True)
+class AdaptiveFetchWait:
+    """The fetch wait a consumer asks for next, from what its polls return (see the module docstring)."""
+
+    config: KafkaFetchConfig
+    """The bounds: ``fetch_min_wait_ms`` while the broker finds records at once, ``fetch_max_wait_ms`` at
+    most."""
+    needed_ms: float = field(init=False)
+    """The wait the broker has needed to find waiting records (the floor until a fetch came back empty
+    with records waiting)."""
+
+    def __post_init__(self) -> None:
+        self.needed_ms = float(self.config.fetch_min_wait_ms)
+
+    def after_poll(self, *, records: int, full: bool, behind: bool) -> int:
+        """The wait for the next fetch, after a poll that returned ``records`` (``full``: as many as it
+        asked for); ``behind``: records were waiting beyond the consumer's position after it."""
+        if full:
+            pass  # records from what a fetch buffered say nothing of the broker
+        elif behind:
+            # The broker returned less than was waiting: it ran out of time before it reached the rest.
+            self.needed_ms = min(float(self.config.fetch_max_wait_ms), self.needed_ms * 2)
+        elif records:
+            self.needed_ms = max(float(self.config.fetch_min_wait_ms), self.needed_ms * _SHRINK)
+        return round(self.needed_ms)

@@ -92,9 +92,13 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Kafka bootstrap servers ``host:port[,host:port]``, used when the bus is ``kafka``."""
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=60_000)
-    """Longest time the broker may hold a consumer's fetch (Kafka's ``fetch.max.wait.ms``). Costs no
-    latency on Kafka while ticks arrive; on Tansu it is also the broker's time to find the records of a
-    fetch, and below about 200 ms consumers stall once a partition holds tens of thousands of batches."""
+    """Longest time the broker may hold a consumer's fetch (Kafka's ``fetch.max.wait.ms``): the most a
+    consumer's adapted wait grows to when the broker needs longer to find waiting records (Tansu, on a
+    partition holding tens of thousands of batches)."""
+    kafka_fetch_min_wait_ms: int = Field(default=10, ge=1, le=60_000)
+    """A consumer's fetch wait while the broker finds records at once (on Tansu a fetch that found
+    nothing looks again only after half its wait, so a short wait is lower latency); at most
+    ``TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS``, equal to it for a fixed wait."""
     kafka_fetch_min_bytes: int = Field(default=1, ge=1)
     """Bytes a consumer's fetch waits for (``fetch.min.bytes``); above 1, up to the wait of latency on a
     quiet topic."""
@@ -278,6 +282,16 @@ class Settings(BaseSettings):
                 "e.g. TRADEGRAPH_S3_ENDPOINT=http://127.0.0.1:9000"
             )
         return value
+
+    @model_validator(mode="after")
+    def _check_fetch_waits(self) -> Settings:
+        if self.kafka_fetch_min_wait_ms > self.kafka_fetch_max_wait_ms:
+            raise ValueError(
+                f"TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS={self.kafka_fetch_min_wait_ms} is above "
+                f"TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS={self.kafka_fetch_max_wait_ms}; e.g. "
+                "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS=10 (equal to the max for a fixed wait)"
+            )
+        return self
 
     @field_validator("hot_retention_days", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import pytest
 
 from resources.bus import EmbeddedTickBus, KafkaFetchConfig, KafkaTickBus, TickBusConfig, open_tick_bus
 from testkit.servers import KafkaBroker
-from trading_assets.core.settings import Settings
+from trading_assets.core.settings import Settings, SettingsError
 
 
 def test_config_from_settings_takes_the_bus_and_its_bootstrap() -> None:
@@ -42,6 +42,7 @@ def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: Kafk
             "TRADEGRAPH_BUS": "kafka",
             "TRADEGRAPH_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
             "TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": "300",
+            "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS": "20",
             "TRADEGRAPH_KAFKA_FETCH_MIN_BYTES": "2",
             "TRADEGRAPH_KAFKA_FETCH_MAX_PARTITION_BYTES": "4194304",
         }
@@ -55,10 +56,11 @@ def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: Kafk
 
     # Assert
     assert TickBusConfig.from_settings(settings).kafka_fetch == KafkaFetchConfig(
-        fetch_max_wait_ms=300, fetch_min_bytes=2, max_partition_fetch_bytes=4_194_304
+        fetch_max_wait_ms=300, fetch_min_wait_ms=20, fetch_min_bytes=2, max_partition_fetch_bytes=4_194_304
     )
+    # The group member's wait starts at the short one and adapts up to 300 ms (kafka_fetch.py).
     assert (config["fetch_max_wait_ms"], config["fetch_min_bytes"], config["max_partition_fetch_bytes"]) == (
-        300,
+        20,
         2,
         4_194_304,
     )
@@ -67,3 +69,12 @@ def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: Kafk
 def test_a_fetch_wait_outside_its_bounds_is_refused_naming_the_setting() -> None:
     with pytest.raises(ValueError, match="fetch_max_wait_ms=0 must be between 1 and 60000"):
         KafkaFetchConfig(fetch_max_wait_ms=0)
+    with pytest.raises(ValueError, match="fetch_min_wait_ms=600 must be between 1 and fetch_max_wait_ms=500"):
+        KafkaFetchConfig(fetch_min_wait_ms=600)
+
+
+def test_a_short_wait_above_the_long_one_is_refused_naming_both_variables() -> None:
+    with pytest.raises(
+        SettingsError, match=r"TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS=600 is above.*MAX_WAIT_MS=500"
+    ):
+        Settings.from_env({"TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS": "600"})
