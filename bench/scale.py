@@ -26,10 +26,9 @@ ClickHouse 18.16, queried while the real ingestion path runs at 5,000 ticks/s.
    each side's trades, each run's p99, and a Mann-Whitney U test of the per-run p99s (is the difference
    larger than the run-to-run noise?).
 
-The stores and the loader run with the ClickHouse workload of ``--insert-priority``, ``--read-priority``,
-``--read-max-threads`` and ``--read-max-bandwidth`` (default: the settings' defaults, inserts ahead of the
-reads, no bandwidth limit; ``0 0 0`` runs without priorities and with the server's threads, as before they
-existed).
+The stores and the loader run with the ClickHouse workload of ``--insert-priority``, ``--read-priority`` and
+``--read-max-threads`` (default: the settings' defaults, inserts ahead of the reads; ``0 0 0`` runs
+without priorities and with the server's threads, as before they existed).
 
 Prints the figures, then one JSON object as the last line. Deletes ``--workdir`` at the end unless
 ``--keep``.
@@ -191,7 +190,6 @@ def ingest(
                         "TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY": str(args.insert_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": str(args.read_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_MAX_THREADS": str(args.read_max_threads),
-                        "TRADEGRAPH_CLICKHOUSE_READ_MAX_BANDWIDTH": str(args.read_max_bandwidth),
                     },
                 )
             )
@@ -277,18 +275,11 @@ def main() -> None:
     parser.add_argument(
         "--read-max-threads", type=int, default=default.read_max_threads, help="max_threads of the reads"
     )
-    parser.add_argument(
-        "--read-max-bandwidth",
-        type=int,
-        default=default.read_max_bandwidth,
-        help="max_network_bandwidth of the reads, bytes a second (0: no limit)",
-    )
     args = parser.parse_args()
     workload = ClickHouseWorkload(
         insert_priority=args.insert_priority,
         read_priority=args.read_priority,
         read_max_threads=args.read_max_threads,
-        read_max_bandwidth=args.read_max_bandwidth,
     )
     if args.days < 9 or args.ticks_per_day % len(SYMBOLS):
         raise SystemExit(f"--days must be >= 9 and --ticks-per-day a multiple of {len(SYMBOLS)}")
@@ -306,7 +297,6 @@ def main() -> None:
         "insert_priority": workload.insert_priority,
         "read_priority": workload.read_priority,
         "read_max_threads": workload.read_max_threads,
-        "read_max_bandwidth": workload.read_max_bandwidth,
     }
     print(
         f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.2f}; window {window[0]}..{window[-1]}"

@@ -13,10 +13,6 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   advance as little as one block (65,536 rows) a second; ``read_priority=0`` turns the pauses off.
 - ``max_threads``: threads one query may use (the server's default is one per core); below the core count
   a read leaves cores to the inserts, the merges and the services.
-- ``max_network_bandwidth``: bytes a second one query may send to its client. The server's reading threads
-  wait while the sending one sleeps, so a long read (a week of ticks, a day's export) spreads its CPU over
-  a longer time instead of holding a core for seconds; reads that send little (bars computed on the
-  server) are not slowed. Off (0) by default: it also slows the seal's and the archive's reads of a day.
 
 :class:`ClickHouseWorkload` holds both for a store; the tick store and the table store send its
 :meth:`~ClickHouseWorkload.insert_settings` with their inserts and its
@@ -42,23 +38,19 @@ class ClickHouseWorkload:
     while an insert runs; 0 leaves them out of priorities."""
     read_max_threads: int = 1
     """``max_threads`` of reads (threads one query may use); 0: the server's default, one per core."""
-    read_max_bandwidth: int = 0
-    """``max_network_bandwidth`` of reads: bytes a second one read may send; 0: no limit."""
 
     def __post_init__(self) -> None:
-        for name in ("insert_priority", "read_priority", "read_max_threads", "read_max_bandwidth"):
+        for name in ("insert_priority", "read_priority", "read_max_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be 0 or more")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClickHouseWorkload:
-        """The workload ``TRADEGRAPH_CLICKHOUSE_{INSERT,READ}_PRIORITY`` and ``..._READ_MAX_{THREADS,BANDWIDTH}``
-        name."""
+        """The workload ``TRADEGRAPH_CLICKHOUSE_{INSERT,READ}_PRIORITY`` and ``..._READ_MAX_THREADS`` name."""
         return cls(
             insert_priority=settings.clickhouse_insert_priority,
             read_priority=settings.clickhouse_read_priority,
             read_max_threads=settings.clickhouse_read_max_threads,
-            read_max_bandwidth=settings.clickhouse_read_max_bandwidth,
         )
 
     def insert_settings(self) -> dict[str, int]:
@@ -70,6 +62,4 @@ class ClickHouseWorkload:
         settings = {"priority": self.read_priority}
         if self.read_max_threads:
             settings["max_threads"] = self.read_max_threads
-        if self.read_max_bandwidth:
-            settings["max_network_bandwidth"] = self.read_max_bandwidth
         return settings

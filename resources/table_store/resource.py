@@ -38,8 +38,6 @@ class TableStoreResource(dg.ConfigurableResource):
     """ClickHouse ``priority`` of reads and other statements (above the inserts': they yield to them)."""
     clickhouse_read_max_threads: int = 1
     """ClickHouse ``max_threads`` of reads (0: the server's default)."""
-    clickhouse_read_max_bandwidth: int = 0
-    """ClickHouse ``max_network_bandwidth`` of reads, bytes a second (0: no limit)."""
 
     def config(self) -> TableStoreConfig:
         """The typed config of the fields."""
@@ -53,7 +51,6 @@ class TableStoreResource(dg.ConfigurableResource):
                 insert_priority=self.clickhouse_insert_priority,
                 read_priority=self.clickhouse_read_priority,
                 read_max_threads=self.clickhouse_read_max_threads,
-                read_max_bandwidth=self.clickhouse_read_max_bandwidth,
             ),
         )
 

@@ -85,10 +85,6 @@ class Settings(BaseSettings):
     clickhouse_read_max_threads: int = Field(default=1, ge=0)
     """ClickHouse ``max_threads`` of the stores' reads: below the core count a read leaves cores to the
     ingest; 0 is the server's default (one thread per core)."""
-    clickhouse_read_max_bandwidth: int = Field(default=0, ge=0)
-    """ClickHouse ``max_network_bandwidth`` of the stores' reads, in bytes a second: a long read spreads
-    its CPU over more time, leaving more to the ingest on few cores (slower week reads, exports and seals);
-    0 is no limit."""
     bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
     service_state: Literal["embedded", "clickhouse"] = "embedded"

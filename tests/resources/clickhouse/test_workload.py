@@ -104,36 +104,6 @@ def test_the_table_stores_writes_run_at_the_insert_priority_and_its_reads_lower(
             assert (priority, threads) == ("7", ""), kind
 
 
-def test_a_read_bandwidth_limit_reaches_the_reads_and_not_the_inserts(
-    clickhouse_server: ClickHouseServer, admin: tuple[Client, str]
-) -> None:
-    # Arrange
-    client, database = admin
-    store = ClickHouseTickStore(
-        f"{clickhouse_server.url}?log_queries=1",
-        database=database,
-        workload=ClickHouseWorkload(read_max_bandwidth=5_000_000),
-    )
-
-    # Act
-    store.insert(table([tick(1), tick(2)]))
-    start = day_start_us(DAY1)
-    store.read(symbol="BTCUSDT", start_us=start, end_us=start + US_PER_DAY)
-    store.close()
-
-    # Assert: as the server logged each statement's changed settings
-    client.execute("SYSTEM FLUSH LOGS")
-    rows = client.execute(
-        "SELECT query, Settings.Values[indexOf(Settings.Names, 'max_network_bandwidth')] FROM system.query_log "
-        "WHERE type = 2 AND query LIKE %(pattern)s AND query NOT LIKE '%%system.query_log%%'",
-        {"pattern": f"%{database}.%"},
-    )
-    limits = {(str(query).split()[0].upper(), str(limit)) for query, limit in rows}
-    assert ("INSERT", "") in limits
-    assert ("SELECT", "5000000") in limits
-    assert ("INSERT", "5000000") not in limits
-
-
 def test_a_read_pauses_while_a_query_of_the_insert_priority_runs(
     clickhouse_server: ClickHouseServer, admin: tuple[Client, str]
 ) -> None:
@@ -194,21 +164,12 @@ def test_the_workload_comes_from_the_settings_to_both_stores_configs() -> None:
 
 def test_the_dagster_resource_passes_its_workload_fields_to_the_store_config() -> None:
     resource = TickStoreResource(
-        kind="clickhouse",
-        embedded_dir="unused",
-        clickhouse_read_priority=4,
-        clickhouse_read_max_threads=2,
-        clickhouse_read_max_bandwidth=50_000_000,
+        kind="clickhouse", embedded_dir="unused", clickhouse_read_priority=4, clickhouse_read_max_threads=2
     )
 
     assert resource.config().workload == ClickHouseWorkload(
-        insert_priority=1, read_priority=4, read_max_threads=2, read_max_bandwidth=50_000_000
+        insert_priority=1, read_priority=4, read_max_threads=2
     )
-    assert resource.config().workload.read_settings() == {
-        "priority": 4,
-        "max_threads": 2,
-        "max_network_bandwidth": 50_000_000,
-    }
 
 
 def test_a_negative_priority_is_refused_naming_the_field() -> None:
