@@ -91,7 +91,7 @@ class AdaptiveFetchWait:
     """The bounds: ``fetch_min_wait_ms`` while the broker finds records at once, ``fetch_max_wait_ms`` at
     most."""
     needed_ms: float = field(init=False)
-    """The wait the broker has needed to find waiting records (the floor until a fetch came back empty
+    """The wait the broker has needed to find waiting records (the floor until a poll came back short
     with records waiting)."""
 
     def __post_init__(self) -> None:
