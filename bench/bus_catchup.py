@@ -41,7 +41,7 @@ from bench.tick_tables import VENUE, make_tables
 from resources.bus import topic_for
 from resources.bus.codec import decode_batch, encode_table
 from resources.bus.kafka import KafkaTickBus
-from resources.bus.kafka_consumer import records_may_wait, set_fetch_wait
+from resources.bus.kafka_consumer import adapt_fetch_wait
 from resources.bus.kafka_fetch import AdaptiveFetchWait, KafkaFetchConfig
 from testkit.servers import KafkaBroker, install_cleanup_handlers
 
@@ -134,9 +134,7 @@ class Consumer:
         batch = self.kafka.poll(timeout_ms=timeout_ms, max_records=max_records)
         if self.wait is not None:
             records = sum(len(rs) for rs in batch.values())
-            full = records >= max_records
-            behind = not full and records_may_wait(self.kafka)
-            set_fetch_wait(self.kafka, self.wait.after_poll(records=records, full=full, behind=behind))
+            adapt_fetch_wait(self.kafka, self.wait, records=records, max_records=max_records)
         return batch
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerrors
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -42,7 +42,6 @@ class KafkaTickConsumer(TickConsumer):
         adaptive = bus.fetch.adaptive
         self._consumer = bus.new_kafka_consumer(group=group, topics=topics, adaptive_wait=adaptive)
         self._wait = AdaptiveFetchWait(bus.fetch) if adaptive else None
-        self._wait_ms = bus.fetch.fetch_min_wait_ms if adaptive else bus.fetch.fetch_max_wait_ms
         # kafka-python reads the wait from its fetcher's config whenever it builds a fetch and has no
         # public setter; check once that the place is there, so a kafka-python that moved it fails here.
         if self._wait is not None and _fetcher_config(self._consumer) is None:
@@ -68,23 +67,17 @@ class KafkaTickConsumer(TickConsumer):
     def _adapt_wait(self, records: int, max_records: int) -> None:
         """Set the next fetches' wait from this poll (:class:`AdaptiveFetchWait`)."""
         assert self._wait is not None
-        full = records >= max_records
-        try:
-            behind = not full and records_may_wait(self._consumer)
-        except (kerrors.KafkaError, AssertionError) as exc:
-            # A rebalance may take partitions away between assignment() and position().
-            log.debug("cannot tell whether records wait for %s: %r", self._context(), exc)
-            behind = False
-        wait = self._wait.after_poll(records=records, full=full, behind=behind)
-        if wait != self._wait_ms:
-            log.debug("fetch wait %d -> %d ms for %s", self._wait_ms, wait, self._context())
-            set_fetch_wait(self._consumer, wait)
-            self._wait_ms = wait
+        before = self.fetch_wait_ms
+        after = adapt_fetch_wait(self._consumer, self._wait, records=records, max_records=max_records)
+        if after != before:
+            log.debug("fetch wait %d -> %d ms for %s", before, after, self._context())
 
     @property
     def fetch_wait_ms(self) -> int:
-        """The wait this member's next fetches ask the broker for."""
-        return self._wait_ms
+        """The wait this member's next fetches ask the broker for (as kafka-python holds it)."""
+        config = _fetcher_config(self._consumer)
+        assert config is not None  # checked when the consumer opened
+        return int(config["fetch_max_wait_ms"])
 
     def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
         """Poll up to ``max_records`` records, undecoded."""
@@ -147,22 +140,10 @@ class KafkaTickConsumer(TickConsumer):
         is why this uses the fetches' high watermarks instead; those matched the records left in a
         one-partition check, but nothing guarantees them. A real Kafka broker reports exact ones.
         """
-        try:
-            assigned = self._consumer.assignment()
-            if not assigned:
-                return None
-            total = 0
-            for tp in assigned:
-                high = self._consumer.highwater(tp)
-                position = self._consumer.position(tp, timeout_ms=0)
-                if high is None or position is None:
-                    return None
-                total += max(high - position, 0)
-            return total
-        except (kerrors.KafkaError, AssertionError) as exc:
-            # A rebalance may take partitions away between assignment() and position().
-            log.debug("lag unknown for %s: %r", self._context(), exc)
+        lags = _partition_lags(self._consumer)
+        if not lags or None in lags:
             return None
+        return sum(max(lag, 0) for lag in lags if lag is not None)
 
     def close(self) -> None:
         """Leave the group without committing (bounded by the request timeout)."""
@@ -198,21 +179,44 @@ def read_dead_letters(bus: KafkaTickBus, *, timeout_s: float = 5.0) -> list[Dead
     return [letter for _, _, letter in sorted(letters, key=lambda item: item[:2])]
 
 
-def _fetcher_config(consumer: KafkaConsumer) -> dict[str, object] | None:
+def _fetcher_config(consumer: KafkaConsumer) -> dict[str, Any] | None:
     """kafka-python's fetcher settings, which it reads whenever it builds a fetch (no public setter)."""
     config = getattr(getattr(consumer, "_fetcher", None), "config", None)
     return config if isinstance(config, dict) and "fetch_max_wait_ms" in config else None
 
 
+def _partition_lags(consumer: KafkaConsumer) -> list[int | None] | None:
+    """Per assigned partition, the high watermark of its last fetch minus the position (no request; None
+    where either is not known yet); None when a rebalance took partitions away while this looked."""
+    try:
+        lags: list[int | None] = []
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            position = consumer.position(tp, timeout_ms=0)
+            lags.append(None if high is None or position is None else high - position)
+        return lags
+    except (kerrors.KafkaError, AssertionError) as exc:
+        # A rebalance may take partitions away between assignment() and position().
+        log.debug("partition positions unknown (a rebalance?): %r", exc)
+        return None
+
+
 def records_may_wait(consumer: KafkaConsumer) -> bool:
     """Whether records wait beyond ``consumer``'s position in one of its partitions, from the high
     watermarks of its last fetches (no request; Tansu's matched the true end in fetch responses)."""
-    for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        position = consumer.position(tp, timeout_ms=0)
-        if high is not None and position is not None and position < high:
-            return True
-    return False
+    lags = _partition_lags(consumer)
+    return lags is not None and any(lag is not None and lag > 0 for lag in lags)
+
+
+def adapt_fetch_wait(
+    consumer: KafkaConsumer, wait: AdaptiveFetchWait, *, records: int, max_records: int
+) -> int:
+    """Set ``consumer``'s next fetch wait from a poll that returned ``records`` of ``max_records`` asked
+    for (:meth:`AdaptiveFetchWait.after_poll`); return the wait."""
+    full = records >= max_records
+    wait_ms = wait.after_poll(records=records, full=full, behind=not full and records_may_wait(consumer))
+    set_fetch_wait(consumer, wait_ms)
+    return wait_ms
 
 
 def set_fetch_wait(consumer: KafkaConsumer, wait_ms: int) -> None:
