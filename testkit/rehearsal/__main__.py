@@ -206,7 +206,7 @@ def rehearse(
             result["services"][name].update(
                 alive=alive,
                 returncode=proc.returncode,
-                peers=outgoing_peers(proc.pid) if alive else [],
+                peers=outgoing_peers(proc.pid) if alive else {},
                 log_tail=svc.log_path.read_text(errors="replace")[-3000:],
             )
     return result

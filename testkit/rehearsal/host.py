@@ -50,8 +50,13 @@ def _run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True, timeout=30)
 
 
-def outgoing_peers(pid: int) -> list[str]:
-    """``ip:port`` of the established TCP connections of a process group the process dialled."""
+def outgoing_peers(pid: int) -> dict[str, str]:
+    """``ip:port`` of each established TCP connection the process group dialled -> the process that holds
+    it (``name[pid]: command line``), so a wrong dial names its culprit.
+
+    Connections to a socket the group itself listens on (one process of a service talking to another of
+    the same service) are its own business, not a dial of another service, and are left out.
+    """
     out = subprocess.run(
         ["ss", "-tnpH", "state", "established"], check=False, capture_output=True, text=True, timeout=10
     ).stdout
@@ -60,16 +65,32 @@ def outgoing_peers(pid: int) -> list[str]:
     ).stdout
     group = {str(p) for p in _group_pids(pid)}
 
-    def mine(line: str) -> bool:
-        return any(f"pid={p}," in line for p in group)
+    def owner(line: str) -> str | None:
+        return next((p for p in group if f"pid={p}," in line), None)
 
-    own_ports = {line.split()[3].rsplit(":", 1)[1] for line in listening.splitlines() if mine(line)}
-    peers = set()
+    own_endpoints = {line.split()[3] for line in listening.splitlines() if owner(line) is not None}
+    own_ports = {endpoint.rsplit(":", 1)[1] for endpoint in own_endpoints}
+    peers: dict[str, str] = {}
     for line in out.splitlines():
         fields = line.split()
-        if mine(line) and fields[2].rsplit(":", 1)[1] not in own_ports:
-            peers.add(fields[3])
-    return sorted(peers)
+        holder = owner(line)
+        if holder is None or fields[2].rsplit(":", 1)[1] in own_ports:
+            continue  # another group's, or an accepted connection to one of the group's servers
+        port = fields[3].rsplit(":", 1)[1]
+        if {fields[3], f"0.0.0.0:{port}", f"*:{port}"} & own_endpoints:
+            continue
+        peers[fields[3]] = _describe(int(holder))
+    return dict(sorted(peers.items()))
+
+
+def _describe(pid: int) -> str:
+    """``name[pid]: command line`` of a process (what a failing assertion shows)."""
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"[{pid}] (gone)"
+    return f"{name}[{pid}]: {argv.strip()[:300]}"
 
 
 def _group_pids(pgid: int) -> list[int]:

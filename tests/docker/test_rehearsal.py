@@ -122,14 +122,22 @@ def test_services_dial_the_compose_services_never_their_own_loopback(rehearsal: 
     }
 
     # 127.0.0.1 is Prometheus's (its self-scrape is localhost:9090); no service dials it or an unknown address.
-    assert dialled["streamer"] == ["exchange-sim", "kafka"]
-    assert dialled["loader"] == ["clickhouse", "kafka"]
-    assert {"clickhouse", "kafka"} <= set(dialled["executor"]) <= {"clickhouse", "kafka", "mlflow"}
+    assert dialled["streamer"] == ["exchange-sim", "kafka"], rehearsal["services"]["streamer"]["peers"]
+    assert dialled["loader"] == ["clickhouse", "kafka"], rehearsal["services"]["loader"]["peers"]
+    assert {"clickhouse", "kafka"} <= set(dialled["executor"]) <= {"clickhouse", "kafka", "mlflow"}, (
+        rehearsal["services"]["executor"]["peers"]
+    )
     # The sources' HTTP and FTP connections to energy-sim are open only while a poll runs.
-    assert {"clickhouse", "kafka"} <= set(dialled["sources"]) <= {"clickhouse", "kafka", "energy-sim"}
-    for peers in rehearsal["services"].values():
-        for peer in peers["peers"]:
-            assert ipaddress.ip_address(peer.rsplit(":", 1)[0]) != ipaddress.ip_address("127.0.0.1")
+    assert {"clickhouse", "kafka"} <= set(dialled["sources"]) <= {"clickhouse", "kafka", "energy-sim"}, (
+        rehearsal["services"]["sources"]["peers"]
+    )
+    loopback = {
+        f"{name} -> {peer}": holder
+        for name, s in rehearsal["services"].items()
+        for peer, holder in s["peers"].items()
+        if ipaddress.ip_address(peer.rsplit(":", 1)[0]) == ipaddress.ip_address("127.0.0.1")
+    }
+    assert loopback == {}, loopback
 
 
 def test_dagster_webserver_loads_the_code_location_with_the_whole_asset_graph(
