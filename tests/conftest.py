@@ -5,6 +5,7 @@ A server that cannot start fails the tests that need it with its log; it is neve
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -57,3 +58,12 @@ def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("TRADEGRAPH_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _heap_unfrozen() -> Iterator[None]:
+    # A service command run in-process (`main(["execute", ...])`) freezes the start-up heap
+    # (trading_assets/services/gc_pauses.py); the test process's objects go back to the collector after.
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()

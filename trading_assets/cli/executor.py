@@ -20,6 +20,7 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
     from resources.table_store.factory import TableStoreConfig, open_table_store
     from trading_assets.services.executor import Executor, ExecutorConfig
+    from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.metrics import ExecutorMetrics, serve_metrics
     from trading_assets.services.runtime import stop_on_signals
 
@@ -44,6 +45,7 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     ):
         executor = Executor(consumer, registry, store, config, metrics=metrics)
         executor.start()
+        freeze_start_up_heap()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             executor.run_once()
         executor.checkpoint()

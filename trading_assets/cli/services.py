@@ -15,10 +15,12 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from resources.bus.factory import TickBusConfig, open_tick_bus
     from resources.service_state.factory import open_service_state
+    from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.runtime import run_streamer, stop_on_signals
 
     stop = stop_on_signals()
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
+        freeze_start_up_heap()
         run_streamer(
             settings,
             bus,
@@ -37,6 +39,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from resources.bus.factory import TickBusConfig, open_tick_bus
     from resources.service_state.factory import open_service_state
     from resources.tick_store.factory import TickStoreConfig, open_tick_store
+    from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
@@ -49,6 +52,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         open_tick_bus(TickBusConfig.from_settings(settings)) as bus,
         open_service_state(settings) as state,
     ):
+        freeze_start_up_heap()
         run_loader(
             settings,
             bus,

@@ -61,6 +61,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from resources.service_state.factory import open_service_state
     from resources.sources.config import SourcesFileError, load_sources
     from resources.table_store.factory import TableStoreConfig, open_table_store
+    from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.runtime import stop_on_signals
     from trading_assets.services.source_poller import PollerConfig
     from trading_assets.services.sources_runtime import run_sources
@@ -87,6 +88,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_on_signals()
     config = PollerConfig(poll_interval_s=args.poll_seconds)
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
+        freeze_start_up_heap()
         if args.no_loader:
             run_sources(
                 sources,

@@ -64,6 +64,8 @@ def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: Kafk
         2,
         4_194_304,
     )
+    # kafka-python's idle poll sleeps at most this long (100 ms by its default: kafka_fetch.py).
+    assert config["retry_backoff_ms"] == KafkaFetchConfig().retry_backoff_ms == 20
 
 
 def test_a_fetch_wait_outside_its_bounds_is_refused_naming_the_setting() -> None:
@@ -71,6 +73,8 @@ def test_a_fetch_wait_outside_its_bounds_is_refused_naming_the_setting() -> None
         KafkaFetchConfig(fetch_max_wait_ms=0)
     with pytest.raises(ValueError, match="fetch_min_wait_ms=600 must be between 1 and fetch_max_wait_ms=500"):
         KafkaFetchConfig(fetch_min_wait_ms=600)
+    with pytest.raises(ValueError, match="retry_backoff_ms=0 must be between 1 and 10000"):
+        KafkaFetchConfig(retry_backoff_ms=0)
 
 
 def test_a_short_wait_above_the_long_one_is_refused_naming_both_variables() -> None:
