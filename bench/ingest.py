@@ -108,12 +108,22 @@ class Poller(threading.Thread):
     """Polls ClickHouse in the background: the row count (throughput) or per-symbol frontiers (latency)."""
 
     def __init__(
-        self, url: str, database: str, *, frontier: bool, since_us: int = 0, frontier_poll_s: float = POLL_S
+        self,
+        url: str,
+        database: str,
+        *,
+        frontier: bool,
+        since_us: int = 0,
+        frontier_poll_s: float = POLL_S,
+        table: str = "ticks",
     ) -> None:
         super().__init__(daemon=True)
         self.frontier_poll_s = frontier_poll_s
         self.client = Client.from_url(url)
         self.database = database
+        # ``ticks_buffer`` when the loader inserts through the insert buffer: it answers with the
+        # buffered rows too (``ticks`` has them only after the loader's next sync).
+        self.table = table
         self.frontier = frontier
         # Only ticks traded from here on count: a table that already holds other days (bench/scale.py's
         # window) is pruned to the run's partition instead of scanned every 20 ms.
@@ -135,7 +145,7 @@ class Poller(threading.Thread):
                         self.frontiers.append(self._poll_frontier())
                     else:
                         rows = self.client.execute(
-                            f"SELECT count() FROM {self.database}.ticks WHERE trade_time_us >= %(since_us)s",
+                            f"SELECT count() FROM {self.database}.{self.table} WHERE trade_time_us >= %(since_us)s",
                             {"since_us": self.since_us},
                         )
                         self.counts.append((time.monotonic(), int(rows[0][0])))
@@ -156,7 +166,7 @@ class Poller(threading.Thread):
         """
         floor = min(self._complete.values(), default=0)
         rows = self.client.execute(
-            f"SELECT symbol, max(trade_id), count() FROM {self.database}.ticks "
+            f"SELECT symbol, max(trade_id), count() FROM {self.database}.{self.table} "
             "WHERE trade_time_us >= %(since_us)s AND trade_id > %(floor)s GROUP BY symbol",
             {"since_us": self.since_us, "floor": floor},
         )
@@ -193,13 +203,18 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
 
 
 def latency_ms(
-    url: str, database: str, frontiers: list[tuple[int, dict[str, tuple[int, int]]]], since_us: int = 0
+    url: str,
+    database: str,
+    frontiers: list[tuple[int, dict[str, tuple[int, int]]]],
+    since_us: int = 0,
+    *,
+    table: str = "ticks",
 ) -> tuple[dict[str, float], np.ndarray]:
     """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
     client = Client.from_url(url + "?use_numpy=true")
     try:
         symbols, ids, times, received = client.execute(
-            f"SELECT symbol, trade_id, trade_time_us, receive_time_us FROM {database}.ticks "
+            f"SELECT symbol, trade_id, trade_time_us, receive_time_us FROM {database}.{table} "
             "WHERE trade_time_us >= %(since_us)s",
             {"since_us": since_us},
             columnar=True,
@@ -293,6 +308,7 @@ def kafka_run(
     since_us: int = 0,
     loader_env: Mapping[str, str] | None = None,
     frontier_poll_s: float = POLL_S,
+    sync_seconds: float | None = None,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
@@ -346,6 +362,7 @@ def kafka_run(
                     str(batch_seconds),
                     "--batch-min-seconds",
                     str(batch_min_seconds),
+                    *([] if sync_seconds is None else ["--sync-seconds", str(sync_seconds)]),
                 ],
             )
             for i in range(loaders)
@@ -375,17 +392,19 @@ def kafka_run(
                 )
         time.sleep(0.5)  # the partition assignment follows the join
         joined_before = sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
+        table = "ticks" if sync_seconds is None else "ticks_buffer"
         poller = Poller(
             clickhouse.url,
             database,
             frontier=measure_latency,
             since_us=since_us,
             frontier_poll_s=frontier_poll_s,
+            table=table,
         )
         counter = (
             poller
             if not measure_latency
-            else Poller(clickhouse.url, database, frontier=False, since_us=since_us)
+            else Poller(clickhouse.url, database, frontier=False, since_us=since_us, table=table)
         )
         streamer_procs = []
         for i in range(streamers):
@@ -423,7 +442,7 @@ def kafka_run(
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
         latency, latencies = (
-            latency_ms(clickhouse.url, database, poller.frontiers, since_us)
+            latency_ms(clickhouse.url, database, poller.frontiers, since_us, table=table)
             if measure_latency
             else (None, None)
         )
@@ -567,6 +586,13 @@ def main() -> None:
         help="how often the latency run asks ClickHouse what is queryable; the figures are upper bounds by "
         "about this much (20)",
     )
+    parser.add_argument(
+        "--sync-seconds",
+        type=float,
+        default=None,
+        help="loader --sync-seconds: insert through ClickHouse's insert buffer, synced this often; the "
+        "latency is then measured on ticks_buffer (off)",
+    )
     parser.add_argument("--no-throughput", action="store_true", help="skip the flat-out Kafka run")
     parser.add_argument("--no-embedded", action="store_true", help="skip the `tradegraph run` run")
     parser.add_argument(
@@ -589,6 +615,7 @@ def main() -> None:
                 "batch_rows": args.batch_rows,
                 "batch_seconds": args.batch_seconds,
                 "batch_min_seconds": args.batch_min_seconds,
+                "sync_seconds": args.sync_seconds,
             }
             # The services get a fresh environment (testkit.harness.TradegraphProcess): pass the wait.
             loader_env = (
@@ -690,6 +717,7 @@ def main() -> None:
                 "loaders": args.loaders,
                 "loader_batch_seconds": args.batch_seconds,
                 "loader_batch_min_seconds": args.batch_min_seconds,
+                "loader_sync_seconds": args.sync_seconds,
                 "loader_fetch_max_wait_ms": args.fetch_max_wait_ms,
                 "poll_ms": args.poll_ms,
             }

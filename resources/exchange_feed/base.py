@@ -151,7 +151,7 @@ class FeedConfig:
     """Reconnect when no data frame arrives for this long (server pings and pongs do not count)."""
     flush_every_ticks: int = 5_000
     """Hand ticks to the sink once this many are parsed ..."""
-    flush_interval_s: float = 0.05
+    flush_interval_s: float = 0.02
     """... or once this much time passed since the last flush, whichever comes first (a trickle's
     ticks wait up to this long before they are published: part of the exchange-to-queryable latency)."""
     backoff_initial_s: float = 0.5

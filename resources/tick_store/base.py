@@ -6,6 +6,8 @@ the one contract suite in ``tests/resources/tick_store/test_contract.py``.
 
 Semantics every implementation keeps:
 - ``insert`` is durable when it returns (offsets may be committed after it);
+- ``insert_buffered`` is queryable when it returns and durable after the next ``sync`` that returns
+  (offsets may be committed only then); a store without a buffer makes it durable at once;
 - a partition is one UTC day of ``trade_time_us``;
 - rows are keyed by (venue, symbol, trade_id) within their day (a trade belongs to one day by its trade
   time, so this is the trade's identity); inserting a trade twice is harmless: ``seal`` leaves one
@@ -22,6 +24,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from trading_assets.core.bars import compute_bars_1m
+
+
+class StoreRowsLostError(RuntimeError):
+    """Rows acknowledged into the store's insert buffer may be gone (the server restarted before they were
+    synced). Nothing synced is affected; whoever inserted them must insert them again (the loader stops,
+    its offsets since the last sync uncommitted, so the bus delivers them again to the next loader)."""
 
 
 class StoreUnavailableError(RuntimeError):
@@ -67,6 +75,19 @@ class TickStore(abc.ABC):
     @abc.abstractmethod
     def insert(self, ticks: pa.Table) -> int:
         """Store a tick table (any days, any symbols); return the number of rows written."""
+
+    def insert_buffered(self, ticks: pa.Table) -> int:
+        """Store a tick table through the store's insert buffer, if it has one: queryable when this returns,
+        durable only after the next :meth:`sync` returns. This default is :meth:`insert` (durable at once).
+
+        For a writer that inserts often and small (the loader): the ClickHouse store keeps the rows in a
+        ``Buffer`` table in the server's memory instead of writing a part per insert.
+        """
+        return self.insert(ticks)
+
+    def sync(self) -> None:
+        """Make every row given to :meth:`insert_buffered` so far durable; raise
+        :class:`StoreRowsLostError` when some may have been lost since the last sync. No-op here."""
 
     @abc.abstractmethod
     def partitions(self) -> list[PartitionInfo]:

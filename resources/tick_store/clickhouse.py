@@ -23,6 +23,7 @@ from resources.clickhouse.sql import partition_id
 from resources.clickhouse.workload import ClickHouseWorkload
 from resources.tick_store import clickhouse_sql as sql
 from resources.tick_store.base import PartitionInfo, TickStore, TradeIdGap
+from resources.tick_store.clickhouse_buffer import InsertBuffer
 from resources.tick_store.clickhouse_columns import bars_table, numpy_columns
 from resources.tick_store.clickhouse_connection import (
     ClickHouseTickStoreError,
@@ -108,6 +109,7 @@ class ClickHouseTickStore(TickStore):
         self.host = self._db.host
         self.insert_timeout_s = self._db.insert_timeout_s
         self._days = DayReads(self._db, database=self.database, table=self.table, marks=self._marks)
+        self._buffer = InsertBuffer(self._db, database=self.database, table=self.table)
 
     def _execute(
         self,
@@ -134,6 +136,25 @@ class ClickHouseTickStore(TickStore):
             return 0
         self._insert(self._insert_sql, numpy_columns(table, sql.COLUMNS), f"insert of {table.num_rows} rows")
         return table.num_rows
+
+    def insert_buffered(self, ticks: pa.Table) -> int:
+        """Insert a tick table into the insert buffer (``<table>_buffer``, :mod:`~resources.tick_store.
+        clickhouse_buffer`): queryable there when this returns, durable after the next :meth:`sync`."""
+        table = conform(ticks)
+        if table.num_rows == 0:
+            return 0
+        self._buffer.insert(numpy_columns(table, sql.COLUMNS), table.num_rows)
+        return table.num_rows
+
+    def sync(self) -> None:
+        """Flush the insert buffer into the tick table; ``StoreRowsLostError`` if the server restarted since
+        the last sync."""
+        self._buffer.sync()
+
+    @property
+    def buffer_table(self) -> str:
+        """``database.table`` of the insert buffer, which answers queries with the buffered rows too."""
+        return self._buffer.table
 
     def partitions(self) -> list[PartitionInfo]:
         """Day partitions with their active row counts (from ``system.parts``), oldest first."""

@@ -138,6 +138,18 @@ class Connections:
             with self.wrapped(operation):
                 self._insert_client.execute(query, columns, columnar=True, settings=self._insert_settings)
 
+    def execute_beside_inserts(
+        self, query: str, params: Mapping[str, Any] | None = None, *, operation: str
+    ) -> Any:
+        """Run a statement on the insert connection, with the inserts' settings, between two inserts (the
+        insert buffer's flush and its checks); columnar result."""
+        with self._lock:
+            self._ensure_schema(self._insert_client)
+            with self.wrapped(operation):
+                return self._insert_client.execute(
+                    query, dict(params) if params else None, columnar=True, settings=self._insert_settings
+                )
+
     def map_reads(self, read: Callable[[int, T], R], items: Iterable[T]) -> list[R]:
         """``[read(reader, item) for item in items]``, in order, over the read connections side by side;
         ``read`` passes ``reader`` on to :meth:`execute`. The first error is raised."""

@@ -176,3 +176,13 @@ def test_mlflow_telemetry_is_off_unless_the_user_allows_it(
 
     # Assert
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == expected
+
+
+def test_load_refuses_a_sync_interval_that_is_not_positive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADEGRAPH_HOME", str(tmp_path))
+    monkeypatch.setenv("TRADEGRAPH_BUS", "kafka")
+
+    assert main(["load", "--sync-seconds", "0"]) == 2
+    assert "--sync-seconds 0.0 must be positive, e.g. 1" in capsys.readouterr().err

@@ -38,14 +38,23 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from resources.bus.factory import TickBusConfig, open_tick_bus
     from resources.service_state.factory import open_service_state
+    from resources.tick_store.base import StoreRowsLostError
     from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
     stop = stop_on_signals()
+    if args.sync_seconds is not None and args.sync_seconds <= 0:
+        print(
+            f"tradegraph load: --sync-seconds {args.sync_seconds} must be positive, e.g. 1", file=sys.stderr
+        )
+        return 2
     config = LoaderConfig(
-        max_rows=args.batch_rows, max_wait_s=args.batch_seconds, min_wait_s=args.batch_min_seconds
+        max_rows=args.batch_rows,
+        max_wait_s=args.batch_seconds,
+        min_wait_s=args.batch_min_seconds,
+        sync_s=args.sync_seconds,
     )
     with (
         open_tick_store(TickStoreConfig.from_settings(settings)) as store,
@@ -53,17 +62,21 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         open_service_state(settings) as state,
     ):
         freeze_start_up_heap()
-        run_loader(
-            settings,
-            bus,
-            store,
-            state,
-            stop,
-            instance_name=args.instance,
-            metrics_port=args.metrics_port,
-            metrics_host=args.metrics_host,
-            config=config,
-        )
+        try:
+            run_loader(
+                settings,
+                bus,
+                store,
+                state,
+                stop,
+                instance_name=args.instance,
+                metrics_port=args.metrics_port,
+                metrics_host=args.metrics_host,
+                config=config,
+            )
+        except StoreRowsLostError as exc:
+            print(f"tradegraph load: {exc}", file=sys.stderr)
+            return 3
     return 0
 
 
@@ -137,6 +150,15 @@ def add_load_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.02,
         help="once caught up with the bus, insert batches this old (default 0.02 s: at most 50 inserts a "
         "second); --batch-seconds or more inserts only on --batch-rows or --batch-seconds",
+    )
+    load.add_argument(
+        "--sync-seconds",
+        type=float,
+        default=None,
+        help="insert through ClickHouse's in-memory insert buffer (the table ticks_buffer, queryable at once; "
+        "no part written per insert) and every this many seconds flush it to disk and only then commit the "
+        "offsets; should ClickHouse restart with rows in the buffer, the loader exits (status 3) and the "
+        "next one reads them again from the bus. Default: off, every insert is written to disk",
     )
     add_metrics_host(load)
     load.set_defaults(handler=_cmd_load)

@@ -133,6 +133,9 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
         self._pending: Batch[ItemT] = Batch()
         self._writing_rows = 0
         self._unconfirmed: dict[tuple[str, int], int] = {}
+        # Offsets of what was written into a store's insert buffer and not yet synced (see _durable).
+        self._unsynced: dict[tuple[str, int], int] = {}
+        self._last_sync = time.monotonic()
         self._next_beat = 0.0
 
     @abstractmethod
@@ -156,6 +159,14 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
     @abstractmethod
     def _commit_offsets(self, offsets: Offsets) -> None:
         """Commit ``offsets`` on the consumer (raises :class:`BusError`)."""
+
+    def _sync_interval_s(self) -> float | None:
+        """How often writes are made durable by :meth:`_sync` (the store's insert buffer); None: every
+        write is durable when it returns (the default)."""
+        return None
+
+    def _sync(self) -> None:
+        """Make everything written so far durable (raises what the store raises); nothing to do here."""
 
     @abstractmethod
     def _loaded(self) -> int:
@@ -190,16 +201,20 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
             return self._write_pending(stop, overlap=True)
         if not self._pending.items and self._pending.offsets:
             # Only dead letters arrived (they are on the dead-letter topic already): done with them.
-            self._commit(self._take_pending().offsets)
+            self._durable(self._take_pending().offsets)
+        self._sync_if_due()
         return 0
 
     def flush(self, stop: threading.Event | None = None) -> int:
         """Write what is waiting, then commit; 0 if ``stop`` was set during an outage (nothing committed)."""
         if not self._pending.items:
             if self._pending.offsets:
-                self._commit(self._take_pending().offsets)
+                self._durable(self._take_pending().offsets)
+            self._sync_if_due(force=True)
             return 0
-        return self._write_pending(stop, overlap=False)
+        stored = self._write_pending(stop, overlap=False)
+        self._sync_if_due(force=True)
+        return stored
 
     def _poll_timeout(self) -> float:
         """``poll_timeout_s``, but no longer than until the waiting batch is due (so ``max_wait_s``
@@ -264,10 +279,40 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
             return 0
         # A fault test can kill the loader exactly here: rows stored, offsets not committed.
         failpoints.hit(self.after_write_failpoint)
-        # Only now are the rows durable, so only now may the offsets move on, and only this batch's.
-        self._commit(batch.offsets)
+        # Only once the rows are durable may the offsets move on, and only this batch's.
+        self._durable(batch.offsets)
         self._written(batch, stored, time.monotonic() - started)
         return stored
+
+    def _durable(self, offsets: Offsets) -> None:
+        """``offsets`` were written: commit them now, or, with a sync interval, at the next sync."""
+        if self._sync_interval_s() is None:
+            self._commit(offsets)
+            return
+        merge_offsets(self._unsynced, offsets)
+        self._sync_if_due()
+
+    def _sync_if_due(self, *, force: bool = False) -> None:
+        """Sync and commit what was written since the last sync, once ``_sync_interval_s`` has passed (or
+        at once with ``force``). While the store cannot be reached the offsets wait for a later sync; a
+        loss (``StoreRowsLostError``) is raised with nothing of it committed."""
+        interval = self._sync_interval_s()
+        if interval is None or not self._unsynced:
+            return
+        if not force and time.monotonic() - self._last_sync < interval:
+            return
+        synced = self._try_sync()
+        # After a failed sync too: a store that is down is tried again an interval later, not every poll.
+        self._last_sync = time.monotonic()
+        if not synced:
+            return
+        offsets, self._unsynced = self._unsynced, {}
+        self._commit(offsets)
+
+    def _try_sync(self) -> bool:
+        """:meth:`_sync`; False when the store is unavailable (counted and logged by the loader)."""
+        self._sync()
+        return True
 
     def _commit(self, offsets: Offsets) -> None:
         """Commit ``offsets`` and those of earlier commits that failed; a failure is counted, not raised."""

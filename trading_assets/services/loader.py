@@ -57,6 +57,10 @@ class LoaderConfig:
     """Longest wait between insert attempts."""
     heartbeat_interval_s: float = 1.0
     """How often to write the heartbeat."""
+    sync_s: float | None = None
+    """When set, insert through the store's insert buffer (queryable at once) and every this many seconds
+    sync it (durable) and only then commit the offsets (``TickStore.insert_buffered``); a loss of buffered
+    rows stops the loader with them uncommitted. None: every insert is durable when it returns."""
 
 
 @dataclass(slots=True)
@@ -131,9 +135,26 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
                 "store unavailable (%s); holding %d ticks, retry in %.2f s", exc, batch.num_rows, wait
             )
 
+        insert = self.store.insert if self.config.sync_s is None else self.store.insert_buffered
         return self._write_while_unavailable(
-            lambda: self.store.insert(batch), StoreUnavailableError, insert_failed, stop
+            lambda: insert(batch), StoreUnavailableError, insert_failed, stop
         )
+
+    def _sync_interval_s(self) -> float | None:
+        return self.config.sync_s
+
+    def _sync(self) -> None:
+        self.store.sync()
+
+    def _try_sync(self) -> bool:
+        try:
+            self._sync()
+        except StoreUnavailableError as exc:
+            self.stats.insert_failures += 1
+            self.metrics.insert_failures.inc()
+            log.warning("store unavailable for the sync (%s); its offsets wait for the next one", exc)
+            return False
+        return True
 
     def _written(self, batch: Batch[pa.Table], stored: int, seconds: float) -> None:
         self.stats.ticks += stored
