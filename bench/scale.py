@@ -183,6 +183,7 @@ def ingest(
                     batch_rows=100_000,
                     batch_seconds=0.1,
                     batch_min_seconds=args.batch_min_seconds,
+                    sync_seconds=args.sync_seconds,
                     measure_latency=True,
                     database=DATABASE,
                     since_us=since_us,
@@ -272,6 +273,13 @@ def main() -> None:
         help="the loader's --batch-min-seconds (0.02, its default): larger means fewer inserts a second, "
         "less ClickHouse CPU for the merges and fewer pauses of the reads, and a later queryable tick",
     )
+    parser.add_argument(
+        "--sync-seconds",
+        type=float,
+        default=None,
+        help="the loader's --sync-seconds: insert through ClickHouse's insert buffer, one part per sync "
+        "instead of one per insert (off)",
+    )
     default = ClickHouseWorkload()
     parser.add_argument(
         "--insert-priority", type=int, default=default.insert_priority, help="ClickHouse priority of inserts"
@@ -305,6 +313,7 @@ def main() -> None:
         "read_priority": workload.read_priority,
         "read_max_threads": workload.read_max_threads,
         "loader_batch_min_seconds": args.batch_min_seconds,
+        "loader_sync_seconds": args.sync_seconds,
     }
     print(
         f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.2f}; window {window[0]}..{window[-1]}"
