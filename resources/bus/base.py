@@ -114,6 +114,11 @@ class TickConsumer(abc.ABC):
         delivered to this group again, what was polled past it will be, should this consumer go away."""
 
     @abc.abstractmethod
+    def rewind(self) -> None:
+        """Go back to the group's committed offsets: the next polls deliver again everything polled since
+        the last commit (a writer that lost what it wrote reads it again)."""
+
+    @abc.abstractmethod
     def lag(self) -> int | None:
         """Records of this consumer's topics past its position, as far as the bus knows; None if unknown.
 

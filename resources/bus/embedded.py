@@ -279,6 +279,12 @@ class EmbeddedTickBus(TickBus):
             for topic in positions:
                 self._trim(topic)
 
+    def _rewind(self, group: str, positions: dict[str, int]) -> None:
+        with self._changed:
+            committed = self._committed.get(group, {})
+            for topic in positions:
+                positions[topic] = committed.get(topic, self._base.get(topic, 0))
+
     def _leave(self, group: str) -> None:
         with self._changed:
             self._open_groups.discard(group)
@@ -353,6 +359,12 @@ class EmbeddedTickConsumer(TickConsumer):
                 )
             given[topic] = offset
         self._bus._commit(self.group, given)
+
+    def rewind(self) -> None:
+        """Back to the group's committed offsets (where this consumer started, if nothing was committed)."""
+        if self._closed:
+            raise BusError(f"consumer of group {self.group!r} is closed: nothing to rewind")
+        self._bus._rewind(self.group, self._positions)
 
     def close(self) -> None:
         """Leave the group; what was polled but not committed goes to the group's next consumer."""

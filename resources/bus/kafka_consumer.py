@@ -130,6 +130,21 @@ class KafkaTickConsumer(TickConsumer):
         except kerrors.KafkaError as exc:
             raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
 
+    def rewind(self) -> None:
+        """Seek every assigned partition back to the group's committed offset (its beginning when the group
+        committed nothing there); what was fetched past it is dropped and fetched again."""
+        try:
+            for tp in self._consumer.assignment():
+                committed = self._consumer.committed(tp, timeout_ms=self._bus.request_timeout_ms)
+                if committed is None:
+                    self._consumer.seek_to_beginning(tp)
+                else:
+                    self._consumer.seek(tp, committed)
+        except (kerrors.KafkaError, AssertionError) as exc:
+            raise BusError(
+                f"rewinding to the committed offsets failed for {self._context()}: {exc!r}"
+            ) from exc
+
     def lag(self) -> int | None:
         """Records between this member's positions and the high watermarks of its partitions' last fetches.
 

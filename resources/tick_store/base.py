@@ -28,8 +28,9 @@ from trading_assets.core.bars import compute_bars_1m
 
 class StoreRowsLostError(RuntimeError):
     """Rows acknowledged into the store's insert buffer may be gone (the server restarted before they were
-    synced). Nothing synced is affected; whoever inserted them must insert them again (the loader stops,
-    its offsets since the last sync uncommitted, so the bus delivers them again to the next loader)."""
+    synced). Nothing synced is affected; whoever inserted them must insert them again (the loader, which
+    commits its offsets only after a sync, rewinds its consumer to the committed offsets and reads them
+    again)."""
 
 
 class StoreUnavailableError(RuntimeError):

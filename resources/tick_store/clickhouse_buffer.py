@@ -14,9 +14,9 @@ Rows in the buffer are acknowledged but not durable: a server that stops (killed
 loses them. :meth:`InsertBuffer.sync` tells: each store writes a token of its own into a ``Memory`` table
 (``<table>_buffer_alive``), which a server restart empties; a sync that no longer finds its token raises
 :class:`~resources.tick_store.base.StoreRowsLostError` (and writes the token again), so the loader, which
-commits its offsets only after a sync, stops and leaves what it inserted since the last sync to be read
-again from the bus. The check errs on the safe side: a restart right after a successful flush also
-counts as a loss.
+commits its offsets only after a sync, rewinds its consumer to the committed offsets and inserts again
+what it inserted since (the copies of what survived are removed by key, as after any redelivery). The
+check errs on the safe side: a restart right after a successful flush also counts as a loss.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ class InsertBuffer:
             self._mark()
             raise StoreRowsLostError(
                 f"ClickHouse restarted since the last sync of {self.table}: up to {rows} rows inserted into "
-                "its buffer meanwhile may be lost; insert them again (a loader stops without committing "
-                "them, and the next loader reads them again from the bus)"
+                "its buffer meanwhile may be lost; insert them again"
             )
         log.debug("insert buffer synced: %d rows in %.1f ms", rows, (time.monotonic() - started) * 1000)
 

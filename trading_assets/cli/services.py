@@ -38,7 +38,6 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from resources.bus.factory import TickBusConfig, open_tick_bus
     from resources.service_state.factory import open_service_state
-    from resources.tick_store.base import StoreRowsLostError
     from resources.tick_store.factory import TickStoreConfig, open_tick_store
     from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.loader import LoaderConfig
@@ -62,21 +61,17 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         open_service_state(settings) as state,
     ):
         freeze_start_up_heap()
-        try:
-            run_loader(
-                settings,
-                bus,
-                store,
-                state,
-                stop,
-                instance_name=args.instance,
-                metrics_port=args.metrics_port,
-                metrics_host=args.metrics_host,
-                config=config,
-            )
-        except StoreRowsLostError as exc:
-            print(f"tradegraph load: {exc}", file=sys.stderr)
-            return 3
+        run_loader(
+            settings,
+            bus,
+            store,
+            state,
+            stop,
+            instance_name=args.instance,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+            config=config,
+        )
     return 0
 
 
@@ -157,8 +152,8 @@ def add_load_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="insert through ClickHouse's in-memory insert buffer (the table ticks_buffer, queryable at once; "
         "no part written per insert) and every this many seconds flush it to disk and only then commit the "
-        "offsets; should ClickHouse restart with rows in the buffer, the loader exits (status 3) and the "
-        "next one reads them again from the bus. Default: off, every insert is written to disk",
+        "offsets; should ClickHouse restart with rows in the buffer, the loader reads them again from its "
+        "last committed offsets. Default: off, every insert is written to disk",
     )
     add_metrics_host(load)
     load.set_defaults(handler=_cmd_load)

@@ -314,6 +314,12 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
         self._sync()
         return True
 
+    def _forget_since_last_commit(self) -> None:
+        """Drop what was polled or written since the last commit: the bus delivers it again (after the
+        consumer rewound to the committed offsets)."""
+        self._pending = Batch()
+        self._unsynced = {}
+
     def _commit(self, offsets: Offsets) -> None:
         """Commit ``offsets`` and those of earlier commits that failed; a failure is counted, not raised."""
         merge_offsets(self._unconfirmed, offsets)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from resources.bus.base import BusError, Offsets, TickConsumer
 from resources.service_state.base import Status
-from resources.tick_store.base import StoreUnavailableError, TickStore
+from resources.tick_store.base import StoreRowsLostError, StoreUnavailableError, TickStore
 from trading_assets.services.batch_loader import Batch, BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter
 from trading_assets.services.metrics import LoaderMetrics
@@ -59,8 +59,9 @@ class LoaderConfig:
     """How often to write the heartbeat."""
     sync_s: float | None = None
     """When set, insert through the store's insert buffer (queryable at once) and every this many seconds
-    sync it (durable) and only then commit the offsets (``TickStore.insert_buffered``); a loss of buffered
-    rows stops the loader with them uncommitted. None: every insert is durable when it returns."""
+    sync it (durable) and only then commit the offsets (``TickStore.insert_buffered``); should the store
+    lose buffered rows, the loader reads again from the last committed offsets. None: every insert is
+    durable when it returns."""
 
 
 @dataclass(slots=True)
@@ -71,6 +72,8 @@ class LoaderStats:
     batches: int = 0
     dead_letters: int = 0
     insert_failures: int = 0
+    rewinds: int = 0
+    """Times the store lost buffered rows and the loader read again from the last committed offsets."""
     bus_failures: int = 0
     newest_trade_us: int | None = None
     lag: int | None = None
@@ -153,6 +156,14 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
             self.stats.insert_failures += 1
             self.metrics.insert_failures.inc()
             log.warning("store unavailable for the sync (%s); its offsets wait for the next one", exc)
+            return False
+        except StoreRowsLostError as exc:
+            # Nothing since the last commit is known to be stored: read it all again (the store drops the
+            # copies of what did survive). A rewind that fails raises: the next loader starts there anyway.
+            log.warning("%s; reading again from the last committed offsets", exc)
+            self.consumer.rewind()
+            self._forget_since_last_commit()
+            self.stats.rewinds += 1
             return False
         return True
 

@@ -156,6 +156,28 @@ def test_committing_a_polls_offsets_commits_its_records_and_not_those_polled_aft
     assert sort_ticks(again.ticks).equals(sort_ticks(in_flight))
 
 
+def test_a_rewound_consumer_gets_again_everything_polled_since_the_last_commit(
+    bus: Bus, venue: str, group_name: Callable[[str], str]
+) -> None:
+    # Arrange: one batch committed, the next polled and not committed
+    committed = make_ticks(venue, SYMBOLS, 3_000, first_id=1)
+    lost = make_ticks(venue, SYMBOLS, 2_000, first_id=10_001)
+    group = group_name("loader")
+    publish(bus, committed)
+    with bus.consumer(group=group, venues=[venue]) as consumer:
+        batch = drain(consumer, ticks=3_000)
+        consumer.commit(batch.offsets)
+        publish(bus, lost)
+        assert drain(consumer, ticks=2_000).ticks.num_rows == 2_000
+
+        # Act: as the loader does when the store lost what it wrote since its last commit
+        consumer.rewind()
+        again = drain(consumer, ticks=2_000)
+
+    # Assert: the uncommitted records once more, nothing of the committed batch
+    assert sort_ticks(again.ticks).equals(sort_ticks(lost))
+
+
 def test_garbage_record_goes_to_dead_letters_and_good_records_still_arrive(
     bus: Bus, venue: str, group_name: Callable[[str], str]
 ) -> None:

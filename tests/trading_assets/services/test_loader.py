@@ -42,6 +42,7 @@ class ScriptedConsumer(TickConsumer):
         self.committed: list[dict[tuple[str, int], int]] = []
         self.polled = 0  # records handed out; record i is offset i of partition ("ticks.sim", 0)
         self.timeouts: list[float] = []
+        self.rewinds = 0
 
     def poll(self, *, timeout_s: float, max_records: int = 500) -> Delivery:
         self.timeouts.append(timeout_s)
@@ -68,6 +69,9 @@ class ScriptedConsumer(TickConsumer):
         assert offsets is not None, "the loader commits the offsets of what it stored, not all it polled"
         self.commits += 1
         self.committed.append(dict(offsets))
+
+    def rewind(self) -> None:
+        self.rewinds += 1
 
     def lag(self) -> int | None:
         return sum(1 for item in self.script if not isinstance(item, Exception))
