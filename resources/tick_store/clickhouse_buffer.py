@@ -54,11 +54,6 @@ class InsertBuffer:
         self._ready = False
         self._unsynced_rows = 0
 
-    @property
-    def unsynced_rows(self) -> int:
-        """Rows inserted since the last sync."""
-        return self._unsynced_rows
-
     def insert(self, columns: list[np.ndarray], rows: int) -> None:
         """Insert ``rows`` rows (``columns`` in the tick table's order) into the buffer."""
         self._prepare()

@@ -43,12 +43,12 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.loader import LoaderConfig
     from trading_assets.services.runtime import run_loader, stop_on_signals
 
-    stop = stop_on_signals()
     if args.sync_seconds is not None and args.sync_seconds <= 0:
         print(
             f"tradegraph load: --sync-seconds {args.sync_seconds} must be positive, e.g. 1", file=sys.stderr
         )
         return 2
+    stop = stop_on_signals()
     config = LoaderConfig(
         max_rows=args.batch_rows,
         max_wait_s=args.batch_seconds,

@@ -161,12 +161,9 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
         """Commit ``offsets`` on the consumer (raises :class:`BusError`)."""
 
     def _sync_interval_s(self) -> float | None:
-        """How often writes are made durable by :meth:`_sync` (the store's insert buffer); None: every
+        """How often writes are made durable by :meth:`_try_sync` (the store's insert buffer); None: every
         write is durable when it returns (the default)."""
         return None
-
-    def _sync(self) -> None:
-        """Make everything written so far durable (raises what the store raises); nothing to do here."""
 
     @abstractmethod
     def _loaded(self) -> int:
@@ -294,8 +291,8 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
 
     def _sync_if_due(self, *, force: bool = False) -> None:
         """Sync and commit what was written since the last sync, once ``_sync_interval_s`` has passed (or
-        at once with ``force``). While the store cannot be reached the offsets wait for a later sync; a
-        loss (``StoreRowsLostError``) is raised with nothing of it committed."""
+        at once with ``force``). A sync that did not make the writes durable (the store unreachable, or
+        rows lost and the consumer rewound) commits nothing."""
         interval = self._sync_interval_s()
         if interval is None or not self._unsynced:
             return
@@ -310,8 +307,8 @@ class BatchLoader(ABC, Generic[ConfigT, ItemT]):
         self._commit(offsets)
 
     def _try_sync(self) -> bool:
-        """:meth:`_sync`; False when the store is unavailable (counted and logged by the loader)."""
-        self._sync()
+        """Make everything written so far durable; False when it is not (the loader counts, logs and
+        mends why). Only called with a sync interval: nothing to do without one."""
         return True
 
     def _forget_since_last_commit(self) -> None:

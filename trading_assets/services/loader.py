@@ -146,12 +146,9 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
     def _sync_interval_s(self) -> float | None:
         return self.config.sync_s
 
-    def _sync(self) -> None:
-        self.store.sync()
-
     def _try_sync(self) -> bool:
         try:
-            self._sync()
+            self.store.sync()
         except StoreUnavailableError as exc:
             self.stats.insert_failures += 1
             self.metrics.insert_failures.inc()

@@ -67,9 +67,13 @@ def test_a_sync_before_any_buffered_insert_creates_nothing(clickhouse_server: Cl
         with ClickHouseTickStore(clickhouse_server.url, database=database) as store:
             store.sync()
             store.insert(TICKS)
-            tables = Client.from_url(clickhouse_server.url).execute(
-                "SELECT name FROM system.tables WHERE database = %(database)s", {"database": database}
-            )
+            client = Client.from_url(clickhouse_server.url)
+            try:
+                tables = client.execute(
+                    "SELECT name FROM system.tables WHERE database = %(database)s", {"database": database}
+                )
+            finally:
+                client.disconnect()
         assert "ticks_buffer" not in {name for (name,) in tables}
     finally:
         drop_database(clickhouse_server.url, database)
