@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import RunResult, kafka_run
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
+from server_thread_nice import reset_server_threads
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
@@ -218,6 +219,8 @@ def ingest(
         process.start()
     thread.join()
     timings = None if process is None else process.finish()
+    if queries is not None and queries.server_thread_nice and clickhouse.pid is not None:
+        reset_server_threads(clickhouse.pid)  # a thread the query process could not restore
     if failure:
         raise failure[0]
     return result[0], timings
@@ -248,6 +251,13 @@ def main() -> None:
         type=int,
         default=0,
         help="niceness of the query process (0: the pipeline's CPU priority)",
+    )
+    parser.add_argument(
+        "--server-thread-nice",
+        type=int,
+        default=0,
+        help="nice value of the ClickHouse threads serving the queries (0: left alone; 19: what a current "
+        "server's os_thread_priority does, set by the bench from outside on 18.16; needs root)",
     )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
@@ -418,6 +428,7 @@ def main() -> None:
                     client_bars=args.client_bars,
                     once=not runs[True],
                     nice=args.query_nice,
+                    server_thread_nice=args.server_thread_nice,
                 )
                 name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
                 run, run_timings = ingest(
@@ -450,6 +461,7 @@ def main() -> None:
         "load_avg_queries": statistics.median(load_avgs[True]),
         "ingest_trades": args.ingest_trades,
         "query_nice": args.query_nice,
+        "server_thread_nice": args.server_thread_nice,
     }
     print(
         f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "

@@ -22,6 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from server_thread_nice import renice_clients, restore
+
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
 from resources.table_store.factory import TableStoreConfig, open_table_store
@@ -55,6 +57,9 @@ class QuerySpec:
     """Seal the newest day and run retention in this run (the day's one-off work), besides the loop."""
     nice: int = 0
     """Niceness added to the query process (0: the pipeline's own CPU priority)."""
+    server_thread_nice: int = 0
+    """Nice value of the server threads serving the query process's connections (0: left alone); what a
+    current ClickHouse's ``os_thread_priority`` does, set from outside on 18.16 (:mod:`server_thread_nice`)."""
 
 
 @dataclass(kw_only=True)
@@ -192,10 +197,13 @@ def _serve(spec: QuerySpec, go: Event, done: Event, results: mp.Queue[QueryTimin
     if spec.nice:
         os.nice(spec.nice)  # as a deployment gives its analytics less CPU weight than the ingest
     queries = Queries(spec)
+    threads = renice_clients(spec.server_thread_nice) if spec.server_thread_nice else []
+    queries.result.notes["server_threads_reniced"] = len(threads)
     try:
         go.wait()
         queries.run_until(done)
     finally:
+        restore(threads)  # before the connections close: their threads go back to the server's pool
         queries.close()
     results.put(queries.result)
 

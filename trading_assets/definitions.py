@@ -81,6 +81,7 @@ class _ClickHouseWorkloadFields(TypedDict):
     clickhouse_insert_priority: int
     clickhouse_read_priority: int
     clickhouse_read_max_threads: int
+    clickhouse_read_os_thread_priority: int
 
 
 def _clickhouse_workload(settings: Settings) -> _ClickHouseWorkloadFields:
@@ -89,6 +90,7 @@ def _clickhouse_workload(settings: Settings) -> _ClickHouseWorkloadFields:
         clickhouse_insert_priority=settings.clickhouse_insert_priority,
         clickhouse_read_priority=settings.clickhouse_read_priority,
         clickhouse_read_max_threads=settings.clickhouse_read_max_threads,
+        clickhouse_read_os_thread_priority=settings.clickhouse_read_os_thread_priority,
     )
 
 

@@ -13,6 +13,12 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   advance as little as one block (65,536 rows) a second; ``read_priority=0`` turns the pauses off.
 - ``max_threads``: threads one query may use (the server's default is one per core); below the core count
   a read leaves cores to the inserts, the merges and the services.
+- ``os_thread_priority`` (current servers; 18.16 does not know it): the Linux nice value of the threads
+  that run the query. At 19 the operating system runs a read only on CPU the inserts, the merges and
+  every other process at nice 0 on the host leave, for the whole length of the read, not only while an
+  insert runs. The server needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]``);
+  without it the setting does nothing. A store sends it only to a server that knows it
+  (:func:`known_settings`), and logs once that it cannot when the server does not.
 
 :class:`ClickHouseWorkload` holds both for a store; the tick store and the table store send its
 :meth:`~ClickHouseWorkload.insert_settings` with their inserts and its
@@ -22,9 +28,18 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from clickhouse_driver import Client
+
 from trading_assets.core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Settings not every supported server knows (18.16 refuses a query that sends an unknown setting).
+OPTIONAL_SETTINGS = frozenset({"os_thread_priority"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,19 +53,28 @@ class ClickHouseWorkload:
     while an insert runs; 0 leaves them out of priorities."""
     read_max_threads: int = 1
     """``max_threads`` of reads (threads one query may use); 0: the server's default, one per core."""
+    read_os_thread_priority: int = 19
+    """``os_thread_priority`` (Linux nice, 0-19) of the threads running reads, on servers that know it; 0:
+    not sent."""
 
     def __post_init__(self) -> None:
-        for name in ("insert_priority", "read_priority", "read_max_threads"):
+        for name in ("insert_priority", "read_priority", "read_max_threads", "read_os_thread_priority"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be 0 or more")
+        if self.read_os_thread_priority > 19:
+            raise ValueError(
+                f"read_os_thread_priority={self.read_os_thread_priority} must be 19 or less (Linux nice)"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClickHouseWorkload:
-        """The workload ``TRADEGRAPH_CLICKHOUSE_{INSERT,READ}_PRIORITY`` and ``..._READ_MAX_THREADS`` name."""
+        """The workload ``TRADEGRAPH_CLICKHOUSE_{INSERT,READ}_PRIORITY``, ``..._READ_MAX_THREADS`` and
+        ``..._READ_OS_THREAD_PRIORITY`` name."""
         return cls(
             insert_priority=settings.clickhouse_insert_priority,
             read_priority=settings.clickhouse_read_priority,
             read_max_threads=settings.clickhouse_read_max_threads,
+            read_os_thread_priority=settings.clickhouse_read_os_thread_priority,
         )
 
     def insert_settings(self) -> dict[str, int]:
@@ -62,4 +86,26 @@ class ClickHouseWorkload:
         settings = {"priority": self.read_priority}
         if self.read_max_threads:
             settings["max_threads"] = self.read_max_threads
+        if self.read_os_thread_priority:
+            settings["os_thread_priority"] = self.read_os_thread_priority
         return settings
+
+
+def known_settings(client: Client, settings: Mapping[str, int], *, where: str) -> dict[str, int]:
+    """``settings`` without the optional ones (:data:`OPTIONAL_SETTINGS`) the server of ``client`` does
+    not know, each of those logged once; ``where`` names the server in the log."""
+    optional = sorted(name for name in settings if name in OPTIONAL_SETTINGS)
+    if not optional:
+        return dict(settings)
+    rows = client.execute(
+        "SELECT name FROM system.settings WHERE name IN %(names)s", {"names": tuple(optional)}
+    )
+    known = {str(row[0]) for row in rows}
+    for name in optional:
+        if name not in known:
+            logger.warning(
+                "%s does not know the setting %s (ClickHouse 18.16 has none): the reads run without it",
+                where,
+                name,
+            )
+    return {name: value for name, value in settings.items() if name not in OPTIONAL_SETTINGS or name in known}

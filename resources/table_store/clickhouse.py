@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from resources.clickhouse import parse_endpoint, wrapped_errors
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
-from resources.clickhouse.workload import ClickHouseWorkload
+from resources.clickhouse.workload import ClickHouseWorkload, known_settings
 from resources.table_store import clickhouse_sql as sql
 from resources.table_store.base import (
     FilterValue,
@@ -95,6 +95,7 @@ class ClickHouseTableStore(TableStore):
         self._client = endpoint.client(settings={**endpoint.settings, "use_numpy": True})
         self.workload = workload or ClickHouseWorkload()
         self._read_settings = self.workload.read_settings()
+        self._read_settings_checked = False
         self._insert_settings = self.workload.insert_settings()
         self._lock = threading.Lock()
         self._ready: set[TableSpec] = set()
@@ -111,6 +112,11 @@ class ClickHouseTableStore(TableStore):
 
     def _execute(self, query: str, params: Mapping[str, Any] | None = None, *, operation: str) -> Any:
         with self._lock, self._wrapped(operation):
+            if not self._read_settings_checked:
+                # At the first statement: the optional read settings this server knows.
+                where = f"ClickHouse table store at {self.host}"
+                self._read_settings = known_settings(self._client, self._read_settings, where=where)
+                self._read_settings_checked = True
             return self._client.execute(
                 query, dict(params) if params else None, columnar=True, settings=self._read_settings
             )

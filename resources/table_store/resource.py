@@ -38,6 +38,8 @@ class TableStoreResource(dg.ConfigurableResource):
     """ClickHouse ``priority`` of reads and other statements (above the inserts': they yield to them)."""
     clickhouse_read_max_threads: int = 1
     """ClickHouse ``max_threads`` of reads (0: the server's default)."""
+    clickhouse_read_os_thread_priority: int = 19
+    """ClickHouse ``os_thread_priority`` (nice) of reads on servers that know it (0: not sent)."""
 
     def config(self) -> TableStoreConfig:
         """The typed config of the fields."""
@@ -51,6 +53,7 @@ class TableStoreResource(dg.ConfigurableResource):
                 insert_priority=self.clickhouse_insert_priority,
                 read_priority=self.clickhouse_read_priority,
                 read_max_threads=self.clickhouse_read_max_threads,
+                read_os_thread_priority=self.clickhouse_read_os_thread_priority,
             ),
         )
 

@@ -17,7 +17,7 @@ import numpy as np
 from clickhouse_driver import Client
 
 from resources.clickhouse import parse_endpoint, wrapped_errors
-from resources.clickhouse.workload import ClickHouseWorkload
+from resources.clickhouse.workload import ClickHouseWorkload, known_settings
 from resources.tick_store.base import StoreUnavailableError
 
 T = TypeVar("T")
@@ -182,12 +182,17 @@ class Connections:
                 self._ensure_schema(self._client)
 
     def _ensure_schema(self, client: Client) -> None:
-        """Run the schema statements on the first call that reaches the server (lock held)."""
+        """Run the schema statements on the first call that reaches the server and leave out the read
+        settings it does not know (lock held)."""
         if self._schema_ready:
             return
         for statement, operation in self._schema:
             with self.wrapped(operation):
                 client.execute(statement)
+        with self.wrapped("settings the server knows"):
+            self._read_settings = known_settings(
+                client, self._read_settings, where=f"ClickHouse at {self.host}"
+            )
         self._schema_ready = True
 
     def close(self) -> None:

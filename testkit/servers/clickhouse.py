@@ -34,6 +34,14 @@ _CONFIG = """<?xml version="1.0"?>
         <partition_by>toYYYYMM(event_date)</partition_by>
         <flush_interval_milliseconds>1000</flush_interval_milliseconds>
     </query_log>
+    <!-- Only queries sent with log_queries and log_query_threads are logged: bench/server_thread_nice.py
+         finds the server thread of a connection here. -->
+    <query_thread_log>
+        <database>system</database>
+        <table>query_thread_log</table>
+        <partition_by>toYYYYMM(event_date)</partition_by>
+        <flush_interval_milliseconds>1000</flush_interval_milliseconds>
+    </query_thread_log>
 </yandex>
 """
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from resources.clickhouse import sql
+from resources.clickhouse import ClickHouseWorkload, sql
+from resources.clickhouse.workload import OPTIONAL_SETTINGS
 from tests.resources.clickhouse.modern import Modern, modern_database, statements_of
 from trading_assets.core.time import day_bounds_us
 
@@ -82,3 +83,15 @@ def test_identifiers_are_validated_before_any_sql_is_rendered(bad: str) -> None:
         sql.qualified("tradegraph", bad)
     with pytest.raises(ValueError, match="invalid ClickHouse identifier"):
         sql.day_partition_expression(bad)
+
+
+def test_a_current_clickhouse_knows_every_read_setting_of_the_workload(modern: Modern) -> None:
+    # The stores send these to a server that lists them (known_settings); 18.16 lacks os_thread_priority.
+    sent = ClickHouseWorkload().read_settings()
+
+    known = modern.rows(
+        "SELECT name FROM system.settings WHERE name IN %(names)s", {"names": tuple(sorted(sent))}
+    )
+
+    assert set(sent) >= OPTIONAL_SETTINGS
+    assert {name for (name,) in known} == set(sent)

@@ -3,6 +3,7 @@ one with fewer threads (as the server logs them), and a read paused while a high
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -12,6 +13,8 @@ import pytest
 from clickhouse_driver import Client
 
 from resources.clickhouse import ClickHouseWorkload
+from resources.clickhouse import workload as workload_module
+from resources.clickhouse.workload import known_settings
 from resources.table_store.clickhouse import ClickHouseTableStore
 from resources.table_store.factory import TableStoreConfig
 from resources.tick_store import ClickHouseTickStore, TickStoreConfig
@@ -29,7 +32,8 @@ from trading_assets.market.bars import BARS_TABLE
 _LOGGED = """
 SELECT query,
        Settings.Values[indexOf(Settings.Names, 'priority')] AS priority,
-       Settings.Values[indexOf(Settings.Names, 'max_threads')] AS max_threads
+       Settings.Values[indexOf(Settings.Names, 'max_threads')] AS max_threads,
+       has(Settings.Names, 'os_thread_priority') AS os_thread_priority
 FROM system.query_log
 WHERE type = 2 AND query LIKE %(pattern)s AND query NOT LIKE '%%system.query_log%%'
 """
@@ -49,7 +53,11 @@ def logged(client: Client, database: str) -> list[tuple[str, str, str]]:
     """(statement kind, priority, max_threads) of every finished statement on ``database``'s tables."""
     client.execute("SYSTEM FLUSH LOGS")
     rows = client.execute(_LOGGED, {"pattern": f"%{database}.%"})
-    return [(str(query).split()[0].upper(), str(priority), str(threads)) for query, priority, threads in rows]
+    # 18.16 does not know os_thread_priority: the stores leave it out (a query sending it would fail).
+    assert not any(row[3] for row in rows)
+    return [
+        (str(query).split()[0].upper(), str(priority), str(threads)) for query, priority, threads, _ in rows
+    ]
 
 
 def test_the_tick_stores_inserts_run_at_the_insert_priority_and_its_reads_lower_with_one_thread(
@@ -159,7 +167,49 @@ def test_the_workload_comes_from_the_settings_to_both_stores_configs() -> None:
 
     expected = ClickHouseWorkload(insert_priority=1, read_priority=5, read_max_threads=0)
     assert tick_config.workload == table_config.workload == expected
-    assert expected.read_settings() == {"priority": 5}  # 0 threads: the server's default, not sent
+    # 0 threads: the server's default, not sent
+    assert expected.read_settings() == {"priority": 5, "os_thread_priority": 19}
+
+
+def test_the_reads_os_thread_priority_is_sent_unless_zero() -> None:
+    settings = Settings.from_env({"TRADEGRAPH_CLICKHOUSE_READ_OS_THREAD_PRIORITY": "0"})
+
+    workload = ClickHouseWorkload.from_settings(settings)
+
+    assert workload.read_settings() == {"priority": 2, "max_threads": 1}
+    assert ClickHouseWorkload().read_settings() == {"priority": 2, "max_threads": 1, "os_thread_priority": 19}
+
+
+def test_an_os_thread_priority_above_19_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match=r"read_os_thread_priority=20 must be 19 or less"):
+        ClickHouseWorkload(read_os_thread_priority=20)
+
+
+def test_a_server_without_os_thread_priority_gets_the_reads_without_it_and_a_warning(
+    clickhouse_server: ClickHouseServer, admin: tuple[Client, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = admin
+    settings = ClickHouseWorkload().read_settings()
+
+    with caplog.at_level(logging.WARNING, logger="resources.clickhouse.workload"):
+        kept = known_settings(client, settings, where="ClickHouse at test")
+
+    assert kept == {"priority": 2, "max_threads": 1}
+    assert "ClickHouse at test does not know the setting os_thread_priority" in caplog.text
+
+
+def test_an_optional_setting_the_server_knows_is_kept(
+    clickhouse_server: ClickHouseServer, admin: tuple[Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 18.16 knows max_threads: taken as optional, it stays (as os_thread_priority on a current server)
+    client, _ = admin
+    monkeypatch.setattr(
+        workload_module, "OPTIONAL_SETTINGS", frozenset({"max_threads", "os_thread_priority"})
+    )
+
+    kept = known_settings(client, {"max_threads": 1, "os_thread_priority": 19}, where="ClickHouse at test")
+
+    assert kept == {"max_threads": 1}
 
 
 def test_the_dagster_resource_passes_its_workload_fields_to_the_store_config() -> None:
@@ -168,7 +218,7 @@ def test_the_dagster_resource_passes_its_workload_fields_to_the_store_config() -
     )
 
     assert resource.config().workload == ClickHouseWorkload(
-        insert_priority=1, read_priority=4, read_max_threads=2
+        insert_priority=1, read_priority=4, read_max_threads=2, read_os_thread_priority=19
     )
 
 

@@ -1,0 +1,80 @@
+"""The OS priority of a client's ClickHouse server threads, set from the client's host (bench only).
+
+A current ClickHouse lowers the OS priority of the threads that run a query by itself: the query setting
+``os_thread_priority`` (the server needs ``CAP_SYS_NICE``), which the stores send with their reads when the
+server knows it (:class:`resources.clickhouse.ClickHouseWorkload`). ClickHouse 18.16, the only server this
+machine has, does not know it. This module does its work from outside for the bench, on the same host and
+as a user allowed to renice the server (root here):
+
+- 18.16 serves each client connection on one ``TCPHandler`` thread for the connection's life and runs a
+  query's reading in an ``AsyncBlockInput`` thread that the handler thread starts per query (with
+  ``max_threads`` 1, as the stores' reads run, that is the only thread doing the query's work). A thread
+  created on Linux inherits its creator's nice value, so a handler thread at nice 19 runs every query of
+  its connection at nice 19.
+- The handler thread of a connection is found in ``system.query_thread_log`` (``master_os_thread_id`` of a
+  probe query the connection runs with ``log_query_threads``), which the server's config must enable (the
+  testkit launcher does).
+
+The handler thread returns to the server's thread pool when its connection closes and may then serve
+another client (the loader's inserts): :func:`restore` puts it back to nice 0 before the connection closes,
+and :func:`reset_server_threads` puts every thread of the server back after a run.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import uuid
+from pathlib import Path
+
+from clickhouse_driver import Client
+
+_HANDLER_THREAD = """
+SELECT master_os_thread_id FROM system.query_thread_log WHERE query_id = %(query_id)s LIMIT 1
+"""
+
+
+def handler_thread(client: Client) -> int:
+    """The OS thread id of the server thread serving ``client``'s connection (connecting it first)."""
+    query_id = f"tradegraph-bench-probe-{uuid.uuid4().hex}"
+    client.execute("SELECT 1", settings={"log_queries": 1, "log_query_threads": 1}, query_id=query_id)
+    client.execute("SYSTEM FLUSH LOGS")
+    rows = client.execute(_HANDLER_THREAD, {"query_id": query_id})
+    if not rows:
+        raise RuntimeError(
+            "the server logged no thread for the probe query: enable <query_thread_log> in its config"
+        )
+    return int(rows[0][0])
+
+
+def renice_clients(nice: int) -> list[int]:
+    """Set the server threads of every clickhouse-driver client of this process to ``nice``; their ids."""
+    threads = []
+    for client in [obj for obj in gc.get_objects() if isinstance(obj, Client)]:
+        tid = handler_thread(client)
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+        threads.append(tid)
+    return threads
+
+
+def restore(threads: list[int]) -> None:
+    """Put ``threads`` back to nice 0 (before their connections close)."""
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+        except ProcessLookupError:
+            continue  # the thread has ended (the server stopped)
+
+
+def reset_server_threads(pid: int) -> int:
+    """Every thread of server process ``pid`` back to nice 0; how many were not at 0."""
+    changed = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        tid = int(task.name)
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) != 0:
+                os.setpriority(os.PRIO_PROCESS, tid, 0)
+                changed += 1
+        except ProcessLookupError:
+            continue
+    return changed
