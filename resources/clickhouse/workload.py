@@ -14,9 +14,10 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
 - ``max_threads``: threads one query may use (the server's default is one per core); below the core count
   a read leaves cores to the inserts, the merges and the services.
 - ``os_thread_priority`` (current servers; 18.16 does not know it): the Linux nice value of the threads
-  that run the query. At 19 the operating system runs a read only on CPU the inserts, the merges and
-  every other process at nice 0 on the host leave, for the whole length of the read, not only while an
-  insert runs. The server needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]``);
+  that run the query. At 19 the operating system gives a read only the CPU that the threads at nice 0
+  beside it leave (the server's inserts and merges; the services too where they share the server's CPU
+  group, not across docker's containers), for the whole length of the read, not only while an insert
+  runs. The server needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]``);
   without it the setting does nothing. A store sends it only to a server that knows it
   (:func:`known_settings`), and logs once that it cannot when the server does not.
 
