@@ -219,7 +219,8 @@ def ingest(
         process.start()
     thread.join()
     timings = None if process is None else process.finish()
-    if queries is not None and queries.server_thread_nice and clickhouse.pid is not None:
+    lowered = queries is not None and (queries.server_thread_nice or queries.idle)
+    if lowered and clickhouse.pid is not None:
         reset_server_threads(clickhouse.pid)  # a thread the query process could not restore
     if failure:
         raise failure[0]
@@ -258,6 +259,12 @@ def main() -> None:
         default=0,
         help="nice value of the ClickHouse threads serving the queries (0: left alone; 19: what a current "
         "server's os_thread_priority does, set by the bench from outside on 18.16; needs root)",
+    )
+    parser.add_argument(
+        "--query-idle",
+        action="store_true",
+        help="run the query process and the ClickHouse threads serving it under SCHED_IDLE (CPU only when "
+        "nothing else wants it; set by the bench from outside, needs root)",
     )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
@@ -429,6 +436,7 @@ def main() -> None:
                     once=not runs[True],
                     nice=args.query_nice,
                     server_thread_nice=args.server_thread_nice,
+                    idle=args.query_idle,
                 )
                 name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
                 run, run_timings = ingest(
@@ -462,6 +470,7 @@ def main() -> None:
         "ingest_trades": args.ingest_trades,
         "query_nice": args.query_nice,
         "server_thread_nice": args.server_thread_nice,
+        "query_idle": args.query_idle,
     }
     print(
         f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "

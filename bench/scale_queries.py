@@ -57,6 +57,9 @@ class QuerySpec:
     """Seal the newest day and run retention in this run (the day's one-off work), besides the loop."""
     nice: int = 0
     """Niceness added to the query process (0: the pipeline's own CPU priority)."""
+    idle: bool = False
+    """Run the query process and the server threads serving it under ``SCHED_IDLE`` (CPU only when no
+    other thread wants it), as well as at their nice values."""
     server_thread_nice: int = 0
     """Nice value of the server threads serving the query process's connections (0: left alone); what a
     current ClickHouse's ``os_thread_priority`` does, set from outside on 18.16 (:mod:`server_thread_nice`)."""
@@ -196,8 +199,11 @@ def _serve(spec: QuerySpec, go: Event, done: Event, results: mp.Queue[QueryTimin
     """The query process: connect, wait for ``go``, query until ``done``, send the timings."""
     if spec.nice:
         os.nice(spec.nice)  # as a deployment gives its analytics less CPU weight than the ingest
+    if spec.idle:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # the threads it starts inherit it
     queries = Queries(spec)
-    threads = renice_clients(spec.server_thread_nice) if spec.server_thread_nice else []
+    lowered = spec.server_thread_nice or spec.idle
+    threads = renice_clients(spec.server_thread_nice, idle=spec.idle) if lowered else []
     queries.result.notes["server_threads_reniced"] = len(threads)
     try:
         go.wait()
