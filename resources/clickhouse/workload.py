@@ -19,7 +19,11 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   group, not across docker's containers), for the whole length of the read, not only while an insert
   runs. The server needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]``);
   without it the setting does nothing. A store sends it only to a server that knows it
-  (:func:`known_settings`), and logs once that it cannot when the server does not.
+  (:func:`known_settings`), and logs once that it cannot when the server does not. Off by default: on
+  this project's 2-core machine (Linux 6.18) a thread at nice 19 still took CPU the ingest needed and
+  raised its p99 about as much as at nice 0, while the reads became 40-50 % slower (docs/BENCHMARKS.md,
+  "The query side at the lowest CPU priority"); only ``SCHED_IDLE``, which no ClickHouse setting
+  offers, kept a busy thread off the ingest's tail.
 
 :class:`ClickHouseWorkload` holds both for a store; the tick store and the table store send its
 :meth:`~ClickHouseWorkload.insert_settings` with their inserts and its
@@ -54,9 +58,9 @@ class ClickHouseWorkload:
     while an insert runs; 0 leaves them out of priorities."""
     read_max_threads: int = 1
     """``max_threads`` of reads (threads one query may use); 0: the server's default, one per core."""
-    read_os_thread_priority: int = 19
+    read_os_thread_priority: int = 0
     """``os_thread_priority`` (Linux nice, 0-19) of the threads running reads, on servers that know it; 0:
-    not sent."""
+    not sent (the default: measured, nice 19 slowed the reads and not the ingest's tail, see above)."""
 
     def __post_init__(self) -> None:
         for name in ("insert_priority", "read_priority", "read_max_threads", "read_os_thread_priority"):

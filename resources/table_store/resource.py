@@ -38,7 +38,7 @@ class TableStoreResource(dg.ConfigurableResource):
     """ClickHouse ``priority`` of reads and other statements (above the inserts': they yield to them)."""
     clickhouse_read_max_threads: int = 1
     """ClickHouse ``max_threads`` of reads (0: the server's default)."""
-    clickhouse_read_os_thread_priority: int = 19
+    clickhouse_read_os_thread_priority: int = 0
     """ClickHouse ``os_thread_priority`` (nice) of reads on servers that know it (0: not sent)."""
 
     def config(self) -> TableStoreConfig:

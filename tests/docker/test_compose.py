@@ -296,12 +296,6 @@ def test_clickhouse_dashboards_queries_yield_to_the_loaders_inserts() -> None:
     assert profile is not None and profile.findtext("profile") == "default"
     assert int(profile.findtext("priority") or 0) > ClickHouseWorkload().insert_priority
     assert profile.findtext("max_threads") == "1"
-    assert profile.findtext("os_thread_priority") == str(ClickHouseWorkload().read_os_thread_priority)
-
-
-def test_clickhouse_may_lower_its_read_threads_priority(resolved: dict[str, Any]) -> None:
-    # os_thread_priority does nothing without the capability to renice threads.
-    assert "SYS_NICE" in _services(resolved)["clickhouse"]["cap_add"]
 
 
 def test_minio_tradegraph_user_may_only_use_the_tradegraph_bucket(resolved: dict[str, Any]) -> None:

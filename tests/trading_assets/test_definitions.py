@@ -111,7 +111,7 @@ def test_the_ui_shows_the_production_configuration_and_no_secret(
         "clickhouse_insert_priority": 1,
         "clickhouse_read_priority": 3,
         "clickhouse_read_max_threads": 1,
-        "clickhouse_read_os_thread_priority": 19,
+        "clickhouse_read_os_thread_priority": 0,
     }
     assert values["table_store"]["clickhouse_read_priority"] == 3
     assert values["tick_archive"] == {

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     clickhouse_read_max_threads: int = Field(default=1, ge=0)
     """ClickHouse ``max_threads`` of the stores' reads: below the core count a read leaves cores to the
     ingest; 0 is the server's default (one thread per core)."""
-    clickhouse_read_os_thread_priority: int = Field(default=19, ge=0, le=19)
+    clickhouse_read_os_thread_priority: int = Field(default=0, ge=0, le=19)
     """ClickHouse ``os_thread_priority`` (Linux nice) of the threads running the stores' reads, sent only
     to servers that know it (not 18.16) and needing ``CAP_SYS_NICE`` there; 0: not sent."""
     bus: Literal["embedded", "kafka"] = "embedded"

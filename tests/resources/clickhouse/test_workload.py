@@ -112,6 +112,31 @@ def test_the_table_stores_writes_run_at_the_insert_priority_and_its_reads_lower(
             assert (priority, threads) == ("7", ""), kind
 
 
+def test_a_store_asked_for_os_thread_priority_reads_from_18_16_without_it(
+    clickhouse_server: ClickHouseServer, admin: tuple[Client, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: a store whose reads ask for nice 19, on a server that has no such setting
+    client, database = admin
+    store = ClickHouseTickStore(
+        f"{clickhouse_server.url}?log_queries=1",
+        database=database,
+        workload=ClickHouseWorkload(read_os_thread_priority=19),
+    )
+    start = day_start_us(DAY1)
+
+    # Act
+    with caplog.at_level(logging.WARNING, logger="resources.clickhouse.workload"):
+        store.insert(table([tick(1), tick(2)]))
+        rows = store.read(symbol="BTCUSDT", start_us=start, end_us=start + US_PER_DAY).num_rows
+        store.read(symbol="BTCUSDT", start_us=start, end_us=start + US_PER_DAY)
+    store.close()
+
+    # Assert: the reads worked, without the setting (logged() checks), and the warning came once
+    assert rows == 2
+    assert {kind for kind, _, _ in logged(client, database)} >= {"INSERT", "SELECT"}
+    assert caplog.text.count("does not know the setting os_thread_priority") == 1
+
+
 def test_a_read_pauses_while_a_query_of_the_insert_priority_runs(
     clickhouse_server: ClickHouseServer, admin: tuple[Client, str]
 ) -> None:
@@ -167,17 +192,16 @@ def test_the_workload_comes_from_the_settings_to_both_stores_configs() -> None:
 
     expected = ClickHouseWorkload(insert_priority=1, read_priority=5, read_max_threads=0)
     assert tick_config.workload == table_config.workload == expected
-    # 0 threads: the server's default, not sent
-    assert expected.read_settings() == {"priority": 5, "os_thread_priority": 19}
+    assert expected.read_settings() == {"priority": 5}  # 0 threads: the server's default, not sent
 
 
-def test_the_reads_os_thread_priority_is_sent_unless_zero() -> None:
-    settings = Settings.from_env({"TRADEGRAPH_CLICKHOUSE_READ_OS_THREAD_PRIORITY": "0"})
+def test_the_reads_os_thread_priority_is_sent_when_set() -> None:
+    settings = Settings.from_env({"TRADEGRAPH_CLICKHOUSE_READ_OS_THREAD_PRIORITY": "19"})
 
     workload = ClickHouseWorkload.from_settings(settings)
 
-    assert workload.read_settings() == {"priority": 2, "max_threads": 1}
-    assert ClickHouseWorkload().read_settings() == {"priority": 2, "max_threads": 1, "os_thread_priority": 19}
+    assert workload.read_settings() == {"priority": 2, "max_threads": 1, "os_thread_priority": 19}
+    assert ClickHouseWorkload().read_settings() == {"priority": 2, "max_threads": 1}  # 0: not sent
 
 
 def test_an_os_thread_priority_above_19_is_refused_naming_the_field() -> None:
@@ -189,7 +213,7 @@ def test_a_server_without_os_thread_priority_gets_the_reads_without_it_and_a_war
     clickhouse_server: ClickHouseServer, admin: tuple[Client, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, _ = admin
-    settings = ClickHouseWorkload().read_settings()
+    settings = ClickHouseWorkload(read_os_thread_priority=19).read_settings()
 
     with caplog.at_level(logging.WARNING, logger="resources.clickhouse.workload"):
         kept = known_settings(client, settings, where="ClickHouse at test")
@@ -218,7 +242,7 @@ def test_the_dagster_resource_passes_its_workload_fields_to_the_store_config() -
     )
 
     assert resource.config().workload == ClickHouseWorkload(
-        insert_priority=1, read_priority=4, read_max_threads=2, read_os_thread_priority=19
+        insert_priority=1, read_priority=4, read_max_threads=2, read_os_thread_priority=0
     )
 
 
