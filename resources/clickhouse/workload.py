@@ -22,8 +22,9 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   (:func:`known_settings`), and logs once that it cannot when the server does not. Off by default: on
   this project's 2-core machine (Linux 6.18) a thread at nice 19 still took CPU the ingest needed and
   raised its p99 about as much as at nice 0, while the reads became 40-50 % slower (docs/BENCHMARKS.md,
-  "The query side at the lowest CPU priority"); only ``SCHED_IDLE``, which no ClickHouse setting
-  offers, kept a busy thread off the ingest's tail.
+  "The query side at the lowest CPU priority"). Only ``SCHED_IDLE``, which no ClickHouse setting
+  offers, kept a spinning thread off the ingest's tail, and even with the whole query side under it the
+  queries still raised that tail.
 
 :class:`ClickHouseWorkload` holds both for a store; the tick store and the table store send its
 :meth:`~ClickHouseWorkload.insert_settings` with their inserts and its

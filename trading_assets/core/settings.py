@@ -86,8 +86,12 @@ class Settings(BaseSettings):
     """ClickHouse ``max_threads`` of the stores' reads: below the core count a read leaves cores to the
     ingest; 0 is the server's default (one thread per core)."""
     clickhouse_read_os_thread_priority: int = Field(default=0, ge=0, le=19)
-    """ClickHouse ``os_thread_priority`` (Linux nice) of the threads running the stores' reads, sent only
-    to servers that know it (not 18.16) and needing ``CAP_SYS_NICE`` there; 0: not sent."""
+    """ClickHouse ``os_thread_priority`` (Linux nice, 1-19) of the threads that run the stores' reads; 0
+    does not send it. Sent only to a server that knows it (a current ClickHouse, not 18.16: the store
+    logs a warning once and reads without it); the server needs the ``CAP_SYS_NICE`` capability (in
+    docker/compose.yaml: ``cap_add: [SYS_NICE]`` on ``clickhouse``), without which it does nothing. Off
+    by default: measured on this project's machine, reads at nice 19 were 40-50 % slower and the ingest's
+    p99 beside them no better (docs/BENCHMARKS.md, "The query side at the lowest CPU priority")."""
     bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
     service_state: Literal["embedded", "clickhouse"] = "embedded"
