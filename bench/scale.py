@@ -219,8 +219,7 @@ def ingest(
         process.start()
     thread.join()
     timings = None if process is None else process.finish()
-    lowered = queries is not None and (queries.server_thread_nice or queries.idle)
-    if lowered and clickhouse.pid is not None:
+    if queries is not None and queries.lowers_server_threads and clickhouse.pid is not None:
         reset_server_threads(clickhouse.pid)  # a thread the query process could not restore
     if failure:
         raise failure[0]

@@ -64,6 +64,11 @@ class QuerySpec:
     """Nice value of the server threads serving the query process's connections (0: left alone); what a
     current ClickHouse's ``os_thread_priority`` does, set from outside on 18.16 (:mod:`server_thread_nice`)."""
 
+    @property
+    def lowers_server_threads(self) -> bool:
+        """Whether the server threads serving the query process run below the normal priority."""
+        return bool(self.server_thread_nice or self.idle)
+
 
 @dataclass(kw_only=True)
 class QueryTimings:
@@ -202,8 +207,7 @@ def _serve(spec: QuerySpec, go: Event, done: Event, results: mp.Queue[QueryTimin
     if spec.idle:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # the threads it starts inherit it
     queries = Queries(spec)
-    lowered = spec.server_thread_nice or spec.idle
-    threads = renice_clients(spec.server_thread_nice, idle=spec.idle) if lowered else []
+    threads = renice_clients(spec.server_thread_nice, idle=spec.idle) if spec.lowers_server_threads else []
     queries.result.notes["server_threads_reniced"] = len(threads)
     try:
         go.wait()

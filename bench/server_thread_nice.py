@@ -66,12 +66,17 @@ def renice_clients(nice: int, *, idle: bool = False) -> list[int]:
     return threads
 
 
+def _normal(tid: int) -> None:
+    """Thread ``tid`` back to the normal policy at nice 0."""
+    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+    os.setpriority(os.PRIO_PROCESS, tid, 0)
+
+
 def restore(threads: list[int]) -> None:
     """Put ``threads`` back to nice 0 and the normal policy (before their connections close)."""
     for tid in threads:
         try:
-            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
-            os.setpriority(os.PRIO_PROCESS, tid, 0)
+            _normal(tid)
         except ProcessLookupError:
             continue  # the thread has ended (the server stopped)
 
@@ -83,8 +88,7 @@ def reset_server_threads(pid: int) -> int:
         tid = int(task.name)
         try:
             if os.getpriority(os.PRIO_PROCESS, tid) != 0 or os.sched_getscheduler(tid) != os.SCHED_OTHER:
-                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
-                os.setpriority(os.PRIO_PROCESS, tid, 0)
+                _normal(tid)
                 changed += 1
         except ProcessLookupError:
             continue
