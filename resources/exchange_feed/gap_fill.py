@@ -11,8 +11,8 @@ went quiet are found too.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,8 +57,11 @@ class GapFiller:
         self._stats = stats
         self._page_limit = page_limit
         self._max_gap_ids = max_gap_ids
-        self._queue: queue.Queue[Gap | TailProbe] = queue.Queue()
+        # One lock for the queue and the gap being fetched: a gap taken off the queue is the current one
+        # in the same step, so unfilled() (a streamer saving its restart state) never misses it between.
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._queue: deque[Gap | TailProbe] = deque()
         self._current: Gap | None = None  # remainder of the gap being fetched
         self._failed_gaps: list[Gap] = []
         self._thread = threading.Thread(target=self._work, name=f"{venue}-gap-filler", daemon=True)
@@ -69,11 +72,16 @@ class GapFiller:
 
     def submit(self, gap: Gap) -> None:
         """Queue ``gap`` for fetching (never blocks)."""
-        self._queue.put(gap)
+        self._put(gap)
 
     def probe(self, probe: TailProbe) -> None:
         """Queue a tail probe (never blocks); it runs between gap fills."""
-        self._queue.put(probe)
+        self._put(probe)
+
+    def _put(self, item: Gap | TailProbe) -> None:
+        with self._ready:
+            self._queue.append(item)
+            self._ready.notify()
 
     def join(self, timeout_s: float) -> None:
         """Wait for the worker to end (it ends soon after the stop event is set)."""
@@ -88,20 +96,17 @@ class GapFiller:
             out = list(self._failed_gaps)
             if self._current is not None:
                 out.append(self._current)
-            out.extend(item for item in self._queue.queue if isinstance(item, Gap))
+            out.extend(item for item in self._queue if isinstance(item, Gap))
         return out
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            try:
-                gap = self._queue.get(timeout=0.1)
-            except queue.Empty:
+            gap = self._take(timeout_s=0.1)
+            if gap is None:
                 continue
             if isinstance(gap, TailProbe):
                 self._probe(gap)
                 continue
-            with self._lock:
-                self._current = gap
             try:
                 self._fill(gap)
             except Exception as exc:
@@ -111,6 +116,16 @@ class GapFiller:
                 with self._lock:
                     remainder = self._current or gap
                 self._failed(remainder, remainder.first_id, 0, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _take(self, timeout_s: float) -> Gap | TailProbe | None:
+        """The next queued item (None after ``timeout_s`` without one); a gap becomes the current one."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: bool(self._queue), timeout_s):
+                return None
+            item = self._queue.popleft()
+            if isinstance(item, Gap):
+                self._current = item
+            return item
 
     def _probe(self, probe: TailProbe) -> None:
         try:

@@ -87,6 +87,7 @@ class IdGapFeed(WebSocketFeed):
         # a streamer saving its state) read last_ids()/unfilled_gaps() at any time.
         self._tracker_lock = threading.Lock()
         self._filler: GapFiller | None = None
+        self._releasing: list[Gap] = []  # due gaps between the tracker and the filler (_release_due)
         self._history: TradeHistory | None = None
         self._sink: FeedSink | None = None
         # Tail probes (read thread): when each symbol's highest id last grew, and how long it must stay
@@ -115,10 +116,11 @@ class IdGapFeed(WebSocketFeed):
 
     def unfilled_gaps(self) -> dict[str, list[tuple[int, int]]]:
         """Gaps not (yet) filled: pending, queued, being fetched or failed. Persist with :meth:`last_ids`."""
+        # Under the tracker's lock, as _release_due moves gaps to the filler: a gap is always in one place.
         with self._tracker_lock:
             out = self._tracker.pending()
-        for gap in self._filler.unfilled() if self._filler else []:
-            out.setdefault(gap.symbol, []).append((gap.first_id, gap.last_id))
+            for gap in [*self._releasing, *(self._filler.unfilled() if self._filler else [])]:
+                out.setdefault(gap.symbol, []).append((gap.first_id, gap.last_id))
         return {symbol: sorted(ranges) for symbol, ranges in out.items()}
 
     # --- WebSocketFeed hooks ----------------------------------------------------------------------
@@ -164,12 +166,14 @@ class IdGapFeed(WebSocketFeed):
 
     def _deliver(self, batch: ParsedBatch, sink: FeedSink) -> None:
         if batch.ticks.num_rows:
-            sink.on_ticks(batch.ticks)
+            # The ids are observed before the ticks are published: once the streamer holds a batch, the
+            # gaps its ids open are in unfilled_gaps(), so a restart state never covers a jump without them.
             now = time.monotonic()
             with self._tracker_lock:
                 before = self._tracker.last_ids()
                 self.stats.duplicates += self._tracker.observe_table(batch.ticks, now)
                 after = self._tracker.last_ids()
+            sink.on_ticks(batch.ticks)
             for symbol, last_id in after.items():
                 if before.get(symbol) != last_id:
                     self._quiet_since[symbol] = now
@@ -219,11 +223,17 @@ class IdGapFeed(WebSocketFeed):
 
     def _release_due(self, now: float) -> None:
         assert self._filler is not None and self._sink is not None
+        filler = self._filler
+        # A due gap leaves the tracker, is reported found, then queued; _releasing holds it meanwhile so
+        # that unfilled_gaps() never misses it (the events stay in order: found before filled).
         with self._tracker_lock:
-            due = self._tracker.due(now)
+            due = self._releasing = self._tracker.due(now)
         for gap in due:
             self._report_found(gap)
-            self._filler.submit(gap)
+        with self._tracker_lock:
+            for gap in due:
+                filler.submit(gap)
+            self._releasing = []
 
     def _report_found(self, gap: Gap) -> None:
         detail = f"ids {gap.first_id}..{gap.last_id} missing; fetching from {self._history_display()}"

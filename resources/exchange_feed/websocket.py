@@ -246,11 +246,12 @@ class WebSocketFeed(ExchangeFeed):
 
     def _flush(self, parser: FrameParser, sink: FeedSink) -> None:
         batch = parser.take()
+        self._deliver(batch, sink)
+        # Counted once handled: a reader that sees the frames counted sees their duplicates counted too.
         stats = self.stats
         stats.frames += batch.frames
         stats.ticks += batch.ticks.num_rows
         stats.control_frames += batch.control_frames
-        self._deliver(batch, sink)
 
     def _deliver_rest(self, batch: ParsedBatch, sink: FeedSink) -> None:
         """Malformed frames and venue errors of a batch (the part every venue handles alike)."""

@@ -196,8 +196,17 @@ class Streamer:
         Returns False when it could not be confirmed yet (it is then retried at the next call).
         """
         with self._lock:
-            batch, self._unacked = self._unacked, []
-            target = self.published
+            taken = self._take_unacked()
+        return self._confirm(*taken)
+
+    def _take_unacked(self) -> tuple[list[_Unacked], int]:
+        """What was published and not yet acknowledged, and the publish count it brings us to (hold the
+        lock)."""
+        batch, self._unacked = self._unacked, []
+        return batch, self.published
+
+    def _confirm(self, batch: list[_Unacked], target: int) -> bool:
+        """Wait until ``batch`` is durable, then record its last ids; False (and put back) if it is not."""
         if not batch:
             return True
         self.bus.flush()
@@ -218,13 +227,15 @@ class Streamer:
 
     def beat(self, *, status: Status = "running") -> None:
         """Save the restart state, record the gaps filled since the last beat, write the heartbeat."""
-        # Order matters: take the feeds' open gaps and the filled ones first, then flush the bus. A gap
-        # that is no longer open had its ticks handed over before the snapshot, so the flush covers them;
-        # a gap still open is saved and fetched again by the next streamer if this one dies.
-        gaps = {feed.venue: feed.unfilled_gaps() for feed in self.feeds}
+        # The feeds' open gaps are taken in the same step as the ticks to acknowledge, under the lock that
+        # every publish takes. Every gap a taken batch opened is then either still open (saved, and fetched
+        # again by the next streamer if this one dies) or filled with its ticks published before the step,
+        # so the flush covers them. (Feeds note a batch's gaps before they publish it.)
         with self._lock:
+            taken = self._take_unacked()
+            gaps = {feed.venue: feed.unfilled_gaps() for feed in self.feeds}
             fills = list(self._gap_fills)
-        if not self.acknowledge():
+        if not self._confirm(*taken):
             # Not durable yet: keep the previous state, it is still true. A last beat still says that
             # this instance stopped (rather than died), so the health sensor does not call it dead.
             if status == "stopped":

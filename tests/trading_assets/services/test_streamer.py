@@ -2,6 +2,7 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.bus.embedded import EmbeddedTickBus
@@ -287,3 +288,49 @@ def test_ticks_without_venue_ids_are_counted_but_give_no_last_id(tmp_path: Path)
         for symbol in ("BTCUSDT", "ETHUSDT")
     }
     assert samples == {"BTCUSDT": 200 - eth, "ETHUSDT": eth}
+
+
+class PublishingWhileAsked(ScriptedFeed):
+    """When the streamer asks for the open gaps, another thread of the feed publishes a batch whose ids
+    jump (1, 2, 5): as a feed's read thread may at any moment. The feed knows the batch's gap (3..4) from
+    then on, but the answer to this question is the one from before the batch."""
+
+    def __init__(self, batch: pa.Table) -> None:
+        super().__init__([])
+        self.batch: pa.Table | None = batch
+        self.sink: FeedSink | None = None
+        self.publisher: threading.Thread | None = None
+
+    def unfilled_gaps(self) -> dict[str, list[tuple[int, int]]]:
+        before = dict(self.gaps)
+        if self.batch is not None and self.sink is not None:
+            self.gaps = {"BTCUSDT": [(3, 4)]}
+            self.publisher = threading.Thread(target=self.sink.on_ticks, args=(self.batch,))
+            self.batch = None
+            self.publisher.start()
+            self.publisher.join(0.5)  # it finishes unless the streamer keeps publishes out meanwhile
+        return before
+
+
+def test_a_batch_published_while_the_state_is_taken_is_never_saved_without_its_gap(tmp_path: Path) -> None:
+    # Arrange: ids 1, 2 and 5 of BTCUSDT, published in the middle of a beat
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(5)
+    jumping = ticks.filter(pc.is_in(ticks["trade_id"], pa.array([1, 2, 5])))
+    feed = PublishingWhileAsked(jumping)
+    store = _state(tmp_path)
+    streamer = Streamer(feeds=[feed], bus=EmbeddedTickBus(), state=store, instance=_instance("BTCUSDT"))
+    feed.sink = streamer
+
+    # Act: the beat takes the state while the batch is published; then the next beat
+    streamer.beat()
+    assert feed.publisher is not None
+    feed.publisher.join(10)
+    first = load_state(store, _instance("BTCUSDT"))
+    streamer.beat()
+    second = load_state(store, _instance("BTCUSDT"))
+
+    # Assert: a saved last id of 5 comes with the gap 3..4 (the first beat saved neither; the second both)
+    for saved in (first, second):
+        if saved.last_ids.get("sim", {}).get("BTCUSDT") == 5:
+            assert saved.gaps == {"sim": {"BTCUSDT": [(3, 4)]}}, saved
+    assert second.last_ids == {"sim": {"BTCUSDT": 5}}
