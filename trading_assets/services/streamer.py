@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.bus.base import DeadLetter, TickBus
+from resources.bus.base import BusError, DeadLetter, TickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent
 from resources.exchange_feed.wire import MalformedFrame
 from resources.service_state import (
@@ -109,6 +109,7 @@ class Streamer:
         self._last_ids = load_state(state, instance).last_ids
         self._gap_fills: list[LiveGapFill] = []  # filled by the feeds, not yet recorded in the store
         self._newest_trade_us: int | None = None
+        self._bus_failed = False  # a flush lost records: no state is saved from then on
 
     # --- the feeds' sink (called from feed threads) -------------------------------------------------
 
@@ -207,9 +208,18 @@ class Streamer:
 
     def _confirm(self, batch: list[_Unacked], target: int) -> bool:
         """Wait until ``batch`` is durable, then record its last ids; False (and put back) if it is not."""
+        if self._bus_failed:
+            return False
         if not batch:
             return True
-        self.bus.flush()
+        try:
+            self.bus.flush()
+        except BusError:
+            # The bus drops the records it could not deliver, so a later flush cannot vouch for them:
+            # acknowledging what came after would save ids past a hole. Save nothing more; the streamer
+            # stops, and a restart fetches from the last ids saved.
+            self._bus_failed = True
+            raise
         if self._durable is not None and not self._durable(target):
             with self._lock:
                 self._unacked = batch + self._unacked

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
+from resources.bus.base import BusError
 from resources.bus.embedded import EmbeddedTickBus
 from resources.exchange_feed.base import ExchangeFeed, FeedEvent, FeedSink
 from resources.exchange_feed.wire import MalformedFrame
@@ -334,3 +336,37 @@ def test_a_batch_published_while_the_state_is_taken_is_never_saved_without_its_g
         if saved.last_ids.get("sim", {}).get("BTCUSDT") == 5:
             assert saved.gaps == {"sim": {"BTCUSDT": [(3, 4)]}}, saved
     assert second.last_ids == {"sim": {"BTCUSDT": 5}}
+
+
+class FailingFirstFlush(EmbeddedTickBus):
+    """A bus whose first flush reports records it could not deliver (and, like Kafka's, forgets them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        self.flushes += 1
+        if self.flushes == 1:
+            raise BusError("3 of 3 records were not acknowledged")
+        super().flush(timeout_s)
+
+
+def test_after_the_bus_lost_records_no_later_acknowledgement_saves_ids_past_them(tmp_path: Path) -> None:
+    # Arrange: ids 1..5 published, their flush fails; then ids 6..10 published
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)
+    store = _state(tmp_path)
+    instance = _instance("BTCUSDT")
+    streamer = Streamer(feeds=[], bus=FailingFirstFlush(), state=store, instance=instance)
+    streamer.on_ticks(ticks.slice(0, 5))
+    with pytest.raises(BusError):
+        streamer.acknowledge()
+    streamer.on_ticks(ticks.slice(5, 5))
+
+    # Act: the streamer's last beat as it stops
+    streamer.beat(status="stopped")
+
+    # Assert: no saved id lies past the lost ones; the heartbeat still says it stopped
+    assert load_state(store, instance).last_ids == {}
+    beat = store.heartbeat(instance)
+    assert beat is not None and beat.status == "stopped"
