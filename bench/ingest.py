@@ -13,7 +13,8 @@ Runs, each against a fresh exchange (it holds its clock until the streamers subs
    and row count; a trade counts as queryable at the end of the first poll whose contiguous prefix
    1..max(id) (count == max id) includes it. Latency = that moment - trade time: exchange batching,
    websocket, parsing, the streamer's flush, Kafka, the loader's batch wait, the insert and the poll
-   interval (so the figures are upper bounds, by at most the poll interval plus one query). ``--runs N``
+   interval (so the figures are upper bounds, by at most the poll interval plus one query; the figures
+   ``*_at_send`` end when that poll was sent instead, leaving its own duration out). ``--runs N``
    repeats this run N times (fresh exchange, broker and database each) and reports each run and the
    pooled p50/p99/max; each run names when its slowest trade happened and how often the loaders joined
    their group after the trades started (a rebalance that stalled them). The trades start only once the
@@ -87,6 +88,10 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+Frontier = tuple[int, int, dict[str, tuple[int, int]]]
+"""A latency poll: wall us when sent, wall us at its answer, symbol -> (max id stored, rows up to it)."""
+
+
 @dataclass
 class RunResult:
     """What one run measured."""
@@ -100,6 +105,7 @@ class RunResult:
     cpu: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] | None = None
     latencies: np.ndarray | None = None
+    latencies_at_send: np.ndarray | None = None
     sim_paused_s: float = 0.0
     group_joins: int = 0
 
@@ -130,9 +136,8 @@ class Poller(threading.Thread):
         self.since_us = since_us
         self.stop = threading.Event()
         self.counts: list[tuple[float, int]] = []  # (monotonic s, rows)
-        self.frontiers: list[
-            tuple[int, dict[str, tuple[int, int]]]
-        ] = []  # (wall us at answer, symbol -> (max id, rows))
+        # (wall us when the poll was sent, wall us at its answer, symbol -> (max id, rows))
+        self.frontiers: list[Frontier] = []
         # Each symbol's highest id whose prefix 1..id was stored at the last poll.
         self._complete: dict[str, int] = {}
 
@@ -154,8 +159,8 @@ class Poller(threading.Thread):
         finally:
             self.client.disconnect()
 
-    def _poll_frontier(self) -> tuple[int, dict[str, tuple[int, int]]]:
-        """One frontier sample: (wall us at the answer, symbol -> (max id, rows up to it)).
+    def _poll_frontier(self) -> Frontier:
+        """One frontier sample: (wall us when sent, wall us at the answer, symbol -> (max id, rows up to it)).
 
         Reads only the ids above the lowest complete prefix seen so far (the table's key ends in
         ``trade_id``), so a poll costs about what arrived since, not the whole run: the former full scan
@@ -165,6 +170,7 @@ class Poller(threading.Thread):
         complete, exactly what ``count() == max(id)`` said before.
         """
         floor = min(self._complete.values(), default=0)
+        sent_us = time.time_ns() // 1_000
         rows = self.client.execute(
             f"SELECT symbol, max(trade_id), count() FROM {self.database}.{self.table} "
             "WHERE trade_time_us >= %(since_us)s AND trade_id > %(floor)s GROUP BY symbol",
@@ -182,7 +188,7 @@ class Poller(threading.Thread):
             sample[symbol] = (int(top), stored)
             if stored == int(top):
                 self._complete[symbol] = int(top)
-        return at_us, sample
+        return sent_us, at_us, sample
 
     def rows(self) -> int:
         """The last row count seen."""
@@ -190,7 +196,7 @@ class Poller(threading.Thread):
 
     def frontier_rows(self) -> int:
         """Trades below the last frontier sample (the sum of each symbol's highest id)."""
-        return sum(m for m, _ in self.frontiers[-1][1].values()) if self.frontiers else 0
+        return sum(m for m, _ in self.frontiers[-1][2].values()) if self.frontiers else 0
 
 
 def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float, float]:
@@ -205,12 +211,19 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
 def latency_ms(
     url: str,
     database: str,
-    frontiers: list[tuple[int, dict[str, tuple[int, int]]]],
+    frontiers: list[Frontier],
     since_us: int = 0,
     *,
     table: str = "ticks",
-) -> tuple[dict[str, float], np.ndarray]:
-    """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring)."""
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring):
+    the figures, and the latencies (ms) to each trade's first poll's answer and to when it was sent.
+
+    The latencies returned end at the answer of the first poll that saw the trade (as before); the figures
+    also give them ending when that poll was sent (``*_at_send``): ClickHouse takes the parts a query reads
+    when the query arrives, so a trade that poll saw was stored by about then, and the poll's own duration
+    (which grows when other queries keep the server and the bench busy) is not counted as ingest time.
+    """
     client = Client.from_url(url + "?use_numpy=true")
     try:
         symbols, ids, times, received = client.execute(
@@ -228,17 +241,20 @@ def latency_ms(
         np.asarray(received, np.int64),
     )
     latencies: list[np.ndarray] = []
+    at_send: list[np.ndarray] = []
     trade_times: list[np.ndarray] = []
     unmeasured = 0
     for symbol in np.unique(symbols):
         mine = symbols == symbol
         # Only samples whose stored ids are exactly 1..max say which trades were queryable then.
-        sample_us = np.array(
-            [at for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64
-        )
-        prefix = np.array(
-            [f[symbol][0] for at, f in frontiers if symbol in f and f[symbol][0] == f[symbol][1]], np.int64
-        )
+        complete = [
+            (sent, at, f[symbol][0])
+            for sent, at, f in frontiers
+            if symbol in f and f[symbol][0] == f[symbol][1]
+        ]
+        sent_us = np.array([sent for sent, _, _ in complete], np.int64)
+        sample_us = np.array([at for _, at, _ in complete], np.int64)
+        prefix = np.array([top for _, _, top in complete], np.int64)
         if not len(prefix):
             unmeasured += int(mine.sum())
             continue
@@ -247,33 +263,51 @@ def latency_ms(
         seen = first < len(prefix)
         unmeasured += int((~seen).sum())
         latencies.append((sample_us[first[seen]] - times[mine][seen]) / 1_000)
+        at_send.append((sent_us[first[seen]] - times[mine][seen]) / 1_000)
         trade_times.append(times[mine][seen])
     every = np.concatenate(latencies) if latencies else np.empty(0)
     if not len(every):
-        return {
-            "p50": float("nan"),
-            "p99": float("nan"),
-            "max": float("nan"),
-            "trades": 0,
-            "unmeasured": unmeasured,
-        }, every
+        return (
+            {
+                "p50": float("nan"),
+                "p99": float("nan"),
+                "max": float("nan"),
+                "trades": 0,
+                "unmeasured": unmeasured,
+            },
+            every,
+            every,
+        )
     every_time = np.concatenate(trade_times)
+    every_at_send = np.concatenate(at_send)
+    poll_ms = np.array([(at - sent) / 1_000 for sent, at, _ in frontiers])
     worst = int(np.argmax(every))
     # The part up to the streamer's socket read (exchange batching, websocket), for the breakdown.
     to_streamer = (received - times) / 1_000
-    return {
-        "to_streamer_p50": float(np.percentile(to_streamer, 50)),
-        "to_streamer_p99": float(np.percentile(to_streamer, 99)),
-        "p50": float(np.percentile(every, 50)),
-        "p99": float(np.percentile(every, 99)),
-        "max": float(every.max()),
-        # When the slowest trade happened, seconds after the run's first trade: a stall shows as a
-        # cluster of slow trades at one moment (a rebalance at the start, a merge or flush later).
-        "max_at_s": float((every_time[worst] - every_time.min()) / 1e6),
-        "over_100ms": int(np.count_nonzero(every > 100)),
-        "trades": len(every),
-        "unmeasured": unmeasured,
-    }, every
+    return (
+        {
+            "to_streamer_p50": float(np.percentile(to_streamer, 50)),
+            "to_streamer_p99": float(np.percentile(to_streamer, 99)),
+            "p50": float(np.percentile(every, 50)),
+            "p99": float(np.percentile(every, 99)),
+            "max": float(every.max()),
+            "p50_at_send": float(np.percentile(every_at_send, 50)),
+            "p99_at_send": float(np.percentile(every_at_send, 99)),
+            "max_at_send": float(every_at_send.max()),
+            # How long the latency polls themselves took (answer - sent).
+            "poll_p50": float(np.percentile(poll_ms, 50)),
+            "poll_p99": float(np.percentile(poll_ms, 99)),
+            "poll_max": float(poll_ms.max()),
+            # When the slowest trade happened, seconds after the run's first trade: a stall shows as a
+            # cluster of slow trades at one moment (a rebalance at the start, a merge or flush later).
+            "max_at_s": float((every_time[worst] - every_time.min()) / 1e6),
+            "over_100ms": int(np.count_nonzero(every > 100)),
+            "trades": len(every),
+            "unmeasured": unmeasured,
+        },
+        every,
+        every_at_send,
+    )
 
 
 def stored_ids_since(store: TickStore, first_day: dt.date) -> dict[str, np.ndarray]:
@@ -441,10 +475,10 @@ def kafka_run(
             thread.stop.set()
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
-        latency, latencies = (
+        latency, latencies, latencies_at_send = (
             latency_ms(clickhouse.url, database, poller.frontiers, since_us, table=table)
             if measure_latency
-            else (None, None)
+            else (None, None, None)
         )
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
@@ -485,6 +519,7 @@ def kafka_run(
             cpu=cpu,
             latency_ms=latency,
             latencies=latencies,
+            latencies_at_send=latencies_at_send,
             sim_paused_s=float(sim_stats(sim)["paused_s"]),
             group_joins=joins,
         )
