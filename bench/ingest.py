@@ -14,7 +14,9 @@ Runs, each against a fresh exchange (it holds its clock until the streamers subs
    1..max(id) (count == max id) includes it. Latency = that moment - trade time: exchange batching,
    websocket, parsing, the streamer's flush, Kafka, the loader's batch wait, the insert and the poll
    interval (so the figures are upper bounds, by at most the poll interval plus one query; the figures
-   ``*_at_send`` end when that poll was sent instead, leaving its own duration out). ``--runs N``
+   ``*_at_send`` end when that poll was sent instead, leaving its own duration out; and exactly, with no
+   poll in it, the stored latency ends when the loader's insert holding the trade returned, from the
+   loaders' ``--insert-trace``). ``--runs N``
    repeats this run N times (fresh exchange, broker and database each) and reports each run and the
    pooled p50/p99/max; each run names when its slowest trade happened and how often the loaders joined
    their group after the trades started (a rebalance that stalled them). The trades start only once the
@@ -88,6 +90,9 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+INSERT_TRACE = "inserts.jsonl"
+"""Each loader's insert trace, in its run directory."""
+
 Frontier = tuple[int, int, dict[str, tuple[int, int]]]
 """A latency poll: wall us when sent, wall us at its answer, symbol -> (max id stored, rows up to it)."""
 
@@ -106,6 +111,9 @@ class RunResult:
     latency_ms: dict[str, float] | None = None
     latencies: np.ndarray | None = None
     latencies_at_send: np.ndarray | None = None
+    stored_latency_ms: dict[str, float] | None = None
+    """Latency figures to when the loader's insert holding each trade returned (its insert trace)."""
+    stored_latencies: np.ndarray | None = None
     sim_paused_s: float = 0.0
     group_joins: int = 0
 
@@ -310,6 +318,29 @@ def latency_ms(
     )
 
 
+def trace_frontiers(paths: Sequence[Path]) -> list[Frontier]:
+    """The loaders' insert traces (``tradegraph load --insert-trace``) as frontier samples, in the order
+    the inserts returned: per symbol the highest id inserted so far and the ticks inserted so far (the
+    prefix 1..max is stored once they are equal), at the moment the insert returned."""
+    events: list[tuple[int, dict[str, list[int]]]] = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            for line in handle:
+                record = json.loads(line)
+                events.append((int(record["done_us"]), record["ids"]))
+    events.sort(key=lambda event: event[0])
+    highest: dict[str, int] = {}
+    inserted: dict[str, int] = {}
+    frontiers: list[Frontier] = []
+    for done_us, ids in events:
+        for symbol, (top, count) in ids.items():
+            highest[symbol] = max(highest.get(symbol, 0), int(top))
+            inserted[symbol] = inserted.get(symbol, 0) + int(count)
+        sample = {symbol: (highest[symbol], inserted[symbol]) for symbol in ids}
+        frontiers.append((done_us, done_us, sample))
+    return frontiers
+
+
 def stored_ids_since(store: TickStore, first_day: dt.date) -> dict[str, np.ndarray]:
     """:func:`testkit.harness.stored_ids` of the days from ``first_day`` on (a window's older days are
     neither exported nor sealed)."""
@@ -397,6 +428,11 @@ def kafka_run(
                     "--batch-min-seconds",
                     str(batch_min_seconds),
                     *([] if sync_seconds is None else ["--sync-seconds", str(sync_seconds)]),
+                    *(
+                        ["--insert-trace", str(run_dir / f"loader{i}" / INSERT_TRACE)]
+                        if measure_latency
+                        else []
+                    ),
                 ],
             )
             for i in range(loaders)
@@ -480,6 +516,18 @@ def kafka_run(
             if measure_latency
             else (None, None, None)
         )
+        # Exactly, from the loaders' own record of when each insert returned (no poll in it).
+        stored_latency, stored_latencies, _ = (
+            latency_ms(
+                clickhouse.url,
+                database,
+                trace_frontiers([run_dir / f"loader{i}" / INSERT_TRACE for i in range(loaders)]),
+                since_us,
+                table=table,
+            )
+            if measure_latency
+            else (None, None, None)
+        )
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
             sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
@@ -520,6 +568,8 @@ def kafka_run(
             latency_ms=latency,
             latencies=latencies,
             latencies_at_send=latencies_at_send,
+            stored_latency_ms=stored_latency,
+            stored_latencies=stored_latencies,
             sim_paused_s=float(sim_stats(sim)["paused_s"]),
             group_joins=joins,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from trading_assets.cli.common import add_metrics_host, needs_shared_bus
 from trading_assets.core.settings import Settings
@@ -71,6 +72,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
             metrics_port=args.metrics_port,
             metrics_host=args.metrics_host,
             config=config,
+            insert_trace=args.insert_trace,
         )
     return 0
 
@@ -154,6 +156,15 @@ def add_load_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "no part written per insert) and every this many seconds flush it to disk and only then commit the "
         "offsets; should ClickHouse restart with rows in the buffer, the loader reads them again from its "
         "last committed offsets. Default: off, every insert is written to disk",
+    )
+    load.add_argument(
+        "--insert-trace",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append one JSON line per insert to FILE: when it returned and, per symbol, the highest trade id "
+        "and the ticks it held (for measuring exchange-to-stored latency exactly, e.g. bench/ingest.py; "
+        "default: off)",
     )
     add_metrics_host(load)
     load.set_defaults(handler=_cmd_load)

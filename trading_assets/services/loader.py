@@ -28,6 +28,7 @@ from resources.service_state.base import Status
 from resources.tick_store.base import StoreRowsLostError, StoreUnavailableError, TickStore
 from trading_assets.services.batch_loader import Batch, BatchLoader, wait_or_stopped
 from trading_assets.services.heartbeat import HeartbeatWriter
+from trading_assets.services.insert_trace import InsertTrace
 from trading_assets.services.metrics import LoaderMetrics
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,12 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
         *,
         metrics: LoaderMetrics | None = None,
         heartbeat: HeartbeatWriter | None = None,
+        trace: InsertTrace | None = None,
     ) -> None:
+        """``trace``: where to record each insert's return time and ids (benchmarks; see
+        :mod:`trading_assets.services.insert_trace`)."""
         self.metrics = metrics or LoaderMetrics()
+        self.trace = trace
         super().__init__(
             config or LoaderConfig(), heartbeat=heartbeat, heartbeat_gauge=self.metrics.heartbeat
         )
@@ -139,9 +144,12 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
             )
 
         insert = self.store.insert if self.config.sync_s is None else self.store.insert_buffered
-        return self._write_while_unavailable(
+        stored = self._write_while_unavailable(
             lambda: insert(batch), StoreUnavailableError, insert_failed, stop
         )
+        if stored is not None and self.trace is not None:
+            self.trace.record(batch)  # here, in the write thread, as the insert returned
+        return stored
 
     def _sync_interval_s(self) -> float | None:
         return self.config.sync_s

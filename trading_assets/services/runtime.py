@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from resources.bus.base import TickBus
@@ -16,6 +17,7 @@ from resources.service_state import ServiceInstance, ServiceStateStore, ServiceS
 from resources.tick_store.base import TickStore
 from trading_assets.core.settings import Settings
 from trading_assets.services.heartbeat import HeartbeatWriter, service_instance
+from trading_assets.services.insert_trace import InsertTrace
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import LoaderMetrics, StreamerMetrics, serve_metrics
 from trading_assets.services.state_migration import migrate_legacy_state
@@ -132,13 +134,20 @@ def run_loader(
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
     config: LoaderConfig | None = None,
+    insert_trace: Path | None = None,
 ) -> Loader:
-    """Load the configured venues' topics into ``store`` until ``stop`` is set."""
+    """Load the configured venues' topics into ``store`` until ``stop`` is set; ``insert_trace``: a file
+    to record each insert in (:mod:`trading_assets.services.insert_trace`)."""
     metrics = LoaderMetrics()
     if metrics_port is not None:
         serve_metrics(metrics.registry, metrics_port, metrics_host, data_dir=settings.home)
     with bus.consumer(group=LOADER_GROUP, venues=settings.venues) as consumer:
         heartbeat = HeartbeatWriter(state, loader_instance(settings, instance_name))
-        loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat)
-        loader.run(stop)
+        trace = None if insert_trace is None else InsertTrace(insert_trace)
+        try:
+            loader = Loader(consumer, store, config, metrics=metrics, heartbeat=heartbeat, trace=trace)
+            loader.run(stop)
+        finally:
+            if trace is not None:
+                trace.close()
     return loader

@@ -283,6 +283,7 @@ class Streamer:
         for thread in threads:
             thread.start()
         next_beat = 0.0
+        failed = False
         try:
             while not stop.is_set():
                 stop.wait(self.config.flush_interval_s)
@@ -294,13 +295,18 @@ class Streamer:
                 if not stop.is_set() and not any(thread.is_alive() for thread in threads):
                     log.error("every feed has stopped; the streamer stops too")
                     stop.set()
+        except Exception:
+            failed = True
+            raise
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)
             # Feeds may hand over a last batch while stopping: acknowledge it before the final beat.
             self.acknowledge()
-            self.beat(status="stopped")
+            # A streamer that fails (the bus lost records) does not say it stopped: its heartbeat goes
+            # silent and the stream-health sensor names it dead, as it would a killed one.
+            self.beat(status="running" if failed else "stopped")
             log.info(
                 "streamer stopped: %d ticks published, %d dead letters", self.published, self.dead_lettered
             )

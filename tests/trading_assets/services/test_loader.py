@@ -7,6 +7,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,6 +24,7 @@ from trading_assets.core.ticks import TICK_SCHEMA
 from trading_assets.core.time import US_PER_DAY
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
 from trading_assets.services.heartbeat import HeartbeatWriter, read_heartbeat
+from trading_assets.services.insert_trace import InsertTrace
 from trading_assets.services.loader import Loader, LoaderConfig
 from trading_assets.services.metrics import serve_metrics
 
@@ -235,3 +237,24 @@ def test_without_min_wait_a_short_poll_does_not_end_the_batch(store: EmbeddedTic
 
     # Assert
     assert inserted == [0, 0] and consumer.commits == 0
+
+
+def test_the_insert_trace_records_each_insert_when_it_returned_with_its_ids(
+    store: TickStore, tmp_path: Path
+) -> None:
+    # Arrange: two batches of one symbol (ids 1..50, 51..100)
+    trace = InsertTrace(tmp_path / "inserts.jsonl")
+    consumer = ScriptedConsumer([TICKS.slice(0, 50), TICKS.slice(50, 50)])
+    loader = Loader(consumer, store, LoaderConfig(max_rows=50, max_wait_s=10), trace=trace)
+
+    # Act
+    before_us = time.time_ns() // 1_000
+    loader.run_once()
+    loader.run_once()
+    after_us = time.time_ns() // 1_000
+    trace.close()
+
+    # Assert: one line per insert, in order, each with the highest id and the count of what it held
+    lines = [orjson.loads(line) for line in (tmp_path / "inserts.jsonl").read_bytes().splitlines()]
+    assert [line["ids"] for line in lines] == [{"BTCUSDT": [50, 50]}, {"BTCUSDT": [100, 50]}]
+    assert before_us <= lines[0]["done_us"] <= lines[1]["done_us"] <= after_us

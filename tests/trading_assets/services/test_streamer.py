@@ -370,3 +370,21 @@ def test_after_the_bus_lost_records_no_later_acknowledgement_saves_ids_past_them
     assert load_state(store, instance).last_ids == {}
     beat = store.heartbeat(instance)
     assert beat is not None and beat.status == "stopped"
+
+
+def test_a_streamer_that_fails_on_the_bus_does_not_report_itself_stopped(tmp_path: Path) -> None:
+    # Arrange: a feed that publishes once; the bus's first flush fails
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)
+    feed = ScriptedFeed([ticks])
+    store = _state(tmp_path)
+    instance = _instance("BTCUSDT")
+    streamer = Streamer(feeds=[feed], bus=FailingFirstFlush(), state=store, instance=instance)
+
+    # Act
+    with pytest.raises(BusError):
+        streamer.run(threading.Event())
+
+    # Assert: no heartbeat says it stopped (its silence reads as dead), and no state was saved
+    beat = store.heartbeat(instance)
+    assert beat is None or beat.status == "running"
+    assert load_state(store, instance).last_ids == {}
