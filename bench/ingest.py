@@ -437,7 +437,10 @@ def kafka_run(
             )
             for i in range(loaders)
         ]
-        for loader in loader_procs:
+        for i, loader in enumerate(loader_procs):
+            # The loader appends to its trace: a kept run directory's trace of an earlier run would match
+            # that run's inserts to this run's trade ids (each run's ids start at 1).
+            (run_dir / f"loader{i}" / INSERT_TRACE).unlink(missing_ok=True)
             processes.start(loader)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
