@@ -207,7 +207,8 @@ class Streamer:
         return batch, self.published
 
     def _confirm(self, batch: list[_Unacked], target: int) -> bool:
-        """Wait until ``batch`` is durable, then record its last ids; False (and put back) if it is not."""
+        """Wait until ``batch`` is durable, then record its last ids. False if it is not durable yet (it is
+        put back for the next call), or if the bus lost records before (then never again)."""
         if self._bus_failed:
             return False
         if not batch:
