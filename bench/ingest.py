@@ -216,22 +216,20 @@ def steady_rate(samples: Sequence[tuple[float, int]], total: int) -> tuple[float
     return (high[1] - low[1]) / (high[0] - low[0]), high[0] - low[0]
 
 
-def latency_ms(
-    url: str,
-    database: str,
-    frontiers: list[Frontier],
-    since_us: int = 0,
-    *,
-    table: str = "ticks",
-) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring):
-    the figures, and the latencies (ms) to each trade's first poll's answer and to when it was sent.
+@dataclass(frozen=True)
+class StoredTrades:
+    """The trades a run stored, as numpy columns (one read serves every latency measure)."""
 
-    The latencies returned end at the answer of the first poll that saw the trade (as before); the figures
-    also give them ending when that poll was sent (``*_at_send``): ClickHouse takes the parts a query reads
-    when the query arrives, so a trade that poll saw was stored by about then, and the poll's own duration
-    (which grows when other queries keep the server and the bench busy) is not counted as ingest time.
-    """
+    symbols: np.ndarray
+    ids: np.ndarray
+    times: np.ndarray
+    """Trade time (exchange), us."""
+    received: np.ndarray
+    """When the streamer read the trade off its socket, us."""
+
+
+def read_stored_trades(url: str, database: str, since_us: int = 0, *, table: str = "ticks") -> StoredTrades:
+    """The trades stored from ``since_us`` on."""
     client = Client.from_url(url + "?use_numpy=true")
     try:
         symbols, ids, times, received = client.execute(
@@ -242,12 +240,35 @@ def latency_ms(
         )
     finally:
         client.disconnect()
-    symbols = np.asarray(symbols).astype(str)
-    ids, times, received = (
-        np.asarray(ids, np.int64),
-        np.asarray(times, np.int64),
-        np.asarray(received, np.int64),
+    return StoredTrades(
+        symbols=np.asarray(symbols).astype(str),
+        ids=np.asarray(ids, np.int64),
+        times=np.asarray(times, np.int64),
+        received=np.asarray(received, np.int64),
     )
+
+
+def _spread(values: np.ndarray, key: str) -> dict[str, float]:
+    """p50, p99 and max of ``values``, named by ``key`` (a format string such as ``"{}_at_send"``)."""
+    return {
+        key.format("p50"): float(np.percentile(values, 50)),
+        key.format("p99"): float(np.percentile(values, 99)),
+        key.format("max"): float(values.max()),
+    }
+
+
+def latency_ms(
+    trades: StoredTrades, frontiers: list[Frontier]
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Exchange-time-to-queryable latency per trade, from the frontier samples (see the module docstring):
+    the figures, and the latencies (ms) to each trade's first poll's answer and to when it was sent.
+
+    The latencies returned end at the answer of the first poll that saw the trade (as before); the figures
+    also give them ending when that poll was sent (``*_at_send``): ClickHouse takes the parts a query reads
+    when the query arrives, so a trade that poll saw was stored by about then, and the poll's own duration
+    (which grows when other queries keep the server and the bench busy) is not counted as ingest time.
+    """
+    symbols, ids, times, received = trades.symbols, trades.ids, trades.times, trades.received
     latencies: list[np.ndarray] = []
     at_send: list[np.ndarray] = []
     trade_times: list[np.ndarray] = []
@@ -296,16 +317,10 @@ def latency_ms(
         {
             "to_streamer_p50": float(np.percentile(to_streamer, 50)),
             "to_streamer_p99": float(np.percentile(to_streamer, 99)),
-            "p50": float(np.percentile(every, 50)),
-            "p99": float(np.percentile(every, 99)),
-            "max": float(every.max()),
-            "p50_at_send": float(np.percentile(every_at_send, 50)),
-            "p99_at_send": float(np.percentile(every_at_send, 99)),
-            "max_at_send": float(every_at_send.max()),
+            **_spread(every, "{}"),
+            **_spread(every_at_send, "{}_at_send"),
             # How long the latency polls themselves took (answer - sent).
-            "poll_p50": float(np.percentile(poll_ms, 50)),
-            "poll_p99": float(np.percentile(poll_ms, 99)),
-            "poll_max": float(poll_ms.max()),
+            **_spread(poll_ms, "poll_{}"),
             # When the slowest trade happened, seconds after the run's first trade: a stall shows as a
             # cluster of slow trades at one moment (a rebalance at the start, a merge or flush later).
             "max_at_s": float((every_time[worst] - every_time.min()) / 1e6),
@@ -413,6 +428,7 @@ def kafka_run(
             "TRADEGRAPH_SIM_WS_URL": sim.ws_url,
             "TRADEGRAPH_SIM_REST_URL": sim.rest_url,
         }
+        traces = [run_dir / f"loader{i}" / INSERT_TRACE for i in range(loaders)]
         loader_procs = [
             TradegraphProcess(
                 run_dir / f"loader{i}",
@@ -428,19 +444,15 @@ def kafka_run(
                     "--batch-min-seconds",
                     str(batch_min_seconds),
                     *([] if sync_seconds is None else ["--sync-seconds", str(sync_seconds)]),
-                    *(
-                        ["--insert-trace", str(run_dir / f"loader{i}" / INSERT_TRACE)]
-                        if measure_latency
-                        else []
-                    ),
+                    *(["--insert-trace", str(traces[i])] if measure_latency else []),
                 ],
             )
             for i in range(loaders)
         ]
-        for i, loader in enumerate(loader_procs):
+        for loader, trace in zip(loader_procs, traces, strict=True):
             # The loader appends to its trace: a kept run directory's trace of an earlier run would match
             # that run's inserts to this run's trade ids (each run's ids start at 1).
-            (run_dir / f"loader{i}" / INSERT_TRACE).unlink(missing_ok=True)
+            trace.unlink(missing_ok=True)
             processes.start(loader)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
@@ -514,23 +526,12 @@ def kafka_run(
             thread.stop.set()
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
-        latency, latencies, latencies_at_send = (
-            latency_ms(clickhouse.url, database, poller.frontiers, since_us, table=table)
-            if measure_latency
-            else (None, None, None)
-        )
-        # Exactly, from the loaders' own record of when each insert returned (no poll in it).
-        stored_latency, stored_latencies, _ = (
-            latency_ms(
-                clickhouse.url,
-                database,
-                trace_frontiers([run_dir / f"loader{i}" / INSERT_TRACE for i in range(loaders)]),
-                since_us,
-                table=table,
-            )
-            if measure_latency
-            else (None, None, None)
-        )
+        latency = latencies = latencies_at_send = stored_latency = stored_latencies = None
+        if measure_latency:
+            stored_trades = read_stored_trades(clickhouse.url, database, since_us, table=table)
+            latency, latencies, latencies_at_send = latency_ms(stored_trades, poller.frontiers)
+            # Exactly, from the loaders' own record of when each insert returned (no poll in it).
+            stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(traces))
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
             sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
