@@ -57,6 +57,8 @@ from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ingest_stages import complete_prefixes, cpu_times, read_traces, stage_breakdown, stages_line, steal_pct
+
 from resources.tick_store.base import TickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
 from testkit.exchange_sim import ExchangeSimProcess
@@ -114,6 +116,10 @@ class RunResult:
     stored_latency_ms: dict[str, float] | None = None
     """Latency figures to when the loader's insert holding each trade returned (its insert trace)."""
     stored_latencies: np.ndarray | None = None
+    stages_ms: dict[str, float] | None = None
+    """Where the latency went: :func:`ingest_stages.stage_breakdown` of the insert traces."""
+    steal_pct: float = 0.0
+    """CPU time the hypervisor gave other guests during the run, % of the machine's."""
     sim_paused_s: float = 0.0
     group_joins: int = 0
 
@@ -337,23 +343,11 @@ def trace_frontiers(paths: Sequence[Path]) -> list[Frontier]:
     """The loaders' insert traces (``tradegraph load --insert-trace``) as frontier samples, in the order
     the inserts returned: per symbol the highest id inserted so far and the ticks inserted so far (the
     prefix 1..max is stored once they are equal), at the moment the insert returned."""
-    events: list[tuple[int, dict[str, list[int]]]] = []
-    for path in paths:
-        with open(path, "rb") as handle:
-            for line in handle:
-                record = json.loads(line)
-                events.append((int(record["done_us"]), record["ids"]))
-    events.sort(key=lambda event: event[0])
-    highest: dict[str, int] = {}
-    inserted: dict[str, int] = {}
-    frontiers: list[Frontier] = []
-    for done_us, ids in events:
-        for symbol, (top, count) in ids.items():
-            highest[symbol] = max(highest.get(symbol, 0), int(top))
-            inserted[symbol] = inserted.get(symbol, 0) + int(count)
-        sample = {symbol: (highest[symbol], inserted[symbol]) for symbol in ids}
-        frontiers.append((done_us, done_us, sample))
-    return frontiers
+    inserts = read_traces(paths)
+    return [
+        (insert.done_us, insert.done_us, prefix)
+        for insert, prefix in zip(inserts, complete_prefixes(inserts), strict=True)
+    ]
 
 
 def stored_ids_since(store: TickStore, first_day: dt.date) -> dict[str, np.ndarray]:
@@ -515,6 +509,7 @@ def kafka_run(
             thread.start()
         started = time.monotonic()
         cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
+        machine0 = cpu_times()
         stats = wait_finished(sim, timeout_s=DEADLINE_S)
         while counter.rows() < trades and time.monotonic() - started < DEADLINE_S:
             time.sleep(0.1)
@@ -522,16 +517,18 @@ def kafka_run(
         while measure_latency and poller.frontier_rows() < trades and time.monotonic() - started < DEADLINE_S:
             time.sleep(0.02)  # the frontier poller's view of the last batch
         cpu = {k: (cpu_seconds(v) - cpu0[k]) / seconds for k, v in pids.items()}
+        steal = steal_pct(machine0, cpu_times())
         for thread in {poller, counter}:
             thread.stop.set()
             thread.join(5)
         rate_seen, _ = steady_rate(counter.counts, trades)
-        latency = latencies = latencies_at_send = stored_latency = stored_latencies = None
+        latency = latencies = latencies_at_send = stored_latency = stored_latencies = stages = None
         if measure_latency:
             stored_trades = read_stored_trades(clickhouse.url, database, since_us, table=table)
             latency, latencies, latencies_at_send = latency_ms(stored_trades, poller.frontiers)
             # Exactly, from the loaders' own record of when each insert returned (no poll in it).
             stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(traces))
+            stages = stage_breakdown(stored_trades, read_traces(traces))
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
             sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
@@ -574,6 +571,8 @@ def kafka_run(
             latencies_at_send=latencies_at_send,
             stored_latency_ms=stored_latency,
             stored_latencies=stored_latencies,
+            stages_ms=stages,
+            steal_pct=steal,
             sim_paused_s=float(sim_stats(sim)["paused_s"]),
             group_joins=joins,
         )
@@ -758,6 +757,7 @@ def main() -> None:
                     f"{lat.get('to_streamer_p50', float('nan')):.0f} ms, p99 {lat.get('to_streamer_p99', float('nan')):.0f} ms; "
                     f"loader group joins during the run {latency.group_joins}, load average {os.getloadavg()[0]:.2f}"
                 )
+                print(f"         {stages_line(latency.stages_ms, latency.steal_pct)}")
                 print(f"         lost {latency.lost}, duplicated {latency.duplicated} after sealing")
         pooled = np.concatenate([r.latencies for r in latency_runs if r.latencies is not None])
         overall = {

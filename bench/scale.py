@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import RunResult, kafka_run
+from ingest_stages import STAGES, stages_line
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
 from server_thread_nice import reset_server_threads
 
@@ -456,6 +457,7 @@ def main() -> None:
                     f"p99 {lat['poll_p99']:.1f}, max {lat['poll_max']:.0f} ms); "
                     f"lost {run.lost}, duplicated {run.duplicated}; load average {load_avgs[with_queries][-1]}"
                 )
+                print(f"            {stages_line(run.stages_ms, run.steal_pct)}")
                 for part in store.partitions():
                     if part.day >= today:
                         store.drop(part.day)  # the next run's exchange starts its trade ids at 1 again
@@ -558,6 +560,17 @@ def ingest_figures(without: list[RunResult], with_queries: list[RunResult]) -> d
             f"ingest_p99_stored_runs_ms{suffix}": [
                 round((run.stored_latency_ms or {})["p99"], 1) for run in runs
             ],
+            # Per run, where the slowest 1 % of trades spent their time, and the inserts' own p99.
+            **{
+                f"tail_{stage}_runs_ms{suffix}": [
+                    round((run.stages_ms or {}).get(f"tail_{stage}", float("nan")), 1) for run in runs
+                ]
+                for stage in STAGES
+            },
+            f"insert_p99_runs_ms{suffix}": [
+                round((run.stages_ms or {}).get("insert_ms_p99", float("nan")), 1) for run in runs
+            ],
+            f"steal_pct_runs{suffix}": [round(run.steal_pct, 2) for run in runs],
         }
     for kind in ("", "_at_send", "_stored"):
         base = figures[f"ingest_p99{kind}_ms_no_queries"]

@@ -144,11 +144,12 @@ class Loader(BatchLoader[LoaderConfig, pa.Table]):
             )
 
         insert = self.store.insert if self.config.sync_s is None else self.store.insert_buffered
+        started_us = time.time_ns() // 1_000
         stored = self._write_while_unavailable(
             lambda: insert(batch), StoreUnavailableError, insert_failed, stop
         )
         if stored is not None and self.trace is not None:
-            self.trace.record(batch)  # here, in the write thread, as the insert returned
+            self.trace.record(batch, started_us)  # here, in the write thread, as the insert returned
         return stored
 
     def _sync_interval_s(self) -> float | None:

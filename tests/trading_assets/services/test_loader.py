@@ -239,7 +239,7 @@ def test_without_min_wait_a_short_poll_does_not_end_the_batch(store: EmbeddedTic
     assert inserted == [0, 0] and consumer.commits == 0
 
 
-def test_the_insert_trace_records_each_insert_when_it_returned_with_its_ids(
+def test_the_insert_trace_records_each_insert_when_it_started_and_returned_with_its_ids(
     store: TickStore, tmp_path: Path
 ) -> None:
     # Arrange: two batches of one symbol (ids 1..50, 51..100)
@@ -257,4 +257,5 @@ def test_the_insert_trace_records_each_insert_when_it_returned_with_its_ids(
     # Assert: one line per insert, in order, each with the highest id and the count of what it held
     lines = [orjson.loads(line) for line in (tmp_path / "inserts.jsonl").read_bytes().splitlines()]
     assert [line["ids"] for line in lines] == [{"BTCUSDT": [50, 50]}, {"BTCUSDT": [100, 50]}]
-    assert before_us <= lines[0]["done_us"] <= lines[1]["done_us"] <= after_us
+    times = [(line["start_us"], line["done_us"]) for line in lines]
+    assert before_us <= times[0][0] <= times[0][1] <= times[1][0] <= times[1][1] <= after_us
