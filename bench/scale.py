@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import RunResult, kafka_run
 from ingest_stages import STAGES, stages_line
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
-from server_thread_nice import reset_server_threads
+from server_thread_nice import pin_process, reset_server_threads
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
@@ -266,6 +266,13 @@ def main() -> None:
         help="run the query process and the ClickHouse threads serving it under SCHED_IDLE (CPU only when "
         "nothing else wants it; set by the bench from outside, needs root)",
     )
+    parser.add_argument(
+        "--cpu-split",
+        action="store_true",
+        help="run the queries (the query process and the ClickHouse threads serving it) on the last core and "
+        "everything else (exchange, streamer, broker, loader, the rest of ClickHouse, this process) on the "
+        "others, in the runs without queries too (set by the bench from outside)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
         "--load-only", action="store_true", help="load the window, keep it and stop (measure later: --reuse)"
@@ -316,6 +323,11 @@ def main() -> None:
     if args.days < 9 or args.ticks_per_day % len(SYMBOLS):
         raise SystemExit(f"--days must be >= 9 and --ticks-per-day a multiple of {len(SYMBOLS)}")
     install_cleanup_handlers()
+    cores = sorted(os.sched_getaffinity(0))
+    query_cpus, pipeline_cpus = (cores[-1:], cores[:-1]) if args.cpu_split else ([], [])
+    if pipeline_cpus:
+        # Before anything starts: ClickHouse, the broker, the services and their threads inherit it.
+        pin_process(set(pipeline_cpus))
     # A load kept for a later --reuse is never deleted, not even when it fails half way (--resume).
     args.keep = args.keep or args.load_only
     load_record = args.workdir / "load.json"
@@ -440,6 +452,8 @@ def main() -> None:
                     nice=args.query_nice,
                     server_thread_nice=args.server_thread_nice,
                     idle=args.query_idle,
+                    cpus=tuple(query_cpus),
+                    server_cpus=tuple(pipeline_cpus),
                 )
                 name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
                 run, run_timings = ingest(
@@ -458,6 +472,7 @@ def main() -> None:
                     f"lost {run.lost}, duplicated {run.duplicated}; load average {load_avgs[with_queries][-1]}"
                 )
                 print(f"            {stages_line(run.stages_ms, run.steal_pct)}")
+                print("            CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in run.cpu.items()))
                 for part in store.partitions():
                     if part.day >= today:
                         store.drop(part.day)  # the next run's exchange starts its trade ids at 1 again
@@ -478,6 +493,8 @@ def main() -> None:
         "query_nice": args.query_nice,
         "server_thread_nice": args.server_thread_nice,
         "query_idle": args.query_idle,
+        "query_cpus": query_cpus,
+        "pipeline_cpus": pipeline_cpus,
     }
     print(
         f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "

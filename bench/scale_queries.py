@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server_thread_nice import renice_clients, restore
+from server_thread_nice import pin_clients, pin_process, renice_clients, restore, unpin
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
@@ -63,6 +63,11 @@ class QuerySpec:
     server_thread_nice: int = 0
     """Nice value of the server threads serving the query process's connections (0: left alone); what a
     current ClickHouse's ``os_thread_priority`` does, set from outside on 18.16 (:mod:`server_thread_nice`)."""
+
+    cpus: tuple[int, ...] = ()
+    """CPUs the query process and the server threads serving it run on (empty: wherever the bench runs)."""
+    server_cpus: tuple[int, ...] = ()
+    """CPUs the server's threads run on otherwise (where a pinned thread goes back before it disconnects)."""
 
     @property
     def lowers_server_threads(self) -> bool:
@@ -206,14 +211,19 @@ def _serve(spec: QuerySpec, go: Event, done: Event, results: mp.Queue[QueryTimin
         os.nice(spec.nice)  # as a deployment gives its analytics less CPU weight than the ingest
     if spec.idle:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # the threads it starts inherit it
+    if spec.cpus:
+        pin_process(set(spec.cpus))  # before it starts threads of its own: they inherit the CPUs
     queries = Queries(spec)
     threads = renice_clients(spec.server_thread_nice, idle=spec.idle) if spec.lowers_server_threads else []
     queries.result.notes["server_threads_reniced"] = len(threads)
+    pinned = pin_clients(set(spec.cpus)) if spec.cpus else []
+    queries.result.notes["server_threads_pinned"] = len(pinned)
     try:
         go.wait()
         queries.run_until(done)
     finally:
         restore(threads)  # before the connections close: their threads go back to the server's pool
+        unpin(pinned, set(spec.server_cpus))
         queries.close()
     results.put(queries.result)
 

@@ -1,4 +1,5 @@
-"""The OS priority of a client's ClickHouse server threads, set from the client's host (bench only).
+"""The OS priority and the CPUs of a client's ClickHouse server threads, set from the client's host (bench
+only).
 
 A current ClickHouse lowers the OS priority of the threads that run a query by itself: the query setting
 ``os_thread_priority`` (the server needs ``CAP_SYS_NICE``), which the stores send with their reads when the
@@ -18,6 +19,10 @@ as a user allowed to renice the server (root here):
 The handler thread returns to the server's thread pool when its connection closes and may then serve
 another client (the loader's inserts): :func:`restore` puts it back to nice 0 before the connection closes,
 and :func:`reset_server_threads` puts every thread of the server back after a run.
+
+The same thread carries the client's queries onto chosen CPUs (:func:`pin_clients`): with the bench's
+``--cpu-split`` the ingest pipeline (the server included) runs on one core and the queries, with the server
+threads serving them, on the other, as a deployment gives its analytics cores of their own.
 """
 
 from __future__ import annotations
@@ -64,6 +69,39 @@ def renice_clients(nice: int, *, idle: bool = False) -> list[int]:
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         threads.append(tid)
     return threads
+
+
+def pin_clients(cpus: set[int]) -> list[int]:
+    """Run the server threads of every clickhouse-driver client of this process on ``cpus`` only (the
+    query threads they start inherit it, as they inherit nice); their ids."""
+    threads = []
+    for client in [obj for obj in gc.get_objects() if isinstance(obj, Client)]:
+        tid = handler_thread(client)
+        os.sched_setaffinity(tid, cpus)
+        threads.append(tid)
+    return threads
+
+
+def unpin(threads: list[int], cpus: set[int]) -> None:
+    """Put ``threads`` back on ``cpus`` (the server's own) before their connections close."""
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except ProcessLookupError:
+            continue  # the thread has ended (the server stopped)
+
+
+def pin_process(cpus: set[int], pid: int | None = None) -> int:
+    """Every thread of process ``pid`` (this one by default) on ``cpus``; threads it starts later inherit
+    it, and so do the processes it starts. How many threads were pinned."""
+    pinned = 0
+    for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+            pinned += 1
+        except ProcessLookupError:
+            continue
+    return pinned
 
 
 def _normal(tid: int) -> None:
