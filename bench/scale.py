@@ -62,6 +62,7 @@ from ingest import RunResult, kafka_run
 from ingest_stages import STAGES, stages_line
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
 from server_thread_nice import pin_process, reset_server_threads
+from settle import settle
 
 from resources.archive.factory import TickArchiveConfig, open_tick_archive
 from resources.clickhouse import ClickHouseWorkload
@@ -187,6 +188,7 @@ def ingest(
                     batch_min_seconds=args.batch_min_seconds,
                     sync_seconds=args.sync_seconds,
                     measure_latency=True,
+                    frontier_poll_s=args.poll_ms / 1000,
                     database=DATABASE,
                     since_us=since_us,
                     loader_env={
@@ -272,6 +274,13 @@ def main() -> None:
         help="run the queries (the query process and the ClickHouse threads serving it) on the last core and "
         "everything else (exchange, streamer, broker, loader, the rest of ClickHouse, this process) on the "
         "others, in the runs without queries too (set by the bench from outside)",
+    )
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=20.0,
+        help="how often the latency poller asks ClickHouse which trades are stored (20); its queries load "
+        "the server and its figures end at its answers; the exact figures come from the insert traces",
     )
     parser.add_argument("--keep", action="store_true", help="keep --workdir (the ClickHouse data) at the end")
     parser.add_argument(
@@ -456,6 +465,10 @@ def main() -> None:
                     server_cpus=tuple(pipeline_cpus),
                 )
                 name = f"{'queries' if with_queries else 'baseline'}-{len(runs[with_queries]) + 1}"
+                # Not after the last run's or the setup's seal: its merges and writeback slowed the run.
+                waited = settle(admin)
+                if waited >= 1.0:
+                    print(f"waited {waited:.1f} s for merges and writeback to finish")
                 run, run_timings = ingest(
                     name, args.workdir, clickhouse, args, spec if with_queries else None
                 )
@@ -493,6 +506,7 @@ def main() -> None:
         "query_nice": args.query_nice,
         "server_thread_nice": args.server_thread_nice,
         "query_idle": args.query_idle,
+        "poll_ms": args.poll_ms,
         "query_cpus": query_cpus,
         "pipeline_cpus": pipeline_cpus,
     }
