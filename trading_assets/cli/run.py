@@ -70,6 +70,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print_run_summary(summary)
     for part in partitions:
         print(f"  {part.day.isoformat()}  {part.rows:>12,} rows")
+    if summary.failure is not None:
+        print(f"tradegraph run: {summary.failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -18,19 +18,24 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     from resources.service_state.factory import open_service_state
     from trading_assets.services.gc_pauses import freeze_start_up_heap
     from trading_assets.services.runtime import run_streamer, stop_on_signals
+    from trading_assets.services.streamer import FeedsStoppedError
 
     stop = stop_on_signals()
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
         freeze_start_up_heap()
-        run_streamer(
-            settings,
-            bus,
-            state,
-            stop,
-            instance_name=args.instance,
-            metrics_port=args.metrics_port,
-            metrics_host=args.metrics_host,
-        )
+        try:
+            run_streamer(
+                settings,
+                bus,
+                state,
+                stop,
+                instance_name=args.instance,
+                metrics_port=args.metrics_port,
+                metrics_host=args.metrics_host,
+            )
+        except FeedsStoppedError as exc:
+            print(f"tradegraph stream: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

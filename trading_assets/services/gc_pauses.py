@@ -11,11 +11,14 @@ object still alive into the permanent generation (:func:`gc.freeze`), which late
 walk only what the service made since, and take about a millisecond.
 
 What it costs: an object alive at start-up that later becomes part of an unreachable cycle is never freed.
-Start-up state (modules, settings, clients, metrics) lives as long as the process anyway.
+Start-up state (modules, settings, clients, metrics) lives as long as the process anyway. At exit the heap
+is unfrozen again, so that the interpreter's last collections free it: extension modules that check for
+leaks at shutdown (DuckDB's nanobind bindings) otherwise print a long "leaked" report at every exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import time
@@ -29,6 +32,8 @@ def freeze_start_up_heap() -> int:
     started = time.perf_counter()
     gc.collect()
     gc.freeze()
+    atexit.unregister(gc.unfreeze)  # once, however often the heap is frozen
+    atexit.register(gc.unfreeze)
     frozen = gc.get_freeze_count()
     log.debug(
         "start-up heap frozen: %d objects out of the collector's way (%.0f ms)",

@@ -41,7 +41,14 @@ from trading_assets.services.runtime import (
     streamer_instance,
 )
 from trading_assets.services.state_migration import migrate_legacy_state
-from trading_assets.services.streamer import Streamer, StreamerConfig, StreamerState, load_state, save_state
+from trading_assets.services.streamer import (
+    FeedsStoppedError,
+    Streamer,
+    StreamerConfig,
+    StreamerState,
+    load_state,
+    save_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +118,8 @@ class PipelineSummary:
     """Trade-id ranges still missing at the end, per venue and symbol (the next run fetches them)."""
     paper: PaperSummary | None = None
     """What the paper executor did (None: it did not run)."""
+    failure: str | None = None
+    """Why the run ended before it was asked to: every feed stopped (None: it was not cut short)."""
 
     @property
     def unstored(self) -> int:
@@ -196,7 +205,15 @@ def run_pipeline(
     )
     # Each stage has its own stop, so the stages can be stopped one after the other (see the docstring).
     source_stop, loader_stop = threading.Event(), threading.Event()
-    streamer_thread = threading.Thread(target=streamer.run, args=(source_stop,), name="streamer")
+    feeds_stopped: list[FeedsStoppedError] = []
+
+    def stream() -> None:
+        try:
+            streamer.run(source_stop)
+        except FeedsStoppedError as exc:  # the run ends, the later stages drain, the summary says why
+            feeds_stopped.append(exc)
+
+    streamer_thread = threading.Thread(target=stream, name="streamer")
     loader_thread = threading.Thread(target=loader.run, args=(loader_stop,), name="loader")
     loader_thread.start()
     streamer_thread.start()
@@ -247,6 +264,7 @@ def run_pipeline(
         unread=unread,
         open_gaps=open_gaps,
         paper=paper,
+        failure=str(feeds_stopped[0]) if feeds_stopped else None,
     )
     if summary.unstored:
         log.warning(

@@ -42,6 +42,10 @@ from trading_assets.services.metrics import StreamerMetrics
 log = logging.getLogger(__name__)
 
 
+class FeedsStoppedError(RuntimeError):
+    """Every feed of a streamer stopped while the streamer was meant to run (each feed's error is logged)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StreamerConfig:
     """How the streamer publishes."""
@@ -276,15 +280,31 @@ class Streamer:
         self.metrics.heartbeat.set(time.time())
 
     def run(self, stop: threading.Event) -> None:
-        """Run every feed in its own thread until ``stop`` is set; then flush, beat and return."""
+        """Run every feed in its own thread until ``stop`` is set; then flush, beat and return.
+
+        Raises :class:`FeedsStoppedError` once every feed has stopped while ``stop`` was not set (a feed
+        ends only when asked to, or by raising): after flushing, without saying it stopped, so the
+        stream-health sensor names it dead and a supervisor restarts it.
+        """
+        feed_errors: list[BaseException] = []
+
+        def run_feed(feed: ExchangeFeed) -> None:
+            try:
+                feed.run(self, stop)
+            except Exception as exc:
+                # Kept for the streamer's own error; the other feeds stream on meanwhile.
+                log.exception("%s feed failed", feed.venue)
+                feed_errors.append(exc)
+
         threads = [
-            threading.Thread(target=feed.run, args=(self, stop), name=f"feed-{i}", daemon=True)
+            threading.Thread(target=run_feed, args=(feed,), name=f"feed-{i}", daemon=True)
             for i, feed in enumerate(self.feeds)
         ]
         for thread in threads:
             thread.start()
         next_beat = 0.0
         failed = False
+        feeds_stopped = False
         try:
             while not stop.is_set():
                 stop.wait(self.config.flush_interval_s)
@@ -295,6 +315,7 @@ class Streamer:
                 # Checked after the stop: feeds asked to stop end on their own, which is no failure.
                 if not stop.is_set() and not any(thread.is_alive() for thread in threads):
                     log.error("every feed has stopped; the streamer stops too")
+                    feeds_stopped = True
                     stop.set()
         except Exception:
             failed = True
@@ -307,10 +328,15 @@ class Streamer:
             self.acknowledge()
             # A streamer that fails (the bus lost records) does not say it stopped: its heartbeat goes
             # silent and the stream-health sensor names it dead, as it would a killed one.
-            self.beat(status="running" if failed else "stopped")
+            self.beat(status="running" if failed or feeds_stopped else "stopped")
             log.info(
                 "streamer stopped: %d ticks published, %d dead letters", self.published, self.dead_lettered
             )
+        if feeds_stopped:
+            raise FeedsStoppedError(
+                f"every feed of the streamer stopped ({len(feed_errors)} of {len(threads)} with an error, "
+                "logged above); fix what the first error names and start the streamer again"
+            ) from (feed_errors[0] if feed_errors else None)
 
 
 def _counts_and_max_ids(
@@ -326,4 +352,4 @@ def _counts_and_max_ids(
     return counts, max_ids
 
 
-__all__ = ["Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state"]
+__all__ = ["FeedsStoppedError", "Streamer", "StreamerConfig", "StreamerState", "load_state", "save_state"]

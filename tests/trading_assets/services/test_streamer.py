@@ -19,7 +19,7 @@ from resources.service_state import (
 )
 from trading_assets.core.time import US_PER_DAY, date_of
 from trading_assets.market.simulation import MarketConfig, MarketSimulator
-from trading_assets.services.streamer import Streamer, StreamerConfig, load_state
+from trading_assets.services.streamer import FeedsStoppedError, Streamer, StreamerConfig, load_state
 
 DAY = 20_000 * US_PER_DAY
 
@@ -388,3 +388,33 @@ def test_a_streamer_that_fails_on_the_bus_does_not_report_itself_stopped(tmp_pat
     beat = store.heartbeat(instance)
     assert beat is None or beat.status == "running"
     assert load_state(store, instance).last_ids == {}
+
+
+class FailingAfterTicks(ScriptedFeed):
+    """Hands its script over, then fails as a feed does on what reconnecting cannot cure."""
+
+    def run(self, sink: FeedSink, stop: threading.Event) -> None:
+        for item in self.script:
+            sink.on_ticks(item)  # type: ignore[arg-type]
+        raise PermissionError("the venue refused the API key")
+
+
+def test_a_streamer_whose_every_feed_failed_raises_the_feeds_error_and_does_not_report_itself_stopped(
+    tmp_path: Path,
+) -> None:
+    # Arrange: one feed that publishes 10 ticks and then fails
+    ticks = MarketSimulator(config=MarketConfig(symbols=("BTCUSDT",)), start_us=DAY).generate(10)
+    store = _state(tmp_path)
+    instance = _instance("BTCUSDT")
+    bus = EmbeddedTickBus()
+    streamer = Streamer(feeds=[FailingAfterTicks([ticks])], bus=bus, state=store, instance=instance)
+
+    # Act
+    with pytest.raises(FeedsStoppedError, match="every feed of the streamer stopped") as raised:
+        streamer.run(threading.Event())
+
+    # Assert: the feed's error is the cause; what it published was flushed and saved; no "stopped" beat
+    assert isinstance(raised.value.__cause__, PermissionError)
+    beat = store.heartbeat(instance)
+    assert beat is not None and beat.status == "running" and beat.ticks == 10
+    assert load_state(store, instance).last_ids != {}
