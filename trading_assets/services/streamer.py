@@ -286,7 +286,7 @@ class Streamer:
         ends only when asked to, or by raising): after flushing, without saying it stopped, so the
         stream-health sensor names it dead and a supervisor restarts it.
         """
-        feed_errors: list[BaseException] = []
+        feed_errors: list[Exception] = []
 
         def run_feed(feed: ExchangeFeed) -> None:
             try:
