@@ -57,7 +57,15 @@ from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest_stages import complete_prefixes, cpu_times, read_traces, stage_breakdown, stages_line, steal_pct
+from ingest_stages import (
+    TracedInsert,
+    complete_prefixes,
+    cpu_times,
+    read_traces,
+    stage_breakdown,
+    stages_line,
+    steal_pct,
+)
 
 from resources.tick_store.base import TickStore
 from resources.tick_store.factory import TickStoreConfig, open_tick_store
@@ -339,11 +347,10 @@ def latency_ms(
     )
 
 
-def trace_frontiers(paths: Sequence[Path]) -> list[Frontier]:
-    """The loaders' insert traces (``tradegraph load --insert-trace``) as frontier samples, in the order
-    the inserts returned: per symbol the highest id inserted so far and the ticks inserted so far (the
-    prefix 1..max is stored once they are equal), at the moment the insert returned."""
-    inserts = read_traces(paths)
+def trace_frontiers(inserts: Sequence[TracedInsert]) -> list[Frontier]:
+    """The loaders' inserts (:func:`ingest_stages.read_traces` of their ``--insert-trace`` files) as frontier
+    samples, in the order the inserts returned: per symbol the highest id inserted so far and the ticks
+    inserted so far (the prefix 1..max is stored once they are equal), at the moment the insert returned."""
     return [
         (insert.done_us, insert.done_us, prefix)
         for insert, prefix in zip(inserts, complete_prefixes(inserts), strict=True)
@@ -527,8 +534,9 @@ def kafka_run(
             stored_trades = read_stored_trades(clickhouse.url, database, since_us, table=table)
             latency, latencies, latencies_at_send = latency_ms(stored_trades, poller.frontiers)
             # Exactly, from the loaders' own record of when each insert returned (no poll in it).
-            stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(traces))
-            stages = stage_breakdown(stored_trades, read_traces(traces))
+            inserts = read_traces(traces)
+            stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(inserts))
+            stages = stage_breakdown(stored_trades, inserts)
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
         joins = (
             sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)

@@ -58,27 +58,28 @@ def handler_thread(client: Client) -> int:
     )
 
 
+def client_threads() -> list[int]:
+    """The OS thread ids of the server threads serving every clickhouse-driver client of this process."""
+    return [handler_thread(obj) for obj in gc.get_objects() if isinstance(obj, Client)]
+
+
 def renice_clients(nice: int, *, idle: bool = False) -> list[int]:
     """Set the server threads of every clickhouse-driver client of this process to ``nice`` (and, with
     ``idle``, to the ``SCHED_IDLE`` policy, inherited like nice); their ids."""
-    threads = []
-    for client in [obj for obj in gc.get_objects() if isinstance(obj, Client)]:
-        tid = handler_thread(client)
+    threads = client_threads()
+    for tid in threads:
         os.setpriority(os.PRIO_PROCESS, tid, nice)
         if idle:
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        threads.append(tid)
     return threads
 
 
 def pin_clients(cpus: set[int]) -> list[int]:
     """Run the server threads of every clickhouse-driver client of this process on ``cpus`` only (the
     query threads they start inherit it, as they inherit nice); their ids."""
-    threads = []
-    for client in [obj for obj in gc.get_objects() if isinstance(obj, Client)]:
-        tid = handler_thread(client)
+    threads = client_threads()
+    for tid in threads:
         os.sched_setaffinity(tid, cpus)
-        threads.append(tid)
     return threads
 
 
@@ -91,17 +92,14 @@ def unpin(threads: list[int], cpus: set[int]) -> None:
             continue  # the thread has ended (the server stopped)
 
 
-def pin_process(cpus: set[int], pid: int | None = None) -> int:
-    """Every thread of process ``pid`` (this one by default) on ``cpus``; threads it starts later inherit
-    it, and so do the processes it starts. How many threads were pinned."""
-    pinned = 0
-    for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
+def pin_process(cpus: set[int]) -> None:
+    """Every thread of this process on ``cpus``; threads it starts later inherit it, and so do the
+    processes it starts."""
+    for task in Path("/proc/self/task").iterdir():
         try:
             os.sched_setaffinity(int(task.name), cpus)
-            pinned += 1
         except ProcessLookupError:
-            continue
-    return pinned
+            continue  # the thread ended since it was listed
 
 
 def _normal(tid: int) -> None:
