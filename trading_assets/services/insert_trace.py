@@ -5,8 +5,9 @@ It is what measures exchange-to-stored latency exactly: a benchmark joins it wit
 (``bench/ingest.py --insert-trace``). A poller that asks ClickHouse which trades are stored measures the
 same only up to its own polling interval and the time its own query takes, which grows when other queries
 keep the server busy (docs/BENCHMARKS.md, Scale). The start splits a trade's latency into the time before
-its insert (exchange, streamer, bus, the loader's batching) and the insert itself. One JSON object per line, written by the loader's write
-thread right after the insert returned; about one line per insert, so off in production.
+its insert (exchange, streamer, bus, the loader's batching) and the insert itself. One JSON object per line,
+written by the loader's write thread right after the insert returned; about one line per insert, so off in
+production.
 """
 
 from __future__ import annotations
