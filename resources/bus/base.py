@@ -1,7 +1,8 @@
 """The tick bus interface: tick tables published per venue, consumed by groups with manual commits.
 
-Implementations: :class:`resources.bus.kafka.KafkaTickBus` (kafka-python) and
-:class:`resources.bus.embedded.EmbeddedTickBus` (in-process). Both run the contract suite in
+Implementations: :class:`resources.bus.kafka.KafkaTickBus` (kafka-python),
+:class:`resources.bus.confluent.ConfluentTickBus` (confluent-kafka) and
+:class:`resources.bus.embedded.EmbeddedTickBus` (in-process). All run the contract suite in
 ``tests/resources/bus/test_contract.py``.
 
 Delivery semantics every implementation keeps:

@@ -61,6 +61,19 @@ def max_record_bytes(max_ticks_per_record: int, name_bytes: int = 2 * 128) -> in
     return _HEADER.size + name_bytes + max_ticks_per_record * ROW_DTYPE.itemsize
 
 
+# Within the 1 MB default of Kafka's message.max.bytes, which limits one record batch.
+MAX_REQUEST_BYTES = 1_000_000
+
+
+def check_max_ticks_per_record(max_ticks_per_record: int, limit_bytes: int = MAX_REQUEST_BYTES) -> None:
+    """Raise ``ValueError`` unless records of ``max_ticks_per_record`` ticks fit in ``limit_bytes``."""
+    if max_ticks_per_record < 1 or max_record_bytes(max_ticks_per_record) > limit_bytes:
+        raise ValueError(
+            f"max_ticks_per_record={max_ticks_per_record} must be between 1 and "
+            f"{(limit_bytes - max_record_bytes(0)) // ROW_DTYPE.itemsize} (record size limit)"
+        )
+
+
 class RecordDecodeError(ValueError):
     """A record value is not a valid tick record; the message says what exactly is wrong."""
 

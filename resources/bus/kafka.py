@@ -30,19 +30,17 @@ from resources.bus.base import (
 )
 from resources.bus.codec import (
     DEFAULT_MAX_TICKS_PER_RECORD,
-    ROW_DTYPE,
+    MAX_REQUEST_BYTES,
+    check_max_ticks_per_record,
     check_venue,
     dead_letter_to_json,
     encode_table,
-    max_record_bytes,
 )
 from resources.bus.kafka_consumer import KafkaTickConsumer, read_dead_letters
 from resources.bus.kafka_fetch import KafkaFetchConfig
 
 log = logging.getLogger(__name__)
 
-# Within the 1 MB default of Kafka's message.max.bytes, which limits one record batch.
-_MAX_REQUEST_BYTES = 1_000_000
 _PRUNE_PENDING_AT = 10_000
 _T = TypeVar("_T")
 
@@ -78,11 +76,7 @@ class KafkaTickBus(TickBus):
     ) -> None:
         if partitions < 1:
             raise ValueError(f"partitions must be at least 1, got {partitions}")
-        if max_ticks_per_record < 1 or max_record_bytes(max_ticks_per_record) > _MAX_REQUEST_BYTES:
-            raise ValueError(
-                f"max_ticks_per_record={max_ticks_per_record} must be between 1 and "
-                f"{(_MAX_REQUEST_BYTES - max_record_bytes(0)) // ROW_DTYPE.itemsize} (record size limit)"
-            )
+        check_max_ticks_per_record(max_ticks_per_record)
         self.bootstrap = bootstrap
         self.partitions = partitions
         self.replication_factor = replication_factor
@@ -125,7 +119,7 @@ class KafkaTickBus(TickBus):
                 delivery_timeout_ms=2 * request_timeout_ms + linger_ms,
                 max_block_ms=request_timeout_ms,
                 batch_size=512 * 1024,
-                max_request_size=_MAX_REQUEST_BYTES,
+                max_request_size=MAX_REQUEST_BYTES,
                 # Topics come from ensure_topics() with our partition count (Tansu still creates
                 # topics on produce whatever the client asks).
                 allow_auto_create_topics=False,

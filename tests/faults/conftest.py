@@ -68,15 +68,21 @@ def own_clickhouse(tmp_path: Path) -> Iterator[ClickHouseServer]:
 
 @pytest.fixture
 def kafka_ingest(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., KafkaIngest]]:
-    """``kafka_ingest(broker=.., clickhouse=..)``: the processes of one test, always stopped afterwards.
+    """``kafka_ingest(broker=.., clickhouse=.., kafka_client=..)``: the processes of one test, always
+    stopped afterwards.
 
-    Without ``clickhouse`` the session server is used (a fresh database per test).
+    Without ``clickhouse`` the session server is used (a fresh database per test); ``kafka_client`` is
+    the services' TRADEGRAPH_KAFKA_CLIENT (kafka-python unless given).
     """
     made: list[KafkaIngest] = []
 
-    def make(*, broker: KafkaBroker, clickhouse: ClickHouseServer | None = None) -> KafkaIngest:
+    def make(
+        *, broker: KafkaBroker, clickhouse: ClickHouseServer | None = None, kafka_client: str = "kafka-python"
+    ) -> KafkaIngest:
         server = clickhouse or request.getfixturevalue("clickhouse_server")
-        ingest = KafkaIngest(tmp_path / f"ingest{len(made)}", clickhouse=server, broker=broker)
+        ingest = KafkaIngest(
+            tmp_path / f"ingest{len(made)}", clickhouse=server, broker=broker, kafka_client=kafka_client
+        )
         made.append(ingest)
         return ingest
 

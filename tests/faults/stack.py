@@ -39,8 +39,16 @@ from trading_assets.services.heartbeat import read_heartbeat
 class KafkaIngest:
     """One test's exchange, streamer and loader, against the given ClickHouse and broker; always closed."""
 
-    def __init__(self, workdir: Path, *, clickhouse: ClickHouseServer, broker: KafkaBroker) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        clickhouse: ClickHouseServer,
+        broker: KafkaBroker,
+        kafka_client: str = "kafka-python",
+    ) -> None:
         self.workdir = workdir
+        self.kafka_client = kafka_client
         self.clickhouse = clickhouse
         self.broker = broker
         self.database = f"faults_{uuid.uuid4().hex[:10]}"  # a fresh database per test
@@ -57,12 +65,13 @@ class KafkaIngest:
     # --- processes ---------------------------------------------------------------------------------
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The services' settings: Kafka bus, ClickHouse store, venue ``sim`` at this test's exchange."""
+        """The services' settings: Kafka bus (through ``kafka_client``), ClickHouse store, venue ``sim`` at this test's exchange."""
         assert self.sim is not None, "start the exchange first"
         return {
             "TRADEGRAPH_HOME": str(self.home),
             "TRADEGRAPH_BUS": "kafka",
             "TRADEGRAPH_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "TRADEGRAPH_KAFKA_CLIENT": self.kafka_client,
             "TRADEGRAPH_STORE": "clickhouse",
             "TRADEGRAPH_CLICKHOUSE_URL": self.clickhouse.url,
             "TRADEGRAPH_CLICKHOUSE_DATABASE": self.database,

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 
 RATE = 5_000
 TRADES = 30_000
+# The kills and the broker restart run on both Kafka clients of the bus (TRADEGRAPH_KAFKA_CLIENT).
+CLIENTS = pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent"])
 
 
 def test_websocket_dropped_mid_stream_loses_nothing(
@@ -42,11 +44,12 @@ def test_websocket_dropped_mid_stream_loses_nothing(
     assert sim_stats(sim)["connections"]["opened"]["binance_combined"] == 4
 
 
+@CLIENTS
 def test_streamer_sigkilled_mid_stream_and_restarted_loses_nothing(
-    fresh_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest]
+    fresh_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest], kafka_client: str
 ) -> None:
     # Arrange
-    ingest = kafka_ingest(broker=fresh_broker)
+    ingest = kafka_ingest(broker=fresh_broker, kafka_client=kafka_client)
     # Twice the usual trades: the exchange must still be trading when the restarted streamer (a new
     # process that imports its clients first, a few seconds on a loaded machine) connects.
     trades = 2 * TRADES
@@ -68,11 +71,12 @@ def test_streamer_sigkilled_mid_stream_and_restarted_loses_nothing(
     )
 
 
+@CLIENTS
 def test_loader_sigkilled_between_insert_and_commit_loses_and_doubles_nothing(
-    fresh_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest]
+    fresh_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest], kafka_client: str
 ) -> None:
     # Arrange: the loader kills itself (SIGKILL) after its third insert, before committing that batch
-    ingest = kafka_ingest(broker=fresh_broker)
+    ingest = kafka_ingest(broker=fresh_broker, kafka_client=kafka_client)
     ingest.start_sim(sim_args(rate=RATE, max_trades=TRADES))
     loader = ingest.start_loader(env={"TRADEGRAPH_FAILPOINTS": "loader.after_insert=3"})
     ingest.start_streamer()
@@ -88,14 +92,15 @@ def test_loader_sigkilled_between_insert_and_commit_loses_and_doubles_nothing(
     assert log_lines(loader.log_path, r"failpoint loader\.after_insert reached")
 
 
+@CLIENTS
 def test_broker_killed_and_restarted_mid_stream_loses_nothing(
-    durable_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest]
+    durable_broker: KafkaBroker, kafka_ingest: Callable[..., KafkaIngest], kafka_client: str
 ) -> None:
     # Arrange: the broker keeps topics, records and group offsets in S3 (moto), as Kafka keeps its log
     # on disk; a broker on memory storage forgets acknowledged records when it restarts, which no
     # client can recover from, so that is not a setting to run in.
     trades, rate = 40_000, 4_000
-    ingest = kafka_ingest(broker=durable_broker)
+    ingest = kafka_ingest(broker=durable_broker, kafka_client=kafka_client)
     sim = ingest.start_sim(sim_args(rate=rate, max_trades=trades))
     ingest.start_loader()
     ingest.start_streamer()

@@ -17,19 +17,22 @@ import pytest
 
 from resources.bus import BusError, DeadLetter, EmbeddedTickBus, KafkaTickBus, topic_for
 from resources.bus.base import RawRecord, TickConsumer
+from resources.bus.confluent import ConfluentTickBus
 from testkit.servers import KafkaBroker
 from tests.resources.bus.conftest import drain, make_ticks, sort_ticks
 from trading_assets.core.ticks import TICK_SCHEMA
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT"]
-Bus = KafkaTickBus | EmbeddedTickBus
+Bus = KafkaTickBus | ConfluentTickBus | EmbeddedTickBus
+KafkaBus = KafkaTickBus | ConfluentTickBus
 
 
-@pytest.fixture(params=["kafka", "embedded"])
+@pytest.fixture(params=["kafka", "confluent", "embedded"])
 def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
-    if request.param == "kafka":
+    if request.param in ("kafka", "confluent"):
         broker: KafkaBroker = request.getfixturevalue("kafka_broker")
-        with KafkaTickBus(broker.bootstrap, request_timeout_ms=10_000) as kafka_bus:
+        kind = KafkaTickBus if request.param == "kafka" else ConfluentTickBus
+        with kind(broker.bootstrap, request_timeout_ms=10_000) as kafka_bus:
             yield kafka_bus
     else:
         with EmbeddedTickBus() as embedded_bus:
@@ -275,8 +278,9 @@ def test_embedded_bus_refuses_to_commit_past_what_the_consumer_polled(venue: str
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", [KafkaTickBus, ConfluentTickBus], ids=["kafka", "confluent"])
 def test_kafka_bus_after_broker_restart_acknowledges_or_fails_clearly_and_a_new_bus_works(
-    tmp_path: Path, venue: str
+    tmp_path: Path, venue: str, kind: type[KafkaBus]
 ) -> None:
     # Memory storage: the restarted broker is empty, like a replaced broker. Records published
     # before the restart are gone; what matters is that nothing hangs and nothing fails silently.
@@ -284,7 +288,7 @@ def test_kafka_bus_after_broker_restart_acknowledges_or_fails_clearly_and_a_new_
         make_ticks(venue, SYMBOLS, 1_000, first_id=i * 10_000 + 1) for i in range(3)
     )
     with KafkaBroker(tmp_path / "tansu") as broker:
-        old_bus = KafkaTickBus(broker.bootstrap, request_timeout_ms=3_000)
+        old_bus = kind(broker.bootstrap, request_timeout_ms=3_000)
         publish(old_bus, lost)
         broker.restart()
 
@@ -297,7 +301,7 @@ def test_kafka_bus_after_broker_restart_acknowledges_or_fails_clearly_and_a_new_
         flush_s = time.monotonic() - started
         old_bus.close()
 
-        with KafkaTickBus(broker.bootstrap, request_timeout_ms=3_000) as new_bus:
+        with kind(broker.bootstrap, request_timeout_ms=3_000) as new_bus:
             publish(new_bus, fresh)
             expected = fresh if failure else pa.concat_tables([after_restart, fresh])
             with new_bus.consumer(group="after-restart", venues=[venue]) as consumer:
@@ -344,7 +348,7 @@ def test_lag_counts_the_records_not_yet_polled(
 
     assert got.ticks.num_rows == 10_000
     # Kafka knows the lag from its fetches' high watermarks (None before any); Tansu's are not exact.
-    assert lag_after == 0 or (isinstance(bus, KafkaTickBus) and (lag_after is None or lag_after >= 0))
+    assert lag_after == 0 or (isinstance(bus, KafkaBus) and (lag_after is None or lag_after >= 0))
 
 
 def _poll_all(consumer: TickConsumer, wanted: int, *, timeout_s: float = 30.0) -> list[RawRecord]:

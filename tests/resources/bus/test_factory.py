@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from resources.bus import EmbeddedTickBus, KafkaFetchConfig, KafkaTickBus, TickBusConfig, open_tick_bus
+from resources.bus.confluent import ConfluentTickBus
+from resources.bus.confluent_consumer import consumer_config
 from testkit.servers import KafkaBroker
 from trading_assets.core.settings import Settings, SettingsError
 
@@ -33,6 +35,28 @@ def test_the_factory_opens_kafka_at_the_bootstrap(kafka_broker: KafkaBroker) -> 
     with open_tick_bus(TickBusConfig(kind="kafka", kafka_bootstrap=kafka_broker.bootstrap)) as bus:
         assert isinstance(bus, KafkaTickBus)
         assert bus.bootstrap == kafka_broker.bootstrap
+
+
+def test_the_factory_opens_the_confluent_client_when_the_settings_name_it(kafka_broker: KafkaBroker) -> None:
+    settings = Settings.from_env(
+        {
+            "TRADEGRAPH_BUS": "kafka",
+            "TRADEGRAPH_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+            "TRADEGRAPH_KAFKA_CLIENT": "confluent",
+            "TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": "40",
+            "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS": "40",
+        }
+    )
+
+    with open_tick_bus(TickBusConfig.from_settings(settings)) as bus:
+        assert isinstance(bus, ConfluentTickBus)
+        assert bus.bootstrap == kafka_broker.bootstrap
+        assert consumer_config(bus, "g")["fetch.wait.max.ms"] == 40
+
+
+def test_an_unknown_kafka_client_is_refused_naming_the_setting() -> None:
+    with pytest.raises(SettingsError, match="TRADEGRAPH_KAFKA_CLIENT='librdkafka' is not one of"):
+        Settings.from_env({"TRADEGRAPH_KAFKA_CLIENT": "librdkafka"})
 
 
 def test_the_bus_consumers_fetch_with_the_configured_settings(kafka_broker: KafkaBroker) -> None:
