@@ -103,6 +103,12 @@ def cpu_seconds(pid: int | None) -> float:
 INSERT_TRACE = "inserts.jsonl"
 """Each loader's insert trace, in its run directory."""
 
+JOIN_LINE = {
+    "kafka-python": r"Successfully joined group",
+    "confluent": r"Setting newly assigned partitions",
+}
+"""Per TRADEGRAPH_KAFKA_CLIENT: the line a loader logs once per join of its group."""
+
 Frontier = tuple[int, int, dict[str, tuple[int, int]]]
 """A latency poll: wall us when sent, wall us at its answer, symbol -> (max id stored, rows up to it)."""
 
@@ -390,14 +396,17 @@ def kafka_run(
     loader_env: Mapping[str, str] | None = None,
     frontier_poll_s: float = POLL_S,
     sync_seconds: float | None = None,
+    kafka_client: str = "kafka-python",
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
     ``database``: where the loader writes (default ``bench_<name>``, fresh); ``since_us``: only ticks
     traded from then on are polled, measured, sealed and compared (the days before it are left alone);
     ``loader_env``: more settings for the loaders (e.g. ``TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY``);
-    ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable.
+    ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable; ``kafka_client``:
+    the services' TRADEGRAPH_KAFKA_CLIENT.
     """
+    joined = JOIN_LINE[kafka_client]
     run_dir = workdir / name
     database = database or f"bench_{name.replace('-', '_')}"
     processes = Processes()
@@ -422,6 +431,7 @@ def kafka_run(
         env = {
             "TRADEGRAPH_BUS": "kafka",
             "TRADEGRAPH_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "TRADEGRAPH_KAFKA_CLIENT": kafka_client,
             "TRADEGRAPH_STORE": "clickhouse",
             "TRADEGRAPH_CLICKHOUSE_URL": clickhouse.url,
             "TRADEGRAPH_CLICKHOUSE_DATABASE": database,
@@ -457,7 +467,7 @@ def kafka_run(
             processes.start(loader)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
-        while not all(log_lines(p.log_path, r"Successfully joined group") for p in loader_procs):
+        while not all(log_lines(p.log_path, joined) for p in loader_procs):
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     "the loaders did not join their group within 30 s\n" + processes.diagnostics()
@@ -477,7 +487,7 @@ def kafka_run(
                     "the loaders' group did not settle within 30 s\n" + processes.diagnostics()
                 )
         time.sleep(0.5)  # the partition assignment follows the join
-        joined_before = sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
+        joined_before = sum(len(log_lines(p.log_path, joined)) for p in loader_procs)
         table = "ticks" if sync_seconds is None else "ticks_buffer"
         poller = Poller(
             clickhouse.url,
@@ -538,10 +548,7 @@ def kafka_run(
             stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(inserts))
             stages = stage_breakdown(stored_trades, inserts)
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
-        joins = (
-            sum(len(log_lines(p.log_path, r"Successfully joined group")) for p in loader_procs)
-            - joined_before
-        )
+        joins = sum(len(log_lines(p.log_path, joined)) for p in loader_procs) - joined_before
         if joins:
             # Say why: a rejoin stops every loader's polls for the broker's rebalance delay (seconds).
             for loader in loader_procs:
@@ -689,6 +696,12 @@ def main() -> None:
         help="loader --sync-seconds: insert through ClickHouse's insert buffer, synced this often; the "
         "latency is then measured on ticks_buffer (off)",
     )
+    parser.add_argument(
+        "--kafka-client",
+        choices=sorted(JOIN_LINE),
+        default="kafka-python",
+        help="TRADEGRAPH_KAFKA_CLIENT of the streamers and loaders (kafka-python)",
+    )
     parser.add_argument("--no-throughput", action="store_true", help="skip the flat-out Kafka run")
     parser.add_argument("--no-embedded", action="store_true", help="skip the `tradegraph run` run")
     parser.add_argument(
@@ -712,12 +725,16 @@ def main() -> None:
                 "batch_seconds": args.batch_seconds,
                 "batch_min_seconds": args.batch_min_seconds,
                 "sync_seconds": args.sync_seconds,
+                "kafka_client": args.kafka_client,
             }
             # The services get a fresh environment (testkit.harness.TradegraphProcess): pass the wait.
             loader_env = (
                 None
                 if args.fetch_max_wait_ms is None
-                else {"TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms)}
+                else {
+                    "TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms),
+                    "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS": str(min(args.fetch_max_wait_ms, 10)),
+                }
             )
             throughput = (
                 None
@@ -816,6 +833,7 @@ def main() -> None:
                 "loader_batch_min_seconds": args.batch_min_seconds,
                 "loader_sync_seconds": args.sync_seconds,
                 "loader_fetch_max_wait_ms": args.fetch_max_wait_ms,
+                "kafka_client": args.kafka_client,
                 "poll_ms": args.poll_ms,
             }
         )

@@ -191,10 +191,19 @@ def ingest(
                     frontier_poll_s=args.poll_ms / 1000,
                     database=DATABASE,
                     since_us=since_us,
+                    kafka_client=args.kafka_client,
                     loader_env={
                         "TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY": str(args.insert_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": str(args.read_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_MAX_THREADS": str(args.read_max_threads),
+                        **(
+                            {}
+                            if args.fetch_max_wait_ms is None
+                            else {
+                                "TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms),
+                                "TRADEGRAPH_KAFKA_FETCH_MIN_WAIT_MS": str(min(args.fetch_max_wait_ms, 10)),
+                            }
+                        ),
                     },
                 )
             )
@@ -312,6 +321,19 @@ def main() -> None:
         default=None,
         help="the loader's --sync-seconds: insert through ClickHouse's insert buffer, one part per sync "
         "instead of one per insert (off)",
+    )
+    parser.add_argument(
+        "--kafka-client",
+        choices=("kafka-python", "confluent"),
+        default="kafka-python",
+        help="TRADEGRAPH_KAFKA_CLIENT of the streamer and loader (kafka-python)",
+    )
+    parser.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=None,
+        help="TRADEGRAPH_KAFKA_FETCH_MAX_WAIT_MS of the loader (the bus's default when not given; the "
+        "confluent client's consumers keep it fixed)",
     )
     default = ClickHouseWorkload()
     parser.add_argument(
@@ -509,6 +531,8 @@ def main() -> None:
         "poll_ms": args.poll_ms,
         "query_cpus": query_cpus,
         "pipeline_cpus": pipeline_cpus,
+        "kafka_client": args.kafka_client,
+        "fetch_max_wait_ms": args.fetch_max_wait_ms,
     }
     print(
         f"ingest p99 over {args.pairs} pair(s): {figures['ingest_p99_ms_no_queries']} ms without queries, "

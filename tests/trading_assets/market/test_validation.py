@@ -100,3 +100,31 @@ def test_validate_table_on_all_good_rows_rejects_nothing() -> None:
 
     assert result.valid.equals(table)
     assert result.rejected == ()
+
+
+def test_validate_table_matches_each_name_in_full_in_every_row_it_appears() -> None:
+    # Names are matched once per distinct value: every row of a bad one is rejected, and a trailing
+    # newline (which a Python "$" alone would let through) is not a symbol.
+    rows = [
+        make_tick(trade_id=1),
+        make_tick(trade_id=2, symbol="BTC\n"),
+        make_tick(trade_id=3),
+        make_tick(trade_id=4, symbol="BTC\n"),
+        make_tick(trade_id=5, venue="Binance"),
+    ]
+
+    result = validate_table(ticks_to_table(rows))
+
+    assert result.valid.column("trade_id").to_pylist() == [1, 3]
+    assert [r.row for r in result.rejected] == [1, 3, 4]
+    assert "symbol 'BTC\\n' is malformed" in result.rejected[0].reason
+    assert "venue 'Binance' is malformed" in result.rejected[2].reason
+
+
+def test_timestamps_all_in_microseconds_come_back_as_they_are_in_a_new_array() -> None:
+    values = np.array([TRADE_MS * 1000, TRADE_MS * 1000 + 1], dtype=np.int64)
+
+    normalised = to_microseconds_array(values)
+
+    assert normalised.tolist() == values.tolist()
+    assert normalised is not values
