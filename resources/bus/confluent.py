@@ -9,8 +9,8 @@ Where the two clients differ, this one keeps the bus's contract as follows:
 - partitioning: ``murmur2_random`` hashes keys as the Java client and kafka-python do (librdkafka's
   default does not), so both clients put a symbol in the same partition of a topic they share;
 - delivery reports come through callbacks that librdkafka runs inside ``poll``/``flush`` on the calling
-  thread; each record carries a sequence number, so a ``flush`` judges exactly the records queued before
-  it (another thread's records are judged by that thread's flush);
+  thread; each record carries a sequence number, so a ``flush`` reports the failures of the records
+  queued before it started, and a later flush those of the records queued after;
 - a full send buffer raises ``BufferError`` in librdkafka instead of blocking: ``publish`` serves delivery
   reports and tries again until the request timeout, then raises :class:`BusError`;
 - librdkafka connects lazily, so the dead-letter topic is created at construction with a bounded wait,
@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -108,7 +108,11 @@ class ConfluentTickBus(TickBus):
                 "partitioner": "murmur2_random",
             }
         )
-        self.ensure_topics([DEAD_LETTER_TOPIC])
+        try:
+            self.ensure_topics([DEAD_LETTER_TOPIC])
+        except BusError:
+            self._producer.close()
+            raise
 
     def __repr__(self) -> str:
         return f"ConfluentTickBus({self.bootstrap!r})"
@@ -121,17 +125,11 @@ class ConfluentTickBus(TickBus):
             "socket.timeout.ms": self.request_timeout_ms,
             # Topics come from ensure_topics() with our partition count.
             "allow.auto.create.topics": False,
+            # librdkafka logs connection trouble (and retries by itself) through this logger, served
+            # inside poll/flush; the operations that depend on the broker fail with their own errors once
+            # their timeouts pass.
             "logger": log,
-            "error_cb": self._client_error,
         }
-
-    def _client_error(self, error: KafkaError) -> None:
-        # librdkafka reports connection trouble here and retries by itself; the operations that depend on
-        # it (flush, commit, create topics) fail with their own errors once their timeouts pass.
-        if error.fatal():
-            log.error("Kafka client for %r failed: %s", self.bootstrap, error)
-        else:
-            log.warning("Kafka client for %r: %s", self.bootstrap, error)
 
     def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create the topics that do not exist yet (an existing topic is left as it is)."""
@@ -184,11 +182,23 @@ class ConfluentTickBus(TickBus):
         self.ensure_topics([topic])
         self._send(topic, key, value)
 
-    def _send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        with self._lock:
-            self._sequence += 1
-            sequence = self._sequence
-        report = partial(self._delivered, sequence, topic)
+    def _send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        report: Callable[[KafkaError | None, Message], None] | None = None,
+    ) -> None:
+        """Queue one record; its delivery report goes to ``report``, or to the next flush when None."""
+        if self._closed:
+            raise BusError(
+                f"cannot queue a record for topic {topic!r}: the bus for {self.bootstrap!r} is closed"
+            )
+        if report is None:
+            with self._lock:
+                self._sequence += 1
+                sequence = self._sequence
+            report = partial(self._delivered, sequence, topic)
         deadline = time.monotonic() + self.request_timeout_ms / 1000
         while True:
             try:
@@ -213,10 +223,12 @@ class ConfluentTickBus(TickBus):
                 self._failed.append((sequence, topic, error))
 
     def flush(self, timeout_s: float = 30.0) -> None:
-        """Wait until every record queued before this call is acknowledged; raise :class:`BusError` naming
-        failed topics. Records queued by other threads while it waits are judged by the next flush."""
+        """Wait until every record queued so far is acknowledged; raise :class:`BusError` naming failed
+        topics. librdkafka waits also for records other threads queue meanwhile; a failure is reported by
+        the first flush that started after its record was queued, whichever thread calls it."""
         with self._lock:
             last = self._sequence
+        self._admin.poll(0)  # serve the admin client's log lines
         waiting = self._producer.flush(timeout_s)
         if waiting:
             raise BusError(
@@ -267,9 +279,7 @@ class ConfluentTickBus(TickBus):
                 errors.append(error)
 
         for letter in letters:
-            self._producer.produce(
-                DEAD_LETTER_TOPIC, value=dead_letter_to_json(letter), key=letter.key, on_delivery=report
-            )
+            self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter), report)
         waiting = self._producer.flush(self.request_timeout_ms / 1000)
         if waiting or errors:
             raise BusError(

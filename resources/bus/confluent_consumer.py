@@ -13,6 +13,8 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
@@ -67,6 +69,12 @@ class ConfluentTickConsumer(TickConsumer):
         self.group = group
         self.topics = list(topics)
         self._positions: dict[tuple[str, int], int] = {}
+        """Per assigned partition: the next offset to hand out (from the records polled, else the group's
+        committed offset at assignment); what ``commit()`` and ``lag()`` go by."""
+        self._committed: dict[tuple[str, int], int] = {}
+        # The synchronous commit of confluent-kafka has no timeout (it waits for the broker as long as it
+        # takes, 45 s against a frozen one): it runs here, and the caller waits the request timeout.
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"commit-{group}")
         self._consumer = Consumer(consumer_config(bus, group))
         self._consumer.subscribe(
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
@@ -75,14 +83,29 @@ class ConfluentTickConsumer(TickConsumer):
     def _context(self) -> str:
         return f"group {self.group!r} on topics {self.topics} at {self._bus.bootstrap!r}"
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The same words as kafka-python's log line, which operators (and the fault tests) look for.
         log.info("Setting newly assigned partitions %s for %s", _names(partitions), self._context())
+        # Where this member starts in each partition, for lag(): librdkafka knows no position in a
+        # partition until it handed out a record of it (an empty one never has).
+        try:
+            committed = consumer.committed(partitions, timeout=self._bus.request_timeout_ms / 1000)
+        except KafkaException as exc:
+            log.warning(
+                "committed offsets unknown for %s (lag unknown until records arrive): %r",
+                self._context(),
+                exc,
+            )
+            return
+        for tp in committed:
+            if tp.offset >= 0:
+                self._committed[(tp.topic, tp.partition)] = tp.offset
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("Revoking partitions %s for %s", _names(partitions), self._context())
         for tp in partitions:
             self._positions.pop((tp.topic, tp.partition), None)
+            self._committed.pop((tp.topic, tp.partition), None)
 
     def _poll(self, *, timeout_s: float, max_records: int) -> list[RawRecord]:
         try:
@@ -144,13 +167,24 @@ class ConfluentTickConsumer(TickConsumer):
         given = dict(self._positions) if offsets is None else offsets
         if not given:
             return
+        timeout_s = self._bus.request_timeout_ms / 1000
+        commit = self._committer.submit(
+            self._consumer.commit,
+            offsets=[TopicPartition(t, p, o) for (t, p), o in given.items()],
+            asynchronous=False,
+        )
         try:
-            result = self._consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in given.items()], asynchronous=False
-            )
+            result = commit.result(timeout=timeout_s)
+        except FutureTimeout as exc:
+            raise BusError(
+                f"commit failed for {self._context()}: no answer from the broker in {timeout_s:.1f} s "
+                "(it may still take the commit; what it does not is delivered again)"
+            ) from exc
         except KafkaException as exc:
             raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
         failed = [tp for tp in result or [] if tp.error is not None]
+        if not failed:
+            self._committed.update(given)
         if failed:
             raise BusError(
                 f"commit failed for {self._context()}: "
@@ -175,25 +209,32 @@ class ConfluentTickConsumer(TickConsumer):
         try:
             for (topic, partition), offset in offsets.items():
                 self._consumer.seek(TopicPartition(topic, partition, offset))
-                self._positions.pop((topic, partition), None)
+                if offset >= 0:
+                    self._positions[(topic, partition)] = offset
+                else:
+                    self._positions.pop((topic, partition), None)
         except KafkaException as exc:
             # librdkafka refuses to seek a partition it assigned but does not fetch yet (a rebalance).
             raise BusError(f"seeking back failed for {self._context()}: {exc!r}") from exc
 
     def lag(self) -> int | None:
         """Records between this member's positions and the high watermarks of its partitions' last fetches
-        (no request; None before the group assigned partitions or before the first fetch). An estimate on
-        Tansu, as :meth:`resources.bus.kafka_consumer.KafkaTickConsumer.lag` explains."""
+        (no request; None before the group assigned partitions or before the first fetch). A position is
+        the next record to hand out, else the group's committed offset, else the partition's low
+        watermark. An estimate on Tansu, as :meth:`resources.bus.kafka_consumer.KafkaTickConsumer.lag`
+        explains."""
         try:
             assigned = self._consumer.assignment()
             if not assigned:
                 return None
             total = 0
-            for tp in self._consumer.position(assigned):
-                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                if tp.offset < 0 or high < 0:
-                    return None
-                total += max(high - tp.offset, 0)
+            for tp in assigned:
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    return None  # not fetched yet
+                key = (tp.topic, tp.partition)
+                position = self._positions.get(key, self._committed.get(key, max(low, 0)))
+                total += max(high - position, 0)
             return total
         except KafkaException as exc:
             log.debug("partition positions unknown (a rebalance?): %r", exc)
@@ -201,6 +242,7 @@ class ConfluentTickConsumer(TickConsumer):
 
     def close(self) -> None:
         """Leave the group without committing."""
+        self._committer.shutdown(wait=False)
         try:
             self._consumer.close()
         except (KafkaException, RuntimeError) as exc:
