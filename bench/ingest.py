@@ -91,6 +91,11 @@ DEADLINE_S = 300.0
 POLL_S = 0.02
 
 
+def _size(path: Path) -> int:
+    """Bytes in ``path`` so far (0 when it does not exist yet)."""
+    return path.stat().st_size if path.exists() else 0
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU seconds of a process so far (Linux /proc); 0 when it is gone."""
     try:
@@ -108,6 +113,12 @@ JOIN_LINE = {
     "confluent": r"Setting newly assigned partitions",
 }
 """Per TRADEGRAPH_KAFKA_CLIENT: the line a loader logs once per join of its group."""
+
+GROUP_LINE = {
+    "kafka-python": r"joining group|joined group",
+    "confluent": r"Setting newly assigned partitions|Revoking partitions",
+}
+"""Per TRADEGRAPH_KAFKA_CLIENT: the lines a loader logs while its group (re)forms."""
 
 Frontier = tuple[int, int, dict[str, tuple[int, int]]]
 """A latency poll: wall us when sent, wall us at its answer, symbol -> (max id stored, rows up to it)."""
@@ -406,7 +417,7 @@ def kafka_run(
     ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable; ``kafka_client``:
     the services' TRADEGRAPH_KAFKA_CLIENT.
     """
-    joined = JOIN_LINE[kafka_client]
+    joined, forming = JOIN_LINE[kafka_client], GROUP_LINE[kafka_client]
     run_dir = workdir / name
     database = database or f"bench_{name.replace('-', '_')}"
     processes = Processes()
@@ -460,14 +471,17 @@ def kafka_run(
             )
             for i in range(loaders)
         ]
-        for loader, trace in zip(loader_procs, traces, strict=True):
+        for trace in traces:
             # The loader appends to its trace: a kept run directory's trace of an earlier run would match
             # that run's inserts to this run's trade ids (each run's ids start at 1).
             trace.unlink(missing_ok=True)
+        # A kept run directory's logs hold earlier runs' lines: read only what this run's loaders write.
+        offsets = {p.name: _size(p.log_path) for p in loader_procs}
+        for loader in loader_procs:
             processes.start(loader)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
-        while not all(log_lines(p.log_path, joined) for p in loader_procs):
+        while not all(log_lines(p.log_path, joined, offset=offsets[p.name]) for p in loader_procs):
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     "the loaders did not join their group within 30 s\n" + processes.diagnostics()
@@ -478,16 +492,19 @@ def kafka_run(
         # read 2.5 s. Start the trades only once no loader has (re)joined for longer than that delay.
         settled_s = 4.0
         while True:
-            joins = sum(len(log_lines(p.log_path, r"joining group|joined group")) for p in loader_procs)
+            joins = sum(len(log_lines(p.log_path, forming, offset=offsets[p.name])) for p in loader_procs)
             time.sleep(settled_s)
-            if sum(len(log_lines(p.log_path, r"joining group|joined group")) for p in loader_procs) == joins:
+            if (
+                sum(len(log_lines(p.log_path, forming, offset=offsets[p.name])) for p in loader_procs)
+                == joins
+            ):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     "the loaders' group did not settle within 30 s\n" + processes.diagnostics()
                 )
         time.sleep(0.5)  # the partition assignment follows the join
-        joined_before = sum(len(log_lines(p.log_path, joined)) for p in loader_procs)
+        joined_before = sum(len(log_lines(p.log_path, joined, offset=offsets[p.name])) for p in loader_procs)
         table = "ticks" if sync_seconds is None else "ticks_buffer"
         poller = Poller(
             clickhouse.url,
@@ -548,12 +565,17 @@ def kafka_run(
             stored_latency, stored_latencies, _ = latency_ms(stored_trades, trace_frontiers(inserts))
             stages = stage_breakdown(stored_trades, inserts)
         # Any join once the trades started: the group rebalanced during the run (seconds without polls).
-        joins = sum(len(log_lines(p.log_path, joined)) for p in loader_procs) - joined_before
+        joins = (
+            sum(len(log_lines(p.log_path, joined, offset=offsets[p.name])) for p in loader_procs)
+            - joined_before
+        )
         if joins:
             # Say why: a rejoin stops every loader's polls for the broker's rebalance delay (seconds).
             for loader in loader_procs:
                 for line in log_lines(
-                    loader.log_path, r"joined group|[Rr]ebalanc|Heartbeat|session|[Rr]evoking|dead"
+                    loader.log_path,
+                    rf"{forming}|[Rr]ebalanc|Heartbeat|session|[Rr]evoking|dead",
+                    offset=offsets[loader.name],
                 ):
                     print(f"         {loader.name}: {line}")
         # Stop the services (streamers first, loaders once the store is quiet), seal, compare.
