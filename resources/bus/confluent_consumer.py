@@ -183,13 +183,12 @@ class ConfluentTickConsumer(TickConsumer):
         except KafkaException as exc:
             raise BusError(f"commit failed for {self._context()}: {exc!r}") from exc
         failed = [tp for tp in result or [] if tp.error is not None]
-        if not failed:
-            self._committed.update(given)
         if failed:
             raise BusError(
                 f"commit failed for {self._context()}: "
                 + ", ".join(f"{tp.topic}[{tp.partition}]: {tp.error}" for tp in failed)
             )
+        self._committed.update(given)
 
     def rewind(self) -> None:
         """Seek every assigned partition back to the group's committed offset (its beginning when the group

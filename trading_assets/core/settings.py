@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=60_000)
     """Longest time the broker may hold a consumer's fetch (Kafka's ``fetch.max.wait.ms``): the most a
     consumer's adapted wait grows to when the broker needs longer to find waiting records (Tansu, on a
-    partition holding tens of thousands of batches)."""
+    partition holding tens of thousands of batches); with the ``confluent`` client, every consumer's
+    fixed wait."""
     kafka_fetch_min_wait_ms: int = Field(default=10, ge=1, le=60_000)
     """A consumer's fetch wait while the broker finds records at once (on Tansu a fetch that found
     nothing looks again only after half its wait, so a short wait is lower latency); at most
