@@ -85,6 +85,7 @@ from testkit.harness import (
     wait_store_quiet,
 )
 from testkit.servers import ClickHouseServer, KafkaBroker, install_cleanup_handlers
+from trading_assets.services.cpu_priority import apply_service_nice
 from trading_assets.services.heartbeat import read_heartbeat
 
 DEADLINE_S = 300.0
@@ -408,6 +409,7 @@ def kafka_run(
     frontier_poll_s: float = POLL_S,
     sync_seconds: float | None = None,
     kafka_client: str = "kafka-python",
+    service_nice: int | None = None,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
@@ -415,7 +417,9 @@ def kafka_run(
     traded from then on are polled, measured, sealed and compared (the days before it are left alone);
     ``loader_env``: more settings for the loaders (e.g. ``TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY``);
     ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable; ``kafka_client``:
-    the services' TRADEGRAPH_KAFKA_CLIENT.
+    the services' TRADEGRAPH_KAFKA_CLIENT; ``service_nice``: the streamers' and loaders'
+    TRADEGRAPH_SERVICE_NICE, and the nice value the bench gives the exchange and the broker from outside
+    (they stand for a remote exchange and a broker an operator starts at the ingest's priority).
     """
     joined, forming = JOIN_LINE[kafka_client], GROUP_LINE[kafka_client]
     run_dir = workdir / name
@@ -439,7 +443,10 @@ def kafka_run(
             )
         )
         assert isinstance(broker, KafkaBroker) and isinstance(sim, ExchangeSimProcess)
+        for pid in (sim.pid, broker.pid):
+            apply_service_nice(service_nice, pid)
         env = {
+            **({} if service_nice is None else {"TRADEGRAPH_SERVICE_NICE": str(service_nice)}),
             "TRADEGRAPH_BUS": "kafka",
             "TRADEGRAPH_KAFKA_BOOTSTRAP": broker.bootstrap,
             "TRADEGRAPH_KAFKA_CLIENT": kafka_client,

@@ -192,6 +192,7 @@ def ingest(
                     database=DATABASE,
                     since_us=since_us,
                     kafka_client=args.kafka_client,
+                    service_nice=args.service_nice,
                     loader_env={
                         "TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY": str(args.insert_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": str(args.read_priority),
@@ -276,6 +277,14 @@ def main() -> None:
         action="store_true",
         help="run the query process and the ClickHouse threads serving it under SCHED_IDLE (CPU only when "
         "nothing else wants it; set by the bench from outside, needs root)",
+    )
+    parser.add_argument(
+        "--service-nice",
+        type=int,
+        default=None,
+        help="TRADEGRAPH_SERVICE_NICE of the streamer and the loader (e.g. -10: the ingest ahead of the "
+        "queries; needs root), and the same nice value for the exchange and the broker, set by the bench "
+        "from outside (default: unset, everything at the priority it started with)",
     )
     parser.add_argument(
         "--cpu-split",
@@ -528,6 +537,7 @@ def main() -> None:
         "query_nice": args.query_nice,
         "server_thread_nice": args.server_thread_nice,
         "query_idle": args.query_idle,
+        "service_nice": args.service_nice,
         "poll_ms": args.poll_ms,
         "query_cpus": query_cpus,
         "pipeline_cpus": pipeline_cpus,

@@ -162,3 +162,13 @@ def test_the_configuration_reference_lists_every_variable() -> None:
     for name in Settings.model_fields:
         assert f"| `{Settings.env_name(name)}` |" in reference
     assert "| `FINNHUB_TOKEN` |" in reference
+
+
+def test_service_nice_is_unset_by_default_and_bounded_to_linux_nice_values() -> None:
+    assert Settings.from_env({}).service_nice is None
+    assert Settings.from_env({"TRADEGRAPH_SERVICE_NICE": "-10"}).service_nice == -10
+
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"TRADEGRAPH_SERVICE_NICE": "-25"})
+
+    assert "TRADEGRAPH_SERVICE_NICE='-25'" in str(error.value) and "-20" in str(error.value)

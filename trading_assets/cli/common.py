@@ -1,4 +1,5 @@
-"""What several ``tradegraph`` commands share: the metrics address option, the shared-bus check."""
+"""What several ``tradegraph`` commands share: the metrics address option, the shared-bus check, the
+services' CPU priority."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ def add_metrics_host(parser: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to serve the metrics on (default 127.0.0.1; 0.0.0.0 in a container)",
     )
+
+
+def apply_service_priority(command: str, settings: Settings) -> bool:
+    """Give a long-running command's process the nice value of ``TRADEGRAPH_SERVICE_NICE``; if the
+    system refuses, say why and how to fix it."""
+    from trading_assets.services.cpu_priority import ServiceNiceError, apply_service_nice
+
+    try:
+        apply_service_nice(settings.service_nice)
+    except ServiceNiceError as exc:
+        print(f"tradegraph {command}: {exc}", file=sys.stderr)
+        return False
+    return True

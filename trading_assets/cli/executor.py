@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trading_assets.cli.common import add_metrics_host, needs_shared_bus
+from trading_assets.cli.common import add_metrics_host, apply_service_priority, needs_shared_bus
 from trading_assets.core.settings import Settings
 
 
@@ -24,6 +24,8 @@ def _cmd_execute(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.metrics import ExecutorMetrics, serve_metrics
     from trading_assets.services.runtime import stop_on_signals
 
+    if not apply_service_priority("execute", settings):
+        return 2
     stop = stop_on_signals()
     metrics = ExecutorMetrics()
     if args.metrics_port is not None:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from trading_assets.cli.common import add_metrics_host
+from trading_assets.cli.common import add_metrics_host, apply_service_priority
 from trading_assets.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         faults=faults,
         execute=not args.no_executor,
     )
+    if not apply_service_priority("run", settings):
+        return 2
     stop = stop_on_signals()
     with (
         open_tick_store(TickStoreConfig.from_settings(settings)) as store,

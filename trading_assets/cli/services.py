@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from trading_assets.cli.common import add_metrics_host, needs_shared_bus
+from trading_assets.cli.common import add_metrics_host, apply_service_priority, needs_shared_bus
 from trading_assets.core.settings import Settings
 
 
@@ -20,6 +20,8 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     from trading_assets.services.runtime import run_streamer, stop_on_signals
     from trading_assets.services.streamer import FeedsStoppedError
 
+    if not apply_service_priority("stream", settings):
+        return 2
     stop = stop_on_signals()
     with open_tick_bus(TickBusConfig.from_settings(settings)) as bus, open_service_state(settings) as state:
         freeze_start_up_heap()
@@ -53,6 +55,8 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"tradegraph load: --sync-seconds {args.sync_seconds} must be positive, e.g. 1", file=sys.stderr
         )
+        return 2
+    if not apply_service_priority("load", settings):
         return 2
     stop = stop_on_signals()
     config = LoaderConfig(

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from trading_assets.cli.common import apply_service_priority
 from trading_assets.core.settings import Settings
 
 
@@ -84,6 +85,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if not sources:
         print(f"tradegraph sources: no source to run in {path} (--only {args.only})", file=sys.stderr)
+        return 2
+    if not apply_service_priority("sources run", settings):
         return 2
     stop = stop_on_signals()
     config = PollerConfig(poll_interval_s=args.poll_seconds)

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     malloc_trim_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     """Seconds between the long-running commands' hand-backs of freed memory to the system (glibc's
     ``malloc_trim``; it keeps 150-390 MB otherwise at 20,000 ticks/s); 0 turns it off."""
+    service_nice: int | None = Field(
+        default=None, ge=-20, le=19, json_schema_extra={"doc_default": "(unset: as started)"}
+    )
+    """Linux nice value the long-running services (stream, load, execute, sources run, run) give every
+    thread of theirs at start: below 0 they get the CPU ahead of analytic queries on a shared host (needs
+    root or ``CAP_SYS_NICE``; docker/compose.yaml: ``cap_add: [SYS_NICE]``), 1-19 behind everything."""
     hot_retention_days: int = 7
     """Archived days younger than this stay in the store too."""
     mlflow_uri: str = Field(

@@ -1,0 +1,133 @@
+"""The services' nice value (trading_assets/services/cpu_priority.py, TRADEGRAPH_SERVICE_NICE).
+
+Each scenario runs in a child process: a nice value, once raised, cannot be lowered again without the
+privilege, and the test process's own priority must stay as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from testkit.harness import ROOT
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux keeps nice per thread")
+
+
+def _run(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def test_every_thread_alive_and_every_later_one_gets_the_nice_value() -> None:
+    # Arrange: a thread already running (as a client's network thread would be) before the value is set.
+    script = """
+        import json, os, threading
+        from trading_assets.services.cpu_priority import apply_service_nice, thread_ids
+
+        release = threading.Event()
+        early = threading.Thread(target=release.wait)
+        early.start()
+        count = apply_service_nice(7)
+        nices = [os.getpriority(os.PRIO_PROCESS, tid) for tid in thread_ids()]
+        late_nice = []
+        late = threading.Thread(target=lambda: late_nice.append(os.getpriority(os.PRIO_PROCESS, 0)))
+        late.start()
+        late.join()
+        release.set()
+        early.join()
+        print(json.dumps({"count": count, "nices": nices, "late": late_nice[0]}))
+    """
+
+    # Act
+    done = _run(script)
+
+    # Assert
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["count"] == 2
+    assert result["nices"] == [7, 7]
+    assert result["late"] == 7
+
+
+def test_unset_leaves_the_priority_as_started() -> None:
+    # Arrange
+    script = """
+        import json, os
+        from trading_assets.services.cpu_priority import apply_service_nice
+
+        os.setpriority(os.PRIO_PROCESS, 0, 3)  # as if started under `nice -n 3`
+        print(json.dumps({"count": apply_service_nice(None), "nice": os.getpriority(os.PRIO_PROCESS, 0)}))
+    """
+
+    # Act
+    done = _run(script)
+
+    # Assert
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"count": 0, "nice": 3}
+
+
+def test_another_process_gets_the_value_on_all_its_threads() -> None:
+    # Arrange: a child with two threads, as the bench renices the exchange and the broker.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import threading, sys; threading.Thread(target=sys.stdin.read).start(); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        from trading_assets.services.cpu_priority import apply_service_nice, thread_ids
+
+        deadline = time.monotonic() + 10
+        while len(thread_ids(child.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        # Act
+        count = apply_service_nice(5, child.pid)
+
+        # Assert
+        assert count == 2
+        assert [os.getpriority(os.PRIO_PROCESS, tid) for tid in thread_ids(child.pid)] == [5, 5]
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
+def test_a_priority_above_normal_without_the_privilege_fails_naming_the_setting_and_the_fix() -> None:
+    # Arrange: an unprivileged process (root gives up its rights first) asks for -5.
+    script = """
+        import os
+        from trading_assets.cli.common import apply_service_priority
+        from trading_assets.core.settings import Settings
+
+        settings = Settings()
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)
+        print(apply_service_priority("stream", settings))
+    """
+
+    # Act
+    done = _run(script, env={"TRADEGRAPH_SERVICE_NICE": "-5", "TRADEGRAPH_HOME": "/tmp"})
+
+    # Assert
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert "tradegraph stream: TRADEGRAPH_SERVICE_NICE=-5" in done.stderr
+    assert "CAP_SYS_NICE" in done.stderr and "cap_add: [SYS_NICE]" in done.stderr

@@ -1,0 +1,62 @@
+"""The long-running services' CPU priority (Linux nice): the ingest ahead of the queries on a shared host.
+
+On a host where ClickHouse serves analytics beside the ingest (one machine, or a small VM), a heavy read
+(a day's bars from ticks, a week of one symbol's ticks) keeps a core busy for seconds, and the streamer
+and the loader wait for CPU behind it: their p99 grows though nothing is wrong with them
+(docs/BENCHMARKS.md, "The ingest's own priority"). ``TRADEGRAPH_SERVICE_NICE`` sets the nice value the
+services give themselves at start: below 0 the kernel's scheduler hands them the CPU first whenever both
+sides want it (nice -10 weighs about nine times nice 0), while the queries still get every cycle the
+ingest leaves. Below 0 needs root or ``CAP_SYS_NICE`` (docker compose: ``cap_add: [SYS_NICE]``); raising
+it (1 to 19, the services behind everything else) needs nothing.
+
+Linux keeps a nice value per thread, and a new thread inherits its creator's, so every thread alive is
+set (clients may have started theirs already) and every later one inherits the value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_PROC = Path("/proc")
+
+
+class ServiceNiceError(RuntimeError):
+    """The nice value asked for could not be set (a value below 0 without the privilege)."""
+
+
+def thread_ids(pid: int | None = None) -> list[int]:
+    """The ids of the threads of process ``pid`` (default this one) on Linux, or just the process id
+    where /proc is not there."""
+    tasks = _PROC / ("self" if pid is None else str(pid)) / "task"
+    if not tasks.is_dir():
+        return [os.getpid() if pid is None else pid]
+    return sorted(int(entry.name) for entry in tasks.iterdir())
+
+
+def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
+    """Give every thread of process ``pid`` (default this one) nice value ``nice`` (``None``: leave the
+    priority as started); return how many threads were set.
+
+    Raises :class:`ServiceNiceError` naming the setting and the fix when the system refuses.
+    """
+    if nice is None:
+        return 0
+    count = 0
+    for tid in thread_ids(pid):
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except ProcessLookupError:
+            continue  # the thread ended between the listing and now
+        except PermissionError as exc:
+            raise ServiceNiceError(
+                f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value "
+                "below 0 needs root or the CAP_SYS_NICE capability (docker compose: cap_add: [SYS_NICE]). "
+                "Grant it, or unset TRADEGRAPH_SERVICE_NICE to run at the priority the service started with"
+            ) from exc
+        count += 1
+    log.info("process %s: %d threads at nice %d", "self" if pid is None else pid, count, nice)
+    return count
