@@ -72,6 +72,15 @@ def next_offsets(records: Iterable[RawRecord]) -> dict[tuple[str, int], int]:
     return offsets
 
 
+def first_offsets(records: Iterable[RawRecord]) -> dict[tuple[str, int], int]:
+    """Per partition, the lowest offset among ``records`` (where a consumer seeks to deliver them again)."""
+    offsets: dict[tuple[str, int], int] = {}
+    for topic, partition, offset, _, _ in records:
+        key = (topic, partition)
+        offsets[key] = min(offsets.get(key, offset), offset)
+    return offsets
+
+
 def merge_offsets(into: dict[tuple[str, int], int], offsets: Offsets) -> None:
     """Add ``offsets`` to ``into``, keeping the further offset of each partition both name."""
     for key, offset in offsets.items():

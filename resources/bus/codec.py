@@ -19,9 +19,10 @@ Dead letters travel as JSON (:func:`dead_letter_to_json`) on the dead-letter top
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ import pyarrow.compute as pc
 from resources.bus.base import DeadLetter, RawRecord, topic_for
 from trading_assets.core.ticks import TICK_SCHEMA, conform, empty_tick_table
 from trading_assets.core.validation import VENUE_PATTERN
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"TGTK"
 FORMAT_VERSION = 1
@@ -300,6 +303,20 @@ def decode_batch(records: Iterable[RawRecord]) -> tuple[pa.Table, list[DeadLette
             continue
         good.append(record)
     return records_to_table(good), dead
+
+
+def log_dead_letters(dead: Sequence[DeadLetter], context: str) -> None:
+    """Warn once per record a consumer could not decode, naming where it was and, in ``context``, who read
+    it (the consumers write them to the dead-letter topic too)."""
+    for letter in dead:
+        log.warning(
+            "dead letter from %s[%d] offset %d (%s): %s",
+            letter.topic,
+            letter.partition,
+            letter.offset,
+            context,
+            letter.reason,
+        )
 
 
 def _b64(raw: bytes | None) -> str | None:

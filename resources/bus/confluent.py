@@ -22,100 +22,57 @@ Where the two clients differ, this one keeps the bus's contract as follows:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-import pyarrow as pa
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from resources.bus.base import DEAD_LETTER_TOPIC, BusError, DeadLetter, TickBus, topic_for
-from resources.bus.codec import (
-    DEFAULT_MAX_TICKS_PER_RECORD,
-    MAX_REQUEST_BYTES,
-    check_max_ticks_per_record,
-    check_venue,
-    dead_letter_to_json,
-    encode_table,
-)
+from resources.bus.base import DEAD_LETTER_TOPIC, BusError, DeadLetter
+from resources.bus.codec import MAX_REQUEST_BYTES, dead_letter_to_json
 from resources.bus.confluent_consumer import ConfluentTickConsumer, read_dead_letters
-from resources.bus.kafka_fetch import KafkaFetchConfig
+from resources.bus.kafka_common import KafkaBusBase
 
 log = logging.getLogger(__name__)
 
 
-class ConfluentTickBus(TickBus):
+class ConfluentTickBus(KafkaBusBase[ConfluentTickConsumer]):
     """Publishes tick tables to Kafka with confluent-kafka and opens consumer-group members.
 
-    Takes the arguments of :class:`resources.bus.kafka.KafkaTickBus`, with the same meaning and defaults
-    (idempotence off for the same reason: a retried batch written twice is absorbed by the tick store's
-    dedup, and one request in flight keeps a symbol's records in order).
+    Takes the options of :class:`~resources.bus.kafka_common.KafkaBusBase`, with the same meaning and
+    defaults as for :class:`resources.bus.kafka.KafkaTickBus` (idempotence off for the same reason: a
+    retried batch written twice is absorbed by the tick store's dedup, and one request in flight keeps a
+    symbol's records in order).
     """
 
-    def __init__(
-        self,
-        bootstrap: str,
-        *,
-        partitions: int = 3,
-        replication_factor: int | None = None,
-        client_id: str = "tradegraph",
-        request_timeout_ms: int = 15_000,
-        max_ticks_per_record: int = DEFAULT_MAX_TICKS_PER_RECORD,
-        linger_ms: int = 5,
-        session_timeout_ms: int = 6_000,
-        heartbeat_interval_ms: int = 2_000,
-        idempotence: bool = False,
-        fetch: KafkaFetchConfig | None = None,
-    ) -> None:
-        if partitions < 1:
-            raise ValueError(f"partitions must be at least 1, got {partitions}")
-        check_max_ticks_per_record(max_ticks_per_record)
-        self.bootstrap = bootstrap
-        self.partitions = partitions
-        self.replication_factor = replication_factor
-        self.client_id = client_id
-        self.request_timeout_ms = request_timeout_ms
-        self.max_ticks_per_record = max_ticks_per_record
-        self.session_timeout_ms = session_timeout_ms
-        self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.fetch = fetch or KafkaFetchConfig()
-        self._lock = threading.Lock()
-        self._admin_lock = threading.Lock()
+    def _open_clients(self) -> None:
         self._sequence = 0
         self._failed: list[tuple[int, str, KafkaError]] = []
-        self._known_topics: set[str] = set()
-        self._closed = False
         self._admin = AdminClient(self.client_config())
         self._producer = Producer(
             {
                 **self.client_config(),
                 "acks": "all",
-                "enable.idempotence": idempotence,
-                "max.in.flight.requests.per.connection": 5 if idempotence else 1,
-                "linger.ms": linger_ms,
+                "enable.idempotence": self.idempotence,
+                "max.in.flight.requests.per.connection": 5 if self.idempotence else 1,
+                "linger.ms": self.linger_ms,
                 # librdkafka retries until message.timeout.ms, so a broker restart of a few seconds loses
                 # nothing, and a record still fails within a bounded time so flush() can report it.
                 "retry.backoff.ms": 200,
-                "message.timeout.ms": 2 * request_timeout_ms + linger_ms,
-                "request.timeout.ms": request_timeout_ms,
+                "message.timeout.ms": 2 * self.request_timeout_ms + self.linger_ms,
+                "request.timeout.ms": self.request_timeout_ms,
                 "batch.size": 512 * 1024,
                 "message.max.bytes": MAX_REQUEST_BYTES,
                 # As Java and kafka-python hash keys; librdkafka's default (CRC32) puts them elsewhere.
                 "partitioner": "murmur2_random",
             }
         )
-        try:
-            self.ensure_topics([DEAD_LETTER_TOPIC])
-        except BusError:
-            self._producer.close()
-            raise
 
-    def __repr__(self) -> str:
-        return f"ConfluentTickBus({self.bootstrap!r})"
+    def _abandon_clients(self) -> None:
+        self._producer.close()
 
     def client_config(self) -> dict[str, Any]:
         """The librdkafka settings every client of this bus shares."""
@@ -130,14 +87,6 @@ class ConfluentTickBus(TickBus):
             # their timeouts pass.
             "logger": log,
         }
-
-    def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create the topics that do not exist yet (an existing topic is left as it is)."""
-        missing = sorted(set(topics) - self._known_topics)
-        if not missing:
-            return
-        with self._admin_lock:
-            self._create_topics(missing)
 
     def _create_topics(self, missing: list[str]) -> None:
         timeout_s = self.request_timeout_ms / 1000
@@ -164,23 +113,8 @@ class ConfluentTickBus(TickBus):
         with self._lock:
             self._known_topics.update(missing)
 
-    def publish(self, ticks: pa.Table) -> int:
-        """Queue ``ticks`` as records keyed by symbol (at most ``max_ticks_per_record`` each)."""
-        encoded = encode_table(ticks, self.max_ticks_per_record)
-        self.ensure_topics({topic_for(venue) for venue, _, _ in encoded})
-        for venue, symbol, value in encoded:
-            self._send(topic_for(venue), symbol.encode(), value)
-        self._producer.poll(0)  # serve the delivery reports that arrived meanwhile
-        return len(encoded)
-
-    def publish_dead_letter(self, letter: DeadLetter) -> None:
-        """Queue ``letter`` as JSON on the dead-letter topic; ``flush`` confirms it."""
-        self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter))
-
-    def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        """Queue one record as given, bypassing the codec (tests inject malformed records with it)."""
-        self.ensure_topics([topic])
-        self._send(topic, key, value)
+    def _serve_delivery_reports(self) -> None:
+        self._producer.poll(0)
 
     def _send(
         self,
@@ -249,19 +183,7 @@ class ConfluentTickBus(TickBus):
                 f"(per topic: {dict(per_topic)}); first error, topic {topic!r}: {first}"
             )
 
-    def consumer(self, *, group: str, venues: Sequence[str]) -> ConfluentTickConsumer:
-        """Join consumer group ``group`` on the topics of ``venues`` (created if missing)."""
-        for venue in venues:
-            check_venue(venue)
-        return self.record_consumer(group=group, topics=[topic_for(venue) for venue in venues])
-
-    def record_consumer(self, *, group: str, topics: Sequence[str]) -> ConfluentTickConsumer:
-        """Join consumer group ``group`` on ``topics`` (created if missing)."""
-        if DEAD_LETTER_TOPIC in topics:
-            raise BusError(
-                f"{DEAD_LETTER_TOPIC!r} is read whole with dead_letters(), not by a consumer group"
-            )
-        self.ensure_topics(topics)
+    def _open_consumer(self, group: str, topics: Sequence[str]) -> ConfluentTickConsumer:
         return ConfluentTickConsumer(self, group, topics)
 
     def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:

@@ -27,9 +27,10 @@ from resources.bus.base import (
     Offsets,
     RawRecord,
     TickConsumer,
+    first_offsets,
     next_offsets,
 )
-from resources.bus.codec import dead_letter_from_json, decode_batch
+from resources.bus.codec import dead_letter_from_json, decode_batch, log_dead_letters
 
 if TYPE_CHECKING:
     from resources.bus.confluent import ConfluentTickBus
@@ -138,20 +139,12 @@ class ConfluentTickConsumer(TickConsumer):
         raw = self._poll(timeout_s=timeout_s, max_records=max_records)
         table, dead = decode_batch(raw)
         if dead:
-            for letter in dead:
-                log.warning(
-                    "dead letter from %s[%d] offset %d (%s): %s",
-                    letter.topic,
-                    letter.partition,
-                    letter.offset,
-                    self._context(),
-                    letter.reason,
-                )
+            log_dead_letters(dead, self._context())
             try:
                 self._bus.send_dead_letters(dead)
             except (BusError, KafkaException) as exc:
                 # Rewind, so a later commit cannot skip records whose dead letters were never written.
-                self._seek(_first_offsets(raw))
+                self._seek(first_offsets(raw))
                 raise BusError(
                     f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
                     f"the poll was rewound: {exc!r}"
@@ -280,14 +273,6 @@ def _raw(message: Message) -> RawRecord:
     topic, partition, offset = message.topic(), message.partition(), message.offset()
     assert topic is not None and partition is not None and offset is not None  # set on every record
     return (topic, partition, offset, message.key(), message.value())
-
-
-def _first_offsets(records: list[RawRecord]) -> dict[tuple[str, int], int]:
-    firsts: dict[tuple[str, int], int] = {}
-    for topic, partition, offset, _, _ in records:
-        key = (topic, partition)
-        firsts[key] = min(firsts.get(key, offset), offset)
-    return firsts
 
 
 def _names(partitions: list[TopicPartition]) -> str:

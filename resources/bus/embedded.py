@@ -53,6 +53,7 @@ from resources.bus.codec import (
     dead_letter_to_json,
     decode_batch,
     encode_table,
+    log_dead_letters,
 )
 
 log = logging.getLogger(__name__)
@@ -322,14 +323,7 @@ class EmbeddedTickConsumer(TickConsumer):
         raw = self.poll_records(timeout_s=timeout_s, max_records=max_records)
         table, dead = decode_batch(raw)
         if dead:
-            for letter in dead:
-                log.warning(
-                    "dead letter from %s offset %d (group %s): %s",
-                    letter.topic,
-                    letter.offset,
-                    self.group,
-                    letter.reason,
-                )
+            log_dead_letters(dead, f"group {self.group!r}")
             self._bus._dead_letter(dead)
         log.debug("group %s polled %d records in %.3f s", self.group, len(raw), time.monotonic() - started)
         return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead), offsets=next_offsets(raw))

@@ -10,34 +10,19 @@ consumer polled but did not commit is delivered again.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import kafka.errors as kerrors
-import pyarrow as pa
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 from kafka.record.util import crc32c_c
 
-from resources.bus.base import (
-    DEAD_LETTER_TOPIC,
-    BusError,
-    DeadLetter,
-    TickBus,
-    topic_for,
-)
-from resources.bus.codec import (
-    DEFAULT_MAX_TICKS_PER_RECORD,
-    MAX_REQUEST_BYTES,
-    check_max_ticks_per_record,
-    check_venue,
-    dead_letter_to_json,
-    encode_table,
-)
+from resources.bus.base import DEAD_LETTER_TOPIC, BusError, DeadLetter
+from resources.bus.codec import MAX_REQUEST_BYTES, dead_letter_to_json
+from resources.bus.kafka_common import KafkaBusBase
 from resources.bus.kafka_consumer import KafkaTickConsumer, read_dead_letters
-from resources.bus.kafka_fetch import KafkaFetchConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +30,10 @@ _PRUNE_PENDING_AT = 10_000
 _T = TypeVar("_T")
 
 
-class KafkaTickBus(TickBus):
-    """Publishes tick tables to Kafka and opens consumer-group members.
-
-    ``replication_factor=None`` takes the broker's default. ``session_timeout_ms`` and
-    ``heartbeat_interval_ms`` apply to consumers: a group (re)join takes about half the session timeout;
-    ``fetch`` is how they fetch (:class:`KafkaFetchConfig`, whose docstring says why its wait is 500 ms).
+class KafkaTickBus(KafkaBusBase[KafkaTickConsumer]):
+    """Publishes tick tables to Kafka through kafka-python and opens consumer-group members; takes the
+    options of :class:`~resources.bus.kafka_common.KafkaBusBase` (``fetch``'s docstring says why its wait
+    is 500 ms).
 
     ``idempotence`` is off by default: when a broker loses its producer state (Tansu restarted on
     memory storage), kafka-python 3.0.12's idempotent producer loops on UnknownProducerIdError and its
@@ -59,48 +42,18 @@ class KafkaTickBus(TickBus):
     flight per connection keeps retries from reordering a symbol's records.
     """
 
-    def __init__(
-        self,
-        bootstrap: str,
-        *,
-        partitions: int = 3,
-        replication_factor: int | None = None,
-        client_id: str = "tradegraph",
-        request_timeout_ms: int = 15_000,
-        max_ticks_per_record: int = DEFAULT_MAX_TICKS_PER_RECORD,
-        linger_ms: int = 5,
-        session_timeout_ms: int = 6_000,
-        heartbeat_interval_ms: int = 2_000,
-        idempotence: bool = False,
-        fetch: KafkaFetchConfig | None = None,
-    ) -> None:
-        if partitions < 1:
-            raise ValueError(f"partitions must be at least 1, got {partitions}")
-        check_max_ticks_per_record(max_ticks_per_record)
-        self.bootstrap = bootstrap
-        self.partitions = partitions
-        self.replication_factor = replication_factor
-        self.client_id = client_id
-        self.request_timeout_ms = request_timeout_ms
-        self.max_ticks_per_record = max_ticks_per_record
-        self.session_timeout_ms = session_timeout_ms
-        self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.fetch = fetch or KafkaFetchConfig()
-        self._lock = threading.Lock()
-        self._admin_lock = threading.Lock()
+    def _open_clients(self) -> None:
         self._pending: list[tuple[str, FutureRecordMetadata]] = []
-        self._known_topics: set[str] = set()
-        self._closed = False
         if crc32c_c is None:
             log.warning(
                 "kafka-python computes CRC32C in pure Python (about 13 ms per 100 KB record): "
                 "install the 'crc32c' package for about 15x the throughput"
             )
         common = {
-            "bootstrap_servers": bootstrap,
-            "client_id": client_id,
-            "request_timeout_ms": request_timeout_ms,
-            "bootstrap_timeout_ms": request_timeout_ms,
+            "bootstrap_servers": self.bootstrap,
+            "client_id": self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+            "bootstrap_timeout_ms": self.request_timeout_ms,
         }
         self._admin = self._connect("admin client", lambda: KafkaAdminClient(**common))
         self._producer = self._connect(
@@ -108,16 +61,16 @@ class KafkaTickBus(TickBus):
             lambda: KafkaProducer(
                 **common,
                 acks="all",
-                enable_idempotence=idempotence,
-                max_in_flight_requests_per_connection=5 if idempotence else 1,
-                linger_ms=linger_ms,
+                enable_idempotence=self.idempotence,
+                max_in_flight_requests_per_connection=5 if self.idempotence else 1,
+                linger_ms=self.linger_ms,
                 # Retried until delivery_timeout_ms (kafka-python's default), so a broker restart of a
                 # few seconds loses nothing; five retries 0.2 s apart gave up during one.
                 retries=float("inf"),
                 retry_backoff_ms=200,
                 # A record must fail within a bounded time so flush() can report it.
-                delivery_timeout_ms=2 * request_timeout_ms + linger_ms,
-                max_block_ms=request_timeout_ms,
+                delivery_timeout_ms=2 * self.request_timeout_ms + self.linger_ms,
+                max_block_ms=self.request_timeout_ms,
                 batch_size=512 * 1024,
                 max_request_size=MAX_REQUEST_BYTES,
                 # Topics come from ensure_topics() with our partition count (Tansu still creates
@@ -126,10 +79,10 @@ class KafkaTickBus(TickBus):
             ),
             on_error=self._admin.close,
         )
-        self.ensure_topics([DEAD_LETTER_TOPIC])
 
-    def __repr__(self) -> str:
-        return f"KafkaTickBus({self.bootstrap!r})"
+    def _abandon_clients(self) -> None:
+        self._producer.close(timeout=0)
+        self._admin.close()
 
     def _connect(self, what: str, make: Callable[[], _T], on_error: Callable[[], None] | None = None) -> _T:
         try:
@@ -138,14 +91,6 @@ class KafkaTickBus(TickBus):
             if on_error is not None:
                 on_error()
             raise BusError(f"cannot start Kafka {what} for bootstrap {self.bootstrap!r}: {exc!r}") from exc
-
-    def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create the topics that do not exist yet (an existing topic is left as it is)."""
-        missing = sorted(set(topics) - self._known_topics)
-        if not missing:
-            return
-        with self._admin_lock:  # the admin client is not thread-safe; publish may be called from many
-            self._create_topics(missing)
 
     def _create_topics(self, missing: list[str]) -> None:
         spec = {"num_partitions": self.partitions, "replication_factor": self.replication_factor or -1}
@@ -167,23 +112,6 @@ class KafkaTickBus(TickBus):
                 )
         with self._lock:
             self._known_topics.update(missing)
-
-    def publish(self, ticks: pa.Table) -> int:
-        """Queue ``ticks`` as records keyed by symbol (at most ``max_ticks_per_record`` each)."""
-        encoded = encode_table(ticks, self.max_ticks_per_record)
-        self.ensure_topics({topic_for(venue) for venue, _, _ in encoded})
-        for venue, symbol, value in encoded:
-            self._send(topic_for(venue), symbol.encode(), value)
-        return len(encoded)
-
-    def publish_dead_letter(self, letter: DeadLetter) -> None:
-        """Queue ``letter`` as JSON on the dead-letter topic; ``flush`` confirms it."""
-        self._send(DEAD_LETTER_TOPIC, letter.key, dead_letter_to_json(letter))
-
-    def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        """Queue one record as given, bypassing the codec (tests inject malformed records with it)."""
-        self.ensure_topics([topic])
-        self._send(topic, key, value)
 
     def _send(
         self, topic: str, key: bytes | None, value: bytes | None, *, track: bool = True
@@ -234,19 +162,7 @@ class KafkaTickBus(TickBus):
                 f"{self.bootstrap!r} (per topic: {dict(per_topic)}); first error, topic {topic!r}: {first!r}"
             ) from first
 
-    def consumer(self, *, group: str, venues: Sequence[str]) -> KafkaTickConsumer:
-        """Join consumer group ``group`` on the topics of ``venues`` (created if missing)."""
-        for venue in venues:
-            check_venue(venue)
-        return self.record_consumer(group=group, topics=[topic_for(venue) for venue in venues])
-
-    def record_consumer(self, *, group: str, topics: Sequence[str]) -> KafkaTickConsumer:
-        """Join consumer group ``group`` on ``topics`` (created if missing)."""
-        if DEAD_LETTER_TOPIC in topics:
-            raise BusError(
-                f"{DEAD_LETTER_TOPIC!r} is read whole with dead_letters(), not by a consumer group"
-            )
-        self.ensure_topics(topics)
+    def _open_consumer(self, group: str, topics: Sequence[str]) -> KafkaTickConsumer:
         return KafkaTickConsumer(self, group, topics)
 
     def dead_letters(self, *, timeout_s: float = 5.0) -> list[DeadLetter]:

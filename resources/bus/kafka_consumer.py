@@ -21,9 +21,10 @@ from resources.bus.base import (
     Offsets,
     RawRecord,
     TickConsumer,
+    first_offsets,
     next_offsets,
 )
-from resources.bus.codec import dead_letter_from_json, decode_batch
+from resources.bus.codec import dead_letter_from_json, decode_batch, log_dead_letters
 from resources.bus.kafka_fetch import AdaptiveFetchWait
 
 if TYPE_CHECKING:
@@ -90,21 +91,13 @@ class KafkaTickConsumer(TickConsumer):
         raw = _raw(batch)
         table, dead = decode_batch(raw)
         if dead:
-            for letter in dead:
-                log.warning(
-                    "dead letter from %s[%d] offset %d (%s): %s",
-                    letter.topic,
-                    letter.partition,
-                    letter.offset,
-                    self._context(),
-                    letter.reason,
-                )
+            log_dead_letters(dead, self._context())
             try:
                 self._bus.send_dead_letters(dead)
             except (BusError, kerrors.KafkaError) as exc:
                 # Rewind, so a later commit cannot skip records whose dead letters were never written.
-                for tp, records in batch.items():
-                    self._consumer.seek(tp, records[0].offset)
+                for (topic, partition), offset in first_offsets(raw).items():
+                    self._consumer.seek(TopicPartition(topic, partition), offset)
                 raise BusError(
                     f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
                     f"the poll was rewound: {exc!r}"

@@ -6,6 +6,7 @@ session broker without seeing each other's records.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -184,7 +185,7 @@ def test_a_rewound_consumer_gets_again_everything_polled_since_the_last_commit(
 
 
 def test_garbage_record_goes_to_dead_letters_and_good_records_still_arrive(
-    bus: Bus, venue: str, group_name: Callable[[str], str]
+    bus: Bus, venue: str, group_name: Callable[[str], str], caplog: pytest.LogCaptureFixture
 ) -> None:
     before, after = (
         make_ticks(venue, ["BTCUSDT"], 100, first_id=1),
@@ -195,9 +196,12 @@ def test_garbage_record_goes_to_dead_letters_and_good_records_still_arrive(
     bus.publish(after)
     bus.flush(timeout_s=30)
 
-    with bus.consumer(group=group_name("loader"), venues=[venue]) as consumer:
-        got = drain(consumer, ticks=200)
+    group = group_name("loader")
+    with caplog.at_level(logging.WARNING, logger="resources.bus"):
+        with bus.consumer(group=group, venues=[venue]) as consumer:
+            got = drain(consumer, ticks=200)
     letters = [d for d in bus.dead_letters(timeout_s=10) if d.topic == topic_for(venue)]
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("dead letter from")]
 
     assert sort_ticks(got.ticks).equals(sort_ticks(pa.concat_tables([before, after])))
     assert got.records == 3
@@ -206,6 +210,13 @@ def test_garbage_record_goes_to_dead_letters_and_good_records_still_arrive(
     assert letters == list(got.dead_letters)
     assert letters[0].value == b"definitely not a tick record"
     assert letters[0].key == b"BTCUSDT"
+    # Operators find it in the consumer's log too: where it was, who read it and what was wrong.
+    letter = got.dead_letters[0]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        f"dead letter from {letter.topic}[{letter.partition}] offset {letter.offset} (group {group!r}"
+    )
+    assert warnings[0].endswith(f"): {letter.reason}")
 
 
 def test_published_dead_letter_is_read_back_exactly(bus: Bus, venue: str) -> None:
