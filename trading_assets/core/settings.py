@@ -140,8 +140,9 @@ class Settings(BaseSettings):
         default=None, ge=-20, le=19, json_schema_extra={"doc_default": "(unset: as started)"}
     )
     """Linux nice value the long-running services (stream, load, execute, sources run, run) give every
-    thread of theirs at start: below 0 they get the CPU ahead of analytic queries on a shared host (needs
-    root or ``CAP_SYS_NICE``; docker/compose.yaml: ``cap_add: [SYS_NICE]``), 1-19 behind everything."""
+    thread of theirs, and their session's autogroup where the kernel has them, at start: below 0 they get
+    the CPU ahead of analytic queries on a shared host (needs root or ``CAP_SYS_NICE``), 1-19 behind
+    everything. In a container the CPU weight decides between containers (docs/SCALING.md)."""
     hot_retention_days: int = 7
     """Archived days younger than this stay in the store too."""
     mlflow_uri: str = Field(

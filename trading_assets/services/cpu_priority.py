@@ -6,11 +6,22 @@ and the loader wait for CPU behind it: their p99 grows though nothing is wrong w
 (docs/BENCHMARKS.md, "The ingest's own priority"). ``TRADEGRAPH_SERVICE_NICE`` sets the nice value the
 services give themselves at start: below 0 the kernel's scheduler hands them the CPU first whenever both
 sides want it (nice -10 weighs about nine times nice 0), while the queries still get every cycle the
-ingest leaves. Below 0 needs root or ``CAP_SYS_NICE`` (docker compose: ``cap_add: [SYS_NICE]``); raising
-it (1 to 19, the services behind everything else) needs nothing.
+ingest leaves. Below 0 needs root or ``CAP_SYS_NICE``; raising it (1 to 19, the services behind
+everything else) needs nothing.
 
-Linux keeps a nice value per thread, and a new thread inherits its creator's, so every thread alive is
-set (clients may have started theirs already) and every later one inherits the value.
+Where the value takes effect:
+
+- Linux keeps a nice value per thread, and a new thread inherits its creator's, so every thread alive is
+  set (clients may have started theirs already) and every later one inherits the value.
+- A thread's nice value weighs only against the threads of its own scheduler *task group*. With the
+  kernel's autogroups on (``/proc/sys/kernel/sched_autogroup_enabled``, the default; they apply to
+  processes outside any CPU cgroup) every session is such a group and shares the CPU equally with the
+  others whatever its threads' nice values, so the value is also written to the process's autogroup
+  (``/proc/<pid>/autogroup``). That group is the session's: processes started in the same session (a
+  shell's other commands) share it.
+- In a container or a systemd unit with a CPU controller, the cgroup's weight decides between groups
+  (docker compose ``cpu_shares``, systemd ``CPUWeight=``; docs/SCALING.md), and the nice value only
+  orders the threads inside it.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _PROC = Path("/proc")
+_AUTOGROUP_ENABLED = _PROC / "sys" / "kernel" / "sched_autogroup_enabled"
 
 
 class ServiceNiceError(RuntimeError):
@@ -37,9 +49,26 @@ def thread_ids(pid: int | None = None) -> list[int]:
     return sorted(int(entry.name) for entry in tasks.iterdir())
 
 
+def autogroups_on() -> bool:
+    """Whether the kernel groups CPU time by session (autogroups), which makes nice values weigh only
+    inside a session."""
+    try:
+        return _AUTOGROUP_ENABLED.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def _refused(nice: int, exc: OSError) -> ServiceNiceError:
+    return ServiceNiceError(
+        f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value below 0 "
+        "needs root or the CAP_SYS_NICE capability (docker compose: cap_add: [SYS_NICE]). Grant it, or "
+        "unset TRADEGRAPH_SERVICE_NICE to run at the priority the service started with"
+    )
+
+
 def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
-    """Give every thread of process ``pid`` (default this one) nice value ``nice`` (``None``: leave the
-    priority as started); return how many threads were set.
+    """Give every thread of process ``pid`` (default this one), and its autogroup where the kernel has
+    them, nice value ``nice`` (``None``: leave the priority as started); return how many threads were set.
 
     Raises :class:`ServiceNiceError` naming the setting and the fix when the system refuses.
     """
@@ -52,11 +81,29 @@ def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
         except ProcessLookupError:
             continue  # the thread ended between the listing and now
         except PermissionError as exc:
-            raise ServiceNiceError(
-                f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value "
-                "below 0 needs root or the CAP_SYS_NICE capability (docker compose: cap_add: [SYS_NICE]). "
-                "Grant it, or unset TRADEGRAPH_SERVICE_NICE to run at the priority the service started with"
-            ) from exc
+            raise _refused(nice, exc) from exc
         count += 1
-    log.info("process %s: %d threads at nice %d", "self" if pid is None else pid, count, nice)
+    group = _PROC / ("self" if pid is None else str(pid)) / "autogroup"
+    in_autogroup = autogroups_on() and group.exists()
+    if in_autogroup:
+        try:
+            group.write_text(f"{nice}\n")
+        except PermissionError as exc:
+            raise _refused(nice, exc) from exc
+    log.info(
+        "process %s: %d threads at nice %d%s",
+        "self" if pid is None else pid,
+        count,
+        nice,
+        ", and its session's autogroup" if in_autogroup else "",
+    )
     return count
+
+
+def autogroup_nice(pid: int | None = None) -> int | None:
+    """The nice value of process ``pid``'s autogroup (default this one's), or None without autogroups."""
+    group = _PROC / ("self" if pid is None else str(pid)) / "autogroup"
+    if not autogroups_on() or not group.exists():
+        return None
+    # The file reads "/autogroup-<n> nice <value>".
+    return int(group.read_text().split()[-1])

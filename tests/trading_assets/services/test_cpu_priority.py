@@ -1,7 +1,8 @@
 """The services' nice value (trading_assets/services/cpu_priority.py, TRADEGRAPH_SERVICE_NICE).
 
-Each scenario runs in a child process: a nice value, once raised, cannot be lowered again without the
-privilege, and the test process's own priority must stay as it was.
+Each scenario runs in a child process in a session of its own: a nice value, once raised, cannot be
+lowered again without the privilege, and the test process's own priority, and its session's autogroup,
+must stay as they were.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import pytest
 
 from testkit.harness import ROOT
+from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice, autogroups_on, thread_ids
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux keeps nice per thread")
 
@@ -28,6 +30,7 @@ def _run(script: str, env: dict[str, str] | None = None) -> subprocess.Completed
         timeout=60,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        start_new_session=True,
     )
 
 
@@ -35,7 +38,7 @@ def test_every_thread_alive_and_every_later_one_gets_the_nice_value() -> None:
     # Arrange: a thread already running (as a client's network thread would be) before the value is set.
     script = """
         import json, os, threading
-        from trading_assets.services.cpu_priority import apply_service_nice, thread_ids
+        from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice, thread_ids
 
         release = threading.Event()
         early = threading.Thread(target=release.wait)
@@ -48,7 +51,8 @@ def test_every_thread_alive_and_every_later_one_gets_the_nice_value() -> None:
         late.join()
         release.set()
         early.join()
-        print(json.dumps({"count": count, "nices": nices, "late": late_nice[0]}))
+        result = {"count": count, "nices": nices, "late": late_nice[0], "group": autogroup_nice()}
+        print(json.dumps(result))
     """
 
     # Act
@@ -60,6 +64,8 @@ def test_every_thread_alive_and_every_later_one_gets_the_nice_value() -> None:
     assert result["count"] == 2
     assert result["nices"] == [7, 7]
     assert result["late"] == 7
+    # Where sessions are scheduler groups, the session's weight is what counts against the other groups.
+    assert result["group"] == (7 if autogroups_on() else None)
 
 
 def test_unset_leaves_the_priority_as_started() -> None:
@@ -82,6 +88,7 @@ def test_unset_leaves_the_priority_as_started() -> None:
 
 def test_another_process_gets_the_value_on_all_its_threads() -> None:
     # Arrange: a child with two threads, as the bench renices the exchange and the broker.
+    own_group = autogroup_nice()
     child = subprocess.Popen(
         [
             sys.executable,
@@ -89,10 +96,9 @@ def test_another_process_gets_the_value_on_all_its_threads() -> None:
             "import threading, sys; threading.Thread(target=sys.stdin.read).start(); sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
-        from trading_assets.services.cpu_priority import apply_service_nice, thread_ids
-
         deadline = time.monotonic() + 10
         while len(thread_ids(child.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -103,6 +109,8 @@ def test_another_process_gets_the_value_on_all_its_threads() -> None:
         # Assert
         assert count == 2
         assert [os.getpriority(os.PRIO_PROCESS, tid) for tid in thread_ids(child.pid)] == [5, 5]
+        assert autogroup_nice(child.pid) == (5 if autogroups_on() else None)
+        assert autogroup_nice() == own_group  # this test's own session untouched
     finally:
         assert child.stdin is not None
         child.stdin.close()
