@@ -58,6 +58,7 @@ from scipy.stats import mannwhitneyu
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cpu_burn import IdleBurn
 from ingest import RunResult, kafka_run
 from ingest_stages import STAGES, stages_line
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
@@ -166,7 +167,8 @@ def ingest(
     The queries run in their own process (:mod:`scale_queries`), started before the run so their imports
     and connections are done when the trades begin.
     """
-    process = None if queries is None else QueryProcess(queries)
+    burn = queries is not None and args.burn > 0
+    process = None if queries is None or burn else QueryProcess(queries)
     since_us = time.time_ns() // 1_000
     done = threading.Event()
     result: list[RunResult] = []
@@ -215,6 +217,7 @@ def ingest(
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    burner = IdleBurn(args.burn) if burn else None
     if process is not None:
         client = Client.from_url(clickhouse.url)
         try:
@@ -231,6 +234,8 @@ def ingest(
             client.disconnect()
         process.start()
     thread.join()
+    if burner is not None:
+        burner.stop()
     timings = None if process is None else process.finish()
     if queries is not None and queries.lowers_server_threads and clickhouse.pid is not None:
         reset_server_threads(clickhouse.pid)  # a thread the query process could not restore
@@ -285,6 +290,14 @@ def main() -> None:
         help="TRADEGRAPH_SERVICE_NICE of the streamer and the loader (e.g. -10: the ingest ahead of the "
         "queries; needs root), and the same nice value for the exchange and the broker, set by the bench "
         "from outside (default: unset, everything at the priority it started with)",
+    )
+    parser.add_argument(
+        "--burn",
+        type=int,
+        default=0,
+        help="in the runs 'with queries', run this many busy loops under SCHED_IDLE instead of the queries "
+        "(bench/cpu_burn.py: what sharing the cores costs the ingest below any priority; default 0: the "
+        "queries)",
     )
     parser.add_argument(
         "--cpu-split",
@@ -528,7 +541,9 @@ def main() -> None:
     for name, values in timings.timings.items():
         print(f"{name:<16} {len(values)} runs: " + ", ".join(f"{v * 1000:.0f}" for v in values) + " ms")
     print(f"notes: {timings.notes}; load average after {os.getloadavg()[0]:.2f}")
-    figures |= workload_figures | query_figures(timings, client_bars=args.client_bars)
+    figures |= workload_figures
+    if not args.burn:
+        figures |= query_figures(timings, client_bars=args.client_bars)
     figures |= ingest_figures(runs[False], runs[True])
     figures |= {
         "load_avg_baseline": statistics.median(load_avgs[False]),
@@ -538,6 +553,7 @@ def main() -> None:
         "server_thread_nice": args.server_thread_nice,
         "query_idle": args.query_idle,
         "service_nice": args.service_nice,
+        "burn": args.burn,
         "poll_ms": args.poll_ms,
         "query_cpus": query_cpus,
         "pipeline_cpus": pipeline_cpus,

@@ -34,8 +34,6 @@ from resources.bus.base import DeadLetter, RawRecord, topic_for
 from trading_assets.core.ticks import TICK_SCHEMA, conform, empty_tick_table
 from trading_assets.core.validation import VENUE_PATTERN
 
-log = logging.getLogger(__name__)
-
 MAGIC = b"TGTK"
 FORMAT_VERSION = 1
 DEFAULT_MAX_TICKS_PER_RECORD = 2000
@@ -305,11 +303,11 @@ def decode_batch(records: Iterable[RawRecord]) -> tuple[pa.Table, list[DeadLette
     return records_to_table(good), dead
 
 
-def log_dead_letters(dead: Sequence[DeadLetter], context: str) -> None:
-    """Warn once per record a consumer could not decode, naming where it was and, in ``context``, who read
-    it (the consumers write them to the dead-letter topic too)."""
+def log_dead_letters(dead: Sequence[DeadLetter], context: str, logger: logging.Logger) -> None:
+    """Warn on ``logger`` once per record a consumer could not decode, naming where it was and, in
+    ``context``, who read it (the consumers write them to the dead-letter topic too)."""
     for letter in dead:
-        log.warning(
+        logger.warning(
             "dead letter from %s[%d] offset %d (%s): %s",
             letter.topic,
             letter.partition,

@@ -110,8 +110,6 @@ class ConfluentTickBus(KafkaBusBase[ConfluentTickConsumer]):
                 raise BusError(
                     f"cannot create topic {topic!r} on Kafka at {self.bootstrap!r}: no answer in {timeout_s:.1f} s"
                 ) from exc
-        with self._lock:
-            self._known_topics.update(missing)
 
     def _serve_delivery_reports(self) -> None:
         self._producer.poll(0)

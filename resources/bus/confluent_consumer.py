@@ -73,6 +73,8 @@ class ConfluentTickConsumer(TickConsumer):
         """Per assigned partition: the next offset to hand out (from the records polled, else the group's
         committed offset at assignment); what ``commit()`` and ``lag()`` go by."""
         self._committed: dict[tuple[str, int], int] = {}
+        self._assigned: set[tuple[str, int]] = set()
+        """The partitions assigned to this member now (the rebalance callbacks keep it)."""
         # The synchronous commit of confluent-kafka has no timeout (it waits for the broker as long as it
         # takes, 45 s against a frozen one): it runs here, and the caller waits the request timeout.
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"commit-{group}")
@@ -87,6 +89,7 @@ class ConfluentTickConsumer(TickConsumer):
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The same words as kafka-python's log line, which operators (and the fault tests) look for.
         log.info("Setting newly assigned partitions %s for %s", _names(partitions), self._context())
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
         # Where this member starts in each partition, for lag(): librdkafka knows no position in a
         # partition until it handed out a record of it (an empty one never has).
         try:
@@ -105,6 +108,7 @@ class ConfluentTickConsumer(TickConsumer):
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("Revoking partitions %s for %s", _names(partitions), self._context())
         for tp in partitions:
+            self._assigned.discard((tp.topic, tp.partition))
             self._positions.pop((tp.topic, tp.partition), None)
             self._committed.pop((tp.topic, tp.partition), None)
 
@@ -127,7 +131,10 @@ class ConfluentTickConsumer(TickConsumer):
                 continue
             records.append(_raw(message))
         for key, offset in next_offsets(records).items():
-            self._positions[key] = offset
+            # A rebalance served inside consume() may have revoked a partition of the first record: its
+            # position is no longer this member's to commit.
+            if key in self._assigned:
+                self._positions[key] = offset
         return records
 
     def poll_records(self, *, timeout_s: float, max_records: int = 500) -> list[RawRecord]:
@@ -139,12 +146,15 @@ class ConfluentTickConsumer(TickConsumer):
         raw = self._poll(timeout_s=timeout_s, max_records=max_records)
         table, dead = decode_batch(raw)
         if dead:
-            log_dead_letters(dead, self._context())
+            log_dead_letters(dead, self._context(), log)
             try:
                 self._bus.send_dead_letters(dead)
             except (BusError, KafkaException) as exc:
                 # Rewind, so a later commit cannot skip records whose dead letters were never written.
-                self._seek(first_offsets(raw))
+                # Only partitions still assigned: librdkafka refuses to seek one a rebalance took away, and
+                # the records there are the new owner's to deliver again.
+                firsts = first_offsets(raw)
+                self._seek({key: offset for key, offset in firsts.items() if key in self._assigned})
                 raise BusError(
                     f"cannot write {len(dead)} dead letters to {DEAD_LETTER_TOPIC!r} for {self._context()}; "
                     f"the poll was rewound: {exc!r}"

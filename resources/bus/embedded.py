@@ -323,7 +323,7 @@ class EmbeddedTickConsumer(TickConsumer):
         raw = self.poll_records(timeout_s=timeout_s, max_records=max_records)
         table, dead = decode_batch(raw)
         if dead:
-            log_dead_letters(dead, f"group {self.group!r}")
+            log_dead_letters(dead, f"group {self.group!r}", log)
             self._bus._dead_letter(dead)
         log.debug("group %s polled %d records in %.3f s", self.group, len(raw), time.monotonic() - started)
         return Delivery(ticks=table, records=len(raw), dead_letters=tuple(dead), offsets=next_offsets(raw))

@@ -81,8 +81,12 @@ class KafkaTickBus(KafkaBusBase[KafkaTickConsumer]):
         )
 
     def _abandon_clients(self) -> None:
-        self._producer.close(timeout=0)
-        self._admin.close()
+        try:
+            self._producer.close(timeout=0)
+        except kerrors.KafkaError as exc:
+            log.warning("Kafka producer for %r did not close cleanly: %r", self.bootstrap, exc)
+        finally:
+            self._admin.close()
 
     def _connect(self, what: str, make: Callable[[], _T], on_error: Callable[[], None] | None = None) -> _T:
         try:
@@ -110,8 +114,6 @@ class KafkaTickBus(KafkaBusBase[KafkaTickConsumer]):
                     f"cannot create topic {entry['name']!r} on Kafka at {self.bootstrap!r}: "
                     f"{error.__name__} {entry.get('error_message') or ''}".rstrip()
                 )
-        with self._lock:
-            self._known_topics.update(missing)
 
     def _send(
         self, topic: str, key: bytes | None, value: bytes | None, *, track: bool = True

@@ -73,7 +73,7 @@ class KafkaBusBase(TickBus, Generic[ConsumerT]):
         self._known_topics: set[str] = set()
         self._closed = False
         self._open_clients()
-        # A dead broker fails here, at once, rather than at the first publish.
+        # A dead broker fails here at the latest (librdkafka connects lazily), not at the first publish.
         try:
             self.ensure_topics([DEAD_LETTER_TOPIC])
         except BusError:
@@ -85,7 +85,8 @@ class KafkaBusBase(TickBus, Generic[ConsumerT]):
 
     @abc.abstractmethod
     def _open_clients(self) -> None:
-        """Open the producer and the admin client (the options are set); raise :class:`BusError`."""
+        """Open the producer and the admin client (the options are set); a client that connects at once
+        raises :class:`BusError` when the broker does not answer."""
 
     @abc.abstractmethod
     def _abandon_clients(self) -> None:
@@ -93,7 +94,7 @@ class KafkaBusBase(TickBus, Generic[ConsumerT]):
 
     @abc.abstractmethod
     def _create_topics(self, missing: list[str]) -> None:
-        """Create ``missing`` (an existing one is fine) and add them to ``_known_topics``."""
+        """Create ``missing`` (an existing one is fine); raise :class:`BusError` if one cannot be."""
 
     @abc.abstractmethod
     def _send(self, topic: str, key: bytes | None, value: bytes | None) -> object:
@@ -111,8 +112,12 @@ class KafkaBusBase(TickBus, Generic[ConsumerT]):
         missing = sorted(set(topics) - self._known_topics)
         if not missing:
             return
-        with self._admin_lock:  # admin clients are not thread-safe; publish may be called from many
+        # One creation at a time: kafka-python's admin client is not thread-safe, and publish may be
+        # called from many threads.
+        with self._admin_lock:
             self._create_topics(missing)
+        with self._lock:
+            self._known_topics.update(missing)
 
     def publish(self, ticks: pa.Table) -> int:
         """Queue ``ticks`` as records keyed by symbol (at most ``max_ticks_per_record`` each)."""
@@ -146,6 +151,10 @@ class KafkaBusBase(TickBus, Generic[ConsumerT]):
             )
         self.ensure_topics(topics)
         return self._open_consumer(group, topics)
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Flush, then close the clients (also when the flush fails); idempotent."""
 
     @abc.abstractmethod
     def send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:

@@ -91,7 +91,7 @@ class KafkaTickConsumer(TickConsumer):
         raw = _raw(batch)
         table, dead = decode_batch(raw)
         if dead:
-            log_dead_letters(dead, self._context())
+            log_dead_letters(dead, self._context(), log)
             try:
                 self._bus.send_dead_letters(dead)
             except (BusError, kerrors.KafkaError) as exc:

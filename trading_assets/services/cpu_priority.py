@@ -17,8 +17,9 @@ Where the value takes effect:
   kernel's autogroups on (``/proc/sys/kernel/sched_autogroup_enabled``, the default; they apply to
   processes outside any CPU cgroup) every session is such a group and shares the CPU equally with the
   others whatever its threads' nice values, so the value is also written to the process's autogroup
-  (``/proc/<pid>/autogroup``). That group is the session's: processes started in the same session (a
-  shell's other commands) share it.
+  (``/proc/<pid>/autogroup``) when the process leads its session (``setsid``; ``tradegraph up`` and the
+  bench start each service so). A service started from a shell shares the shell's group, which is left
+  alone (a warning says so).
 - In a container or a systemd unit with a CPU controller, the cgroup's weight decides between groups
   (docker compose ``cpu_shares``, systemd ``CPUWeight=``; docs/SCALING.md), and the nice value only
   orders the threads inside it.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -60,42 +62,80 @@ def autogroups_on() -> bool:
 
 def _refused(nice: int, exc: OSError) -> ServiceNiceError:
     return ServiceNiceError(
-        f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value below 0 "
-        "needs root or the CAP_SYS_NICE capability (docker compose: cap_add: [SYS_NICE]). Grant it, or "
+        f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value below 0, or "
+        "below the one the process already has, needs root or the CAP_SYS_NICE capability (docker compose: "
+        "cap_add: [SYS_NICE]). Grant it, or "
         "unset TRADEGRAPH_SERVICE_NICE to run at the priority the service started with"
     )
 
 
+def _set_threads(nice: int, pid: int | None) -> int:
+    """Set every thread of the process; list them again until no new one appears (a thread started
+    meanwhile by one not yet set would keep the old value)."""
+    done: set[int] = set()
+    for _ in range(5):
+        new = [tid for tid in thread_ids(pid) if tid not in done]
+        if not new:
+            break
+        for tid in new:
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+            except ProcessLookupError:
+                pass  # the thread ended between the listing and now
+            except PermissionError as exc:
+                raise _refused(nice, exc) from exc
+            done.add(tid)
+    return len(done)
+
+
+def _set_autogroup(nice: int, pid: int | None) -> bool:
+    """Set the autogroup of the process if it leads its session (else the group is its session's, shared
+    with the processes that started it); return whether it was set."""
+    target = os.getpid() if pid is None else pid
+    group = _PROC / str(target) / "autogroup"
+    if not autogroups_on() or not group.exists():
+        return False
+    if os.getsid(target) != target:
+        log.warning(
+            "process %d is not its session's leader: its session's autogroup (shared with the processes "
+            "that started it) keeps its nice value, so TRADEGRAPH_SERVICE_NICE orders only the threads "
+            "of that session; start the service in a session of its own (setsid) for it to weigh against "
+            "the rest of the machine",
+            target,
+        )
+        return False
+    # The kernel allows one autogroup change per 100 ms on the whole machine to a process without
+    # CAP_SYS_ADMIN, and refuses the others with EAGAIN: services starting together try again.
+    for attempt in range(10):
+        try:
+            group.write_text(f"{nice}\n")
+            return True
+        except BlockingIOError:
+            if attempt == 9:
+                raise
+            time.sleep(0.11)
+        except PermissionError as exc:
+            raise _refused(nice, exc) from exc
+    return False
+
+
 def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
     """Give every thread of process ``pid`` (default this one), and its autogroup where the kernel has
-    them, nice value ``nice`` (``None``: leave the priority as started); return how many threads were set.
+    them and the process leads its session, nice value ``nice`` (``None``: leave the priority as
+    started); return how many threads were set.
 
     Raises :class:`ServiceNiceError` naming the setting and the fix when the system refuses.
     """
     if nice is None:
         return 0
-    count = 0
-    for tid in thread_ids(pid):
-        try:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
-        except ProcessLookupError:
-            continue  # the thread ended between the listing and now
-        except PermissionError as exc:
-            raise _refused(nice, exc) from exc
-        count += 1
-    group = _PROC / ("self" if pid is None else str(pid)) / "autogroup"
-    in_autogroup = autogroups_on() and group.exists()
-    if in_autogroup:
-        try:
-            group.write_text(f"{nice}\n")
-        except PermissionError as exc:
-            raise _refused(nice, exc) from exc
+    count = _set_threads(nice, pid)
+    grouped = _set_autogroup(nice, pid)
     log.info(
         "process %s: %d threads at nice %d%s",
         "self" if pid is None else pid,
         count,
         nice,
-        ", and its session's autogroup" if in_autogroup else "",
+        ", and its session's autogroup" if grouped else "",
     )
     return count
 

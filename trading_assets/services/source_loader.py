@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.bus.base import BusError, DeadLetter, Offsets, RawRecord, TickBus, TickConsumer, next_offsets
+from resources.bus.codec import log_dead_letters
 from resources.sources.base import SourceSpec
 from resources.sources.codec import SourceRecordDecodeError, decode_records
 from resources.table_store.base import TableStore, TableStoreUnavailableError
@@ -154,8 +155,8 @@ class SourceLoader(BatchLoader[SourceLoaderConfig, _Pending]):
                 continue
             self._hold(_Pending(decoded.source, records, decoded.published_us), records.num_rows)
         if letters:
+            log_dead_letters(letters, f"group {GROUP!r}", log)
             for letter in letters:
-                log.warning("dead letter from %s offset %d: %s", letter.topic, letter.offset, letter.reason)
                 self.bus.publish_dead_letter(letter)
             self.bus.flush()
             self.stats.dead_letters += len(letters)

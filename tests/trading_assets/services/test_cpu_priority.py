@@ -139,3 +139,65 @@ def test_a_priority_above_normal_without_the_privilege_fails_naming_the_setting_
     assert done.stdout.strip() == "False"
     assert "tradegraph stream: TRADEGRAPH_SERVICE_NICE=-5" in done.stderr
     assert "CAP_SYS_NICE" in done.stderr and "cap_add: [SYS_NICE]" in done.stderr
+
+
+def test_a_process_that_does_not_lead_its_session_leaves_the_sessions_autogroup_alone() -> None:
+    # Arrange: a child in this test's own session, as a service started from a shell would be.
+    script = """
+        import json, logging, os
+        from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice
+
+        logging.basicConfig(level=logging.WARNING)
+        before = autogroup_nice()
+        apply_service_nice(3)
+        print(json.dumps({"before": before, "after": autogroup_nice(), "nice": os.getpriority(os.PRIO_PROCESS, 0)}))
+    """
+    own_group = autogroup_nice()
+
+    # Act
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+    # Assert
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["nice"] == 3
+    assert result["before"] == result["after"] == own_group
+    if autogroups_on():
+        assert "is not its session's leader" in done.stderr
+
+
+@pytest.mark.skipif(not autogroups_on(), reason="the kernel has no autogroups here")
+def test_autogroup_changes_within_the_kernels_100_ms_limit_are_tried_again_not_failed() -> None:
+    # Arrange: without CAP_SYS_ADMIN (root gives up its rights, and keeps its /proc files writable) the
+    # kernel allows one autogroup change per 100 ms on the machine; two services starting together.
+    script = """
+        import ctypes, json, os
+        from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice
+
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self owned by us again
+        import time
+        nice = os.getpriority(os.PRIO_PROCESS, 0)  # as started: raising it would need nothing, lowering would
+        started = time.monotonic()
+        apply_service_nice(nice)
+        apply_service_nice(nice)
+        print(json.dumps({"group": autogroup_nice() == nice, "waited": time.monotonic() - started}))
+    """
+
+    # Act
+    done = _run(script)
+
+    # Assert
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["group"] is True
+    assert result["waited"] >= 0.09  # the second change waited out the kernel's limit
