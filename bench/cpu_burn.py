@@ -1,7 +1,8 @@
 """CPU load with no priority at all, for telling scheduling from the hardware (bench only).
 
 ``bench/scale.py --burn N`` runs N busy loops in place of the queries: each a process of its own session
-(so its own autogroup) under ``SCHED_IDLE``, which the kernel runs only when nothing else wants the CPU.
+under ``SCHED_IDLE``, which the kernel runs only when nothing else wants the CPU, its session's autogroup
+at nice 19.
 A perfect priority for the ingest could do no better than that; whatever the ingest's latency still
 loses beside them is what sharing the machine costs below the scheduler (caches, memory bandwidth, the
 hypervisor's view of two busy vCPUs), which no setting of tradegraph or of the kernel's priorities moves.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+
+from trading_assets.services.cpu_priority import apply_service_nice
 
 _LOOP = "while True:\n    pass\n"
 
@@ -24,6 +27,9 @@ class IdleBurn:
             subprocess.Popen([sys.executable, "-c", _LOOP], start_new_session=True) for _ in range(count)
         ]
         for process in self._processes:
+            # Its session's scheduler group (autogroup) at the lowest weight too: with autogroups on, a
+            # group competes with the others at its group weight whatever its threads' policy.
+            apply_service_nice(19, process.pid)
             os.sched_setscheduler(process.pid, os.SCHED_IDLE, os.sched_param(0))
 
     def stop(self) -> None:
