@@ -58,7 +58,7 @@ from scipy.stats import mannwhitneyu
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cpu_burn import IdleBurn
+from cpu_burn import IdleBurn, set_autogroups
 from ingest import RunResult, kafka_run
 from ingest_stages import STAGES, stages_line
 from scale_queries import QueryProcess, QuerySpec, QueryTimings, timed
@@ -300,6 +300,12 @@ def main() -> None:
         "queries)",
     )
     parser.add_argument(
+        "--no-autogroups",
+        action="store_true",
+        help="turn the kernel's autogroups off for the bench (root; restored at the end): with them on, "
+        "nice values and SCHED_IDLE weigh only inside a session (bench/cpu_burn.py)",
+    )
+    parser.add_argument(
         "--cpu-split",
         action="store_true",
         help="run the queries (the query process and the ClickHouse threads serving it) on the last core and "
@@ -400,6 +406,8 @@ def main() -> None:
     print(
         f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.2f}; window {window[0]}..{window[-1]}"
     )
+    # Before anything starts: a process stays in the scheduler group it started in.
+    autogroups_before = set_autogroups(False) if args.no_autogroups else None
     try:
         server = ClickHouseServer(args.workdir / "clickhouse")
         # A kept 500M-row window loads its parts' metadata from disk at start: 38 s with a cold page cache.
@@ -536,6 +544,8 @@ def main() -> None:
             admin.disconnect()
             store.close()
     finally:
+        if autogroups_before is not None:
+            set_autogroups(autogroups_before)
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)
     for name, values in timings.timings.items():
@@ -554,6 +564,7 @@ def main() -> None:
         "query_idle": args.query_idle,
         "service_nice": args.service_nice,
         "burn": args.burn,
+        "no_autogroups": args.no_autogroups,
         "poll_ms": args.poll_ms,
         "query_cpus": query_cpus,
         "pipeline_cpus": pipeline_cpus,
