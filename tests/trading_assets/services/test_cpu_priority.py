@@ -121,6 +121,7 @@ def test_a_priority_above_normal_without_the_privilege_fails_naming_the_setting_
     # Arrange: an unprivileged process (root gives up its rights first) asks for -5.
     script = """
         import os
+        import trading_assets.services.cpu_priority  # before the rights go: the checkout may be root's only
         from trading_assets.cli.common import apply_service_priority
         from trading_assets.core.settings import Settings
 
@@ -178,14 +179,13 @@ def test_autogroup_changes_within_the_kernels_100_ms_limit_are_tried_again_not_f
     # Arrange: without CAP_SYS_ADMIN (root gives up its rights, and keeps its /proc files writable) the
     # kernel allows one autogroup change per 100 ms on the machine; two services starting together.
     script = """
-        import ctypes, json, os
+        import ctypes, json, os, time
         from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice
 
         if os.geteuid() == 0:
             os.setgid(65534)
             os.setuid(65534)
             ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self owned by us again
-        import time
         nice = os.getpriority(os.PRIO_PROCESS, 0)  # as started: raising it would need nothing, lowering would
         started = time.monotonic()
         apply_service_nice(nice)
