@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from trading_assets.services.cpu_priority import apply_service_nice
+from trading_assets.services.cpu_priority import AUTOGROUP_ENABLED, apply_service_nice, autogroups_on
 
 _LOOP = "while True:\n    pass\n"
 
@@ -46,17 +45,14 @@ class IdleBurn:
             process.wait(timeout=10)
 
 
-_AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
-
-
 def set_autogroups(enabled: bool) -> bool | None:
     """Turn the kernel's autogroups on or off (root); return the former state to restore, None where the
     kernel has none. With them on, every session is a scheduler group and a thread's nice value or
     ``SCHED_IDLE`` weighs only inside its session: a busy loop at ``SCHED_IDLE`` in a session of its own
     then delays other sessions' wake-ups (p99.9 2.7 ms against 0.2 ms, bench/cpu_sibling.py). A process
     keeps the group it had when it started."""
-    if not _AUTOGROUP.exists():
+    if not AUTOGROUP_ENABLED.exists():
         return None
-    before = _AUTOGROUP.read_text().strip() == "1"
-    _AUTOGROUP.write_text("1\n" if enabled else "0\n")
+    before = autogroups_on()
+    AUTOGROUP_ENABLED.write_text("1\n" if enabled else "0\n")
     return before

@@ -90,13 +90,10 @@ def main() -> None:
     }
     for _ in range(args.rounds):
         for side in ("idle", "busy"):
-            burner = None
-            if side == "busy":
-                burner = IdleBurn(1)
+            burner = IdleBurn(1) if side == "busy" else None
+            if burner is not None:
                 os.sched_setaffinity(burner.pids[0], {1})
-                time.sleep(0.2)
-            else:
-                time.sleep(0.2)
+            time.sleep(0.2)
             timings[f"python_{side}"].append(python_work())
             timings[f"memory_{side}"].append(memory_work(data))
             if burner is not None:

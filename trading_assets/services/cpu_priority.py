@@ -35,7 +35,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _PROC = Path("/proc")
-_AUTOGROUP_ENABLED = _PROC / "sys" / "kernel" / "sched_autogroup_enabled"
+AUTOGROUP_ENABLED = _PROC / "sys" / "kernel" / "sched_autogroup_enabled"
+"""The kernel's switch of autogroups (``1``: on)."""
 
 
 class ServiceNiceError(RuntimeError):
@@ -55,9 +56,15 @@ def autogroups_on() -> bool:
     """Whether the kernel groups CPU time by session (autogroups), which makes nice values weigh only
     inside a session."""
     try:
-        return _AUTOGROUP_ENABLED.read_text().strip() == "1"
+        return AUTOGROUP_ENABLED.read_text().strip() == "1"
     except OSError:
         return False
+
+
+def _autogroup_file(pid: int | None) -> Path | None:
+    """``/proc/<pid>/autogroup`` of process ``pid`` (default this one), or None without autogroups."""
+    group = _PROC / ("self" if pid is None else str(pid)) / "autogroup"
+    return group if autogroups_on() and group.exists() else None
 
 
 def _refused(nice: int, exc: OSError) -> ServiceNiceError:
@@ -91,10 +98,10 @@ def _set_threads(nice: int, pid: int | None) -> int:
 def _set_autogroup(nice: int, pid: int | None) -> bool:
     """Set the autogroup of the process if it leads its session (else the group is its session's, shared
     with the processes that started it); return whether it was set."""
-    target = os.getpid() if pid is None else pid
-    group = _PROC / str(target) / "autogroup"
-    if not autogroups_on() or not group.exists():
+    group = _autogroup_file(pid)
+    if group is None:
         return False
+    target = os.getpid() if pid is None else pid
     if os.getsid(target) != target:
         log.warning(
             "process %d is not its session's leader: its session's autogroup (shared with the processes "
@@ -142,8 +149,8 @@ def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
 
 def autogroup_nice(pid: int | None = None) -> int | None:
     """The nice value of process ``pid``'s autogroup (default this one's), or None without autogroups."""
-    group = _PROC / ("self" if pid is None else str(pid)) / "autogroup"
-    if not autogroups_on() or not group.exists():
+    group = _autogroup_file(pid)
+    if group is None:
         return None
     # The file reads "/autogroup-<n> nice <value>".
     return int(group.read_text().split()[-1])
