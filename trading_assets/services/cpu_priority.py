@@ -67,6 +67,17 @@ def _autogroup_file(pid: int | None) -> Path | None:
     return group if autogroups_on() and group.exists() else None
 
 
+def _read_autogroup_nice(group: Path) -> int | None:
+    """The nice value an autogroup file shows, or None for a process in no autogroup of its own.
+
+    The file reads ``/autogroup-<n> nice <value>``, and nothing at all for a process in the kernel's
+    default group: init's session, and every process init or a service manager started without
+    ``setsid`` (a CI runner's jobs, for one), which the scheduler keeps in its root group.
+    """
+    fields = group.read_text().split()
+    return int(fields[-1]) if fields else None
+
+
 def _refused(nice: int, exc: OSError) -> ServiceNiceError:
     return ServiceNiceError(
         f"TRADEGRAPH_SERVICE_NICE={nice}: the system refused to set it ({exc.strerror}); a value below 0, or "
@@ -111,6 +122,9 @@ def _set_autogroup(nice: int, pid: int | None) -> bool:
             target,
         )
         return False
+    if _read_autogroup_nice(group) is None:
+        log.debug("process %d is in the kernel's default group, no autogroup of its own to set", target)
+        return False
     # The kernel allows one autogroup change per 100 ms on the whole machine to a process without
     # CAP_SYS_ADMIN, and refuses the others with EAGAIN: services starting together try again.
     for attempt in range(10):
@@ -148,9 +162,9 @@ def apply_service_nice(nice: int | None, pid: int | None = None) -> int:
 
 
 def autogroup_nice(pid: int | None = None) -> int | None:
-    """The nice value of process ``pid``'s autogroup (default this one's), or None without autogroups."""
+    """The nice value of process ``pid``'s autogroup (default this one's), or None without autogroups or
+    for a process in the kernel's default group."""
     group = _autogroup_file(pid)
     if group is None:
         return None
-    # The file reads "/autogroup-<n> nice <value>".
-    return int(group.read_text().split()[-1])
+    return _read_autogroup_nice(group)

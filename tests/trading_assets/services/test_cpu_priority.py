@@ -13,10 +13,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from testkit.harness import ROOT
+from trading_assets.services import cpu_priority
 from trading_assets.services.cpu_priority import apply_service_nice, autogroup_nice, autogroups_on, thread_ids
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux keeps nice per thread")
@@ -201,3 +203,36 @@ def test_autogroup_changes_within_the_kernels_100_ms_limit_are_tried_again_not_f
     result = json.loads(done.stdout)
     assert result["group"] is True
     assert result["waited"] >= 0.09  # the second change waited out the kernel's limit
+
+
+def test_a_process_in_the_kernels_default_group_has_no_autogroup_to_read_or_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: /proc as the kernel shows a session leader that init started without setsid (a CI runner's
+    # job): autogroups on, its autogroup file empty, for the scheduler keeps it in its root group.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        proc = tmp_path / "proc"
+        (proc / "sys" / "kernel").mkdir(parents=True)
+        (proc / "sys" / "kernel" / "sched_autogroup_enabled").write_text("1\n")
+        (proc / str(child.pid) / "task" / str(child.pid)).mkdir(parents=True)
+        (proc / str(child.pid) / "autogroup").write_text("")
+        monkeypatch.setattr(cpu_priority, "_PROC", proc)
+        monkeypatch.setattr(
+            cpu_priority, "AUTOGROUP_ENABLED", proc / "sys" / "kernel" / "sched_autogroup_enabled"
+        )
+
+        # Act
+        count = apply_service_nice(4, child.pid)
+
+        # Assert: the thread is set, the empty group is neither read as a value nor written to.
+        assert count == 1
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 4
+        assert autogroup_nice(child.pid) is None
+        assert (proc / str(child.pid) / "autogroup").read_text() == ""
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=10)
