@@ -24,7 +24,11 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   raised its p99 about as much as at nice 0, while the reads became 40-50 % slower (docs/BENCHMARKS.md,
   "The query side at the lowest CPU priority"). Only ``SCHED_IDLE``, which no ClickHouse setting
   offers, kept a spinning thread off the ingest's tail, and even with the whole query side under it the
-  queries still raised that tail.
+  queries still raised that tail. Those runs had the kernel's autogroups in the way: nice 19 weighed
+  the reads only against the server's own other threads, and the server's group weighed as much as the
+  streamer's and the loader's ("The ingest's own priority"). docker/compose.yaml weighs the groups (its
+  containers' ``cpu_shares``) and sets 19 for the code location's reads, behind the inserts inside the
+  server's own.
 
 :class:`ClickHouseWorkload` holds both for a store; the tick store and the table store send its
 :meth:`~ClickHouseWorkload.insert_settings` with their inserts and its

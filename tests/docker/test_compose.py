@@ -298,6 +298,33 @@ def test_clickhouse_dashboards_queries_yield_to_the_loaders_inserts() -> None:
     assert profile.findtext("max_threads") == "1"
 
 
+def test_the_ingest_path_outweighs_the_analytics_for_cpu_and_clickhouse_runs_the_reads_behind_the_inserts(
+    resolved: dict[str, Any],
+) -> None:
+    services = _services(resolved)
+    default = 1024  # docker's weight of a container without cpu_shares
+
+    ingest = {
+        name: int(services[name].get("cpu_shares", default))
+        for name in ("kafka", "streamer", "loader", "executor")
+    }
+    analytics = {
+        name: int(services[name].get("cpu_shares", default))
+        for name in ("dagster-daemon", "dagster-webserver", "mlflow", "grafana")
+    }
+    daemon_env = services["dagster-daemon"]["environment"]
+    dashboards = (
+        ET.parse(DOCKER / "clickhouse" / "users.d" / "tradegraph.xml").getroot().find("profiles/dashboards")
+    )
+
+    assert min(ingest.values()) >= 4 * default, ingest
+    assert max(analytics.values()) < default, analytics
+    # os_thread_priority needs the capability in the server's container, or the server ignores it.
+    assert "SYS_NICE" in services["clickhouse"].get("cap_add", [])
+    assert Settings.from_env(daemon_env).clickhouse_read_os_thread_priority == 19
+    assert dashboards is not None and dashboards.findtext("os_thread_priority") == "19"
+
+
 def test_minio_tradegraph_user_may_only_use_the_tradegraph_bucket(resolved: dict[str, Any]) -> None:
     policy = json.loads((DOCKER / "minio" / "tradegraph-bucket-policy.json").read_text())
     script = (DOCKER / "minio" / "init.sh").read_text()
