@@ -56,3 +56,19 @@ def set_autogroups(enabled: bool) -> bool | None:
     before = autogroups_on()
     AUTOGROUP_ENABLED.write_text("1\n" if enabled else "0\n")
     return before
+
+
+def set_realtime(pid: int | None, priority: int) -> None:
+    """Every thread of process ``pid`` under ``SCHED_RR`` at ``priority`` (1-99; root or CAP_SYS_NICE), as
+    ``chrt --all-tasks --rr --pid`` does; threads it starts later inherit it. A real-time thread runs
+    before every thread of the normal class as soon as it wakes, whatever the groups (autogroups, cgroups)
+    weigh; the kernel keeps 5 % of each second for the normal class (``sched_rt_runtime_us``)."""
+    if pid is None:
+        raise RuntimeError("SCHED_RR asked for a process that has not started (no pid)")
+    subprocess.run(
+        ["chrt", "--all-tasks", "--rr", "--pid", str(priority), str(pid)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )

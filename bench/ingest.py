@@ -57,6 +57,7 @@ from clickhouse_driver import errors as ch_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cpu_burn import set_realtime
 from ingest_stages import (
     TracedInsert,
     complete_prefixes,
@@ -410,6 +411,7 @@ def kafka_run(
     sync_seconds: float | None = None,
     kafka_client: str = "kafka-python",
     service_nice: int | None = None,
+    service_rt: int | None = None,
 ) -> RunResult:
     """One run of the Kafka path; every process it starts is stopped before it returns.
 
@@ -419,7 +421,9 @@ def kafka_run(
     ``frontier_poll_s``: how often the latency run asks ClickHouse what is queryable; ``kafka_client``:
     the services' TRADEGRAPH_KAFKA_CLIENT; ``service_nice``: the streamers' and loaders'
     TRADEGRAPH_SERVICE_NICE, and the nice value the bench gives the exchange and the broker from outside
-    (they stand for a remote exchange and a broker an operator starts at the ingest's priority).
+    (they stand for a remote exchange and a broker an operator starts at the ingest's priority);
+    ``service_rt``: ``SCHED_RR`` at that priority for the exchange, the broker, the loaders and the
+    streamers, set by the bench from outside as ``chrt`` would start them.
     """
     joined, forming = JOIN_LINE[kafka_client], GROUP_LINE[kafka_client]
     run_dir = workdir / name
@@ -445,6 +449,8 @@ def kafka_run(
         assert isinstance(broker, KafkaBroker) and isinstance(sim, ExchangeSimProcess)
         for pid in (sim.pid, broker.pid):
             apply_service_nice(service_nice, pid)
+            if service_rt is not None:
+                set_realtime(pid, service_rt)
         env = {
             **({} if service_nice is None else {"TRADEGRAPH_SERVICE_NICE": str(service_nice)}),
             "TRADEGRAPH_BUS": "kafka",
@@ -486,6 +492,8 @@ def kafka_run(
         offsets = {p.name: _size(p.log_path) for p in loader_procs}
         for loader in loader_procs:
             processes.start(loader)
+            if service_rt is not None:
+                set_realtime(loader.pid, service_rt)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
         while not all(log_lines(p.log_path, joined, offset=offsets[p.name]) for p in loader_procs):
@@ -546,6 +554,8 @@ def kafka_run(
         for streamer in streamer_procs:
             processes.start(streamer)
             pids[streamer.name] = streamer.pid
+            if service_rt is not None:
+                set_realtime(streamer.pid, service_rt)
         for thread in {poller, counter}:
             thread.start()
         started = time.monotonic()

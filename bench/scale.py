@@ -195,6 +195,7 @@ def ingest(
                     since_us=since_us,
                     kafka_client=args.kafka_client,
                     service_nice=args.service_nice,
+                    service_rt=args.service_rt,
                     loader_env={
                         "TRADEGRAPH_CLICKHOUSE_INSERT_PRIORITY": str(args.insert_priority),
                         "TRADEGRAPH_CLICKHOUSE_READ_PRIORITY": str(args.read_priority),
@@ -290,6 +291,14 @@ def main() -> None:
         help="TRADEGRAPH_SERVICE_NICE of the streamer and the loader (e.g. -10: the ingest ahead of the "
         "queries; needs root), and the same nice value for the exchange and the broker, set by the bench "
         "from outside (default: unset, everything at the priority it started with)",
+    )
+    parser.add_argument(
+        "--service-rt",
+        type=int,
+        default=None,
+        help="run the exchange, the broker, the streamer and the loader under SCHED_RR at this priority "
+        "(1-99; as `chrt --rr 1 tradegraph stream` starts a service; set by the bench from outside, needs "
+        "root; default: unset, the normal class)",
     )
     parser.add_argument(
         "--burn",
@@ -563,6 +572,7 @@ def main() -> None:
         "server_thread_nice": args.server_thread_nice,
         "query_idle": args.query_idle,
         "service_nice": args.service_nice,
+        "service_rt": args.service_rt,
         "burn": args.burn,
         "no_autogroups": args.no_autogroups,
         "poll_ms": args.poll_ms,
