@@ -17,14 +17,20 @@ import sys
 from trading_assets.services.cpu_priority import AUTOGROUP_ENABLED, apply_service_nice, autogroups_on
 
 _LOOP = "while True:\n    pass\n"
+# Streaming through 256 MB again and again, as a ClickHouse read decompresses and scans: the caches and
+# the memory bus busy, not only the CPU.
+_MEMORY_LOOP = "import numpy as np\ndata = np.ones(32_000_000)\nwhile True:\n    data.sum()\n"
+LOOPS = {"spin": _LOOP, "memory": _MEMORY_LOOP}
+"""What a busy loop does: ``spin`` only the CPU, ``memory`` the caches and the memory bus too."""
 
 
 class IdleBurn:
     """``count`` busy loops at ``SCHED_IDLE``, started at once; :meth:`stop` ends them."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, kind: str = "spin") -> None:
         self._processes = [
-            subprocess.Popen([sys.executable, "-c", _LOOP], start_new_session=True) for _ in range(count)
+            subprocess.Popen([sys.executable, "-c", LOOPS[kind]], start_new_session=True)
+            for _ in range(count)
         ]
         for process in self._processes:
             # Its session's scheduler group (autogroup) at the lowest weight too: with autogroups on, a

@@ -11,6 +11,10 @@ Two measures, each alternately with the other CPUs idle and with busy loops at t
   write to the reader running is what a scheduler priority can shorten; what it keeps beside loops that
   yield at once is the machine's (the hypervisor's and the kernel's cost of taking a busy virtual CPU).
 
+``--burner memory`` makes the busy loops stream through 256 MB instead of spinning, as a ClickHouse read
+scans: memory-bound work then slows beside them at any priority (docs/BENCHMARKS.md, "Below the
+scheduler").
+
     .venv/bin/python bench/cpu_sibling.py --rounds 10
 """
 
@@ -23,7 +27,7 @@ import statistics
 import time
 
 import numpy as np
-from cpu_burn import IdleBurn
+from cpu_burn import LOOPS, IdleBurn
 
 
 def python_work() -> float:
@@ -77,6 +81,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="rounds of each side, alternating (10)")
     parser.add_argument("--wakes", type=int, default=3000, help="wake-ups per round and side (3,000)")
+    parser.add_argument(
+        "--burner",
+        choices=sorted(LOOPS),
+        default="spin",
+        help="what the busy loops do: spin (the CPU only; default) or memory (stream through 256 MB, as a "
+        "ClickHouse read does)",
+    )
     args = parser.parse_args()
     if os.cpu_count() is None or (os.cpu_count() or 0) < 2:
         raise SystemExit("cpu_sibling.py needs two CPUs")
@@ -90,7 +101,7 @@ def main() -> None:
     }
     for _ in range(args.rounds):
         for side in ("idle", "busy"):
-            burner = IdleBurn(1) if side == "busy" else None
+            burner = IdleBurn(1, args.burner) if side == "busy" else None
             if burner is not None:
                 os.sched_setaffinity(burner.pids[0], {1})
             time.sleep(0.2)
@@ -102,7 +113,7 @@ def main() -> None:
     wakes: dict[str, list[np.ndarray]] = {"idle": [], "busy": []}
     for _ in range(args.rounds):
         for side in ("idle", "busy"):
-            burner = IdleBurn(os.cpu_count() or 2) if side == "busy" else None
+            burner = IdleBurn(os.cpu_count() or 2, args.burner) if side == "busy" else None
             time.sleep(0.2)
             wakes[side].append(wake_delays(args.wakes))
             if burner is not None:
@@ -125,7 +136,7 @@ def main() -> None:
             f"wake-up, CPUs {side}: p50 {figures[f'wake_p50_{side}_ms']:.3f} ms, p99 "
             f"{figures[f'wake_p99_{side}_ms']:.3f} ms, p99.9 {figures[f'wake_p999_{side}_ms']:.3f} ms"
         )
-    print(json.dumps({"rounds": args.rounds, "wakes": args.wakes, **figures}))
+    print(json.dumps({"rounds": args.rounds, "wakes": args.wakes, "burner": args.burner, **figures}))
 
 
 if __name__ == "__main__":
