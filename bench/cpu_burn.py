@@ -16,10 +16,14 @@ import sys
 
 from trading_assets.services.cpu_priority import AUTOGROUP_ENABLED, apply_service_nice, autogroups_on
 
-_LOOP = "while True:\n    pass\n"
-# Streaming through 256 MB again and again, as a ClickHouse read decompresses and scans: the caches and
-# the memory bus busy, not only the CPU.
-_MEMORY_LOOP = "import numpy as np\ndata = np.ones(32_000_000)\nwhile True:\n    data.sum()\n"
+# Each loop says "ready" once it is doing its work, so a measurement starts beside loops that run.
+_LOOP = "print('ready', flush=True)\nwhile True:\n    pass\n"
+# Streaming through 128 MB (beyond any last-level cache) again and again, as a ClickHouse read
+# decompresses and scans: the caches and the memory bus busy, not only the CPU.
+_MEMORY_LOOP = (
+    "import numpy as np\ndata = np.ones(16_000_000)\ndata.sum()\nprint('ready', flush=True)\n"
+    "while True:\n    data.sum()\n"
+)
 LOOPS = {"spin": _LOOP, "memory": _MEMORY_LOOP}
 """What a busy loop does: ``spin`` only the CPU, ``memory`` the caches and the memory bus too."""
 
@@ -29,7 +33,9 @@ class IdleBurn:
 
     def __init__(self, count: int, kind: str = "spin") -> None:
         self._processes = [
-            subprocess.Popen([sys.executable, "-c", LOOPS[kind]], start_new_session=True)
+            subprocess.Popen(
+                [sys.executable, "-c", LOOPS[kind]], start_new_session=True, stdout=subprocess.PIPE, text=True
+            )
             for _ in range(count)
         ]
         for process in self._processes:
@@ -37,6 +43,10 @@ class IdleBurn:
             # group competes with the others at its group weight whatever its threads' policy.
             apply_service_nice(19, process.pid)
             os.sched_setscheduler(process.pid, os.SCHED_IDLE, os.sched_param(0))
+        for process in self._processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"busy loop {process.pid} ended before it started: exit {process.wait()}")
 
     @property
     def pids(self) -> list[int]:
@@ -49,6 +59,8 @@ class IdleBurn:
             process.kill()
         for process in self._processes:
             process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def set_autogroups(enabled: bool) -> bool | None:
@@ -71,10 +83,15 @@ def set_realtime(pid: int | None, priority: int) -> None:
     weigh; the kernel keeps 5 % of each second for the normal class (``sched_rt_runtime_us``)."""
     if pid is None:
         raise RuntimeError("SCHED_RR asked for a process that has not started (no pid)")
-    subprocess.run(
+    done = subprocess.run(
         ["chrt", "--all-tasks", "--rr", "--pid", str(priority), str(pid)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         timeout=10,
     )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"chrt could not put process {pid} under SCHED_RR {priority} (needs root or CAP_SYS_NICE, and "
+            f"real-time time in its CPU cgroup): {done.stderr.strip()}"
+        )

@@ -11,7 +11,7 @@ Two measures, each alternately with the other CPUs idle and with busy loops at t
   write to the reader running is what a scheduler priority can shorten; what it keeps beside loops that
   yield at once is the machine's (the hypervisor's and the kernel's cost of taking a busy virtual CPU).
 
-``--burner memory`` makes the busy loops stream through 256 MB instead of spinning, as a ClickHouse read
+``--burner memory`` makes the busy loops stream through 128 MB instead of spinning, as a ClickHouse read
 scans: memory-bound work then slows beside them at any priority (docs/BENCHMARKS.md, "Below the
 scheduler").
 
@@ -85,7 +85,7 @@ def main() -> None:
         "--burner",
         choices=sorted(LOOPS),
         default="spin",
-        help="what the busy loops do: spin (the CPU only; default) or memory (stream through 256 MB, as a "
+        help="what the busy loops do: spin (the CPU only; default) or memory (stream through 128 MB, as a "
         "ClickHouse read does)",
     )
     args = parser.parse_args()

@@ -295,6 +295,8 @@ def main() -> None:
     parser.add_argument(
         "--service-rt",
         type=int,
+        choices=range(1, 100),
+        metavar="1-99",
         default=None,
         help="run the exchange, the broker, the streamer and the loader under SCHED_RR at this priority "
         "(1-99; as `chrt --rr 1 tradegraph stream` starts a service; set by the bench from outside, needs "

@@ -17,8 +17,9 @@ while they run. ClickHouse (18.16 and current) has two per-query settings to kee
   that run the query. At 19 the operating system gives a read only the CPU that the threads at nice 0
   beside it leave (the server's inserts and merges; the services too where they share the server's CPU
   group, not across docker's containers), for the whole length of the read, not only while an insert
-  runs. The server needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]``);
-  without it the setting does nothing. A store sends it only to a server that knows it
+  runs. The server process needs the ``CAP_SYS_NICE`` capability (docker/: ``cap_add: [SYS_NICE]`` and
+  the capability on the binary, since the image's entrypoint drops to an ordinary user); without it the
+  setting does nothing. A store sends it only to a server that knows it
   (:func:`known_settings`), and logs once that it cannot when the server does not. Off by default: on
   this project's 2-core machine (Linux 6.18) a thread at nice 19 still took CPU the ingest needed and
   raised its p99 about as much as at nice 0, while the reads became 40-50 % slower (docs/BENCHMARKS.md,

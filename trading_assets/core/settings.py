@@ -88,10 +88,11 @@ class Settings(BaseSettings):
     clickhouse_read_os_thread_priority: int = Field(default=0, ge=0, le=19)
     """ClickHouse ``os_thread_priority`` (Linux nice, 1-19) of the threads that run the stores' reads; 0
     does not send it. Sent only to a server that knows it (a current ClickHouse, not 18.16: the store
-    logs a warning once and reads without it); the server needs the ``CAP_SYS_NICE`` capability (in
-    docker/compose.yaml: ``cap_add: [SYS_NICE]`` on ``clickhouse``), without which it does nothing. Off
-    by default: measured on this project's machine, reads at nice 19 were 40-50 % slower and the ingest's
-    p99 beside them no better (docs/BENCHMARKS.md, "The query side at the lowest CPU priority")."""
+    logs a warning once and reads without it); the server process needs the ``CAP_SYS_NICE`` capability
+    (docker/: ``cap_add: [SYS_NICE]`` on ``clickhouse`` and the capability on its binary,
+    docker/clickhouse/Dockerfile), without which it does nothing. Off by default: measured on this
+    project's machine, reads at nice 19 were 40-50 % slower and the ingest's p99 beside them no better
+    (docs/BENCHMARKS.md, "The query side at the lowest CPU priority"); docker/compose.yaml sets 19."""
     bus: Literal["embedded", "kafka"] = "embedded"
     """Tick bus backend: ``embedded`` (in-process) or ``kafka``."""
     service_state: Literal["embedded", "clickhouse"] = "embedded"

@@ -71,8 +71,9 @@ def _read_autogroup_nice(group: Path) -> int | None:
     """The nice value an autogroup file shows, or None for a process in no autogroup of its own.
 
     The file reads ``/autogroup-<n> nice <value>``, and nothing at all for a process in the kernel's
-    default group: init's session, and every process init or a service manager started without
-    ``setsid`` (a CI runner's jobs, for one), which the scheduler keeps in its root group.
+    default group: the first process's session where it never called ``setsid`` (session 0; a CI
+    runner's jobs started in it, for one), whose processes the scheduler keeps in its root group, where
+    their threads' nice values weigh directly against every session's group.
     """
     fields = group.read_text().split()
     return int(fields[-1]) if fields else None
@@ -113,6 +114,10 @@ def _set_autogroup(nice: int, pid: int | None) -> bool:
     if group is None:
         return False
     target = os.getpid() if pid is None else pid
+    if _read_autogroup_nice(group) is None:
+        # In the root group, not a session's: the threads' nice values already weigh across the machine.
+        log.debug("process %d is in the kernel's default group: no autogroup of its own to set", target)
+        return False
     if os.getsid(target) != target:
         log.warning(
             "process %d is not its session's leader: its session's autogroup (shared with the processes "
@@ -121,9 +126,6 @@ def _set_autogroup(nice: int, pid: int | None) -> bool:
             "the rest of the machine",
             target,
         )
-        return False
-    if _read_autogroup_nice(group) is None:
-        log.debug("process %d is in the kernel's default group, no autogroup of its own to set", target)
         return False
     # The kernel allows one autogroup change per 100 ms on the whole machine to a process without
     # CAP_SYS_ADMIN, and refuses the others with EAGAIN: services starting together try again.

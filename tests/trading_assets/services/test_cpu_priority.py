@@ -8,6 +8,7 @@ must stay as they were.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -206,13 +207,12 @@ def test_autogroup_changes_within_the_kernels_100_ms_limit_are_tried_again_not_f
 
 
 def test_a_process_in_the_kernels_default_group_has_no_autogroup_to_read_or_to_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Arrange: /proc as the kernel shows a session leader that init started without setsid (a CI runner's
-    # job): autogroups on, its autogroup file empty, for the scheduler keeps it in its root group.
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, start_new_session=True
-    )
+    # Arrange: /proc as the kernel shows a process started in the first process's session, which never
+    # called setsid (a CI runner's job): autogroups on, its autogroup file empty (the scheduler's root
+    # group), and not its session's leader.
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         proc = tmp_path / "proc"
         (proc / "sys" / "kernel").mkdir(parents=True)
@@ -225,13 +225,17 @@ def test_a_process_in_the_kernels_default_group_has_no_autogroup_to_read_or_to_s
         )
 
         # Act
-        count = apply_service_nice(4, child.pid)
+        with caplog.at_level(logging.DEBUG, logger=cpu_priority.__name__):
+            count = apply_service_nice(4, child.pid)
 
-        # Assert: the thread is set, the empty group is neither read as a value nor written to.
+        # Assert: the thread is set; the empty group is neither read as a value nor written to, and no
+        # warning says the value orders only a session's threads (in the root group it weighs across).
         assert count == 1
         assert os.getpriority(os.PRIO_PROCESS, child.pid) == 4
         assert autogroup_nice(child.pid) is None
         assert (proc / str(child.pid) / "autogroup").read_text() == ""
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert "default group" in caplog.text
     finally:
         assert child.stdin is not None
         child.stdin.close()
