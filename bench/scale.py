@@ -30,10 +30,16 @@ The stores and the loader run with the ClickHouse workload of ``--insert-priorit
 ``--read-max-threads`` (default: the settings' defaults, inserts ahead of the reads; ``0 0 0`` runs
 without priorities and with the server's threads, as before they existed).
 
+By default everything shares the machine's cores. ``--cpu-split`` gives the queries (their process and the
+ClickHouse threads serving them) the last core and the ingest the others, in the baselines too: the
+deployment docs/SCALING.md prescribes, in which the ingest's p99 is unchanged by the queries (item 7 of
+issue 11; on shared cores they add 8-20 % at any priority, docs/BENCHMARKS.md).
+
 Prints the figures, then one JSON object as the last line. Deletes ``--workdir`` at the end unless
 ``--keep``.
 
     .venv/bin/python bench/scale.py [--days 50] [--ticks-per-day 10000000] [--pairs 1] [--workdir /var/tmp/tradegraph-scale]
+    .venv/bin/python bench/scale.py --pairs 8 --cpu-split --poll-ms 1000 --kafka-client confluent --fetch-max-wait-ms 10   # item 7
 """
 
 from __future__ import annotations
