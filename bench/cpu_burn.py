@@ -76,11 +76,14 @@ def set_autogroups(enabled: bool) -> bool | None:
     return before
 
 
-def set_realtime(pid: int | None, priority: int) -> None:
-    """Every thread of process ``pid`` under ``SCHED_RR`` at ``priority`` (1-99; root or CAP_SYS_NICE), as
-    ``chrt --all-tasks --rr --pid`` does; threads it starts later inherit it. A real-time thread runs
-    before every thread of the normal class as soon as it wakes, whatever the groups (autogroups, cgroups)
-    weigh; the kernel keeps 5 % of each second for the normal class (``sched_rt_runtime_us``)."""
+def set_realtime(priority: int | None, pid: int | None) -> None:
+    """Every thread of process ``pid`` under ``SCHED_RR`` at ``priority`` (1-99; root or CAP_SYS_NICE;
+    ``None``: leave it as started, as :func:`apply_service_nice` does), as ``chrt --all-tasks --rr --pid``
+    does; threads it starts later inherit it. A real-time thread runs before every thread of the normal
+    class as soon as it wakes, whatever the groups (autogroups, cgroups) weigh; the kernel keeps 5 % of
+    each second for the normal class (``sched_rt_runtime_us``)."""
+    if priority is None:
+        return
     if pid is None:
         raise RuntimeError("SCHED_RR asked for a process that has not started (no pid)")
     done = subprocess.run(

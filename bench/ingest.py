@@ -449,8 +449,7 @@ def kafka_run(
         assert isinstance(broker, KafkaBroker) and isinstance(sim, ExchangeSimProcess)
         for pid in (sim.pid, broker.pid):
             apply_service_nice(service_nice, pid)
-            if service_rt is not None:
-                set_realtime(pid, service_rt)
+            set_realtime(service_rt, pid)
         env = {
             **({} if service_nice is None else {"TRADEGRAPH_SERVICE_NICE": str(service_nice)}),
             "TRADEGRAPH_BUS": "kafka",
@@ -492,8 +491,7 @@ def kafka_run(
         offsets = {p.name: _size(p.log_path) for p in loader_procs}
         for loader in loader_procs:
             processes.start(loader)
-            if service_rt is not None:
-                set_realtime(loader.pid, service_rt)
+            set_realtime(service_rt, loader.pid)
         # A loader that has not joined its group yet would add its join time (seconds) to the first trades.
         deadline = time.monotonic() + 30
         while not all(log_lines(p.log_path, joined, offset=offsets[p.name]) for p in loader_procs):
@@ -554,8 +552,7 @@ def kafka_run(
         for streamer in streamer_procs:
             processes.start(streamer)
             pids[streamer.name] = streamer.pid
-            if service_rt is not None:
-                set_realtime(streamer.pid, service_rt)
+            set_realtime(service_rt, streamer.pid)
         for thread in {poller, counter}:
             thread.start()
         started = time.monotonic()

@@ -306,11 +306,12 @@ def test_every_service_has_a_cpu_weight_and_the_ingest_path_outweighs_the_analyt
     # On cgroup v2 a container without cpu_shares keeps the cgroup's default weight, not the conversion
     # of 1024: only weights set everywhere keep their ratios.
     weights = {name: service.get("cpu_shares") for name, service in services.items()}
+    assert all(weight is not None for weight in weights.values()), weights
+
     ingest = [int(weights[name]) for name in ("kafka", "streamer", "loader", "executor")]
     analytics = [int(weights[name]) for name in ("dagster-daemon", "dagster-webserver", "mlflow", "grafana")]
-
-    assert all(weight is not None for weight in weights.values()), weights
-    assert min(ingest) >= 4 * int(weights["clickhouse"]) > int(weights["clickhouse"]) > max(analytics)
+    middle = int(weights["clickhouse"])
+    assert min(ingest) >= 4 * middle > middle > max(analytics)
 
 
 def test_clickhouse_can_lower_the_priority_the_code_location_and_grafana_ask_for_their_reads(
