@@ -2,6 +2,12 @@
 
 Full jitter (a uniform delay between zero and the ceiling) spreads the reconnects of many streamers
 after a venue outage instead of having them all return at the same instant.
+
+Bounded retries of one call (a seal's merge, an autogroup write) use tenacity. The two loops that use
+these functions are not one call retried: the websocket's reconnect loop runs for the life of the
+streamer, waits on its stop event and starts the backoff afresh after a connection that worked; the REST
+client waits what a venue's ``Retry-After`` asks, and fails at once when that is past its ceiling. They
+keep their own loops and share only the delay, here.
 """
 
 from __future__ import annotations

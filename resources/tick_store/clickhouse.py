@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from clickhouse_driver import errors as ch_errors
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from resources.clickhouse import sql as ch_sql
 from resources.clickhouse.sql import partition_id
@@ -44,6 +44,18 @@ log = logging.getLogger(__name__)
 _OPTIMIZE_ATTEMPTS = 30
 _OPTIMIZE_RETRY_S = 0.5
 _CANNOT_OPTIMIZE = ch_errors.ErrorCodes.CANNOT_ASSIGN_OPTIMIZE
+
+
+def _partition_busy(exc: BaseException) -> bool:
+    """Whether a seal failed only because ClickHouse could not start the merge yet (a merge running)."""
+    cause = exc.__cause__
+    return (
+        isinstance(exc, ClickHouseTickStoreError)
+        and isinstance(cause, ch_errors.ServerException)
+        and cause.code == _CANNOT_OPTIMIZE
+    )
+
+
 _BAR_PARAMS = {"minute": US_PER_MINUTE, "buy": int(Side.BUY), "sell": int(Side.SELL)}
 
 
@@ -260,11 +272,25 @@ class ClickHouseTickStore(TickStore):
         """Merge the day's partition into one deduplicated part; return its row count."""
         operation = f"seal {day}"
         identity = {"database": self.database, "table": self.table, "partition_id": f"{partition_id(day)}"}
-        for attempt in range(1, _OPTIMIZE_ATTEMPTS + 1):
-            parts = self._execute(sql.partition_parts(), identity, operation=operation)
-            if int(parts[0][0]) == 0:
-                return 0
-            try:
+        # Another merge of the partition running (ClickHouse refuses with CANNOT_ASSIGN_OPTIMIZE) is
+        # waited out; every other error is raised at once.
+        retrying = Retrying(
+            retry=retry_if_exception(_partition_busy),
+            stop=stop_after_attempt(_OPTIMIZE_ATTEMPTS),
+            wait=wait_fixed(_OPTIMIZE_RETRY_S),
+            before_sleep=lambda state: log.info(
+                "seal %s: partition busy (attempt %d), retrying: %s",
+                day,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome is not None else None,
+            ),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                parts = self._execute(sql.partition_parts(), identity, operation=operation)
+                if int(parts[0][0]) == 0:
+                    return 0
                 # optimize_throw_if_noop: by default OPTIMIZE silently does nothing when it cannot merge,
                 # which would leave duplicates behind a successful-looking seal.
                 self._execute(
@@ -273,15 +299,6 @@ class ClickHouseTickStore(TickStore):
                     operation=operation,
                     settings={"optimize_throw_if_noop": 1},
                 )
-                break
-            except ClickHouseTickStoreError as exc:
-                cause = exc.__cause__
-                if not (isinstance(cause, ch_errors.ServerException) and cause.code == _CANNOT_OPTIMIZE):
-                    raise
-                if attempt == _OPTIMIZE_ATTEMPTS:
-                    raise
-                log.info("seal %s: partition busy (attempt %d), retrying: %s", day, attempt, cause.message)
-                time.sleep(_OPTIMIZE_RETRY_S)
         counted = self._execute(
             sql.count_range(self.database, self.table), _day_range(day), operation=operation
         )

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +130,17 @@ def _set_autogroup(nice: int, pid: int | None) -> bool:
         return False
     # The kernel allows one autogroup change per 100 ms on the whole machine to a process without
     # CAP_SYS_ADMIN, and refuses the others with EAGAIN: services starting together try again.
-    for attempt in range(10):
-        try:
-            group.write_text(f"{nice}\n")
-            return True
-        except BlockingIOError:
-            if attempt == 9:
-                raise
-            time.sleep(0.11)
-        except PermissionError as exc:
-            raise _refused(nice, exc) from exc
-    return False
+    retrying = Retrying(
+        retry=retry_if_exception_type(BlockingIOError),
+        stop=stop_after_attempt(10),
+        wait=wait_fixed(0.11),
+        reraise=True,
+    )
+    try:
+        retrying(group.write_text, f"{nice}\n")
+    except PermissionError as exc:
+        raise _refused(nice, exc) from exc
+    return True
 
 
 def apply_service_nice(nice: int | None, pid: int | None = None) -> int:

@@ -6,13 +6,17 @@ reads skip ``FINAL`` only while the mark covers the day. A day with duplicates i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 from clickhouse_driver import Client
+from clickhouse_driver.errors import ErrorCodes, ServerException
 
 from resources.clickhouse.sql import partition_id
-from resources.tick_store import ClickHouseTickStore, PartitionInfo
+from resources.tick_store import ClickHouseTickStore, ClickHouseTickStoreError, PartitionInfo
+from resources.tick_store import clickhouse as clickhouse_module
 from testkit.servers import ClickHouseServer
 from tests.resources.clickhouse.admin import drop_database
 from tests.resources.tick_store.helpers import DAY1, DAY2, day_start_us, ids, keys, table, tick
@@ -182,8 +186,6 @@ def test_a_day_reads_the_same_over_one_or_several_read_connections(
 def test_a_failed_read_on_a_read_connection_raises_the_store_error_naming_the_pair(
     clickhouse_server: ClickHouseServer,
 ) -> None:
-    from resources.tick_store import ClickHouseTickStoreError
-
     database = f"{DATABASE}_failing_reader"
     pairs = [("binance", s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")]
     day = {"start_us": day_start_us(DAY1), "end_us": day_start_us(DAY2)}
@@ -203,3 +205,85 @@ def test_a_failed_read_on_a_read_connection_raises_the_store_error_naming_the_pa
 def test_read_connections_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="read_connections must be at least 1"):
         ClickHouseTickStore("clickhouse://default@127.0.0.1:1/default", read_connections=0)
+
+
+class _BusyServer(ClickHouseTickStore):
+    """A store whose server refuses the seal's merge ``refusals`` times first, as ClickHouse does while
+    another merge of the partition runs (CANNOT_ASSIGN_OPTIMIZE), or with ``code`` for another refusal."""
+
+    def __init__(self, url: str, *, refusals: int, code: int = ErrorCodes.CANNOT_ASSIGN_OPTIMIZE) -> None:
+        super().__init__(url, database=DATABASE)
+        self.refusals = refusals
+        self.code = code
+        self.optimizes = 0
+
+    def _execute(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        operation: str,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Any:
+        if query.lstrip().upper().startswith("OPTIMIZE"):
+            self.optimizes += 1
+            if self.optimizes <= self.refusals:
+                refused = ServerException("Cannot OPTIMIZE: a merge is running", code=self.code)
+                raise ClickHouseTickStoreError(
+                    f"{operation}: {refused}", host="127.0.0.1", operation=operation
+                ) from (refused)
+        return super()._execute(query, params, operation=operation, settings=settings)
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clickhouse_module, "_OPTIMIZE_RETRY_S", 0.01)
+
+
+def test_a_seal_refused_while_another_merge_runs_is_tried_again_and_merges(
+    clickhouse_server: ClickHouseServer, quick_retries: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: a day with a duplicate, and a server busy merging it for the first two attempts.
+    with _BusyServer(clickhouse_server.url, refusals=2) as busy:
+        busy.insert(table([tick(1), tick(2)]))
+        busy.insert(table([tick(2), tick(3)]))
+
+        # Act
+        with caplog.at_level(logging.INFO, logger="resources.tick_store.clickhouse"):
+            rows = busy.seal(DAY1)
+
+        # Assert
+        assert rows == 3
+        assert busy.optimizes == 3
+        assert [level > 0 for _, level in _parts(clickhouse_server.url)] == [True]
+        assert sum("partition busy" in record.getMessage() for record in caplog.records) == 2
+    drop_database(clickhouse_server.url, DATABASE)
+
+
+def test_a_seal_refused_for_another_reason_fails_at_once(
+    clickhouse_server: ClickHouseServer, quick_retries: None
+) -> None:
+    # Arrange: the server refuses the merge for a reason waiting does not mend.
+    with _BusyServer(clickhouse_server.url, refusals=1, code=ErrorCodes.UNKNOWN_TABLE) as refusing:
+        refusing.insert(table([tick(1), tick(1)]))
+
+        # Act / Assert
+        with pytest.raises(ClickHouseTickStoreError, match="seal 2024-03-01"):
+            refusing.seal(DAY1)
+        assert refusing.optimizes == 1
+    drop_database(clickhouse_server.url, DATABASE)
+
+
+def test_a_seal_still_refused_after_every_attempt_raises_the_last_refusal(
+    clickhouse_server: ClickHouseServer, quick_retries: None
+) -> None:
+    # Arrange: a merge that never ends, as far as the seal can wait.
+    attempts = clickhouse_module._OPTIMIZE_ATTEMPTS
+    with _BusyServer(clickhouse_server.url, refusals=attempts) as busy:
+        busy.insert(table([tick(1), tick(1)]))
+
+        # Act / Assert
+        with pytest.raises(ClickHouseTickStoreError, match="Cannot OPTIMIZE"):
+            busy.seal(DAY1)
+        assert busy.optimizes == attempts
+    drop_database(clickhouse_server.url, DATABASE)
