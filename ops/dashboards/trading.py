@@ -108,6 +108,14 @@ def build() -> Board:
                         "ops",
                         Query(expr="rate(tradegraph_executor_ticks_total[1m])", legend="{{instance}}"),
                     ),
+                    series(
+                        "Executor bus failures per second (broker unreachable; it keeps running)",
+                        "short",
+                        Query(
+                            expr="sum by (operation) (rate(tradegraph_executor_bus_failures_total[1m]))",
+                            legend="{{operation}}",
+                        ),
+                    ),
                 ],
             ),
         ],

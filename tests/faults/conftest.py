@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
+import pyarrow as pa
 import pytest
 
+from resources.model_registry.base import ModelRegistry
 from testkit.harness import Processes
 from testkit.servers import ClickHouseServer, KafkaBroker, S3Server
 from testkit.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY
+from tests.faults.executor_run import Outcome, champion_registry, trading_day, uninterrupted
 from tests.faults.stack import KafkaIngest
 
 
@@ -89,3 +92,26 @@ def kafka_ingest(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cal
     yield make
     for ingest in made:
         ingest.close()
+
+
+# --- the executor fault tests (tests/faults/executor_run.py) -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def market() -> tuple[pa.Table, pa.Table]:
+    """A training day and the first hours of a trading day of a trending symbol (ticks of each)."""
+    return trading_day()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory, market: tuple[pa.Table, pa.Table]) -> ModelRegistry:
+    """A sqlite MLflow registry whose champion is an XGBoost model trained on the market's first day."""
+    return champion_registry(tmp_path_factory.mktemp("registry"), market[0])
+
+
+@pytest.fixture(scope="session")
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, market: tuple[pa.Table, pa.Table], registry: ModelRegistry
+) -> Outcome:
+    """The uninterrupted run of the executor on the trading day (in process, over the embedded bus)."""
+    return uninterrupted(tmp_path_factory.mktemp("reference"), market[1], registry)

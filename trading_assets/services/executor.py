@@ -9,6 +9,13 @@ keeps the portfolio, and records everything in the ledger. Crash safety, in this
 2. the checkpoint stores the core's market state, the portfolio and the risk engine (checkpoint.py);
 3. only then are the bus offsets committed.
 
+While the broker is away (a restart, a network cut) polls and commits fail with :class:`BusError`: the
+executor counts and logs them and keeps running, as the loader does. A failed poll waits ``bus_retry_s``
+before the next; a failed commit leaves the ledger and checkpoint stored, and the next checkpoint's commit
+carries its offsets too (should the executor die before that, the ticks since the last commit replay on
+top of the checkpoint, as after a kill between checkpoint and commit). The fault test
+tests/faults/test_executor_broker_outage.py kills and restarts the broker under a running executor.
+
 A ``kill -9`` anywhere replays, after the restart, the ticks polled since the last commit on top of the
 last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice. The fault
 test (tests/faults/test_executor_kill.py) dies on purpose in both windows between a stored fill and the
@@ -24,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from resources.bus.base import TickConsumer
+from resources.bus.base import BusError, TickConsumer
 from resources.model_registry.base import ModelRegistry
 from resources.table_store.base import TableStore
 from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
@@ -77,6 +84,8 @@ class ExecutorConfig:
     """Longest wait for ticks in one poll."""
     max_records: int = 500
     """Bus records per poll."""
+    bus_retry_s: float = 1.0
+    """Seconds to wait after the bus failed a poll (e.g. the broker is restarting) before polling again."""
 
 
 @dataclass(slots=True)
@@ -90,6 +99,7 @@ class ExecutorStats:
     fills: int = 0
     late_ticks: int = 0
     checkpoints: int = 0
+    bus_failures: int = 0
 
 
 @dataclass(slots=True)
@@ -229,9 +239,15 @@ class Executor:
     def run_once(self) -> Step | None:
         """One poll: process the ticks, keep what happened for the ledger, checkpoint when due."""
         self.refresh_models()
-        delivery = self.consumer.poll(
-            timeout_s=self.config.poll_timeout_s, max_records=self.config.max_records
-        )
+        try:
+            delivery = self.consumer.poll(
+                timeout_s=self.config.poll_timeout_s, max_records=self.config.max_records
+            )
+        except BusError as exc:
+            # The broker is away: nothing was polled, so there is nothing to checkpoint either.
+            self._bus_failed("poll", exc)
+            time.sleep(self.config.bus_retry_s)
+            return None
         step = None
         if delivery.ticks.num_rows:
             received = time.perf_counter()
@@ -359,11 +375,21 @@ class Executor:
         )
         if stored_fills:
             failpoints.hit("executor.before_commit")
-        self.consumer.commit()
+        try:
+            self.consumer.commit()
+        except BusError as exc:
+            # Harmless (module doc): the ledger and the checkpoint are stored; a later commit covers this one.
+            self._bus_failed("commit", exc)
         self.stats.checkpoints += 1
         self._last_checkpoint = time.monotonic()
         if self.metrics is not None:
             self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+
+    def _bus_failed(self, operation: str, exc: BusError) -> None:
+        self.stats.bus_failures += 1
+        if self.metrics is not None:
+            self.metrics.bus_failures.labels(operation=operation).inc()
+        log.warning("bus %s failed (%s); the executor keeps running and tries again", operation, exc)
 
 
 def _equity_row(snapshot: EquitySnapshot) -> EquityRow:

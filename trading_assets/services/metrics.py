@@ -220,6 +220,14 @@ class ExecutorMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.bus_failures = Counter(
+            "tradegraph_executor_bus_failures",
+            "Polls and commits the bus failed (e.g. broker unreachable); the executor tries again",
+            ["operation"],
+            registry=r,
+        )
+        for operation in ("poll", "commit"):
+            self.bus_failures.labels(operation=operation)
 
     def start(self, limits: RiskLimits, symbols: Iterable[str]) -> None:
         """Set the kill-switch threshold from ``limits`` and create every denial rule's counter per symbol

@@ -174,3 +174,29 @@ def test_a_tripped_kill_switch_shows_halted_latched_and_its_flatten_orders(
         == executor.portfolio.quantity(SYMBOL)
         == 0
     )
+
+
+def test_polls_and_commits_the_bus_fails_are_counted_and_the_executor_keeps_running(
+    tmp_path: Path, trading_day: tuple[pa.Table, ModelRegistry]
+) -> None:
+    # Arrange: an executor whose consumer has left the bus, so its polls and commits fail with BusError
+    # (the broker outage itself is caused in tests/faults/test_executor_broker_outage.py)
+    _ticks, registry = trading_day
+    consumer = EmbeddedTickBus().consumer(group="executor", venues=["sim"])
+    metrics = ExecutorMetrics()
+    config = ExecutorConfig(symbols=(SYMBOL,), checkpoint_s=1e9, bus_retry_s=0.0)
+    executor = Executor(consumer, registry, EmbeddedTableStore(tmp_path / "tables"), config, metrics=metrics)
+    executor.start()
+    consumer.close()
+
+    # Act
+    step = executor.run_once()
+    executor.checkpoint()
+
+    # Assert: nothing raised; the checkpoint was stored, only its commit failed; both failures counted
+    assert step is None
+    assert executor.stats.bus_failures == 2
+    assert executor.stats.checkpoints == 1
+    for operation in ("poll", "commit"):
+        labels = {"operation": operation}
+        assert _value(metrics, "tradegraph_executor_bus_failures_total", labels) == 1.0, operation
