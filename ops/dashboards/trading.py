@@ -109,11 +109,15 @@ def build() -> Board:
                         Query(expr="rate(tradegraph_executor_ticks_total[1m])", legend="{{instance}}"),
                     ),
                     series(
-                        "Executor bus failures per second (broker unreachable; it keeps running)",
+                        "Executor failures per second (broker or registry unreachable; it keeps running)",
                         "short",
                         Query(
                             expr="sum by (operation) (rate(tradegraph_executor_bus_failures_total[1m]))",
-                            legend="{{operation}}",
+                            legend="bus {{operation}}",
+                        ),
+                        Query(
+                            expr="sum(rate(tradegraph_executor_registry_failures_total[1m]))",
+                            legend="registry (champion reads)",
                         ),
                     ),
                 ],

@@ -15,6 +15,8 @@ before the next; a failed commit leaves the ledger and checkpoint stored, and th
 carries its offsets too (should the executor die before that, the ticks since the last commit replay on
 top of the checkpoint, as after a kill between checkpoint and commit). The fault test
 tests/faults/test_executor_broker_outage.py kills and restarts the broker under a running executor.
+Likewise, while the model registry is away the executor trades on with the champions it has loaded and
+tries again at the next model poll (tests/faults/test_executor_registry_outage.py).
 
 A ``kill -9`` anywhere replays, after the restart, the ticks polled since the last commit on top of the
 last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice. The fault
@@ -32,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from resources.bus.base import BusError, TickConsumer
-from resources.model_registry.base import ModelRegistry
+from resources.model_registry.base import ModelRegistry, ModelRegistryError
 from resources.table_store.base import TableStore
 from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
 from trading_assets.execution.core import ExecutionCore
@@ -100,6 +102,7 @@ class ExecutorStats:
     late_ticks: int = 0
     checkpoints: int = 0
     bus_failures: int = 0
+    registry_failures: int = 0
 
 
 @dataclass(slots=True)
@@ -232,7 +235,16 @@ class Executor:
         if not force and now - self._last_model_poll < self.config.model_poll_s:
             return
         self._last_model_poll = now
-        refresh_champions(self.registry, self.core, self.config.symbols, now_us=self._clock())
+        try:
+            refresh_champions(self.registry, self.core, self.config.symbols, now_us=self._clock())
+        except ModelRegistryError as exc:
+            # The registry is away (e.g. MLflow restarting): trade on with the models loaded; the next
+            # model poll tries again.
+            self.stats.registry_failures += 1
+            if self.metrics is not None:
+                self.metrics.registry_failures.inc()
+            log.warning("reading the champions failed (%s); trading on with the models loaded", exc)
+            return
         if self.metrics is not None:
             self.metrics.observe_models(self.core, self.config.symbols)
 

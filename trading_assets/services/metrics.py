@@ -228,6 +228,11 @@ class ExecutorMetrics:
         )
         for operation in ("poll", "commit"):
             self.bus_failures.labels(operation=operation)
+        self.registry_failures = Counter(
+            "tradegraph_executor_registry_failures",
+            "Champion reads the model registry failed (e.g. MLflow unreachable); it trades on with its models",
+            registry=r,
+        )
 
     def start(self, limits: RiskLimits, symbols: Iterable[str]) -> None:
         """Set the kill-switch threshold from ``limits`` and create every denial rule's counter per symbol
