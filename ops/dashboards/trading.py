@@ -109,7 +109,7 @@ def build() -> Board:
                         Query(expr="rate(tradegraph_executor_ticks_total[1m])", legend="{{instance}}"),
                     ),
                     series(
-                        "Executor failures per second (broker or registry unreachable; it keeps running)",
+                        "Executor failures per second (broker, registry or store unreachable; it keeps running)",
                         "short",
                         Query(
                             expr="sum by (operation) (rate(tradegraph_executor_bus_failures_total[1m]))",
@@ -118,6 +118,10 @@ def build() -> Board:
                         Query(
                             expr="sum(rate(tradegraph_executor_registry_failures_total[1m]))",
                             legend="registry (champion reads)",
+                        ),
+                        Query(
+                            expr="sum(rate(tradegraph_executor_store_failures_total[1m]))",
+                            legend="store (checkpoints)",
                         ),
                     ),
                 ],

@@ -2,7 +2,9 @@
 
 A write inserts the day's rows into a fresh staging table of the same structure, then swaps the day's
 partition in with ``ALTER TABLE t REPLACE PARTITION p FROM staging`` (18.16 and current ClickHouse):
-readers see the old rows or the new, and a failed insert leaves the stored day as it was. Rows travel as
+readers see the old rows or the new, and a failed insert leaves the stored day as it was. The replaced
+parts are then deleted from disk at once, so a server killed later cannot load them again
+(:func:`~resources.table_store.clickhouse_sql.sweep_replaced_parts`). Rows travel as
 NumPy columns through clickhouse-driver's native protocol. Every statement comes from
 :mod:`resources.table_store.clickhouse_sql`.
 """
@@ -171,6 +173,7 @@ class ClickHouseTableStore(TableStore):
             self._execute(
                 sql.replace_partition(self.database, spec.name, staging), partition, operation=operation
             )
+            self._execute(sql.sweep_replaced_parts(self.database, spec.name), operation=operation)
         except BaseException:
             try:
                 self._execute(drop_staging, operation=f"drop staging table {staging}")

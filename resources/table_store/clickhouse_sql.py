@@ -50,7 +50,13 @@ def column_types(spec: TableSpec) -> list[tuple[str, str]]:
 
 
 def create_table(database: str, spec: TableSpec) -> str:
-    """The spec's table: a plain MergeTree (a day is replaced whole, never merged by key), one partition a day."""
+    """The spec's table: a plain MergeTree (a day is replaced whole, never merged by key), one partition a day.
+
+    ``old_parts_lifetime = 0``: the parts a ``REPLACE PARTITION`` swapped out may be deleted at once
+    (:func:`sweep_replaced_parts`). ClickHouse 18.16 keeps them on disk for 8 minutes by default, and a
+    server killed meanwhile loads them again as active next to the day's new parts: every earlier
+    version of the day comes back (measured: three writes of 1, 2 and 3 rows read 6 rows after a kill).
+    """
     columns = ",\n".join(f"    {identifier(name)} {kind}" for name, kind in column_types(spec))
     key = ", ".join(identifier(name) for name in spec.key)
     return (
@@ -59,7 +65,8 @@ def create_table(database: str, spec: TableSpec) -> str:
         ")\n"
         "ENGINE = MergeTree\n"
         f"PARTITION BY {partition_expression(spec)}\n"
-        f"ORDER BY ({key})"
+        f"ORDER BY ({key})\n"
+        "SETTINGS old_parts_lifetime = 0"
     )
 
 
@@ -87,6 +94,17 @@ def replace_partition(database: str, table: str, staging: str) -> str:
         f"ALTER TABLE {_qualified(database, table)} REPLACE PARTITION %(partition)s "
         f"FROM {_qualified(database, staging)}"
     )
+
+
+def sweep_replaced_parts(database: str, table: str) -> str:
+    """Delete from disk the parts a ``REPLACE PARTITION`` swapped out, now rather than in the background.
+
+    Dropping partition 0 (no YYYYMMDD day is 0, so nothing is dropped) makes the server clear the
+    table's old parts at once, as every ``DROP PARTITION`` does; with the table's ``old_parts_lifetime =
+    0`` that includes the ones just replaced. Otherwise a server killed before its background cleanup
+    (seconds) would bring them back (:func:`create_table`).
+    """
+    return f"ALTER TABLE {_qualified(database, table)} DROP PARTITION 0"
 
 
 def drop_partition(database: str, table: str) -> str:

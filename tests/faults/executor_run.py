@@ -26,6 +26,7 @@ from resources.bus.embedded import EmbeddedTickBus
 from resources.bus.kafka import KafkaTickBus
 from resources.model_registry.base import ModelRegistry
 from resources.model_registry.factory import ModelRegistryConfig, open_model_registry
+from resources.table_store.base import TableStore
 from resources.table_store.embedded import EmbeddedTableStore
 from testkit.champions import register_champion
 from testkit.harness import Processes, TradegraphProcess, log_lines
@@ -82,7 +83,7 @@ class Outcome:
     risk: object
 
 
-def outcome(store: EmbeddedTableStore, instance: str) -> Outcome:
+def outcome(store: TableStore, instance: str) -> Outcome:
     """What the executor ``instance`` left in ``store``."""
     state = Ledger(store).load(2**62)
     saved = load_checkpoint(store, instance)

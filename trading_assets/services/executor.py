@@ -16,7 +16,9 @@ carries its offsets too (should the executor die before that, the ticks since th
 top of the checkpoint, as after a kill between checkpoint and commit). The fault test
 tests/faults/test_executor_broker_outage.py kills and restarts the broker under a running executor.
 Likewise, while the model registry is away the executor trades on with the champions it has loaded and
-tries again at the next model poll (tests/faults/test_executor_registry_outage.py).
+tries again at the next model poll (tests/faults/test_executor_registry_outage.py); while the table store
+is, a checkpoint stores and commits nothing and the next one writes it all
+(tests/faults/test_executor_store_outage.py).
 
 A ``kill -9`` anywhere replays, after the restart, the ticks polled since the last commit on top of the
 last checkpoint; the same decisions get the same ids, and nothing is ordered or filled twice. The fault
@@ -31,11 +33,10 @@ import logging
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from resources.bus.base import BusError, TickConsumer
 from resources.model_registry.base import ModelRegistry, ModelRegistryError
-from resources.table_store.base import TableStore
+from resources.table_store.base import TableStore, TableStoreUnavailableError
 from trading_assets.execution.checkpoint import load_checkpoint, save_checkpoint
 from trading_assets.execution.core import ExecutionCore
 from trading_assets.execution.decisions import Step
@@ -52,66 +53,14 @@ from trading_assets.execution.ledger_tables import (
 from trading_assets.models.provenance import code_version
 from trading_assets.services import failpoints
 from trading_assets.services.executor_models import refresh_champions
+from trading_assets.services.executor_state import ExecutorConfig, ExecutorStats, Unsaved
 from trading_assets.services.metrics import ExecutorMetrics
 from trading_assets.trading.portfolio import EquitySnapshot, Portfolio
 from trading_assets.trading.risk import RiskEngine
-from trading_assets.trading.risk_state import RiskLimits
+
+__all__ = ["Executor", "ExecutorConfig", "ExecutorStats"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecutorConfig:
-    """How the executor runs."""
-
-    symbols: tuple[str, ...]
-    """Symbols it trades (each with its champion model)."""
-    venues: tuple[str, ...] = ("sim",)
-    """Venues whose ticks it reads."""
-    group: str = "executor"
-    """Its consumer group on the bus."""
-    instance: str = "default"
-    """Name of this executor (its checkpoint table); one writer per name."""
-    lateness_ms: int = 2_000
-    """How late (exchange time) a trade may arrive and still count in its bar."""
-    initial_cash: float = 100_000.0
-    """Cash of a new paper account."""
-    limits: RiskLimits = field(default_factory=RiskLimits)
-    """Risk limits."""
-    model_poll_s: float = 30.0
-    """Seconds between registry polls for new champions."""
-    checkpoint_s: float = 5.0
-    """Seconds between checkpoints (and offset commits)."""
-    poll_timeout_s: float = 0.2
-    """Longest wait for ticks in one poll."""
-    max_records: int = 500
-    """Bus records per poll."""
-    bus_retry_s: float = 1.0
-    """Seconds to wait after the bus failed a poll (e.g. the broker is restarting) before polling again."""
-
-
-@dataclass(slots=True)
-class ExecutorStats:
-    """What the executor did since it started."""
-
-    ticks: int = 0
-    decisions: int = 0
-    orders: int = 0
-    denials: int = 0
-    fills: int = 0
-    late_ticks: int = 0
-    checkpoints: int = 0
-    bus_failures: int = 0
-    registry_failures: int = 0
-
-
-@dataclass(slots=True)
-class _Unsaved:
-    orders: list[OrderRow] = field(default_factory=list)
-    fills: list[FillRow] = field(default_factory=list)
-    positions: list[PositionRow] = field(default_factory=list)
-    equity: list[EquityRow] = field(default_factory=list)
-    events: list[RiskEventRow] = field(default_factory=list)
 
 
 class Executor:
@@ -145,7 +94,7 @@ class Executor:
             on_bar=self._mark,
             clock=time.perf_counter,
         )
-        self._unsaved = _Unsaved()
+        self._unsaved = Unsaved()
         self._saved_risk: tuple[str, bool, float, int, float] | None = None
         self._last_checkpoint = 0.0
         self._last_model_poll = -1e18
@@ -361,11 +310,42 @@ class Executor:
         )
 
     def checkpoint(self) -> None:
-        """Write what happened to the ledger, store the checkpoint, then commit the bus offsets."""
+        """Write what happened to the ledger, store the checkpoint, then commit the bus offsets.
+
+        While the table store is unavailable nothing is committed: what happened stays in memory for the
+        next checkpoint (``checkpoint_s`` later), whose ledger writes skip what did land (ids).
+        """
         started = time.perf_counter()
-        # A reset asked for meanwhile is applied first, so its risk event is written with this checkpoint.
-        self._apply_resets()
-        unsaved, self._unsaved = self._unsaved, _Unsaved()
+        unsaved = self._unsaved
+        try:
+            # A reset asked for meanwhile is applied first, so its risk event is written with this checkpoint.
+            self._apply_resets()
+            self._unsaved = Unsaved()
+            stored_fills = self._save(unsaved)
+        except TableStoreUnavailableError as exc:
+            if self._unsaved is not unsaved:  # keep what was added since (a reset's event), after the rest
+                unsaved.extend(self._unsaved)
+                self._unsaved = unsaved
+            self._last_checkpoint = time.monotonic()
+            self.stats.store_failures += 1
+            if self.metrics is not None:
+                self.metrics.store_failures.inc()
+            log.warning("checkpoint failed (%s); nothing committed, the next checkpoint tries again", exc)
+            return
+        if stored_fills:
+            failpoints.hit("executor.before_commit")
+        try:
+            self.consumer.commit()
+        except BusError as exc:
+            # Harmless (module doc): the ledger and the checkpoint are stored; a later commit covers this one.
+            self._bus_failed("commit", exc)
+        self.stats.checkpoints += 1
+        self._last_checkpoint = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+
+    def _save(self, unsaved: Unsaved) -> int:
+        """Write ``unsaved`` to the ledger, the risk state and the checkpoint; the fills newly stored."""
         self.ledger.record_orders(unsaved.orders)
         stored_fills = self.ledger.record_fills(unsaved.fills)
         self.ledger.record_positions(unsaved.positions)
@@ -385,17 +365,7 @@ class Executor:
             code_version=code_version(),
             payload=payload,
         )
-        if stored_fills:
-            failpoints.hit("executor.before_commit")
-        try:
-            self.consumer.commit()
-        except BusError as exc:
-            # Harmless (module doc): the ledger and the checkpoint are stored; a later commit covers this one.
-            self._bus_failed("commit", exc)
-        self.stats.checkpoints += 1
-        self._last_checkpoint = time.monotonic()
-        if self.metrics is not None:
-            self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+        return stored_fills
 
     def _bus_failed(self, operation: str, exc: BusError) -> None:
         self.stats.bus_failures += 1

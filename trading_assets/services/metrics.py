@@ -233,6 +233,11 @@ class ExecutorMetrics:
             "Champion reads the model registry failed (e.g. MLflow unreachable); it trades on with its models",
             registry=r,
         )
+        self.store_failures = Counter(
+            "tradegraph_executor_store_failures",
+            "Checkpoints the table store failed (e.g. ClickHouse unreachable); nothing committed, retried",
+            registry=r,
+        )
 
     def start(self, limits: RiskLimits, symbols: Iterable[str]) -> None:
         """Set the kill-switch threshold from ``limits`` and create every denial rule's counter per symbol

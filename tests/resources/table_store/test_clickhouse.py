@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from clickhouse_driver import Client
@@ -122,3 +123,32 @@ def test_a_write_that_fails_half_way_leaves_the_stored_day_and_no_staging_table(
     )
     assert tables == [("signals",)]
     assert stored == [(r["symbol"], r["venue"], r["time_us"]) for r in in_key_order(kept)]
+
+
+def test_a_day_written_three_times_reads_as_the_last_write_after_the_server_is_killed(tmp_path: Path) -> None:
+    # Arrange: ClickHouse 18.16 keeps the parts a REPLACE PARTITION swapped out, and a killed server
+    # loads them again as active, unless the store deletes them after each write
+    with ClickHouseServer(tmp_path / "clickhouse") as server:
+        with ClickHouseTableStore(server.url, database="restart") as store:
+            for count in (1, 2, 3):
+                store.write_partition(SIGNALS, DAY1, rows(DAY1, count=count))
+            store.write_partition(SIGNALS, DAY2, rows(DAY2, count=2))
+            client = Client.from_url(server.url)
+            parts = client.execute(
+                "SELECT active, count() FROM system.parts WHERE database = 'restart' GROUP BY active"
+            )
+            client.disconnect()
+
+            # Act: SIGKILL, start again on the same data
+            server.kill()
+            server.start()
+
+            # Assert: only the active parts were on disk; each day reads as its last write
+            day1 = store.read(SIGNALS, start_us=day_start_us(DAY1), end_us=day_start_us(DAY2))
+            days = store.days(SIGNALS)
+    assert [active for active, _ in parts] == [1]
+    assert day1.to_pylist() == in_key_order(rows(DAY1, count=3))
+    assert [(p.day, p.rows) for p in days] == [
+        (DAY1, rows(DAY1, count=3).num_rows),
+        (DAY2, rows(DAY2, count=2).num_rows),
+    ]

@@ -72,6 +72,7 @@ def test_every_statement_of_the_module_is_covered_here() -> None:
         "drop_table",
         "insert",
         "replace_partition",
+        "sweep_replaced_parts",
         "drop_partition",
         "select_range",
         "partitions",
@@ -107,13 +108,16 @@ def test_partitions_are_days_and_table_columns_match_the_spec(modern: Modern, si
     assert columns == dict(sql.column_types(SIGNALS))
 
 
-def test_replace_partition_swaps_one_day_from_a_staging_table(modern: Modern, signals_table: str) -> None:
+def test_replace_partition_swaps_one_day_from_a_staging_table_and_the_sweep_keeps_every_day(
+    modern: Modern, signals_table: str
+) -> None:
     staging = f"{signals_table}__staging_test"
     replacement = rows(DAY1, count=1, score=7.0)
     modern.run(sql.create_staging(DATABASE, staging, signals_table))
     insert(modern, staging, replacement)
 
     modern.run(sql.replace_partition(DATABASE, signals_table, staging), {"partition": partition_id(DAY1)})
+    modern.run(sql.sweep_replaced_parts(DATABASE, signals_table))  # drops nothing stored
     modern.run(sql.drop_table(DATABASE, staging))
     modern.run(sql.drop_table(DATABASE, staging))  # absent: no error
 
