@@ -128,6 +128,8 @@ def test_replace_partition_swaps_one_day_from_a_staging_table_and_the_sweep_keep
     assert as_rows(modern.run(sql.select_range(DATABASE, spec, []), day_range(DAY2))) == in_key_order(
         rows(DAY2, count=2)
     )
+    partitions = modern.rows(sql.partitions(), {"database": DATABASE, "table": signals_table})
+    assert partitions == [(str(partition_id(DAY1)), 4), (str(partition_id(DAY2)), 8)]  # no partition 0
 
 
 def test_drop_partition_removes_only_that_day(modern: Modern, signals_table: str) -> None:
