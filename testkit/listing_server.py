@@ -66,8 +66,8 @@ class ListingServer:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.refusals:
-            status, extra = self.refusals.popleft()
-            return status, extra, b'{"error": "refused by the test"}'
+            status, refusal_headers = self.refusals.popleft()
+            return status, refusal_headers, b'{"error": "refused by the test"}'
         query = {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()}
         if "cursor" in query:
             query.update(json.loads(base64.urlsafe_b64decode(query.pop("cursor"))))

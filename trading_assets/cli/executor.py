@@ -70,12 +70,12 @@ def _cmd_risk(args: argparse.Namespace, settings: Settings) -> int:
             if not (args.who and args.why):
                 print("tradegraph risk reset: say who resets and why: --who NAME --why TEXT", file=sys.stderr)
                 return 2
-            state = risk_reset(ledger, args.who, args.why, now_us())
+            after = risk_reset(ledger, args.who, args.why, now_us())
             print(
-                f"risk state {state.state}, latch cleared by {args.who}: {args.why} (a running executor "
+                f"risk state {after.state}, latch cleared by {args.who}: {args.why} (a running executor "
                 "applies it at its next checkpoint, a stopped one when it starts)"
             )
-            print(f"high-water mark re-based to {state.high_water_mark:,.2f}")
+            print(f"high-water mark re-based to {after.high_water_mark:,.2f}")
             return 0
         state = ledger.load(now_us()).risk_state
     if state is None:

@@ -12,6 +12,7 @@ import logging
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from trading_assets.services.exchange_sim import wire
 from trading_assets.services.exchange_sim.engine import Engine
@@ -70,7 +71,7 @@ def _limit(request: web.Request) -> int:
 
 
 @web.middleware
-async def _binance_errors(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def _binance_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except BinanceError as error:
