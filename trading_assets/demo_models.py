@@ -8,6 +8,7 @@ challenger on the last. Costs are those of a low-fee account, so the planted tre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,13 @@ class ModelResult:
     version: int | None
     """The version trained."""
     metrics: Mapping[str, float]
-    """Walk-forward backtest metrics of the version."""
+    """Walk-forward backtest metrics of the version's recipe, with its baselines' (``baseline_*``)."""
+    walk_forward: str
+    """The walk-forward backtest's out-of-sample span ("" without a backtest)."""
+    gate_metrics: Mapping[str, float]
+    """What the champion gate scored on its window: ``challenger_*`` and ``baseline_*`` metrics."""
+    scoring_window: str
+    """The champion gate's scoring window ("" when the gate did not run)."""
     decision: str
     """The champion gate's decision, or why there was none."""
 
@@ -62,6 +69,12 @@ def _materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, di
     return found
 
 
+def _numbers(metadata: Mapping[str, object]) -> dict[str, float]:
+    return {
+        k: float(v) for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
 def train_symbols(
     symbols: Sequence[str], *, home: Path, train_days: int, fee_bps: float = 2.0, progress: bool = True
 ) -> list[ModelResult]:
@@ -78,11 +91,6 @@ def train_symbols(
             backtest = found.get("backtest", {})
             champion = found.get("champion_model", {})
             model = str(trained.get("model", ""))
-            metrics = {
-                k: float(v)
-                for k, v in backtest.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
-            }
             if champion:
                 decision = str(champion.get("decision", ""))
             elif backtest:
@@ -95,8 +103,53 @@ def train_symbols(
                     run_id=run.run_id,
                     succeeded=run.status == dg.DagsterRunStatus.SUCCESS,
                     version=int(model.rsplit("v", 1)[1]) if "v" in model else None,
-                    metrics=metrics,
+                    metrics=_numbers(backtest),
+                    walk_forward=str(backtest.get("out_of_sample", "")),
+                    gate_metrics=_numbers(champion),
+                    scoring_window=str(champion.get("scoring_window", "")),
                     decision=decision,
                 )
             )
     return results
+
+
+def _cell(values: Mapping[str, float], key: str, width: int, spec: str) -> str:
+    """``values[key]`` formatted with ``spec`` and right-aligned in ``width``; "-" when absent."""
+    value = values.get(key)
+    return f"{'-' if value is None or math.isnan(value) else format(value, spec):>{width}}"
+
+
+def models_table(results: Sequence[ModelResult]) -> list[str]:
+    """The demo's lines on the models: per symbol, the walk-forward backtest of its recipe and the numbers
+    the champion gate decided on (the version on its scoring window, against buy-and-hold), then the
+    decision. The two are different windows: a recipe that broke even walking forward can still win the
+    gate, and the other way round."""
+    spans = [r for r in results if r.walk_forward or r.scoring_window]
+    lines = ["models (retrain_models: trained_models -> backtest -> champion_model)"]
+    if spans:
+        lines.append(
+            f"  walk-forward: the recipe refit on the days before, out of sample: {spans[0].walk_forward}"
+        )
+        lines.append(f"  gate: the trained version on the held-out window: {spans[0].scoring_window or '-'}")
+    lines.append(f"{'':<17}{'walk-forward backtest':-^40}  {'champion gate':-^36}")
+    lines.append(
+        f"{'symbol':<9}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>7}{'b&h ret':>8}  "
+        f"{'return':>9}{'sharpe':>8}{'b&h ret':>8}{'b&h sharpe':>11}  decision (beat flat and buy-and-hold)"
+    )
+    for r in results:
+        m, g = r.metrics, r.gate_metrics
+        lines.append(
+            f"{r.symbol:<9}{r.version or '-':>8}"
+            + _cell(m, "total_return", 9, ".2%")
+            + _cell(m, "sharpe", 8, ".2f")
+            + _cell(m, "max_drawdown", 8, ".2%")
+            + _cell(m, "trades", 7, ".0f")
+            + _cell(m, "baseline_buy_and_hold_total_return", 8, ".2%")
+            + "  "
+            + _cell(g, "challenger_total_return", 9, ".2%")
+            + _cell(g, "challenger_sharpe", 8, ".2f")
+            + _cell(g, "baseline_buy_and_hold_total_return", 8, ".2%")
+            + _cell(g, "baseline_buy_and_hold_sharpe", 11, ".2f")
+            + f"  {r.decision}"
+        )
+    return lines

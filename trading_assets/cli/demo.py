@@ -66,28 +66,15 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo_models(settings: Settings, *, days: int, progress: bool) -> bool:
     """Train, backtest and gate a model per symbol on the demo's days; print the outcome."""
-    from trading_assets.demo_models import train_symbols
+    from trading_assets.demo_models import models_table, train_symbols
 
     if days < 2:
         print("\nmodels: skipped, they need at least 2 days (train on all but the last, score on the last)")
         return True
     results = train_symbols(settings.symbols, home=settings.home, train_days=days - 1, progress=progress)
-    print(
-        "\nmodels (retrain_models: trained_models -> backtest -> champion_model), walk-forward on the last day"
-    )
-    nan = float("nan")
-    print(
-        f"{'symbol':<10}{'version':>8}{'return':>9}{'sharpe':>8}{'max dd':>8}{'trades':>8}"
-        f"{'buy&hold ret':>14}{'b&h sharpe':>11}  champion gate (beat flat and buy-and-hold)"
-    )
-    for r in results:
-        m = r.metrics
-        print(
-            f"{r.symbol:<10}{r.version or '-':>8}{m.get('total_return', nan):>9.2%}"
-            f"{m.get('sharpe', nan):>8.2f}{m.get('max_drawdown', nan):>8.2%}"
-            f"{int(m.get('trades', 0)):>8}{m.get('baseline_buy_and_hold_total_return', nan):>14.2%}"
-            f"{m.get('baseline_buy_and_hold_sharpe', nan):>11.2f}  {r.decision}"
-        )
+    print()
+    for line in models_table(results):
+        print(line)
     # A refused model is the gate working; only a run that never reached a backtest is an error.
     trained = all(r.version is not None and r.metrics for r in results)
     return trained and _demo_paper_trading(settings)

@@ -17,7 +17,15 @@ from trading_assets.models.champion import GateConfig, Scorecard, sanity
 from trading_assets.models.dataset import build_dataset, read_window
 from trading_assets.models.evaluation import walk_forward, walk_forward_backtest, walk_forward_baselines
 from trading_assets.models.refs import TrainedModelRef
-from trading_assets.models.report import SCORES_SHOWN, float_metadata, metrics_table, png_md, time_text
+from trading_assets.models.report import (
+    BASELINE_SCORES,
+    SCORES_SHOWN,
+    baseline_metadata,
+    float_metadata,
+    metrics_table,
+    png_md,
+    time_text,
+)
 from trading_assets.models.run_config import GateRunConfig
 from trading_assets.models.signal_store import signal_rows, write_signals
 from trading_assets.models.spec import ModelSpec
@@ -68,7 +76,7 @@ def backtest_symbol(
             f"baseline_{b}_{k}": v
             for b, r in chained_baselines.items()
             for k, v in r.metrics.as_dict().items()
-            if k in ("total_return", "sharpe") and np.isfinite(v)
+            if k in BASELINE_SCORES and np.isfinite(v)
         },
         artifacts={"equity_curve.png": png},
         tags={"tradegraph.backtest_sane": str(sane).lower()},
@@ -95,15 +103,8 @@ def backtest_symbol(
         "sanity": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons)),
         "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(metrics),
-        # The baselines the champion gate compares with, as numbers too (the scores table shows them all).
-        **float_metadata(
-            {
-                f"baseline_{name}_{key}": value
-                for name, result in chained_baselines.items()
-                for key, value in result.metrics.as_dict().items()
-                if key in ("total_return", "sharpe")
-            }
-        ),
+        # The baselines over the same out-of-sample windows, as numbers too (the scores table shows them all).
+        **baseline_metadata({name: r.metrics.as_dict() for name, r in chained_baselines.items()}),
         "equity_curve": png_md(png, alt="walk-forward equity"),
     }
     return BacktestOutcome(metrics=metrics, sane=sane, sanity_reasons=tuple(reasons), metadata=metadata)

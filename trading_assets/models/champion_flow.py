@@ -20,7 +20,14 @@ from trading_assets.models.evaluation import backtest_rows, baseline_backtests, 
 from trading_assets.models.features import feature_code_digest
 from trading_assets.models.labels import label_end_offset
 from trading_assets.models.refs import TrainedModelRef
-from trading_assets.models.report import SCORES_SHOWN, float_metadata, metrics_table, png_md, time_text
+from trading_assets.models.report import (
+    SCORES_SHOWN,
+    baseline_metadata,
+    float_metadata,
+    metrics_table,
+    png_md,
+    time_text,
+)
 from trading_assets.models.spec import SPEC_TAG, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -155,6 +162,8 @@ def challenge(
         ),
         "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(scorecards["challenger"].metrics, prefix="challenger_"),
+        # What the gate compared the challenger with, on the same scoring window.
+        **baseline_metadata({name: card.metrics for name, card in baseline_cards.items()}),
         "equity_curve": png_md(png, alt="scoring window equity"),
     }
     return Challenge(decision=decision, champion_version=after, metadata=metadata)

@@ -22,6 +22,9 @@ SCORES_SHOWN = (
 )
 """Backtest metrics the model assets show side by side (model, champion, baselines)."""
 
+BASELINE_SCORES = ("total_return", "sharpe")
+"""Metrics of each naive baseline also kept as numbers (``baseline_<name>_<metric>``), beside the table."""
+
 
 def png_md(png: bytes, *, alt: str) -> dg.MetadataValue:
     """A PNG as Markdown metadata (the UI opens it from "Show Markdown")."""
@@ -58,3 +61,16 @@ def float_metadata(metrics: Mapping[str, float], *, prefix: str = "") -> dict[st
         for name, value in metrics.items()
         if math.isfinite(float(value))
     }
+
+
+def baseline_metadata(baselines: Mapping[str, Mapping[str, float]]) -> dict[str, dg.MetadataValue]:
+    """The :data:`BASELINE_SCORES` of each baseline (name -> its metrics) as float metadata named
+    ``baseline_<name>_<metric>``, so a summary or a plot reads them without parsing the scores table."""
+    return float_metadata(
+        {
+            f"baseline_{name}_{key}": value
+            for name, metrics in baselines.items()
+            for key, value in metrics.items()
+            if key in BASELINE_SCORES
+        }
+    )

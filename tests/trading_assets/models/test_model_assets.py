@@ -131,6 +131,9 @@ def test_a_predictable_symbol_is_trained_registered_backtested_and_promoted(grap
     assert set(signals["fold"].to_pylist()) == {0, 1}
     decision = result.asset_materializations_for_node("champion_model")[0].metadata
     assert decision["promoted"].value is True
+    # The numbers the gate compared: the challenger's and each baseline's on the same scoring window.
+    assert decision["challenger_sharpe"].value > decision["baseline_buy_and_hold_sharpe"].value
+    assert {"baseline_buy_and_hold_total_return", "baseline_flat_total_return"} <= set(decision)
     # What the MLflow UI shows of the version's run: training, backtest and gate metrics, and the plots.
     from mlflow import MlflowClient
 
