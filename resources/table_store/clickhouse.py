@@ -39,6 +39,10 @@ from resources.table_store.spec import TableSchemaError, TableSpec
 
 log = logging.getLogger(__name__)
 
+STAGING_INFIX = "__staging_"
+"""In the name of a write's staging table (``<table>__staging_<id>``), which lives only during the write:
+whoever lists the database's tables skips these."""
+
 
 def numpy_columns(table: pa.Table) -> list[np.ndarray]:
     """Columns as NumPy arrays for a clickhouse-driver numpy insert (strings as object arrays)."""
@@ -164,7 +168,7 @@ class ClickHouseTableStore(TableStore):
         self._ensure(spec)
         partition = {"partition": partition_id(day)}
         # A staging table of its own per write: concurrent writers never share one.
-        staging = f"{spec.name}__staging_{uuid.uuid4().hex[:16]}"
+        staging = f"{spec.name}{STAGING_INFIX}{uuid.uuid4().hex[:16]}"
         operation = f"write {rows.num_rows} rows of {spec.name} for {day}"
         self._execute(sql.create_staging(self.database, staging, spec.name), operation=operation)
         drop_staging = sql.drop_table(self.database, staging)

@@ -94,19 +94,29 @@ def start_stand_ins(
     )
 
 
-def row_count(password: str, prefix: str) -> int:
-    """Rows in the tradegraph database's tables named ``prefix*`` (``ticks``, ``src_``), read as the
-    services' user; -1 when ClickHouse cannot be asked."""
+def row_count(
+    password: str,
+    prefix: str,
+    *,
+    host: str = "clickhouse",
+    port: int = 9000,
+    user: str = "tradegraph",
+    database: str = "tradegraph",
+) -> int:
+    """Rows in ``database``'s tables named ``prefix*`` (``ticks``, ``src_``), read as ``user`` (the
+    compose services' by default); -1 when ClickHouse cannot be asked. A write's staging table is not
+    counted: it holds a copy of rows on their way in, and is dropped at any moment (also between the
+    listing and its count)."""
     import clickhouse_driver
     from clickhouse_driver.errors import Error as ClickHouseError
 
-    client = clickhouse_driver.Client(
-        host="clickhouse", port=9000, user="tradegraph", password=password, database="tradegraph"
-    )
+    from resources.table_store.clickhouse import STAGING_INFIX
+
+    client = clickhouse_driver.Client(host=host, port=port, user=user, password=password, database=database)
     try:
         tables = [row[0] for row in client.execute("SHOW TABLES")]
-        named = [t for t in tables if t.startswith(prefix)]
-        return sum(int(client.execute(f"SELECT count() FROM tradegraph.`{t}`")[0][0]) for t in named)
+        named = [t for t in tables if t.startswith(prefix) and STAGING_INFIX not in t]
+        return sum(int(client.execute(f"SELECT count() FROM `{t}`")[0][0]) for t in named)
     except (ClickHouseError, OSError) as exc:  # -1 in the result; the rehearsal goes on
         log.warning("count of %s* rows failed: %s", prefix, exc)
         return -1
