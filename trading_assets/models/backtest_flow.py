@@ -18,9 +18,8 @@ from trading_assets.models.dataset import build_dataset, read_window
 from trading_assets.models.evaluation import walk_forward, walk_forward_backtest, walk_forward_baselines
 from trading_assets.models.refs import TrainedModelRef
 from trading_assets.models.report import (
-    BASELINE_SCORES,
     SCORES_SHOWN,
-    baseline_metadata,
+    baseline_scores,
     float_metadata,
     metrics_table,
     png_md,
@@ -69,15 +68,11 @@ def backtest_symbol(
     sane, reasons = sanity(Scorecard(name=f"v{model.version}", metrics=metrics), gate)
     title = f"{model.name} v{model.version}: walk-forward, {len(oos.windows)} out-of-sample days"
     png = equity_curve_png(chained, baselines=chained_baselines, title=title)
+    baselines_named = baseline_scores({name: r.metrics.as_dict() for name, r in chained_baselines.items()})
     registry.log_to_run(
         model.run_id,
         metrics={f"backtest_{name}": value for name, value in metrics.items() if np.isfinite(value)}
-        | {
-            f"baseline_{b}_{k}": v
-            for b, r in chained_baselines.items()
-            for k, v in r.metrics.as_dict().items()
-            if k in BASELINE_SCORES and np.isfinite(v)
-        },
+        | {name: value for name, value in baselines_named.items() if np.isfinite(value)},
         artifacts={"equity_curve.png": png},
         tags={"tradegraph.backtest_sane": str(sane).lower()},
     )
@@ -104,7 +99,7 @@ def backtest_symbol(
         "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(metrics),
         # The baselines over the same out-of-sample windows, as numbers too (the scores table shows them all).
-        **baseline_metadata({name: r.metrics.as_dict() for name, r in chained_baselines.items()}),
+        **float_metadata(baselines_named),
         "equity_curve": png_md(png, alt="walk-forward equity"),
     }
     return BacktestOutcome(metrics=metrics, sane=sane, sanity_reasons=tuple(reasons), metadata=metadata)

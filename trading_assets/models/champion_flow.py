@@ -22,7 +22,7 @@ from trading_assets.models.labels import label_end_offset
 from trading_assets.models.refs import TrainedModelRef
 from trading_assets.models.report import (
     SCORES_SHOWN,
-    baseline_metadata,
+    baseline_scores,
     float_metadata,
     metrics_table,
     png_md,
@@ -163,7 +163,7 @@ def challenge(
         "scores": metrics_table(columns, names=SCORES_SHOWN),
         **float_metadata(scorecards["challenger"].metrics, prefix="challenger_"),
         # What the gate compared the challenger with, on the same scoring window.
-        **baseline_metadata({name: card.metrics for name, card in baseline_cards.items()}),
+        **float_metadata(baseline_scores({name: card.metrics for name, card in baseline_cards.items()})),
         "equity_curve": png_md(png, alt="scoring window equity"),
     }
     return Challenge(decision=decision, champion_version=after, metadata=metadata)

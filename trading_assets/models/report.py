@@ -63,14 +63,13 @@ def float_metadata(metrics: Mapping[str, float], *, prefix: str = "") -> dict[st
     }
 
 
-def baseline_metadata(baselines: Mapping[str, Mapping[str, float]]) -> dict[str, dg.MetadataValue]:
-    """The :data:`BASELINE_SCORES` of each baseline (name -> its metrics) as float metadata named
-    ``baseline_<name>_<metric>``, so a summary or a plot reads them without parsing the scores table."""
-    return float_metadata(
-        {
-            f"baseline_{name}_{key}": value
-            for name, metrics in baselines.items()
-            for key, value in metrics.items()
-            if key in BASELINE_SCORES
-        }
-    )
+def baseline_scores(baselines: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """The :data:`BASELINE_SCORES` of each baseline (name -> its metrics), named
+    ``baseline_<name>_<metric>``: kept as MLflow metrics and float metadata, so a summary or a plot reads
+    them without parsing the scores table."""
+    return {
+        f"baseline_{name}_{key}": value
+        for name, metrics in baselines.items()
+        for key, value in metrics.items()
+        if key in BASELINE_SCORES
+    }
